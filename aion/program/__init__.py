@@ -1,0 +1,1 @@
+"""Program operations: calls, evaluation, diagnosis, KPIs (pure, database-free engines)."""
