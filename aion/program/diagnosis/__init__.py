@@ -1,0 +1,1 @@
+"""AI-readiness diagnosis: questionnaire, scoring, recommendations, roadmap, comparison, report."""
