@@ -1,0 +1,1 @@
+"""The AI utilization platform: jobs on shared compute and content-addressed data storage."""
