@@ -1,0 +1,38 @@
+# AI-on: `make run` sets everything up and starts the app with demo data; `make test` runs the tests.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run install install-dev test lint typecheck pytest clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install -q -e .
+
+install-dev: $(BIN)/python
+	$(BIN)/pip install -q -e ".[dev]"
+
+run: install
+	AION_ENV=$${AION_ENV:-development} $(BIN)/aion db upgrade
+	AION_ENV=$${AION_ENV:-development} $(BIN)/aion demo load --if-empty
+	AION_ENV=$${AION_ENV:-development} $(BIN)/aion serve --host $(HOST) --port $(PORT)
+
+lint:
+	$(BIN)/ruff check aion tests bench
+	$(BIN)/ruff format --check aion tests bench
+
+typecheck:
+	$(BIN)/mypy
+
+pytest:
+	$(BIN)/python -m pytest -q
+
+test: install-dev lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) aion-data

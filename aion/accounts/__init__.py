@@ -1,0 +1,1 @@
+"""Companies (tenants), agencies, users, roles, sessions and API tokens."""

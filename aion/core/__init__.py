@@ -1,0 +1,1 @@
+"""Shared platform plumbing: database, tenancy, audit, security."""

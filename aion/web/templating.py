@@ -1,0 +1,81 @@
+"""Jinja2 rendering with the reader's language, the user and the CSRF token in context."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from aion.i18n import LANGUAGE_NAMES, gettext
+
+AION_DIR = Path(__file__).resolve().parent.parent
+# Each domain keeps its templates in <domain>/templates/<domain>/...
+TEMPLATE_DIRS = [AION_DIR / "web" / "templates", AION_DIR / "accounts" / "templates"]
+
+# Short notices shown after a redirect (?msg=key); only known keys are shown.
+FLASH = {
+    "saved": "Saved.",
+    "created": "Created.",
+    "password_changed": "Your password was changed.",
+    "logged_out": "You have logged out.",
+    "unlocked": "The account was unlocked.",
+    "token_revoked": "The token was revoked.",
+}
+
+ROLE_LABELS = {
+    "admin": "Administrator",
+    "operator": "Program operator",
+    "consultant": "Consultant",
+    "evaluator": "Evaluator",
+    "company_admin": "Company administrator",
+    "company_member": "Company member",
+    "instructor": "Instructor",
+    "learner": "Learner",
+}
+
+SIZE_LABELS = {
+    "micro": "Micro enterprise",
+    "small": "Small enterprise",
+    "medium": "Medium enterprise",
+    "large": "Large enterprise",
+}
+
+env = Environment(
+    loader=FileSystemLoader([str(p) for p in TEMPLATE_DIRS]),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def add_template_dir(path: Path) -> None:
+    """Let a domain register its template folder."""
+    loader = env.loader
+    assert isinstance(loader, FileSystemLoader)
+    if str(path) not in loader.searchpath:
+        loader.searchpath.append(str(path))
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    lang: str = getattr(request.state, "lang", "ko")
+
+    def _(msgid: str, **params: Any) -> str:
+        return gettext(lang, msgid, **params)
+
+    ctx = {
+        "request": request,
+        "lang": lang,
+        "languages": LANGUAGE_NAMES,
+        "_": _,
+        "user": getattr(request.state, "user", None),
+        "csrf_token": getattr(request.state, "csrf_token", ""),
+        "role_name": lambda role: _(ROLE_LABELS.get(role) or str(role)),
+        "size_name": lambda size: _(SIZE_LABELS.get(size) or str(size)),
+        "flash": FLASH.get(request.query_params.get("msg", ""), ""),
+        **context,
+    }
+    html = env.get_template(template).render(ctx)
+    return HTMLResponse(html, status_code=status_code)
