@@ -1,0 +1,1 @@
+"""Evaluation and selection: rubrics, aggregation, ranking, conflicts of interest, blind review."""
