@@ -1,0 +1,1 @@
+"""Domain solutions built on the AI-on platform (inspection, process monitoring, ...)."""
