@@ -134,6 +134,7 @@ class Job:
     submitted_at: float
     state: JobState = JobState.QUEUED
     attempts: int = 0
+    failures: int = 0
     preemptions: int = 0
     started_at: float | None = None
     finished_at: float | None = None

@@ -5,7 +5,7 @@ it ran in. Running attempts are not in the ledger yet; quota checks add their ex
 top (see :class:`~aion.platform.compute.scheduler.FairShareScheduler`).
 
 >>> led = UsageLedger()
->>> led.add("acme", start=0.0, end=7200.0, cpus=2, gpus=0)
+>>> pieces = led.add("acme", start=0.0, end=7200.0, cpus=2, gpus=0)
 >>> led.used("acme", "1970-01")
 (14400.0, 0.0)
 """
