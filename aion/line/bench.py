@@ -1,0 +1,223 @@
+"""``aion line bench``: N messages of 8 readings through a broker into storage and scoring.
+
+Three runs against the same broker, in one invocation:
+
+1. a bare subscriber (paho, QoS 1), the broker's own rate on this machine;
+2. the pipeline (MQTT connector, rules scorer, alarms, SQLite store) as fast as possible:
+   ``messages_per_second``, ``readings_per_second``, ``lost``, ``duplicated``;
+3. the pipeline at a fixed rate (5,000 messages/s by default): ``p50_ms``/``p99_ms`` from
+   publish to stored and scored.
+
+Publishers run in child processes, so they do not share the measured process's interpreter.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from aion.line.simulate import BASE, TAGS
+
+
+def publisher(url: str, topic: str, n: int, rate: float, ready: Any) -> None:
+    """Child process: publish ``n`` pump messages (QoS 1) as fast as possible or at ``rate``/s."""
+    import paho.mqtt.client as mqtt
+
+    from aion.line.connectors.mqtt import parse_mqtt_url
+
+    host, port = parse_mqtt_url(url)
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{uuid.uuid4().hex[:6]}")
+    c.max_inflight_messages_set(2000)
+    c.max_queued_messages_set(0)
+    c.connect(host, port, keepalive=30)
+    c.loop_start()
+    ready.wait(30)
+    values = json.dumps({k: round(BASE[k], 3) for k in TAGS})
+    start = time.time()
+    last = None
+    for i in range(n):
+        if rate > 0:
+            delay = start + i / rate - time.time()
+            if delay > 0:
+                time.sleep(delay)
+        last = c.publish(topic, f'{{"ts": {time.time():.6f}, "seq": {i}, "values": {values}}}', qos=1)
+    if last is not None:
+        last.wait_for_publish(120)
+    deadline = time.time() + 120
+    while c._out_messages and time.time() < deadline:  # every PUBACK back
+        time.sleep(0.01)
+    c.loop_stop()
+    c.disconnect()
+
+
+def _spawn(url: str, topic: str, n: int, rate: float) -> tuple[Any, Any]:
+    ctx = mp.get_context("spawn")
+    ready = ctx.Event()
+    proc = ctx.Process(target=publisher, args=(url, topic, n, rate, ready), daemon=True)
+    proc.start()
+    return proc, ready
+
+
+def bare_rate(url: str, n: int, timeout: float) -> float:
+    """Messages/s from first publish to last arrival at a bare paho subscriber."""
+    import paho.mqtt.client as mqtt
+
+    from aion.line.connectors.mqtt import parse_mqtt_url
+
+    host, port = parse_mqtt_url(url)
+    topic = f"aionbench/{uuid.uuid4().hex[:6]}/bare"
+    got = [0]
+    first_ts: list[float] = []
+    last = [0.0]
+    done = threading.Event()
+
+    def on_message(client: Any, userdata: Any, msg: Any) -> None:
+        if not first_ts:
+            first_ts.append(json.loads(msg.payload)["ts"])
+        got[0] += 1
+        if got[0] >= n:
+            last[0] = time.time()
+            done.set()
+
+    sub = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-bare-{uuid.uuid4().hex[:6]}", protocol=mqtt.MQTTv5
+    )
+    sub.on_message = on_message
+    sub.connect(host, port)
+    sub.subscribe(topic, 1)
+    sub.loop_start()
+    time.sleep(0.3)
+    proc, ready = _spawn(url, topic, n, 0.0)
+    ready.set()
+    done.wait(timeout)
+    proc.join(30)
+    sub.loop_stop()
+    sub.disconnect()
+    return n / (last[0] - first_ts[0]) if done.is_set() and first_ts else got[0] / timeout
+
+
+def pipeline_run(url: str, n: int, rate: float, timeout: float, workdir: Path) -> dict[str, Any]:
+    """Publish ``n`` messages and run the pipeline until all are stored (or ``timeout``)."""
+    from aion.line.alarms import AlarmManager
+    from aion.line.buffer import DiskBuffer
+    from aion.line.config import TagConfig
+    from aion.line.connectors.mqtt import MqttConnector
+    from aion.line.pipeline import Pipeline
+    from aion.line.scoring import RulesScorer
+    from aion.line.store.sqlite import SqliteStore
+
+    run = uuid.uuid4().hex[:6]
+    tags = {f"pump1.{k}": TagConfig(f"pump1.{k}", high=BASE[k] * 1.5, low=BASE[k] * 0.5) for k in TAGS}
+    conn = MqttConnector(
+        "bench",
+        url,
+        topics=[f"aionbench/{run}/{{machine}}/telemetry"],
+        known_tags=tags,
+        receive_maximum=20000,
+        queue_size=50000,
+    )
+    store = SqliteStore(workdir / f"ts-{run}.sqlite")
+    lat: list[float] = []
+    first = "pump1." + TAGS[0]
+
+    def on_stored(scored: list) -> None:
+        now = time.time()
+        lat.extend(now - r.ts for r, _ in scored if r.tag == first)
+
+    pipe = Pipeline(
+        "bench",
+        [conn],
+        store,
+        DiskBuffer(workdir / f"buf-{run}.sqlite"),
+        RulesScorer(tags),
+        AlarmManager("bench", tags),
+        on_stored=on_stored,
+    )
+    deadline = time.time() + 10
+    while not conn.connected_ and time.time() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)  # subscription settled
+    proc, ready = _spawn(url, f"aionbench/{run}/pump1/telemetry", n, rate)
+    ready.set()
+    want = n * len(TAGS)
+    t_end = time.time() + timeout
+    first_ts: float | None = None
+    while pipe.stats_.stored < want and time.time() < t_end:
+        if pipe.step() == 0:
+            time.sleep(0.001)
+        if first_ts is None and lat:
+            first_ts = time.time() - lat[0]
+    done_at = time.time()
+    proc.join(30)
+    for _ in range(50):  # late redeliveries, if any, would show as duplicates
+        pipe.step()
+    stored = store.count()
+    distinct = store._exec("SELECT COUNT(*) FROM (SELECT DISTINCT tag_id, seq FROM readings)")[0][0]
+    pipe.close()
+    ms = np.array(lat) * 1000 if lat else np.array([float("nan")])
+    elapsed = done_at - (first_ts or done_at)
+    return {
+        "messages": n,
+        "seconds": elapsed,
+        "messages_per_second": (stored / len(TAGS)) / elapsed if elapsed > 0 else 0.0,
+        "p50_ms": float(np.percentile(ms, 50)),
+        "p99_ms": float(np.percentile(ms, 99)),
+        "lost": max(0, want - distinct),
+        "duplicated": stored - distinct,
+    }
+
+
+def run_bench(
+    broker: str = "",
+    messages: int = 100_000,
+    latency_rate: float = 5000.0,
+    latency_messages: int = 25_000,
+    timeout: float = 300.0,
+    progress: Callable[[str, float], None] | None = None,
+) -> dict[str, Any]:
+    """The figures of ``aion line bench --json``."""
+    from aion.line.broker import EmbeddedBroker
+
+    emb = None
+    if not broker:
+        emb = EmbeddedBroker().start()
+        url = emb.url
+    else:
+        url = broker
+    report = progress or (lambda s, f: None)
+    try:
+        with tempfile.TemporaryDirectory(prefix="aion-line-bench-") as tmp:
+            report("bare subscriber", 0.0)
+            bare = bare_rate(url, messages, timeout)
+            report("pipeline, full speed", 0.33)
+            fast = pipeline_run(url, messages, 0.0, timeout, Path(tmp))
+            report(f"pipeline, {latency_rate:g} msg/s", 0.66)
+            paced = pipeline_run(url, min(messages, latency_messages), latency_rate, timeout, Path(tmp))
+            report("done", 1.0)
+    finally:
+        if emb is not None:
+            emb.stop()
+    return {
+        "broker": "embedded (amqtt)" if emb else url,
+        "messages": messages,
+        "readings_per_message": len(TAGS),
+        "messages_per_second": round(fast["messages_per_second"], 1),
+        "readings_per_second": round(fast["messages_per_second"] * len(TAGS), 1),
+        "p50_ms": round(paced["p50_ms"], 2),
+        "p99_ms": round(paced["p99_ms"], 2),
+        "latency_rate_messages_per_second": latency_rate,
+        "full_speed_p50_ms": round(fast["p50_ms"], 2),
+        "full_speed_p99_ms": round(fast["p99_ms"], 2),
+        "lost": fast["lost"] + paced["lost"],
+        "duplicated": fast["duplicated"] + paced["duplicated"],
+        "broker_only_messages_per_second": round(bare, 1),
+    }

@@ -1,0 +1,119 @@
+"""JSON payloads to readings, with every refusal counted and explained.
+
+Accepted shapes (``ts`` is Unix seconds, milliseconds, or ISO 8601; ``seq`` is optional)::
+
+    {"ts": 1700000000.5, "seq": 3, "values": {"flow": 12.1, "temp": 40}}
+    {"ts": 1700000000.5, "flow": 12.1, "temp": 40}
+    {"tag": "flow", "ts": 1700000000.5, "value": 12.1}
+    [ ...any of the above... ]
+
+Tag names are prefixed with the machine when one is known (from the topic or the route).
+
+>>> d = PayloadDecoder(known_tags={"p.flow", "p.bad"})
+>>> b = d.decode(b'{"ts": 1700000000, "values": {"flow": 1.5, "bad": "x", "zz": 2}}', machine="p", source="t")
+>>> [(r.tag, r.value) for r in b.readings], sorted(j.reason for j in b.rejects)
+([('p.flow', 1.5)], ['unknown_tag', 'wrong_type'])
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from aion.line.model import Batch, Reading, Reject
+
+RESERVED = {"ts", "seq", "tag", "value", "values", "machine"}
+MAX_PAYLOAD_BYTES = 256 * 1024
+
+
+def parse_ts(raw: Any, now: float) -> float | None:
+    """Unix seconds from seconds, milliseconds (> 1e11) or ISO 8601; ``now`` when absent."""
+    if raw is None:
+        return now
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int | float):
+        t = float(raw)
+        if not math.isfinite(t) or t < 0:
+            return None
+        return t / 1000.0 if t > 1e11 else t
+    if isinstance(raw, str):
+        try:
+            return datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return None
+    return None
+
+
+class PayloadDecoder:
+    """Decodes JSON payloads; ``known_tags`` empty means every numeric field is accepted."""
+
+    def __init__(self, known_tags: Iterable[str] = (), max_bytes: int = MAX_PAYLOAD_BYTES) -> None:
+        self.known_tags = set(known_tags)
+        self.max_bytes = max_bytes
+
+    def _reject(self, out: Batch, source: str, reason: str, detail: str, payload: Any) -> None:
+        text = payload if isinstance(payload, str) else repr(payload)
+        out.rejects.append(Reject(source, reason, detail, text[:300], time.time()))
+
+    def _value(self, out: Batch, tag: str, raw: Any, ts: float, seq: int, source: str) -> None:
+        if self.known_tags and tag not in self.known_tags:
+            self._reject(out, source, "unknown_tag", tag, raw)
+            return
+        if isinstance(raw, bool) or not isinstance(raw, int | float):
+            self._reject(out, source, "wrong_type", f"{tag}: {type(raw).__name__}", raw)
+            return
+        v = float(raw)
+        if not math.isfinite(v):
+            self._reject(out, source, "nan", tag, raw)
+            return
+        out.readings.append(Reading(tag, ts, v, seq, source))
+
+    def _object(self, out: Batch, obj: Any, machine: str, source: str, now: float) -> None:
+        if not isinstance(obj, dict):
+            self._reject(out, source, "not_object", type(obj).__name__, obj)
+            return
+        ts = parse_ts(obj.get("ts"), now)
+        if ts is None:
+            self._reject(out, source, "bad_timestamp", repr(obj.get("ts"))[:80], obj)
+            return
+        seq_raw = obj.get("seq", 0)
+        if isinstance(seq_raw, bool) or not isinstance(seq_raw, int):
+            self._reject(out, source, "wrong_type", f"seq: {type(seq_raw).__name__}", obj)
+            return
+        m = str(obj.get("machine", machine))
+        prefix = f"{m}." if m else ""
+        if "tag" in obj:
+            self._value(out, prefix + str(obj["tag"]), obj.get("value"), ts, seq_raw, source)
+            return
+        values = obj.get("values")
+        if values is None:
+            values = {k: v for k, v in obj.items() if k not in RESERVED}
+        if not isinstance(values, dict):
+            self._reject(out, source, "not_object", "values", obj)
+            return
+        for name, raw in values.items():
+            self._value(out, prefix + str(name), raw, ts, seq_raw, source)
+
+    def decode(
+        self, payload: bytes | str, machine: str = "", source: str = "", now: float | None = None
+    ) -> Batch:
+        """Decode one payload; never raises for bad input, it returns rejects instead."""
+        out = Batch()
+        if len(payload) > self.max_bytes:
+            self._reject(out, source, "oversized", f"{len(payload)} > {self.max_bytes} bytes", payload[:300])
+            return out
+        try:
+            doc = json.loads(payload)
+        except (ValueError, UnicodeDecodeError) as e:
+            text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else payload
+            self._reject(out, source, "bad_json", str(e)[:120], text)
+            return out
+        t = time.time() if now is None else now
+        for obj in doc if isinstance(doc, list) else [doc]:
+            self._object(out, obj, machine, source, t)
+        return out

@@ -1,0 +1,87 @@
+"""Scoring: every reading gets an anomaly score from its machine's model, or from the rules.
+
+A model plugs in through the :class:`Scorer` protocol (the process and inspection solutions
+provide theirs); :class:`RulesScorer` is the built-in fallback: 0 inside a tag's limits,
+growing with the distance outside them in units of the limit span.
+
+>>> from aion.line.config import TagConfig
+>>> s = RulesScorer({"m.t": TagConfig("m.t", low=0.0, high=10.0)})
+>>> s.score_batch([Reading("m.t", 0, 5.0), Reading("m.t", 0, 15.0), Reading("m.x", 0, 1e9)])
+[0.0, 0.5, 0.0]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol, runtime_checkable
+
+from aion.line.config import TagConfig
+from aion.line.model import Reading
+
+
+@runtime_checkable
+class Scorer(Protocol):
+    """Anything that scores a batch of readings: one float per reading, higher is more anomalous."""
+
+    def score_batch(self, readings: Sequence[Reading]) -> list[float]: ...
+
+
+@runtime_checkable
+class ImageScorer(Protocol):
+    """The inspection model's entry point: one score per image path."""
+
+    def score_images(self, paths: Sequence[str]) -> list[float]: ...
+
+
+class RulesScorer:
+    """Distance outside ``[low, high]`` divided by the span (or by the limit when only one is set)."""
+
+    def __init__(self, tags: Mapping[str, TagConfig]) -> None:
+        self.tags = dict(tags)
+        self.limits_: dict[str, tuple[float | None, float | None, float]] = {}
+        for name, t in self.tags.items():
+            if t.low is None and t.high is None:
+                continue
+            if t.low is not None and t.high is not None and t.high > t.low:
+                span = t.high - t.low
+            else:
+                span = abs(t.high if t.high is not None else t.low or 0.0) or 1.0
+            self.limits_[name] = (t.low, t.high, span)
+
+    def score_batch(self, readings: Sequence[Reading]) -> list[float]:
+        out = []
+        limits = self.limits_
+        for r in readings:
+            lim = limits.get(r.tag)
+            if lim is None:
+                out.append(0.0)
+                continue
+            lo, hi, span = lim
+            if hi is not None and r.value > hi:
+                out.append((r.value - hi) / span)
+            elif lo is not None and r.value < lo:
+                out.append((lo - r.value) / span)
+            else:
+                out.append(0.0)
+        return out
+
+
+class MachineScorer:
+    """Routes each reading to its machine's scorer (by tag prefix), else to ``default``."""
+
+    def __init__(self, default: Scorer, by_machine: Mapping[str, Scorer] | None = None) -> None:
+        self.default = default
+        self.by_machine = dict(by_machine or {})
+
+    def score_batch(self, readings: Sequence[Reading]) -> list[float]:
+        if not self.by_machine:
+            return self.default.score_batch(readings)
+        groups: dict[int, tuple[Scorer, list[int]]] = {}
+        for i, r in enumerate(readings):
+            scorer = self.by_machine.get(r.tag.partition(".")[0], self.default)
+            groups.setdefault(id(scorer), (scorer, []))[1].append(i)
+        out = [0.0] * len(readings)
+        for scorer, idx in groups.values():
+            for i, s in zip(idx, scorer.score_batch([readings[i] for i in idx]), strict=True):
+                out[i] = float(s)
+        return out

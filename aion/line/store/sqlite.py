@@ -1,0 +1,199 @@
+"""The embedded default store: one SQLite file in the data directory, WAL mode, batched inserts.
+
+Why SQLite: it ships with Python, needs no service on a factory PC, survives power cuts (WAL),
+lets the web app read while the pipeline writes, and a keyed ``INSERT OR IGNORE`` into a
+``WITHOUT ROWID`` table gives idempotent writes at well over 100,000 rows/s in one transaction.
+
+>>> import tempfile, os
+>>> from aion.line.model import Reading, Scored
+>>> s = SqliteStore(os.path.join(tempfile.mkdtemp(), "ts.sqlite"))
+>>> r = Scored(Reading("m.a", 10.0, 1.0, 3), 0.0)
+>>> s.write([r, r]), s.write([r]), s.count()
+(1, 0, 1)
+>>> s.close()
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from aion.line.errors import StoreUnavailable
+from aion.line.model import Alarm, AuditRecord, Reject, Scored
+from aion.line.store.base import Latest, Point, TimeSeriesStore
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS tags (id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL);
+CREATE TABLE IF NOT EXISTS readings (
+    tag_id INTEGER NOT NULL, ts_us INTEGER NOT NULL, seq INTEGER NOT NULL,
+    value REAL NOT NULL, score REAL NOT NULL,
+    PRIMARY KEY (tag_id, ts_us, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS quarantine (
+    id INTEGER PRIMARY KEY, ts REAL, source TEXT, reason TEXT, detail TEXT, payload TEXT);
+CREATE TABLE IF NOT EXISTS alarms (
+    id TEXT PRIMARY KEY, line TEXT, tag TEXT, rule TEXT, severity TEXT, message TEXT, value REAL,
+    raised_at REAL, count INTEGER, acked_at REAL, acked_by TEXT, cleared_at REAL);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY, ts REAL, line TEXT, action TEXT, target TEXT, value TEXT,
+    outcome TEXT, detail TEXT, alarm_id TEXT);
+"""
+
+ALARM_COLS = "id, line, tag, rule, severity, message, value, raised_at, count, acked_at, acked_by, cleared_at"
+
+
+def alarm_row(a: Alarm) -> tuple:
+    return (
+        a.id,
+        a.line,
+        a.tag,
+        a.rule,
+        a.severity,
+        a.message,
+        a.value,
+        a.raised_at,
+        a.count,
+        a.acked_at,
+        a.acked_by,
+        a.cleared_at,
+    )
+
+
+class SqliteStore(TimeSeriesStore):
+    def __init__(self, path: str | Path, busy_timeout_ms: int = 2000) -> None:
+        self.path = Path(path)
+        self.busy_timeout_ms = busy_timeout_ms
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+        self.tag_ids_: dict[str, int] = dict((n, i) for i, n in self._db.execute("SELECT id, name FROM tags"))
+
+    def _tag_id(self, name: str) -> int:
+        tid = self.tag_ids_.get(name)
+        if tid is None:
+            self._db.execute("INSERT OR IGNORE INTO tags(name) VALUES (?)", (name,))
+            tid = self._db.execute("SELECT id FROM tags WHERE name = ?", (name,)).fetchone()[0]
+            self.tag_ids_[name] = tid
+        return tid
+
+    def write(self, scored: Sequence[Scored]) -> int:
+        if not scored:
+            return 0
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    tid = self._tag_id
+                    rows = [(tid(r.tag), round(r.ts * 1_000_000), r.seq, r.value, s) for r, s in scored]
+                    before = self._db.total_changes
+                    self._db.executemany("INSERT OR IGNORE INTO readings VALUES (?, ?, ?, ?, ?)", rows)
+                    new = self._db.total_changes - before
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                    self.tag_ids_ = dict((n, i) for i, n in self._db.execute("SELECT id, name FROM tags"))
+                    raise
+            except sqlite3.Error as e:
+                raise StoreUnavailable(f"저장소 쓰기 실패 / Store write failed ({self.path}): {e}") from e
+        return new
+
+    def _exec(self, sql: str, args: tuple = ()) -> list[tuple]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, args).fetchall()
+            except sqlite3.Error as e:
+                raise StoreUnavailable(f"저장소 오류 / Store error ({self.path}): {e}") from e
+
+    def write_rejects(self, rejects: Sequence[Reject]) -> None:
+        if not rejects:
+            return
+        with self._lock:
+            try:
+                self._db.executemany(
+                    "INSERT INTO quarantine(ts, source, reason, detail, payload) VALUES (?, ?, ?, ?, ?)",
+                    [(j.ts, j.source, j.reason, j.detail, j.payload) for j in rejects],
+                )
+            except sqlite3.Error as e:
+                raise StoreUnavailable(f"격리 기록 실패 / Quarantine write failed: {e}") from e
+
+    def save_alarm(self, alarm: Alarm) -> None:
+        self._exec(
+            f"INSERT OR REPLACE INTO alarms({ALARM_COLS}) VALUES ({', '.join('?' * 12)})", alarm_row(alarm)
+        )
+
+    def alarms(self, line: str = "", active_only: bool = False, limit: int = 1000) -> list[Alarm]:
+        where = " AND ".join(
+            c for c in ("line = ?" if line else "", "cleared_at IS NULL" if active_only else "") if c
+        )
+        sql = f"SELECT {ALARM_COLS} FROM alarms {'WHERE ' + where if where else ''} ORDER BY raised_at DESC LIMIT ?"  # noqa: E501
+        return [Alarm(*row) for row in self._exec(sql, ((line,) if line else ()) + (limit,))]
+
+    def write_audit(self, record: AuditRecord) -> None:
+        self._exec(
+            "INSERT INTO audit(ts, line, action, target, value, outcome, detail, alarm_id) VALUES (?,?,?,?,?,?,?,?)",  # noqa: E501
+            tuple(record),
+        )
+
+    def audit(self, limit: int = 1000) -> list[AuditRecord]:
+        rows = self._exec(
+            "SELECT ts, line, action, target, value, outcome, detail, alarm_id FROM audit ORDER BY id DESC LIMIT ?",  # noqa: E501
+            (limit,),
+        )
+        return [AuditRecord(*r) for r in rows]
+
+    def query(self, tag: str, start: float, end: float, bucket_s: float = 0.0) -> list[Point]:
+        tid = (
+            self.tag_ids_.get(tag)
+            or next(iter(self._exec("SELECT id FROM tags WHERE name = ?", (tag,))), (None,))[0]
+        )
+        if tid is None:
+            return []
+        a, b = round(start * 1e6), round(end * 1e6)
+        if bucket_s <= 0:
+            rows = self._exec(
+                "SELECT ts_us, value FROM readings WHERE tag_id = ? AND ts_us >= ? AND ts_us < ? ORDER BY ts_us",  # noqa: E501
+                (tid, a, b),
+            )
+            return [Point(t / 1e6, v, v, v, 1) for t, v in rows]
+        w = max(1, round(bucket_s * 1e6))
+        rows = self._exec(
+            "SELECT (ts_us / ?) * ? AS bucket, AVG(value), MIN(value), MAX(value), COUNT(*) FROM readings "
+            "WHERE tag_id = ? AND ts_us >= ? AND ts_us < ? GROUP BY bucket ORDER BY bucket",
+            (w, w, tid, a, b),
+        )
+        return [Point(t / 1e6, v, lo, hi, n) for t, v, lo, hi, n in rows]
+
+    def latest(self) -> dict[str, Latest]:
+        rows = self._exec(
+            "SELECT t.name, r.ts_us, r.value, r.score FROM tags t JOIN readings r ON r.tag_id = t.id "
+            "AND r.ts_us = (SELECT MAX(ts_us) FROM readings WHERE tag_id = t.id)"
+        )
+        return {n: Latest(ts / 1e6, v, s) for n, ts, v, s in rows}
+
+    def count(self, tag: str = "") -> int:
+        if tag:
+            return self._exec(
+                "SELECT COUNT(*) FROM readings r JOIN tags t ON t.id = r.tag_id WHERE t.name = ?", (tag,)
+            )[0][0]
+        return self._exec("SELECT COUNT(*) FROM readings")[0][0]
+
+    def quarantine_counts(self) -> dict[str, int]:
+        return dict(self._exec("SELECT reason, COUNT(*) FROM quarantine GROUP BY reason"))
+
+    def apply_retention(self, before: float) -> int:
+        with self._lock:
+            cur = self._db.execute("DELETE FROM readings WHERE ts_us < ?", (round(before * 1e6),))
+            return cur.rowcount
+
+    def ping(self) -> None:
+        self._exec("SELECT 1")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
