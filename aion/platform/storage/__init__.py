@@ -1,0 +1,1 @@
+"""Content-addressed blob storage for data sets: chunked, constant-memory, deduplicated, resumable."""
