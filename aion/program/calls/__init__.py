@@ -1,0 +1,1 @@
+"""Calls: eligibility rules, deadlines with extensions, duplicate-support checks."""
