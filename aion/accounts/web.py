@@ -124,7 +124,9 @@ def dashboard(request: Request, session: SessionDep, user: CurrentUser) -> Respo
             session.scalar(select(func.count(User.id)).where(User.locked_until.is_not(None))) or 0
         )
         recent = list(session.scalars(select(AuditLog).order_by(AuditLog.id.desc()).limit(8)))
-    return render(request, "accounts/dashboard.html", companies=companies[:10], stats=stats, recent=recent)
+    return render(
+        request, "accounts/dashboard.html", user=user, companies=companies[:10], stats=stats, recent=recent
+    )
 
 
 # -- companies ---------------------------------------------------------------------------
@@ -329,7 +331,9 @@ def user_unlock(session: SessionDep, user: CurrentUser, user_id: int) -> Respons
 # -- my account --------------------------------------------------------------------------
 @router.get("/account")
 def account_page(request: Request, session: SessionDep, user: CurrentUser) -> Response:
-    return render(request, "accounts/account.html", tokens=service.list_tokens(session, user), new_token=None)
+    return render(
+        request, "accounts/account.html", user=user, tokens=service.list_tokens(session, user), new_token=None
+    )
 
 
 @router.post("/account/password")
@@ -347,6 +351,7 @@ def account_password(
             request,
             "accounts/account.html",
             400,
+            user=user,
             tokens=tokens,
             new_token=None,
             password_error=("The new passwords do not match.", {}),
@@ -358,6 +363,7 @@ def account_password(
             request,
             "accounts/account.html",
             400,
+            user=user,
             tokens=tokens,
             new_token=None,
             password_error=(e.msgid, e.params),
@@ -373,7 +379,11 @@ def account_token_create(
 ) -> Response:
     plain, _token = service.create_token(session, user, name.strip() or "token")
     return render(
-        request, "accounts/account.html", tokens=service.list_tokens(session, user), new_token=plain
+        request,
+        "accounts/account.html",
+        user=user,
+        tokens=service.list_tokens(session, user),
+        new_token=plain,
     )
 
 

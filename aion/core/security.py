@@ -11,6 +11,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
 
+
+def configure_hasher(time_cost: int = 3, memory_cost: int = 65536, parallelism: int = 4) -> None:
+    """Change the argon2 cost for new hashes (tests use a cheap one; defaults are argon2's)."""
+    global _hasher
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
+
 TOKEN_PREFIX = "aion_"
 MIN_PASSWORD_LENGTH = 10
 

@@ -86,6 +86,16 @@ def current_scope(session: Session) -> Scope:
 class TenantScoped:
     """Marker for rows visible by company. Subclasses say which column holds the company."""
 
+    _subclasses: ClassVar[list[type[TenantScoped]]] = []
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        TenantScoped._subclasses.append(cls)
+
+    @classmethod
+    def mapped_subclasses(cls) -> list[type[TenantScoped]]:
+        return [c for c in cls._subclasses if "__mapper__" in vars(c) or hasattr(c, "__table__")]
+
     @classmethod
     def tenant_column(cls) -> ColumnElement[Any]:
         raise NotImplementedError
@@ -113,10 +123,9 @@ def _apply_scope(state: ORMExecuteState) -> None:
         return
     ids = sorted(scope.company_ids) or [-1]
     state.statement = state.statement.options(
-        with_loader_criteria(
-            TenantScoped,
-            lambda cls: cls.tenant_column().in_(ids),
-            include_aliases=True,
+        *(
+            with_loader_criteria(cls, cls.tenant_column().in_(ids), include_aliases=True)
+            for cls in TenantScoped.mapped_subclasses()
         )
     )
 

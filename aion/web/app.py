@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from aion import __version__
 from aion.accounts.errors import AccountsError, PermissionDenied
@@ -39,10 +39,11 @@ def _error(request: Request, status: int, msgid: str, **params: object) -> Respo
     return render(request, "error.html", status_code=status, status=status, message=message)
 
 
-def create_app(settings: Settings | None = None, database_url: str | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """Build the app; ``settings`` and ``engine`` default to the process-wide ones."""
     settings = settings or get_settings()
     settings.check_safe()
-    engine = get_engine(database_url or settings.resolved_database_url())
+    engine = engine or get_engine(settings.resolved_database_url())
 
     app = FastAPI(
         title="AI-on API",
@@ -78,7 +79,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        user = getattr(request.state, "user", None)
+        viewer = getattr(request.state, "viewer", None)
         log.info(
             "request",
             extra={
@@ -86,7 +87,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
                 "path": request.url.path,
                 "status": response.status_code,
                 "ms": round((time.perf_counter() - started) * 1000, 1),
-                "user_id": getattr(user, "id", None),
+                "user_id": getattr(viewer, "id", None),
             },
         )
         return response

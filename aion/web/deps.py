@@ -7,6 +7,7 @@ the logged-in user (401 on the API, a redirect to the login page on pages).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -18,6 +19,22 @@ from aion.accounts.policy import scope_for
 from aion.core.tenancy import Scope
 from aion.errors import AionError
 from aion.web.cookies import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """What page templates know of the logged-in user: plain values that outlive the session."""
+
+    id: int
+    email: str
+    name: str
+    role: str
+    company_id: int | None
+    language: str
+
+    @classmethod
+    def of(cls, user: User) -> Viewer:
+        return cls(user.id, user.email, user.name, user.role, user.company_id, user.language)
 
 
 class LoginRequired(AionError):
@@ -58,6 +75,7 @@ def _authenticate(request: Request, session: Session) -> None:
                 user = candidate
                 request.state.auth_method = "cookie"
     request.state.user = user
+    request.state.viewer = Viewer.of(user) if user is not None else None
     if user is not None:
         scope_for(user).bind(session)
         if not request.cookies.get("aion_lang"):

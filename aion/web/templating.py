@@ -70,7 +70,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         "lang": lang,
         "languages": LANGUAGE_NAMES,
         "_": _,
-        "user": getattr(request.state, "user", None),
+        "user": getattr(request.state, "viewer", None),
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "role_name": lambda role: _(ROLE_LABELS.get(role) or str(role)),
         "size_name": lambda size: _(SIZE_LABELS.get(size) or str(size)),

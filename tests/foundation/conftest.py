@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from aion.settings import Settings
+from aion.web.app import create_app
+
+from .factories import PASSWORD, World, make_world
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    return Settings(env="test", data_dir=tmp_path / "data", database_url=db_url, secret_key="s" * 48)
+
+
+@pytest.fixture
+def world(engine: Engine) -> World:
+    return make_world(engine)
+
+
+@pytest.fixture
+def app(settings: Settings, engine: Engine, world: World):  # type: ignore[no-untyped-def]
+    return create_app(settings, engine)
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(app) as c:
+        yield c
+
+
+def csrf_of(client: TestClient) -> str:
+    """The CSRF token the site gave this browser (cookie set on the first page)."""
+    if "aion_csrf" not in client.cookies:
+        client.get("/login")
+    return client.cookies["aion_csrf"]
+
+
+def login(client: TestClient, email: str, password: str = PASSWORD) -> None:
+    r = client.post("/api/auth/login", json={"email": email, "password": password})
+    assert r.status_code == 200, r.text
