@@ -5,8 +5,10 @@ Messages are Korean first, then English, and name the bad value and the valid op
 
 from __future__ import annotations
 
+from aion.errors import AionError
 
-class ProgramError(Exception):
+
+class ProgramError(AionError):
     """Root of every error raised by ``aion.program``."""
 
 
