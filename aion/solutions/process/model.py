@@ -38,13 +38,13 @@ class TrainConfig:
 
     detector: str = "auto"
     target_far: float = 0.01
-    input_smooth: int = 1
+    input_smooth: int = 10
     smooth: int = 10
     hysteresis: float = 0.7
     min_duration: int = 10
-    margin: float = 1.0
+    margin: float = 2.0
     drift_margin: bool = True
-    autoencoder: bool = True
+    autoencoder: bool = False
     top_k: int = 2
     seed: int = 0
 
