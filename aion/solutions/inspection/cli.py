@@ -1,0 +1,222 @@
+"""``aion inspect``: train, evaluate and run visual inspection models.
+
+Heavy libraries (torch, onnxruntime, faiss) are imported inside the commands so that
+``aion --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, help="Visual quality inspection. / 외관 검사.")
+
+
+def _console(stderr: bool = True) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr)
+
+
+@contextmanager
+def _progress(enabled: bool = True) -> Iterator[Callable[[str, float], None]]:
+    """A rich progress bar on stderr, one task per stage name."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    labels = {
+        "load": "이미지 읽기 / Loading",
+        "features": "특징 추출 / Features",
+        "coreset": "코어셋 / Coreset",
+        "calibrate": "임계값 / Threshold",
+        "evaluate": "평가 / Evaluating",
+        "predict": "검사 / Inspecting",
+        "done": "완료 / Done",
+    }
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=_console(),
+        disable=not enabled,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(stage: str, fraction: float) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(labels.get(stage, stage), total=1.0)
+            bar.update(tasks[stage], completed=fraction)
+
+        yield update
+
+
+def _fail(e: Exception) -> None:
+    _console().print(f"[red]오류 / Error:[/red] {e}")
+    raise typer.Exit(code=2) from e
+
+
+def _emit_json(obj: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+@app.command("train")
+def train_cmd(
+    data_dir: Path = typer.Argument(..., help="MVTec-style folder, ok/ng folder, or a zip of either."),
+    out: Path = typer.Option(..., "--out", "-o", help="Model file to write (.aion)."),
+    backbone: str = typer.Option(
+        "efficientnet-lite0", help="efficientnet-lite0 | resnet18 | wide_resnet50_2"
+    ),
+    weights: Path | None = typer.Option(
+        None, help="Weights file for ResNet backbones (torchvision state_dict)."
+    ),
+    target_frr: float = typer.Option(0.01, help="Accepted false-reject rate on good parts (0-1)."),
+    resolution: int = typer.Option(256, help="Model input size in pixels (multiple of 32)."),
+    coreset_ratio: float = typer.Option(0.01, help="Memory bank size as a fraction of training patches."),
+    defects: Path | None = typer.Option(None, help="Folder of a few labelled defect images (F1 threshold)."),
+    threads: int | None = typer.Option(None, help="CPU threads (default: all)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the training report as one JSON object."),
+) -> None:
+    """Train from good images. / 양품 이미지로 학습합니다."""
+    from aion.solutions.inspection.config import TrainConfig
+    from aion.solutions.inspection.data import ImageItem, iter_image_paths, load_dataset
+    from aion.solutions.inspection.errors import InspectionError
+    from aion.solutions.inspection.training import train
+
+    cfg = TrainConfig(
+        backbone=backbone,
+        weights=weights,
+        resolution=resolution,
+        target_frr=target_frr,
+        coreset_ratio=coreset_ratio,
+        threads=threads,
+    )
+    try:
+        ds = load_dataset(data_dir)
+        extra = None
+        if defects is not None:
+            extra = [ImageItem(p, None, p.name, 1, "ng") for p in iter_image_paths([defects])]
+        with _progress(not as_json) as progress:
+            model = train(ds, cfg, progress=progress, defects=extra)
+        model.save(out)
+    except InspectionError as e:
+        _fail(e)
+        return
+    rep = model.train_report_
+    con = _console()
+    for s in rep.skipped:
+        con.print(f"[yellow]손상된 이미지를 건너뜀 / Skipped bad image:[/yellow] {s.name} ({s.reason})")
+    if as_json:
+        _emit_json({"model": str(out), **rep.to_dict()})
+        return
+    _console(stderr=False).print(
+        f"모델 저장 / Saved model: [bold]{out}[/bold]\n"
+        f"  학습 이미지 / fit images: {rep.n_fit_images}, "
+        f"임계값용 / calibration: {rep.n_calibration_images}, "
+        f"불량 / defects: {rep.n_defect_images}\n"
+        f"  메모리 뱅크 / memory bank: {rep.bank_size} / {rep.n_patches} patches\n"
+        f"  임계값 / threshold: {rep.threshold:.4f} ({rep.threshold_method}), "
+        f"보정 세트 오판율 / calibration FRR: {rep.calibration_frr:.3f}\n"
+        f"  시간 / time: {rep.seconds.get('total', 0):.1f} s"
+    )
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    model_path: Path = typer.Argument(..., help="Model file (.aion)."),
+    data_dir: Path = typer.Argument(
+        ..., help="Labelled images: MVTec-style test/ or ok/ng folders (or zip)."
+    ),
+    threshold: float | None = typer.Option(None, help="Override the model's threshold (raw score units)."),
+    threads: int | None = typer.Option(None, help="CPU threads for onnxruntime / faiss."),
+    report: Path | None = typer.Option(None, help="Also write the full report (per-image scores) as JSON."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary metrics as one JSON object."),
+) -> None:
+    """Evaluate a model on labelled images. / 모델을 평가합니다."""
+    from aion.solutions.inspection.errors import InspectionError
+    from aion.solutions.inspection.evaluation import evaluate
+    from aion.solutions.inspection.model import InspectionModel
+
+    try:
+        model = InspectionModel.load(model_path, threads=threads)
+        with _progress(not as_json) as progress:
+            rep = evaluate(model, data_dir, threshold=threshold, progress=progress)
+    except InspectionError as e:
+        _fail(e)
+        return
+    con = _console()
+    for s in rep.skipped:
+        con.print(f"[yellow]손상된 이미지를 건너뜀 / Skipped bad image:[/yellow] {s.name} ({s.reason})")
+    if report is not None:
+        report.write_text(json.dumps(rep.to_dict(), ensure_ascii=False, indent=2))
+    if as_json:
+        _emit_json(rep.summary())
+        return
+
+    def f(v: float | None, digits: int = 4) -> str:
+        return "-" if v is None else f"{v:.{digits}f}"
+
+    _console(stderr=False).print(
+        f"이미지 AUROC / image AUROC: {f(rep.image_auroc)}\n"
+        f"픽셀 AUROC / pixel AUROC: {f(rep.pixel_auroc)}   AUPRO: {f(rep.aupro)}\n"
+        f"임계값 / threshold: {rep.threshold:.4f}   F1: {f(rep.f1)}\n"
+        f"오판(양품 불합격)율 / false-reject rate: {f(rep.false_reject_rate)}   "
+        f"미검출율 / escape rate: {f(rep.escape_rate)}\n"
+        f"혼동 행렬 / confusion: {rep.confusion}\n"
+        f"속도 / speed: {f(rep.ms_per_image, 1)} ms/image, {f(rep.images_per_second, 1)} images/s "
+        f"({rep.n_images} images)"
+    )
+
+
+@app.command("predict")
+def predict_cmd(
+    model_path: Path = typer.Argument(..., help="Model file (.aion)."),
+    images: list[Path] = typer.Argument(..., help="Image files or folders."),
+    heatmaps: Path | None = typer.Option(None, help="Folder for heat-map overlays and masks (PNG)."),
+    threshold: float | None = typer.Option(None, help="Override the model's threshold (raw score units)."),
+    threads: int | None = typer.Option(None, help="CPU threads for onnxruntime / faiss."),
+    as_json: bool = typer.Option(False, "--json", help="Print results as one JSON object."),
+) -> None:
+    """Inspect images: score, OK/NG, regions. / 이미지를 검사합니다."""
+    from aion.solutions.inspection.data import iter_image_paths
+    from aion.solutions.inspection.errors import BadImageError, InspectionError
+    from aion.solutions.inspection.images import read_image
+    from aion.solutions.inspection.model import InspectionModel
+
+    try:
+        model = InspectionModel.load(model_path, threads=threads)
+        paths = list(iter_image_paths(images))
+        with _progress(not as_json) as progress:
+            batch = model.predict_files(paths, threshold=threshold, progress=progress)
+    except InspectionError as e:
+        _fail(e)
+        return
+    con = _console()
+    for s in batch.skipped:
+        con.print(f"[yellow]손상된 이미지를 건너뜀 / Skipped bad image:[/yellow] {s.name} ({s.reason})")
+    if heatmaps is not None:
+        heatmaps.mkdir(parents=True, exist_ok=True)
+        for p in batch.predictions:
+            stem = Path(p.name).stem
+            try:
+                p.heatmap(read_image(Path(p.name))).save(heatmaps / f"{stem}_heatmap.png")
+            except BadImageError as e:  # the file changed since it was scored
+                con.print(f"[yellow]{e}[/yellow]")
+                continue
+            p.mask().save(heatmaps / f"{stem}_mask.png")
+    if as_json:
+        _emit_json(batch.to_dict())
+        return
+    con = _console(stderr=False)
+    for p in batch.predictions:
+        verdict = "[green]OK[/green]" if p.passed else "[red]NG[/red]"
+        con.print(f"{verdict}  {p.score:.3f}  {p.name}  regions={len(p.regions)}")
+    n_ng = sum(1 for p in batch.predictions if not p.passed)
+    con.print(
+        f"합계 / total: {len(batch.predictions)}, 불량 / NG: {n_ng}, 건너뜀 / skipped: {len(batch.skipped)}"
+    )

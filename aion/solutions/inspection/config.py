@@ -1,0 +1,36 @@
+"""Training configuration (plain dataclass; stored names match the CLI options)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class TrainConfig:
+    """How to train an inspection model. Defaults are generic, not tuned to any data set.
+
+    >>> TrainConfig(target_frr=0.02).target_frr
+    0.02
+    """
+
+    backbone: str = "efficientnet-lite0"
+    weights: Path | None = None  # torchvision checkpoint for ResNet backbones; None = shipped Lite0
+    resolution: int = 256  # images are resized (whole, no crop) to resolution x resolution
+    coreset_ratio: float = 0.01  # memory bank size as a fraction of all training patches
+    min_bank_size: int = 1000  # ... but at least this many patches (or all of them)
+    max_bank_size: int = 20000  # ... and at most this many (search cost grows with the bank)
+    target_frr: float = 0.01  # accepted false-reject rate on held-out good images
+    holdout_fraction: float = 0.2  # share of good training images kept back for the threshold
+    use_defects: bool = True  # labelled defect images, when given, set an F1-optimal threshold
+    sigma: float = 4.0  # Gaussian smoothing of the anomaly map, in pixels at model resolution
+    batch_size: int = 8
+    threads: int | None = None  # CPU threads for torch / onnxruntime / faiss (None: library default)
+    knn: str = "exact"  # "exact" or "ivf" (approximate, for very large banks)
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["weights"] = str(self.weights) if self.weights else None
+        return d

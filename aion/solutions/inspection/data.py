@@ -1,0 +1,187 @@
+"""Inspection data sets: the MVTec AD layout, or ``ok/`` and ``ng/`` folders, in a folder or a zip.
+
+Layouts understood (folder names are case-insensitive; a zip may wrap everything in one folder):
+
+* MVTec AD: ``train/good/*``, ``test/<kind>/*`` (``good`` is the defect-free kind) and, where
+  pixel masks exist, ``ground_truth/<kind>/<stem>_mask.png``.
+* OK/NG: ``ok/*`` (aliases ``good``, ``normal``, ``pass``) and ``ng/*`` (aliases ``defect``,
+  ``bad``, ``fail``); optionally ``ng_masks/<stem>.png`` or ``ground_truth/<stem>_mask.png``.
+* A plain folder of images: all taken as defect-free.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+from aion.solutions.inspection.errors import BadImageError, DatasetError
+from aion.solutions.inspection.images import decode_image, is_image_name, read_mask
+
+GOOD_NAMES = ("ok", "good", "normal", "pass")
+BAD_NAMES = ("ng", "defect", "bad", "fail")
+
+
+@dataclass(frozen=True)
+class ImageItem:
+    """One image of a data set; ``member`` is set when the image lives inside ``source`` (a zip)."""
+
+    source: Path
+    member: str | None
+    name: str
+    label: int  # 0 = good, 1 = defect
+    kind: str = "good"
+    mask_member: str | None = None  # path (in the zip, or on disk) of the ground-truth mask
+
+    def read_bytes(self) -> bytes:
+        return _read(self.source, self.member)
+
+    def load(self) -> np.ndarray:
+        """Decode to an ``(H, W, 3)`` uint8 array; raises :class:`BadImageError`."""
+        try:
+            data = self.read_bytes()
+        except (OSError, KeyError, zipfile.BadZipFile) as e:
+            raise BadImageError(self.name, str(e)) from e
+        return decode_image(data, self.name)
+
+    def load_mask(self, size: tuple[int, int]) -> np.ndarray | None:
+        """Ground-truth mask resized to ``size`` (w, h); ``None`` when there is none.
+
+        A defect image whose mask is missing has ``None``; a good image gets an empty mask.
+        """
+        if self.mask_member is None:
+            return np.zeros((size[1], size[0]), dtype=bool) if self.label == 0 else None
+        try:
+            data = _read(self.source, self.mask_member)
+        except (OSError, KeyError, zipfile.BadZipFile) as e:
+            raise BadImageError(self.mask_member, str(e)) from e
+        return read_mask(data, PurePosixPath(self.mask_member).name, size)
+
+
+def _read(source: Path, member: str | None) -> bytes:
+    if member is None:
+        return source.read_bytes()
+    if source.is_dir():
+        return (source / member).read_bytes()
+    with zipfile.ZipFile(source) as zf:
+        return zf.read(member)
+
+
+@dataclass
+class InspectionDataset:
+    """Images split into ``train`` (defect-free) and ``test`` (labelled), plus labelled defects
+    usable for calibration (``ng`` images of an OK/NG set)."""
+
+    root: Path
+    layout: str
+    train: list[ImageItem] = field(default_factory=list)
+    test: list[ImageItem] = field(default_factory=list)
+
+    @property
+    def train_defects(self) -> list[ImageItem]:
+        """Defect images that may be used at training time (OK/NG layout: the ``ng`` folder)."""
+        return [it for it in self.test if it.label == 1] if self.layout == "okng" else []
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "train": len(self.train),
+            "test_good": sum(1 for it in self.test if it.label == 0),
+            "test_defect": sum(1 for it in self.test if it.label == 1),
+        }
+
+
+def _list_files(root: Path) -> tuple[list[str], Path]:
+    """All file paths (POSIX, relative) under a folder or inside a zip."""
+    if root.is_dir():
+        files = [p.relative_to(root).as_posix() for p in sorted(root.rglob("*")) if p.is_file()]
+        return files, root
+    if zipfile.is_zipfile(root):
+        with zipfile.ZipFile(root) as zf:
+            names = [n for n in zf.namelist() if not n.endswith("/")]
+        # refuse absolute paths and parent references (never extracted, but keep names sane)
+        names = [n for n in names if not n.startswith("/") and ".." not in PurePosixPath(n).parts]
+        return sorted(names), root
+    if root.exists():
+        raise DatasetError(f"폴더나 zip 파일이 아님: {root} / Not a folder or a zip file: {root}")
+    raise DatasetError(f"데이터 경로가 없음: {root} / Data path not found: {root}")
+
+
+def _strip_common_top(files: list[str]) -> tuple[list[str], str]:
+    """Drop one wrapping folder shared by every file (``parts.zip`` holding ``parts/ok/...``)."""
+    visible = [f for f in files if not any(p.startswith((".", "__MACOSX")) for p in PurePosixPath(f).parts)]
+    tops = {PurePosixPath(f).parts[0] for f in visible if len(PurePosixPath(f).parts) > 1}
+    if len(tops) == 1 and all(len(PurePosixPath(f).parts) > 1 for f in visible):
+        top = tops.pop()
+        if top.lower() not in GOOD_NAMES + BAD_NAMES + ("train", "test"):
+            return [f[len(top) + 1 :] for f in visible], top + "/"
+    return visible, ""
+
+
+def load_dataset(root: Path | str) -> InspectionDataset:
+    """Discover the layout of a folder or zip and list its images (nothing is decoded yet)."""
+    root = Path(root)
+    files, src = _list_files(root)
+    rel, prefix = _strip_common_top(files)
+    images = [f for f in rel if is_image_name(f)]
+    lower = {f.lower(): f for f in rel}
+
+    def item(f: str, label: int, kind: str, mask: str | None = None) -> ImageItem:
+        return ImageItem(src, prefix + f, PurePosixPath(f).name, label, kind, mask)
+
+    def parts(f: str) -> tuple[str, ...]:
+        return tuple(p.lower() for p in PurePosixPath(f).parts)
+
+    if any(parts(f)[:2] == ("train", "good") for f in images):
+        ds = InspectionDataset(root, "mvtec")
+        for f in images:
+            p = parts(f)
+            if p[:2] == ("train", "good") and len(p) == 3:
+                ds.train.append(item(f, 0, "good"))
+            elif p[0] == "test" and len(p) == 3:
+                kind = PurePosixPath(f).parts[1]
+                mask = None
+                if p[1] != "good":
+                    stem = PurePosixPath(f).stem
+                    for cand in (f"ground_truth/{kind}/{stem}_mask.png", f"ground_truth/{kind}/{stem}.png"):
+                        if cand.lower() in lower:
+                            mask = prefix + lower[cand.lower()]
+                            break
+                ds.test.append(item(f, 0 if p[1] == "good" else 1, p[1], mask))
+        return ds
+
+    good = [f for f in images if len(parts(f)) == 2 and parts(f)[0] in GOOD_NAMES]
+    bad = [f for f in images if len(parts(f)) == 2 and parts(f)[0] in BAD_NAMES]
+    if good or bad:
+        ds = InspectionDataset(root, "okng")
+        for f in good:
+            ds.test.append(item(f, 0, "good"))
+            ds.train.append(item(f, 0, "good"))
+        for f in bad:
+            stem = PurePosixPath(f).stem
+            mask = None
+            for cand in (f"ng_masks/{stem}.png", f"ground_truth/{stem}_mask.png", f"ground_truth/{stem}.png"):
+                if cand in lower:
+                    mask = prefix + lower[cand]
+                    break
+            ds.test.append(item(f, 1, "ng", mask))
+        return ds
+
+    flat = [f for f in images if not any(p.startswith(".") for p in parts(f))]
+    if not flat:
+        raise DatasetError(
+            f"이미지를 찾지 못함: {root} (train/good, test/<종류> 또는 ok/, ng/ 폴더가 필요) / "
+            f"No images found in {root} (expected train/good + test/<kind>, or ok/ and ng/ folders)"
+        )
+    return InspectionDataset(root, "flat", train=[item(f, 0, "good") for f in flat])
+
+
+def iter_image_paths(paths: list[Path]) -> Iterator[Path]:
+    """Expand files and folders (recursively, sorted) into image file paths."""
+    for p in paths:
+        if p.is_dir():
+            yield from (q for q in sorted(p.rglob("*")) if q.is_file() and is_image_name(q.name))
+        else:
+            yield p

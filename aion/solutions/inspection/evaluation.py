@@ -1,0 +1,181 @@
+"""Evaluation of a model on labelled images: AUROC, AUPRO, F1, false-reject and escape rates, speed."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from aion.solutions.inspection.data import ImageItem, InspectionDataset, load_dataset
+from aion.solutions.inspection.errors import BadImageError, DatasetError
+from aion.solutions.inspection.metrics import aupro, auroc, confusion
+from aion.solutions.inspection.model import InspectionModel, SkippedImage
+from aion.solutions.inspection.postprocess import normalise
+
+Progress = Callable[[str, float], None]
+
+#: The keys ``aion inspect evaluate --json`` prints, in this order.
+SUMMARY_KEYS = (
+    "image_auroc",
+    "pixel_auroc",
+    "aupro",
+    "f1",
+    "threshold",
+    "ms_per_image",
+    "images_per_second",
+    "n_images",
+)
+
+
+@dataclass
+class ImageResult:
+    name: str
+    kind: str
+    label: int
+    raw_score: float
+    score: float
+    passed: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class EvaluationReport:
+    """Metrics at the model's threshold (raw units in ``threshold``; scores 0-1 in ``images``)."""
+
+    image_auroc: float | None
+    pixel_auroc: float | None
+    aupro: float | None
+    f1: float | None
+    threshold: float
+    ms_per_image: float | None
+    images_per_second: float | None
+    n_images: int
+    confusion: dict[str, int] = field(default_factory=dict)
+    false_reject_rate: float | None = None
+    escape_rate: float | None = None
+    threshold_comparison: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    images: list[ImageResult] = field(default_factory=list)
+    skipped: list[SkippedImage] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """Exactly the keys of :data:`SUMMARY_KEYS` (``None`` where not measurable)."""
+        return {k: getattr(self, k) for k in SUMMARY_KEYS}
+
+    def worst(self, n: int = 5) -> dict[str, list[ImageResult]]:
+        """The highest-scoring false rejects and the lowest-scoring escapes."""
+        fr = sorted((r for r in self.images if r.label == 0 and not r.passed), key=lambda r: -r.raw_score)
+        esc = sorted((r for r in self.images if r.label == 1 and r.passed), key=lambda r: r.raw_score)
+        return {"false_rejects": fr[:n], "escapes": esc[:n]}
+
+    def to_dict(self) -> dict[str, Any]:
+        d = self.summary()
+        d.update(
+            confusion=self.confusion,
+            false_reject_rate=self.false_reject_rate,
+            escape_rate=self.escape_rate,
+            threshold_comparison=self.threshold_comparison,
+            images=[r.to_dict() for r in self.images],
+            skipped=[s.to_dict() for s in self.skipped],
+        )
+        return d
+
+
+def _items(ds: InspectionDataset) -> list[ImageItem]:
+    items = ds.test or ds.train
+    if not items:
+        raise DatasetError(f"평가할 이미지가 없음: {ds.root} / No images to evaluate in {ds.root}")
+    return items
+
+
+def evaluate(
+    model: InspectionModel,
+    data: InspectionDataset | Path | str,
+    threshold: float | None = None,
+    progress: Progress | None = None,
+    batch_size: int = 8,
+    items: list[ImageItem] | None = None,
+) -> EvaluationReport:
+    """Score every test image of ``data`` and compute the metrics (masks where they exist)."""
+    ds = data if isinstance(data, InspectionDataset) else load_dataset(Path(data))
+    items = items if items is not None else _items(ds)
+    t = model.meta.threshold if threshold is None else float(threshold)
+    s = model.meta.resolution
+    results: list[ImageResult] = []
+    skipped: list[SkippedImage] = []
+    masks: list[np.ndarray] = []
+    mask_maps: list[np.ndarray] = []
+    model_seconds = 0.0
+    for start in range(0, len(items), batch_size):
+        batch_items, images, batch_masks = [], [], []
+        for it in items[start : start + batch_size]:
+            try:
+                images.append(it.load())
+                batch_masks.append(it.load_mask((s, s)))
+                batch_items.append(it)
+            except BadImageError as e:
+                skipped.append(SkippedImage(it.name, e.reason))
+        if not images:
+            continue
+        t0 = time.perf_counter()
+        raw, maps = model.raw_maps(images, batch_size)
+        model_seconds += time.perf_counter() - t0
+        for it, r, m, g in zip(batch_items, raw, maps, batch_masks, strict=True):
+            results.append(
+                ImageResult(
+                    it.name,
+                    it.kind,
+                    it.label,
+                    float(r),
+                    float(normalise(r, t, model.meta.score_low)),
+                    bool(r <= t),
+                )
+            )
+            if g is not None:
+                masks.append(g)
+                mask_maps.append(m.astype(np.float32))
+        if progress is not None:
+            progress("evaluate", min(1.0, (start + batch_size) / len(items)))
+
+    labels = np.array([r.label for r in results])
+    raw_scores = np.array([r.raw_score for r in results])
+    n = len(results)
+    has_pixel = any(g.any() for g in masks)
+    pixel_auroc = aupro_v = None
+    if has_pixel:
+        pixel_auroc = auroc(
+            np.concatenate([g.ravel() for g in masks]), np.concatenate([m.ravel() for m in mask_maps])
+        )
+        aupro_v = aupro(masks, mask_maps)
+    conf = confusion(labels, raw_scores, t)
+    comparison = {}
+    for name, value in model.meta.thresholds.items():
+        c = confusion(labels, raw_scores, value)
+        comparison[name] = {
+            "threshold": value,
+            "f1": c.f1,
+            "false_reject_rate": c.false_reject_rate,
+            "escape_rate": c.escape_rate,
+        }
+    ms = model_seconds * 1000 / n if n else None
+    return EvaluationReport(
+        image_auroc=auroc(labels, raw_scores),
+        pixel_auroc=pixel_auroc,
+        aupro=aupro_v,
+        f1=conf.f1 if labels.any() else None,
+        threshold=t,
+        ms_per_image=ms,
+        images_per_second=1000.0 / ms if ms else None,
+        n_images=n,
+        confusion=conf.to_dict(),
+        false_reject_rate=conf.false_reject_rate,
+        escape_rate=conf.escape_rate,
+        threshold_comparison=comparison,
+        images=results,
+        skipped=skipped,
+    )

@@ -1,0 +1,97 @@
+"""Safe image decoding: every failure becomes a :class:`BadImageError` naming the file.
+
+Only Pillow and numpy are used, so the edge runtime can decode images without torch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from aion.solutions.inspection.errors import BadImageError
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"})
+
+#: Largest image accepted (pixels). Bigger files are refused as possible decompression bombs.
+MAX_PIXELS = 64_000_000
+
+
+def is_image_name(name: str) -> bool:
+    """True when a file name has one of the supported image suffixes.
+
+    >>> is_image_name("part_01.JPG"), is_image_name("notes.txt")
+    (True, False)
+    """
+    return Path(name).suffix.lower() in IMAGE_SUFFIXES
+
+
+def decode_image(data: bytes, name: str, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Decode image bytes to an ``(H, W, 3)`` uint8 RGB array.
+
+    Grayscale, palette, alpha, 16-bit and CMYK images are converted; EXIF rotation is applied.
+    Raises :class:`BadImageError` for empty, corrupt, truncated or oversized images.
+
+    >>> decode_image(b"", "empty.png")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    aion.solutions.inspection.errors.BadImageError: ... Skipped bad image: empty.png (empty file)
+    """
+    if not data:
+        raise BadImageError(name, "empty file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            w, h = img.size
+            if w <= 0 or h <= 0:
+                raise BadImageError(name, f"size {w}x{h}")
+            if w * h > max_pixels:
+                raise BadImageError(name, f"{w}x{h} pixels exceeds the limit of {max_pixels}")
+            img.load()
+    except BadImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise BadImageError(name, "decompression bomb") from e
+    except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as e:
+        raise BadImageError(name, str(e) or type(e).__name__) from e
+    return _to_rgb_array(img, name)
+
+
+def _to_rgb_array(img: Image.Image, name: str) -> np.ndarray:
+    # a broken EXIF block is not a reason to drop a readable image
+    with contextlib.suppress(OSError, ValueError, SyntaxError):
+        img = ImageOps.exif_transpose(img) or img
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        lo, hi = float(arr.min()), float(arr.max())
+        scale = 255.0 / (hi - lo) if hi > lo else 0.0
+        gray = ((arr - lo) * scale).clip(0, 255).astype(np.uint8)
+        return np.repeat(gray[:, :, None], 3, axis=2)
+    try:
+        rgb = np.asarray(img.convert("RGB"), dtype=np.uint8)
+    except (OSError, ValueError) as e:
+        raise BadImageError(name, str(e) or type(e).__name__) from e
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise BadImageError(name, f"unexpected shape {rgb.shape}")
+    return rgb
+
+
+def read_image(path: Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Read and decode one image file (see :func:`decode_image`)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise BadImageError(str(path), str(e)) from e
+    return decode_image(data, Path(path).name, max_pixels)
+
+
+def read_mask(data: bytes, name: str, size: tuple[int, int]) -> np.ndarray:
+    """Decode a ground-truth mask to a boolean ``(H, W)`` array resized (nearest) to ``size`` (w, h)."""
+    rgb = decode_image(data, name)
+    img = Image.fromarray(rgb[:, :, 0]).resize(size, Image.Resampling.NEAREST)
+    return np.asarray(img) > 127

@@ -1,0 +1,299 @@
+"""The trained inspection model: backbone runner + memory bank + metadata, saved as one ``.aion`` file.
+
+A ``.aion`` file is a zip holding ``meta.json`` (preprocessing, threshold, calibration),
+``backbone.onnx`` (image -> patch features) and ``memory_bank.npy`` (float32 patch features).
+:meth:`InspectionModel.load` needs only numpy, Pillow and onnxruntime (faiss is used if present).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from aion.solutions.inspection.errors import BadImageError, ModelFileError
+from aion.solutions.inspection.images import read_image
+from aion.solutions.inspection.knn import NearestNeighbour
+from aion.solutions.inspection.postprocess import (
+    Region,
+    find_regions,
+    map_operator,
+    mask_image,
+    normalise,
+    overlay,
+)
+from aion.solutions.inspection.runners import FeatureRunner, OnnxRunner
+
+FORMAT = "aion-inspection"
+FORMAT_VERSION = 1
+Progress = Callable[[str, float], None]
+
+
+@dataclass(frozen=True)
+class ModelMeta:
+    """Everything needed besides the backbone and the memory bank (stored as ``meta.json``)."""
+
+    backbone: str
+    resolution: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    grid: int
+    feature_dim: int
+    sigma: float
+    threshold: float
+    score_low: float
+    threshold_method: str = "frr"
+    target_frr: float = 0.01
+    thresholds: dict[str, float] = field(default_factory=dict)
+    calibration: dict[str, Any] = field(default_factory=dict)
+    knn: str = "exact"
+    n_train_images: int = 0
+    created_at: str = ""
+    format: str = FORMAT
+    version: int = FORMAT_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelMeta:
+        if d.get("format") != FORMAT or int(d.get("version", 0)) > FORMAT_VERSION:
+            raise ModelFileError(
+                f"지원하지 않는 모델 형식: {d.get('format')} v{d.get('version')} / "
+                f"Unsupported model format: {d.get('format')} v{d.get('version')} (expected {FORMAT} v1)"
+            )
+        names = set(cls.__dataclass_fields__)
+        d = {k: v for k, v in d.items() if k in names}
+        d["mean"] = tuple(d["mean"])
+        d["std"] = tuple(d["std"])
+        return cls(**d)
+
+
+@dataclass
+class Prediction:
+    """Result for one image. ``score`` is 0-1 with the threshold at 0.5; ``anomaly_map`` is the
+    normalised map at model resolution (not in :meth:`to_dict`)."""
+
+    name: str
+    score: float
+    raw_score: float
+    passed: bool
+    threshold: float
+    image_size: tuple[int, int]
+    regions: list[Region]
+    anomaly_map: np.ndarray = field(repr=False)
+    elapsed_ms: float = 0.0
+
+    @property
+    def is_defect(self) -> bool:
+        return not self.passed
+
+    def heatmap(self, image: np.ndarray) -> Image.Image:
+        """PNG-ready heat-map overlay on the original ``image`` (H, W, 3 uint8)."""
+        return overlay(image, self.anomaly_map)
+
+    def mask(self) -> Image.Image:
+        """Binary defect mask at the original image size."""
+        return mask_image(self.anomaly_map, self.image_size)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "score": round(self.score, 6),
+            "raw_score": round(self.raw_score, 6),
+            "passed": self.passed,
+            "verdict": "OK" if self.passed else "NG",
+            "threshold": self.threshold,
+            "image_size": list(self.image_size),
+            "regions": [r.to_dict() for r in self.regions],
+            "elapsed_ms": round(self.elapsed_ms, 3),
+        }
+
+
+@dataclass
+class SkippedImage:
+    name: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "reason": self.reason}
+
+
+@dataclass
+class PredictionBatch:
+    predictions: list[Prediction]
+    skipped: list[SkippedImage]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "predictions": [p.to_dict() for p in self.predictions],
+            "skipped": [s.to_dict() for s in self.skipped],
+        }
+
+
+class InspectionModel:
+    """A PatchCore-style anomaly detector ready to score images.
+
+    ``meta`` holds preprocessing and threshold; ``memory_bank_`` the coreset of patch features;
+    ``runner`` the backbone (torch after training, ONNX Runtime after :meth:`load`).
+    """
+
+    def __init__(
+        self, meta: ModelMeta, memory_bank: np.ndarray, runner: FeatureRunner, threads: int | None = None
+    ):
+        self.meta = meta
+        self.memory_bank_ = np.ascontiguousarray(memory_bank, dtype=np.float32)
+        self.runner = runner
+        self.threads = threads
+        self.train_report_: Any = None  # set by train()
+        self._nn: NearestNeighbour | None = None
+        self._op = map_operator(meta.grid, meta.resolution, meta.sigma)
+
+    # -- scoring -------------------------------------------------------------------------------
+
+    @property
+    def nn(self) -> NearestNeighbour:
+        if self._nn is None:
+            self._nn = NearestNeighbour(self.memory_bank_, kind=self.meta.knn, threads=self.threads)
+        return self._nn
+
+    def preprocess(self, image: np.ndarray) -> np.ndarray:
+        """``(H, W, 3)`` uint8 -> ``(3, S, S)`` float32, resized (whole image, no crop) and normalised."""
+        s = self.meta.resolution
+        img = Image.fromarray(image).resize((s, s), Image.Resampling.BILINEAR)
+        x: np.ndarray = np.asarray(img, dtype=np.float32) / np.float32(255.0)
+        mean = np.asarray(self.meta.mean, dtype=np.float32)
+        std = np.asarray(self.meta.std, dtype=np.float32)
+        return np.ascontiguousarray(((x - mean) / std).transpose(2, 0, 1))
+
+    def patch_scores(self, batch: np.ndarray) -> np.ndarray:
+        """Nearest-neighbour distance of every patch: ``(N, 3, S, S)`` -> ``(N, grid, grid)``."""
+        feats = self.runner(batch)
+        n, d, h, w = feats.shape
+        flat = feats.transpose(0, 2, 3, 1).reshape(-1, d)
+        return self.nn.search(flat).reshape(n, h, w)
+
+    def raw_maps(self, images: Sequence[np.ndarray], batch_size: int = 8) -> tuple[np.ndarray, np.ndarray]:
+        """Raw image scores ``(N,)`` and raw anomaly maps ``(N, S, S)`` of decoded images."""
+        scores, maps = [], []
+        for s in range(0, len(images), batch_size):
+            batch = np.stack([self.preprocess(im) for im in images[s : s + batch_size]])
+            patches = self.patch_scores(batch)
+            m = np.einsum("ij,njk,lk->nil", self._op, patches, self._op, optimize=True).astype(np.float32)
+            maps.append(m)
+            scores.append(m.reshape(len(m), -1).max(axis=1))
+        if not maps:
+            s = self.meta.resolution
+            return np.zeros(0, np.float32), np.zeros((0, s, s), np.float32)
+        return np.concatenate(scores), np.concatenate(maps)
+
+    def predict(
+        self,
+        images: Sequence[np.ndarray],
+        names: Sequence[str] | None = None,
+        threshold: float | None = None,
+        batch_size: int = 8,
+    ) -> list[Prediction]:
+        """Score decoded images (``(H, W, 3)`` uint8); ``threshold`` overrides the model's (raw units)."""
+        t = self.meta.threshold if threshold is None else float(threshold)
+        names = list(names) if names is not None else [f"image_{i}" for i in range(len(images))]
+        out: list[Prediction] = []
+        for s in range(0, len(images), batch_size):
+            chunk = images[s : s + batch_size]
+            start = time.perf_counter()
+            raw, maps = self.raw_maps(chunk, batch_size)
+            per_ms = (time.perf_counter() - start) * 1000 / max(len(chunk), 1)
+            for i, im in enumerate(chunk):
+                norm = normalise(maps[i], t, self.meta.score_low).astype(np.float32)
+                size = (int(im.shape[1]), int(im.shape[0]))
+                out.append(
+                    Prediction(
+                        name=names[s + i],
+                        score=float(normalise(raw[i], t, self.meta.score_low)),
+                        raw_score=float(raw[i]),
+                        passed=bool(raw[i] <= t),
+                        threshold=t,
+                        image_size=size,
+                        regions=find_regions(norm, size) if raw[i] > t else [],
+                        anomaly_map=norm,
+                        elapsed_ms=per_ms,
+                    )
+                )
+        return out
+
+    def predict_files(
+        self,
+        paths: Sequence[Path],
+        threshold: float | None = None,
+        batch_size: int = 8,
+        progress: Progress | None = None,
+    ) -> PredictionBatch:
+        """Read and score image files; bad images are reported in ``skipped`` and never raise."""
+        result = PredictionBatch([], [])
+        for s in range(0, len(paths), batch_size):
+            images, names = [], []
+            for p in paths[s : s + batch_size]:
+                try:
+                    images.append(read_image(Path(p)))
+                    names.append(str(p))
+                except BadImageError as e:
+                    result.skipped.append(SkippedImage(str(p), e.reason))
+            result.predictions += self.predict(images, names, threshold, batch_size)
+            if progress is not None:
+                progress("predict", min(1.0, (s + batch_size) / max(len(paths), 1)))
+        return result
+
+    def with_threshold(self, threshold: float, method: str = "manual") -> InspectionModel:
+        """A copy sharing the runner and bank, with a new default threshold."""
+        meta = replace(self.meta, threshold=float(threshold), threshold_method=method)
+        model = InspectionModel(meta, self.memory_bank_, self.runner, self.threads)
+        model._nn = self._nn
+        return model
+
+    # -- persistence ---------------------------------------------------------------------------
+
+    def save(self, path: Path | str) -> Path:
+        """Write the model as one ``.aion`` file (zip)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        import io
+
+        bank = io.BytesIO()
+        np.save(bank, self.memory_bank_, allow_pickle=False)
+        tmp = path.with_name(path.name + ".tmp")
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("meta.json", json.dumps(self.meta.to_dict(), indent=2, ensure_ascii=False))
+            zf.writestr("backbone.onnx", self.runner.onnx_bytes())
+            zf.writestr("memory_bank.npy", bank.getvalue())
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def load(cls, path: Path | str, threads: int | None = None) -> InspectionModel:
+        """Open a ``.aion`` file for inference with ONNX Runtime (no torch needed)."""
+        path = Path(path)
+        import io
+
+        try:
+            with zipfile.ZipFile(path) as zf:
+                meta = ModelMeta.from_dict(json.loads(zf.read("meta.json")))
+                onnx = zf.read("backbone.onnx")
+                bank = np.load(io.BytesIO(zf.read("memory_bank.npy")), allow_pickle=False)
+        except FileNotFoundError as e:
+            raise ModelFileError(f"모델 파일이 없음: {path} / Model file not found: {path}") from e
+        except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as e:
+            raise ModelFileError(
+                f"모델 파일이 손상됨: {path} ({e}) / Damaged model file: {path} ({e})"
+            ) from e
+        if bank.ndim != 2 or bank.shape[1] != meta.feature_dim:
+            raise ModelFileError(
+                f"메모리 뱅크 모양이 잘못됨: {bank.shape} / Bad memory bank shape: {bank.shape}"
+            )
+        return cls(meta, bank, OnnxRunner(onnx, threads), threads)

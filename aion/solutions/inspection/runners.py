@@ -1,0 +1,70 @@
+"""Feature runners: the backbone behind one call ``(N, 3, S, S) float32 -> (N, D, h, w) float32``.
+
+:class:`OnnxRunner` needs only onnxruntime and numpy (the edge path); :class:`TorchRunner` wraps the
+torch module used at training time and exports it to ONNX bytes on demand.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import numpy as np
+
+from aion.solutions.inspection.errors import ModelFileError
+
+
+class FeatureRunner(Protocol):
+    def __call__(self, batch: np.ndarray) -> np.ndarray: ...
+
+    def onnx_bytes(self) -> bytes: ...
+
+
+class OnnxRunner:
+    """Runs an exported backbone with ONNX Runtime on the CPU."""
+
+    def __init__(self, model: bytes, threads: int | None = None) -> None:
+        try:
+            import onnxruntime as ort
+        except ImportError as e:  # pragma: no cover - onnxruntime is a dependency
+            raise ModelFileError("onnxruntime 패키지가 필요합니다 / onnxruntime is required") from e
+        self._bytes = model
+        opts = ort.SessionOptions()
+        if threads:
+            opts.intra_op_num_threads = threads
+            opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        try:
+            self._session = ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own exception types
+            raise ModelFileError(f"ONNX 백본을 열 수 없음: {e} / Cannot open the ONNX backbone: {e}") from e
+        self._input = self._session.get_inputs()[0].name
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        out = self._session.run(None, {self._input: np.ascontiguousarray(batch, dtype=np.float32)})
+        return np.asarray(out[0], dtype=np.float32)
+
+    def onnx_bytes(self) -> bytes:
+        return self._bytes
+
+
+class TorchRunner:
+    """Runs a torch feature extractor (training time)."""
+
+    def __init__(self, module: Any, resolution: int) -> None:
+        self.module = module.eval()
+        self.resolution = resolution
+        self._onnx: bytes | None = None
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            out = self.module(torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)))
+        return out.numpy().astype(np.float32, copy=False)
+
+    def onnx_bytes(self) -> bytes:
+        if self._onnx is None:
+            from aion.solutions.inspection.backbones import export_onnx
+
+            self._onnx = export_onnx(self.module, self.resolution)
+        return self._onnx

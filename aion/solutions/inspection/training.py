@@ -1,0 +1,193 @@
+"""Training: patch features of good images -> greedy coreset memory bank -> calibrated threshold."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from aion.solutions.inspection.config import TrainConfig
+from aion.solutions.inspection.coreset import greedy_coreset
+from aion.solutions.inspection.data import ImageItem, InspectionDataset, load_dataset
+from aion.solutions.inspection.errors import BadImageError, InspectionError
+from aion.solutions.inspection.model import InspectionModel, ModelMeta, SkippedImage
+from aion.solutions.inspection.runners import OnnxRunner, TorchRunner
+from aion.solutions.inspection.threshold import choose_threshold, frr_threshold
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str, float], None]
+
+
+@dataclass
+class TrainReport:
+    """What happened during training (shown by the CLI and the web app)."""
+
+    n_fit_images: int
+    n_calibration_images: int
+    n_defect_images: int
+    n_patches: int
+    bank_size: int
+    threshold: float
+    threshold_method: str
+    calibration_frr: float
+    calibration_escape_rate: float | None
+    seconds: dict[str, float] = field(default_factory=dict)
+    skipped: list[SkippedImage] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        d["skipped"] = [s.to_dict() for s in self.skipped]
+        return d
+
+
+def _load_items(items: Sequence[ImageItem], skipped: list[SkippedImage]) -> list[tuple[str, np.ndarray]]:
+    out = []
+    for it in items:
+        try:
+            out.append((it.name, it.load()))
+        except BadImageError as e:
+            log.warning("%s", e)
+            skipped.append(SkippedImage(it.name, e.reason))
+    return out
+
+
+def _split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of fit and calibration images; tiny sets calibrate on the fit images themselves."""
+    idx = np.random.default_rng(seed).permutation(n)
+    n_cal = int(round(n * fraction))
+    if n < 4 or n_cal < 1:
+        return np.sort(idx), np.sort(idx)
+    return np.sort(idx[n_cal:]), np.sort(idx[:n_cal])
+
+
+def train(
+    data: InspectionDataset | Path | str,
+    config: TrainConfig | None = None,
+    progress: Progress | None = None,
+    defects: Sequence[ImageItem] | None = None,
+) -> InspectionModel:
+    """Train on the good images of ``data``; labelled ``defects`` (default: the ``ng`` images of an
+    OK/NG set) calibrate an F1-optimal threshold. The report is in ``model.train_report_``."""
+    cfg = config or TrainConfig()
+    ds = data if isinstance(data, InspectionDataset) else load_dataset(Path(data))
+    report_progress: Progress = progress or (lambda stage, frac: None)
+    times: dict[str, float] = {}
+    t0 = time.perf_counter()
+
+    if cfg.threads:
+        import torch
+
+        torch.set_num_threads(cfg.threads)
+    from aion.solutions.inspection.backbones import BACKBONES, build_backbone, export_onnx
+
+    module = build_backbone(cfg.backbone, cfg.resolution, Path(cfg.weights) if cfg.weights else None)
+    spec = BACKBONES[cfg.backbone]
+    onnx = export_onnx(module, cfg.resolution)
+    torch_runner = TorchRunner(module, cfg.resolution)
+    torch_runner._onnx = onnx
+    fast = OnnxRunner(onnx, cfg.threads)  # same graph, several times faster than eager torch on CPU
+    times["backbone"] = time.perf_counter() - t0
+
+    skipped: list[SkippedImage] = []
+    report_progress("load", 0.0)
+    good = _load_items(ds.train, skipped)
+    if not good:
+        raise InspectionError(
+            f"학습할 양품 이미지가 없음: {ds.root} / No readable good images to train on: {ds.root}"
+        )
+    fit_idx, cal_idx = _split(len(good), cfg.holdout_fraction, cfg.seed)
+
+    grid = cfg.resolution // 8
+    meta = ModelMeta(
+        backbone=cfg.backbone,
+        resolution=cfg.resolution,
+        mean=spec.mean,
+        std=spec.std,
+        grid=grid,
+        feature_dim=0,
+        sigma=cfg.sigma,
+        threshold=0.0,
+        score_low=0.0,
+        target_frr=cfg.target_frr,
+        knn=cfg.knn,
+        n_train_images=len(fit_idx),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    probe = InspectionModel(meta, np.zeros((1, 1), np.float32), fast, cfg.threads)
+
+    t1 = time.perf_counter()
+    chunks = []
+    for s in range(0, len(fit_idx), cfg.batch_size):
+        batch = np.stack([probe.preprocess(good[i][1]) for i in fit_idx[s : s + cfg.batch_size]])
+        f = fast(batch)
+        chunks.append(f.transpose(0, 2, 3, 1).reshape(-1, f.shape[1]))
+        report_progress("features", min(1.0, (s + cfg.batch_size) / len(fit_idx)))
+    feats = np.concatenate(chunks)
+    del chunks
+    times["features"] = time.perf_counter() - t1
+
+    t2 = time.perf_counter()
+    k = int(round(cfg.coreset_ratio * len(feats)))
+    k = min(len(feats), max(cfg.min_bank_size, min(cfg.max_bank_size, k)))
+    idx = greedy_coreset(feats, k, seed=cfg.seed, progress=lambda _s, f: report_progress("coreset", f))
+    bank = feats[np.sort(idx)].copy()
+    n_patches = len(feats)
+    del feats
+    times["coreset"] = time.perf_counter() - t2
+
+    t3 = time.perf_counter()
+    meta = ModelMeta(**{**meta.to_dict(), "feature_dim": int(bank.shape[1])})
+    scorer = InspectionModel(meta, bank, fast, cfg.threads)
+    report_progress("calibrate", 0.0)
+    good_scores, _ = scorer.raw_maps([good[i][1] for i in cal_idx], cfg.batch_size)
+    defect_items = list(defects) if defects is not None else ds.train_defects
+    bad = _load_items(defect_items, skipped)
+    defect_scores = scorer.raw_maps([b[1] for b in bad], cfg.batch_size)[0] if bad else None
+    choice = choose_threshold(good_scores, defect_scores, cfg.target_frr, cfg.use_defects)
+    thresholds = {"frr": frr_threshold(good_scores, cfg.target_frr)}
+    if choice.method == "f1":
+        thresholds["f1"] = choice.threshold
+    meta = ModelMeta(
+        **{
+            **meta.to_dict(),
+            "threshold": choice.threshold,
+            "threshold_method": choice.method,
+            "score_low": float(np.median(good_scores)),
+            "thresholds": thresholds,
+            "calibration": {
+                "n_good": len(good_scores),
+                "n_defect": 0 if defect_scores is None else len(defect_scores),
+                "frr": choice.frr,
+                "escape_rate": choice.escape_rate,
+                "f1": choice.f1,
+                "good_scores": [round(float(x), 5) for x in good_scores],
+                "defect_scores": [] if defect_scores is None else [round(float(x), 5) for x in defect_scores],
+            },
+        }
+    )
+    times["calibrate"] = time.perf_counter() - t3
+    times["total"] = time.perf_counter() - t0
+    report_progress("done", 1.0)
+
+    model = InspectionModel(meta, bank, torch_runner, cfg.threads)
+    model._nn = scorer.nn
+    model.train_report_ = TrainReport(
+        n_fit_images=len(fit_idx),
+        n_calibration_images=len(cal_idx),
+        n_defect_images=len(bad),
+        n_patches=n_patches,
+        bank_size=len(bank),
+        threshold=choice.threshold,
+        threshold_method=choice.method,
+        calibration_frr=choice.frr,
+        calibration_escape_rate=choice.escape_rate,
+        seconds={k: round(v, 3) for k, v in times.items()},
+        skipped=skipped,
+    )
+    return model

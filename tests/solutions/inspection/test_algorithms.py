@@ -1,0 +1,108 @@
+"""Coreset, nearest neighbours, map operators and metrics against straightforward references."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from aion.solutions.inspection.coreset import greedy_coreset
+from aion.solutions.inspection.knn import NearestNeighbour
+from aion.solutions.inspection.metrics import aupro, auroc, confusion
+from aion.solutions.inspection.postprocess import bilinear_matrix, find_regions, gaussian_matrix
+from aion.solutions.inspection.threshold import choose_threshold, f1_threshold
+
+
+def naive_greedy(x: np.ndarray, k: int, first: int) -> np.ndarray:
+    sel = [first]
+    d = ((x - x[first]) ** 2).sum(1)
+    while len(sel) < k:
+        c = int(np.argmax(d))
+        sel.append(c)
+        d = np.minimum(d, ((x - x[c]) ** 2).sum(1))
+    return np.array(sel)
+
+
+@pytest.mark.parametrize("n_candidates", [50, 400, 5000])
+def test_lazy_greedy_coreset_equals_classic_greedy(n_candidates: int) -> None:
+    rng = np.random.default_rng(7)
+    x = (rng.normal(size=(2000, 16)) * rng.uniform(0.2, 3.0, (2000, 1))).astype(np.float32)
+    first = int(np.random.default_rng(5).integers(2000))
+    got = greedy_coreset(x, 150, seed=5, n_candidates=n_candidates)
+    np.testing.assert_array_equal(got, naive_greedy(x, 150, first))
+
+
+def test_coreset_projection_and_small_inputs() -> None:
+    x = np.random.default_rng(0).normal(size=(500, 300)).astype(np.float32)
+    idx = greedy_coreset(x, 40, proj_dim=32)
+    assert len(set(idx.tolist())) == 40
+    assert greedy_coreset(x[:10], 20).tolist() == list(range(10))
+
+
+def test_nearest_neighbour_faiss_and_numpy_agree() -> None:
+    rng = np.random.default_rng(1)
+    bank = rng.normal(size=(700, 24)).astype(np.float32)
+    q = rng.normal(size=(300, 24)).astype(np.float32)
+    ref = np.sqrt(((q[:, None, :] - bank[None]) ** 2).sum(-1).min(1))
+    fa = NearestNeighbour(bank)
+    npy = NearestNeighbour(bank, use_faiss=False)
+    assert npy.backend == "numpy"
+    np.testing.assert_allclose(fa.search(q), ref, atol=1e-3)
+    np.testing.assert_allclose(npy.search(q), ref, atol=1e-3)
+
+
+def test_map_operators() -> None:
+    up = bilinear_matrix(4, 16)
+    np.testing.assert_allclose(up.sum(1), 1.0)
+    np.testing.assert_allclose(up @ np.full(4, 3.0), 3.0)
+    g = gaussian_matrix(32, 3.0)
+    spike = np.zeros(32)
+    spike[16] = 1.0
+    blurred = g @ spike
+    assert blurred.argmax() == 16 and blurred.max() < 0.2
+
+
+def test_regions_are_scaled_to_the_original_image() -> None:
+    m = np.zeros((32, 32), np.float32)
+    m[4:8, 10:20] = 0.9
+    m[20:22, 2:4] = 0.7
+    regions = find_regions(m, (64, 128))
+    assert len(regions) == 2
+    r = regions[0]
+    assert (r.x, r.y, r.width, r.height) == (20, 16, 20, 16)
+    assert r.area == 4 * 10 * 2 * 4 and r.peak == pytest.approx(0.9)
+
+
+def test_auroc_against_pairwise_definition() -> None:
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 2, 200)
+    s = rng.normal(size=200) + y * 0.8
+    s[:20] = np.round(s[:20])  # ties
+    pos, neg = s[y == 1], s[y == 0]
+    ref = ((pos[:, None] > neg[None]).sum() + 0.5 * (pos[:, None] == neg[None]).sum()) / (len(pos) * len(neg))
+    assert auroc(y, s) == pytest.approx(ref)
+    assert auroc(np.zeros(5), np.arange(5.0)) is None
+
+
+def test_aupro_perfect_and_random() -> None:
+    rng = np.random.default_rng(3)
+    masks, perfect, noise = [], [], []
+    for _ in range(4):
+        g = np.zeros((32, 32), bool)
+        g[5:10, 5:12] = True
+        masks.append(g)
+        perfect.append(g.astype(np.float32) + rng.uniform(0, 0.1, g.shape))
+        noise.append(rng.uniform(0, 1, g.shape))
+    assert aupro(masks, perfect) == pytest.approx(1.0, abs=1e-3)
+    assert aupro(masks, noise) == pytest.approx(0.15, abs=0.05)  # random: mean FPR over [0, 0.3]
+
+
+def test_threshold_choices() -> None:
+    good = np.array([1.0, 1.2, 1.1, 0.9, 3.0])
+    bad = np.array([2.5, 4.0, 5.0])
+    t, f1 = f1_threshold(good, bad)
+    c = confusion(np.r_[np.zeros(5), np.ones(3)], np.r_[good, bad], t)
+    assert f1 == pytest.approx(c.f1) and f1 >= 0.85
+    choice = choose_threshold(good, bad, target_frr=0.0)
+    assert choice.method == "f1" and choice.threshold == t
+    plain = choose_threshold(good, None, target_frr=0.2)
+    assert plain.method == "frr" and plain.threshold == 1.2 and plain.frr == pytest.approx(0.2)

@@ -1,0 +1,64 @@
+"""The ``aion inspect`` commands end to end (train -> evaluate -> predict) on synthetic data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from typer.testing import CliRunner
+
+from aion.solutions.inspection.cli import app
+
+from .conftest import add_defect, make_mvtec, save, texture
+
+runner = CliRunner()
+
+
+def test_train_evaluate_predict(tmp_path: Path) -> None:
+    data = make_mvtec(tmp_path / "data", seed=21, n_train=8, n_test_good=3, n_defect=3)
+    model = tmp_path / "m.aion"
+    args = ["train", str(data), "--out", str(model), "--resolution", "64", "--threads", "2"]
+    res = runner.invoke(app, [*args, "--target-frr", "0.1"])
+    assert res.exit_code == 0, res.output
+    assert model.exists() and "m.aion" in res.stdout
+
+    res = runner.invoke(app, ["evaluate", str(model), str(data), "--json", "--threads", "2"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)  # exactly one JSON object on stdout
+    assert list(summary) == [
+        "image_auroc",
+        "pixel_auroc",
+        "aupro",
+        "f1",
+        "threshold",
+        "ms_per_image",
+        "images_per_second",
+        "n_images",
+    ]
+    assert summary["n_images"] == 6 and summary["image_auroc"] > 0.5
+    assert summary["pixel_auroc"] is not None and summary["images_per_second"] > 0
+
+    rng = np.random.default_rng(9)
+    imgs = tmp_path / "new"
+    save(texture(rng), imgs / "ok.png")
+    save(add_defect(texture(rng), rng, "spot")[0], imgs / "spot.png")
+    (imgs / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 broken")
+    heat = tmp_path / "heat"
+    res = runner.invoke(app, ["predict", str(model), str(imgs), "--heatmaps", str(heat), "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    names = sorted(Path(p["name"]).name for p in out["predictions"])
+    assert names == ["ok.png", "spot.png"]
+    assert [Path(s["name"]).name for s in out["skipped"]] == ["broken.jpg"]
+    assert all(0 <= p["score"] <= 1 and p["verdict"] in ("OK", "NG") for p in out["predictions"])
+    expected = ["ok_heatmap.png", "ok_mask.png", "spot_heatmap.png", "spot_mask.png"]
+    assert sorted(p.name for p in heat.iterdir()) == expected
+
+
+def test_bad_paths_fail_cleanly(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["evaluate", str(tmp_path / "none.aion"), str(tmp_path)])
+    assert res.exit_code == 2
+    assert "none.aion" in res.output
+    res = runner.invoke(app, ["train", str(tmp_path / "nodata"), "--out", str(tmp_path / "x.aion")])
+    assert res.exit_code == 2 and "nodata" in res.output

@@ -1,0 +1,150 @@
+"""Training, export, reload, thresholds and scoring on synthetic textures."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from aion.solutions.inspection import (
+    InspectionModel,
+    ModelFileError,
+    TrainConfig,
+    evaluate,
+    load_dataset,
+    train,
+)
+from aion.solutions.inspection.threshold import frr_threshold
+
+from .conftest import RESOLUTION, add_defect, save, texture
+
+
+def _test_images(mvtec_dir: Path) -> tuple[list[np.ndarray], np.ndarray]:
+    ds = load_dataset(mvtec_dir)
+    return [it.load() for it in ds.test], np.array([it.label for it in ds.test])
+
+
+def test_trained_model_separates_defects(trained, mvtec_dir: Path) -> None:
+    _, _, edge = trained
+    report = evaluate(edge, mvtec_dir)
+    assert report.n_images == 11
+    assert report.image_auroc is not None and report.image_auroc >= 0.95
+    assert report.pixel_auroc is not None and report.pixel_auroc >= 0.9
+    assert report.aupro is not None and 0.3 < report.aupro <= 1.0
+    assert report.ms_per_image is not None and report.images_per_second is not None
+    assert set(report.summary()) == {
+        "image_auroc",
+        "pixel_auroc",
+        "aupro",
+        "f1",
+        "threshold",
+        "ms_per_image",
+        "images_per_second",
+        "n_images",
+    }
+
+
+def test_exported_model_matches_torch(trained, mvtec_dir: Path) -> None:
+    model, _, edge = trained
+    assert type(model.runner).__name__ == "TorchRunner"
+    assert type(edge.runner).__name__ == "OnnxRunner"
+    images, _ = _test_images(mvtec_dir)
+    raw_t, maps_t = model.raw_maps(images)
+    raw_o, maps_o = edge.raw_maps(images)
+    assert np.abs(raw_t - raw_o).max() < 1e-3
+    assert np.abs(maps_t - maps_o).max() < 1e-3
+    pt, po = model.predict(images), edge.predict(images)
+    assert max(abs(a.score - b.score) for a, b in zip(pt, po, strict=True)) < 1e-3
+    assert [a.passed for a in pt] == [b.passed for b in po]
+
+
+def test_reload_keeps_metadata_and_bank(trained) -> None:
+    model, path, edge = trained
+    assert edge.meta == model.meta
+    np.testing.assert_array_equal(edge.memory_bank_, model.memory_bank_)
+    assert edge.meta.resolution == RESOLUTION and edge.meta.grid == RESOLUTION // 8
+    with zipfile.ZipFile(path) as zf:
+        assert set(zf.namelist()) == {"meta.json", "backbone.onnx", "memory_bank.npy"}
+
+
+def test_threshold_from_target_frr(trained) -> None:
+    model, _, _ = trained
+    cal = model.meta.calibration
+    good = np.array(cal["good_scores"])
+    assert model.meta.threshold_method == "frr"
+    # target FRR 0 -> the largest calibration score; nothing in calibration is rejected
+    assert model.meta.threshold == pytest.approx(frr_threshold(good, 0.0), abs=1e-4)
+    assert cal["frr"] == 0.0
+    assert frr_threshold(np.arange(100.0), 0.1) == 89.0
+
+
+def test_threshold_override_and_normalised_scores(trained, mvtec_dir: Path) -> None:
+    _, _, edge = trained
+    images, labels = _test_images(mvtec_dir)
+    preds = edge.predict(images)
+    assert all(0.0 <= p.score <= 1.0 for p in preds)
+    for p in preds:
+        assert p.passed == (p.raw_score <= edge.meta.threshold)
+        assert p.passed == (p.score <= 0.5)
+        assert (p.anomaly_map.max() > 0.5) == (not p.passed)
+        assert p.is_defect == bool(p.regions)
+    # a threshold below every score rejects everything; above every score passes everything
+    lowest = min(p.raw_score for p in preds)
+    assert not any(p.passed for p in edge.predict(images, threshold=lowest - 1e-3))
+    assert all(p.passed for p in edge.predict(images, threshold=max(p.raw_score for p in preds) + 1))
+    # defects found by the default threshold have regions inside the image
+    for p, y in zip(preds, labels, strict=True):
+        for r in p.regions:
+            assert 0 <= r.x < p.image_size[0] and 0 <= r.y < p.image_size[1] and r.area > 0
+        if y == 1 and not p.passed:
+            assert p.mask().size == p.image_size
+
+
+def test_heatmap_and_mask_images(trained, mvtec_dir: Path, tmp_path: Path) -> None:
+    _, _, edge = trained
+    rng = np.random.default_rng(5)
+    img, _ = add_defect(texture(rng, size=120, color=True), rng, "spot")
+    pred = edge.predict([img])[0]
+    heat = pred.heatmap(img)
+    assert heat.size == (120, 120)
+    heat.save(tmp_path / "h.png")
+    assert (tmp_path / "h.png").stat().st_size > 0
+    assert pred.mask().size == (120, 120)
+    assert not pred.passed
+
+
+def test_few_labelled_defects_set_f1_threshold(mvtec_dir: Path, tmp_path: Path) -> None:
+    rng = np.random.default_rng(11)
+    root = tmp_path / "okng"
+    for i in range(8):
+        save(texture(rng), root / "ok" / f"ok{i}.png")
+    for i in range(3):
+        save(add_defect(texture(rng), rng, ("spot", "scratch")[i % 2])[0], root / "ng" / f"ng{i}.png")
+    cfg = TrainConfig(resolution=64, threads=2, min_bank_size=100)
+    model = train(root, cfg)
+    assert model.meta.threshold_method == "f1"
+    assert set(model.meta.thresholds) == {"frr", "f1"}
+    assert model.train_report_.n_defect_images == 3
+    defect_scores = np.array(model.meta.calibration["defect_scores"])
+    assert len(defect_scores) == 3
+    assert model.meta.calibration["f1"] is not None
+    # without defects the same data gives the FRR threshold
+    plain = train(root, TrainConfig(resolution=64, threads=2, min_bank_size=100, use_defects=False))
+    assert plain.meta.threshold_method == "frr"
+
+
+def test_damaged_model_file_is_reported(tmp_path: Path, trained) -> None:
+    bad = tmp_path / "bad.aion"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(ModelFileError, match="bad.aion"):
+        InspectionModel.load(bad)
+    with pytest.raises(ModelFileError):
+        InspectionModel.load(tmp_path / "missing.aion")
+    _, path, _ = trained
+    partial = tmp_path / "partial.aion"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(partial, "w") as dst:
+        dst.writestr("meta.json", src.read("meta.json"))
+    with pytest.raises(ModelFileError):
+        InspectionModel.load(partial)
