@@ -92,3 +92,18 @@ def test_font_search_falls_back_then_names_the_package(
     font = find_korean_font()
     assert font.regular.name == "NotoSansKR-Regular.ttf"
     assert font.bold.name == "NotoSansKR-Bold.ttf"
+
+
+def test_report_of_an_edited_two_dimension_questionnaire() -> None:
+    from aion.program.diagnosis.questionnaire import Questionnaire
+
+    data = load_questionnaire().to_dict()
+    data["dimensions"] = data["dimensions"][:2]
+    data["rules"] = [
+        r for r in data["rules"] if (r["dimension"] or r["question"]).split(".")[0] in {"strategy", "data"}
+    ]
+    data["solutions"] = [dict(s, requires={}) for s in data["solutions"]]
+    q = Questionnaire.from_dict(data)
+    a = Assessment("220-81-62517", date(2026, 3, 2), "self", dict.fromkeys(q.question_ids(), 0))
+    text = pdf_text(render_diagnosis_pdf(diagnose(q, a), q, company_name="가나다"))
+    assert "데이터 / Data" in text and "거버넌스" not in text

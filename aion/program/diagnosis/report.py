@@ -72,7 +72,8 @@ def render_diagnosis_pdf(
             )
         )
     series.append(Series("목표 / target", [float(d.target) for d in result.dimensions], dashed=True))
-    story.append(radar_chart(labels, series, font_name=st.font.regular_name))
+    if len(labels) >= 3:  # a radar needs three axes; an edited questionnaire may have fewer
+        story.append(radar_chart(labels, series, font_name=st.font.regular_name))
     rows: list[list[str]] = [
         ["영역 / Dimension", "점수 / Score", "수준 / Level", "목표 / Target", "격차 / Gap"]
     ]
