@@ -314,7 +314,7 @@ class FairShareScheduler:
         return best[2] if best else None
 
     def _preemption_plan(self, job: Job) -> tuple[str, list[Job]] | None:
-        best: tuple[tuple[int, float], str, list[Job]] | None = None
+        best: tuple[tuple[tuple[bool, int], int, float], str, list[Job]] | None = None
         for node in self.nodes:
             if not node.fits(job.spec.cpus, job.spec.gpus):
                 continue
@@ -335,7 +335,9 @@ class FairShareScheduler:
                 fc += v.spec.cpus
                 fg += v.spec.gpus
             if fc + 1e-9 >= job.spec.cpus and fg + 1e-9 >= job.spec.gpus:
-                cost = (len(chosen), sum(v.spec.cpus + v.spec.gpus for v in chosen))
+                # lowest-ranked victims first, then as few and as small as possible
+                worst = max((v.spec.rank for v in chosen), default=(False, -(2**62)))
+                cost = (worst, len(chosen), sum(v.spec.cpus + v.spec.gpus for v in chosen))
                 if best is None or cost < best[0]:
                     best = (cost, node.name, chosen)
         return (best[1], best[2]) if best else None

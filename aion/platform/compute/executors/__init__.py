@@ -24,7 +24,8 @@ def executor_from_address(address: str | None = None, run_dir: str | None = None
     if address == "ray" or address.startswith("ray://"):
         from aion.platform.compute.executors.ray_executor import RayExecutor
 
-        return RayExecutor(address=None if address == "ray" else address)
+        log_dir = os.path.join(run_dir or os.path.join("aion-data", "runs"), "ray")
+        return RayExecutor(address=None if address == "ray" else address, log_dir=log_dir)
     raise ExecutorError(
         f"알 수 없는 실행기: {address!r} (가능: local, ray, ray://HOST:PORT) / "
         f"Unknown executor: {address!r} (valid: local, ray, ray://HOST:PORT)"

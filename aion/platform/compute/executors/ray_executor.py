@@ -12,8 +12,10 @@ quotas and fair share are ours (Ray has none for multi-tenant clusters).
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from aion.platform.compute.context import JobContext, run_entrypoint
@@ -69,9 +71,16 @@ class JobRunner:
 class RayExecutor(Executor):
     """Jobs on a Ray cluster: ``address`` is ``ray://HOST:PORT``, or ``None`` for the current/local one."""
 
-    def __init__(self, address: str | None = None, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        address: str | None = None,
+        log_dir: str | os.PathLike[str] = "aion-data/runs/ray",
+        timeout_s: float = 10.0,
+    ) -> None:
         self.address = address
+        self.log_dir = Path(log_dir)
         self.timeout_s = timeout_s
+        self.log_dir.mkdir(parents=True, exist_ok=True)
         try:
             import ray
         except ImportError as e:
@@ -156,17 +165,28 @@ class RayExecutor(Executor):
         if actor is not None:
             self.ray_.kill(actor, no_restart=True)
 
+    def _log_file(self, handle: str) -> Path:
+        if "/" in handle or handle.startswith("."):
+            raise ExecutorError(f"알 수 없는 실행 핸들: {handle!r} / Unknown run handle: {handle!r}")
+        return self.log_dir / f"{handle}.log"
+
     def logs(self, handle: str, since: int = 0) -> list[str]:
         actor = self._actor(handle)
-        if actor is None:
-            return []
-        try:
-            return list(self.ray_.get(actor.logs.remote(since), timeout=self.timeout_s))
-        except (self.ray_.exceptions.GetTimeoutError, self.ray_.exceptions.RayActorError):
-            return []
+        if actor is not None:
+            try:
+                return list(self.ray_.get(actor.logs.remote(since), timeout=self.timeout_s))
+            except (self.ray_.exceptions.GetTimeoutError, self.ray_.exceptions.RayActorError):
+                pass
+        path = self._log_file(handle)
+        return path.read_text(encoding="utf-8").splitlines()[since:] if path.exists() else []
 
     def release(self, handle: str) -> None:
-        """Kill the finished run's actor so its CPUs and GPUs go back to the cluster."""
+        """Keep the finished run's log on local disk, then kill its actor to free its CPUs and GPUs."""
         actor = self._actor(handle)
         if actor is not None:
+            lines = self.logs(handle)
+            path = self._log_file(handle)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+            os.replace(tmp, path)
             self.ray_.kill(actor, no_restart=True)
