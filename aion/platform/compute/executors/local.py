@@ -50,9 +50,9 @@ class LocalExecutor(Executor):
     def nodes(self) -> list[Node]:
         return [Node("local", cpus=float(self.cpus or os.cpu_count() or 1), gpus=self.gpus)]
 
-    def _dir(self, handle: str) -> Path:
+    def _dir(self, handle: str, must_exist: bool = True) -> Path:
         d = self.run_dir / handle
-        if "/" in handle or handle.startswith(".") or not d.is_dir():
+        if "/" in handle or "\\" in handle or handle.startswith(".") or (must_exist and not d.is_dir()):
             raise ExecutorError(f"알 수 없는 실행 핸들: {handle!r} / Unknown run handle: {handle!r}")
         return d
 
@@ -119,7 +119,9 @@ class LocalExecutor(Executor):
         return value, message, metrics
 
     def poll(self, handle: str) -> RunStatus:
-        d = self._dir(handle)
+        d = self._dir(handle, must_exist=False)
+        if not d.is_dir():
+            return RunStatus(RunState.LOST, error=f"unknown run / 알 수 없는 실행: {handle}")
         progress, message, metrics = self._progress(handle, d)
         result_path = d / "result.json"
         if result_path.exists():
