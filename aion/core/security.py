@@ -17,6 +17,7 @@ def configure_hasher(time_cost: int = 3, memory_cost: int = 65536, parallelism: 
     global _hasher
     _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
 
+
 TOKEN_PREFIX = "aion_"
 MIN_PASSWORD_LENGTH = 10
 

@@ -23,6 +23,6 @@ def id_routes(app: Any) -> list[tuple[str, str]]:
     out = []
     for route in iter_api_routes(app.routes):
         if "{" in route.path:
-            for method in sorted(route.methods - {"HEAD", "OPTIONS"}):
+            for method in sorted((route.methods or set()) - {"HEAD", "OPTIONS"}):
                 out.append((method, route.path))
     return out

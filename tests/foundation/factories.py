@@ -25,7 +25,9 @@ class World:
 def make_world(engine: Engine) -> World:
     """Two companies, a member and an admin of each, and agency staff."""
     with system_session(engine, actor="tests") as s:
-        a = service.create_company(s, CompanyCreate(name="알파정밀", brn="610-81-23454", industry="자동차 부품"))
+        a = service.create_company(
+            s, CompanyCreate(name="알파정밀", brn="610-81-23454", industry="자동차 부품")
+        )
         b = service.create_company(s, CompanyCreate(name="베타화학", brn="620-86-54323", industry="석유화학"))
         spec = {
             "admin": ("admin@test.example", Role.ADMIN, None),

@@ -31,13 +31,17 @@ def test_create_update_delete_are_recorded(engine: Engine, world: World) -> None
     s.commit()
     row = _rows(engine, action="update", entity="Company")[-1]
     assert row.actor == "kim@op" and row.actor_id == 42 and row.company_id == world.company_a
-    assert row.before == {"industry": "자동차 부품"} and row.after["industry"] == "금형"
+    assert (
+        row.before == {"industry": "자동차 부품"}
+        and row.after is not None
+        and row.after["industry"] == "금형"
+    )
     user = s.get_one(User, world.users["a_member"])
     s.delete(user)
     s.commit()
     s.close()
     deleted = _rows(engine, action="delete", entity="User")
-    assert len(deleted) == 1 and deleted[0].before["email"] == "member@alpha.example"
+    assert len(deleted) == 1 and (deleted[0].before or {})["email"] == "member@alpha.example"
 
 
 def test_password_hashes_never_reach_the_log(engine: Engine, world: World) -> None:
@@ -45,6 +49,7 @@ def test_password_hashes_never_reach_the_log(engine: Engine, world: World) -> No
         user = s.get_one(User, world.users["a_member"])
         service.set_password(s, user, "another good passphrase")
     row = _rows(engine, action="update", entity="User")[-1]
+    assert row.after is not None and row.before is not None
     assert row.after["password_hash"] == "***" and row.before["password_hash"] == "***"
     for r in _rows(engine):
         assert "argon2" not in str(r.before) + str(r.after)
@@ -54,12 +59,18 @@ def test_web_edit_is_audited_with_the_user(client: TestClient, world: World, eng
     login(client, world.emails["a_admin"])
     r = client.post(
         f"/companies/{world.company_a}/edit",
-        data={"name": "알파정밀(주)", "industry": "자동차 부품", "size": "medium", "csrf_token": csrf_of(client)},
+        data={
+            "name": "알파정밀(주)",
+            "industry": "자동차 부품",
+            "size": "medium",
+            "csrf_token": csrf_of(client),
+        },
         follow_redirects=False,
     )
     assert r.status_code == 303
     row = _rows(engine, action="update", entity="Company")[-1]
     assert row.actor == "admin@alpha.example"
+    assert row.before is not None and row.after is not None
     assert row.before["name"] == "알파정밀" and row.after["name"] == "알파정밀(주)"
 
 

@@ -43,10 +43,17 @@ def test_pages_require_login(client: TestClient) -> None:
     assert client.get("/api/me").status_code == 401
 
 
-def test_form_login_success_sets_http_only_cookie_and_audits(client: TestClient, world: World, engine: Engine) -> None:
+def test_form_login_success_sets_http_only_cookie_and_audits(
+    client: TestClient, world: World, engine: Engine
+) -> None:
     r = client.post(
         "/login",
-        data={"email": "MEMBER@alpha.example ", "password": PASSWORD, "csrf_token": csrf_of(client), "next": "/"},
+        data={
+            "email": "MEMBER@alpha.example ",
+            "password": PASSWORD,
+            "csrf_token": csrf_of(client),
+            "next": "/",
+        },
         follow_redirects=False,
     )
     assert r.status_code == 303
@@ -103,7 +110,9 @@ def test_admin_unlocks_from_the_user_page(app, world: World, engine: Engine) -> 
         page = admin.get(f"/users/{world.users['a_member']}")
         assert "계정 잠금 해제" in page.text
         r = admin.post(
-            f"/users/{world.users['a_member']}/unlock", data={"csrf_token": csrf_of(admin)}, follow_redirects=False
+            f"/users/{world.users['a_member']}/unlock",
+            data={"csrf_token": csrf_of(admin)},
+            follow_redirects=False,
         )
         assert r.status_code == 303
     with TestClient(app) as victim:
@@ -164,7 +173,12 @@ def test_password_change_with_wrong_current_password(client: TestClient, world: 
     login(client, world.emails["a_member"])
     r = client.post(
         "/account/password",
-        data={"current": "not my password", "new": "x" * 12, "confirm": "x" * 12, "csrf_token": csrf_of(client)},
+        data={
+            "current": "not my password",
+            "new": "x" * 12,
+            "confirm": "x" * 12,
+            "csrf_token": csrf_of(client),
+        },
     )
     assert r.status_code == 400 and "현재 비밀번호가 올바르지 않습니다" in r.text
 
@@ -182,8 +196,10 @@ def test_open_redirect_is_refused(client: TestClient, world: World) -> None:
     r = client.post(
         "/login",
         data={
-            "email": world.emails["a_member"], "password": PASSWORD,
-            "csrf_token": csrf_of(client), "next": "https://evil.example/",
+            "email": world.emails["a_member"],
+            "password": PASSWORD,
+            "csrf_token": csrf_of(client),
+            "next": "https://evil.example/",
         },
         follow_redirects=False,
     )

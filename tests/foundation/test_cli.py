@@ -40,8 +40,18 @@ def test_cli_end_to_end(env: dict[str, str]) -> None:
     assert dup.returncode == 1 and "already exists" in dup.stderr
 
     made = run(
-        ["user", "create", "Kim@Gamma.example", "--role", "company_admin", "--company", "감마정공", "--password-stdin"],
-        env, stdin="a long enough password\n",
+        [
+            "user",
+            "create",
+            "Kim@Gamma.example",
+            "--role",
+            "company_admin",
+            "--company",
+            "감마정공",
+            "--password-stdin",
+        ],
+        env,
+        stdin="a long enough password\n",
     )
     assert made.returncode == 0, made.stderr
     assert "Password" not in made.stdout  # nothing printed when the password came from stdin

@@ -33,7 +33,11 @@ def _python_ids() -> set[str]:
                 and node.func.id in LOCALIZED_RAISERS | {"gettext", "_error"}
             ):
                 for arg in node.args:
-                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and arg.value[:1].isupper():
+                    if (
+                        isinstance(arg, ast.Constant)
+                        and isinstance(arg.value, str)
+                        and arg.value[:1].isupper()
+                    ):
                         ids.add(arg.value)
     ids |= set(templating.FLASH.values()) | set(templating.ROLE_LABELS.values())
     ids |= set(templating.SIZE_LABELS.values())

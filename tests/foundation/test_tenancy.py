@@ -32,7 +32,9 @@ def test_company_scope_filters_selects_and_joins(engine: Engine, world: World) -
                 assert [c.id for c in s.scalars(select(Company))] == [mine]
                 users = s.scalars(select(User)).all()
                 assert users and {u.company_id for u in users} == {mine}
-                joined = s.execute(select(User.email, Company.name).join(Company, User.company_id == Company.id))
+                joined = s.execute(
+                    select(User.email, Company.name).join(Company, User.company_id == Company.id)
+                )
                 assert {row.name for row in joined} == {s.get_one(Company, mine).name}
                 with pytest.raises(NotFound):
                     get_scoped(s, Company, other)
