@@ -88,11 +88,21 @@ def bare_rate(url: str, n: int, timeout: float) -> float:
             last[0] = time.time()
             done.set()
 
+    v5 = not url.startswith("embedded")
     sub = mqtt.Client(
-        mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-bare-{uuid.uuid4().hex[:6]}", protocol=mqtt.MQTTv5
+        mqtt.CallbackAPIVersion.VERSION2,
+        client_id=f"bench-bare-{uuid.uuid4().hex[:6]}",
+        protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
     )
+    props = None
+    if v5:
+        from paho.mqtt.packettypes import PacketTypes
+        from paho.mqtt.properties import Properties
+
+        props = Properties(PacketTypes.CONNECT)
+        props.ReceiveMaximum = 20000  # as the pipeline's connector asks
     sub.on_message = on_message
-    sub.connect(host, port)
+    sub.connect(host, port, properties=props)
     sub.subscribe(topic, 1)
     sub.loop_start()
     time.sleep(0.3)

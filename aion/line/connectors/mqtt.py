@@ -83,7 +83,7 @@ class MqttConnector(Connector):
         topics: Iterable[str] = ("aion/#",),
         qos: int = 1,
         client_id: str = "",
-        protocol: int = 5,
+        protocol: int = 0,
         known_tags: Iterable[str] = (),
         queue_size: int = 20000,
         receive_maximum: int = 2000,
@@ -113,7 +113,8 @@ class MqttConnector(Connector):
         self._lock = threading.Lock()
         self.closed_ = False
         host, port = parse_mqtt_url(url)
-        v5 = protocol == 5
+        # 0: MQTT 5, except the embedded broker (amqtt), which speaks 3.1.1
+        v5 = protocol == 5 or (protocol == 0 and not url.startswith("embedded"))
         self.client_ = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2,
             client_id=self.client_id,

@@ -35,6 +35,10 @@ class StorageQuota(ABC):
         """Bytes allowed, or ``None`` for unlimited."""
 
     @abstractmethod
+    def holds(self, company_id: str, sha256: str) -> bool:
+        """Whether the company already references (and was charged for) this blob."""
+
+    @abstractmethod
     def charge(self, company_id: str, sha256: str, size: int) -> None:
         """The company now references this blob (idempotent per blob)."""
 
@@ -64,6 +68,9 @@ class InMemoryStorageQuota(StorageQuota):
 
     def limit(self, company_id: str) -> int | None:
         return self.limits.get(company_id, self.default_limit)
+
+    def holds(self, company_id: str, sha256: str) -> bool:
+        return sha256 in self.refs_.get(company_id, {})
 
     def charge(self, company_id: str, sha256: str, size: int) -> None:
         self.refs_.setdefault(company_id, {})[sha256] = size

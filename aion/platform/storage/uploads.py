@@ -112,7 +112,12 @@ class UploadManager:
             raise UploadError(
                 f"파일이 너무 큼: {size} > {self.max_size} / File too large: {size} > {self.max_size}"
             )
-        if size is not None and self.quota is not None:
+        known = (
+            sha256 is not None
+            and self.quota is not None
+            and self.quota.holds(company_id, check_sha256(sha256))
+        )
+        if size is not None and self.quota is not None and not known:
             self.quota.check(company_id, size)
         s = UploadSession(
             upload_id=uuid.uuid4().hex,
@@ -156,7 +161,7 @@ class UploadManager:
                             f"선언한 크기를 넘음: {pos + len(block)} > {limit} / "
                             f"Upload exceeds its size: {pos + len(block)} > {limit}"
                         )
-                    if s.size is None and self.quota is not None:
+                    if self.quota is not None and s.size is None:
                         self.quota.check(s.company_id, pos + len(block))
                     out.write(block)
                     if h is not None:
@@ -196,7 +201,7 @@ class UploadManager:
                 f"체크섬 불일치: 기대 {expected}, 실제 {digest} (업로드 폐기) / "
                 f"Checksum mismatch: expected {expected}, got {digest} (upload discarded)"
             )
-        if self.quota is not None:
+        if self.quota is not None and not self.quota.holds(s.company_id, digest):
             self.quota.check(s.company_id, s.offset)
         if isinstance(self.store, LocalBlobStore) and os.stat(part).st_dev == os.stat(self.store.root).st_dev:
             info = self.store.commit_hashed(part, digest, s.offset)

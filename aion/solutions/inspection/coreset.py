@@ -10,8 +10,9 @@ stalls on 2,000 training images. Here the same greedy choices are made lazily:
 3. keep choosing the farthest candidate (updating only the ``T`` candidates) while its
    distance is still ``>= tau``: since distances only shrink, no outside point can beat it,
    so each choice is exactly the one the classic loop makes;
-4. then update ``D`` for all points against the new centers in one matrix product (BLAS,
-   compute-bound) and repeat.
+4. then update ``D`` against the new centers in one matrix product (BLAS, compute-bound),
+   only for the points the triangle inequality cannot rule out (Elkan's bound: a new center
+   ``c`` cannot beat a point's current center ``a`` when ``|a - c| >= 2 |p - a|``), and repeat.
 
 Distances are computed on a random Gaussian projection of the features (as in PatchCore)
 when the features are wider than ``proj_dim``.
@@ -19,6 +20,7 @@ when the features are wider than ``proj_dim``.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 import numpy as np
@@ -66,9 +68,12 @@ def greedy_coreset(
         x = x @ proj
     sq = (x * x).sum(1)
     first = int(rng.integers(n))
+    centers = np.empty((k, x.shape[1]), dtype=np.float32)
+    centers[0] = x[first]
     selected = [first]
     dist = _sq_dist_to(x, sq, x[[first]])
     dist[first] = 0.0
+    assign = np.zeros(n, dtype=np.int64)  # index (into ``selected``) of each point's nearest center
     t = min(n_candidates, n - 1)
     while len(selected) < k:
         cand = np.argpartition(dist, n - t)[n - t :]
@@ -79,19 +84,74 @@ def greedy_coreset(
         xc = x[cand]
         sqc = sq[cand]
         new: list[int] = []
-        while len(selected) + len(new) < k and len(new) < max_batch:
-            j = int(np.argmax(dc))
-            if dc[j] < tau and new:
-                break
-            c = int(cand[j])
-            new.append(c)
-            d = sqc - 2.0 * (xc @ x[c]) + sq[c]
-            np.minimum(dc, np.maximum(d, 0.0), out=dc)
-            dc[j] = 0.0
-        new_arr = np.asarray(new)
-        np.minimum(dist, _sq_dist_to(x, sq, x[new_arr]), out=dist)
-        dist[new_arr] = 0.0
+        with _single_thread_blas():  # many small products: threads only add contention
+            _pick(dc, xc, sqc, x, sq, cand, tau, k - len(selected), max_batch, new)
+        _update(x, sq, dist, assign, centers, len(selected), np.asarray(new))
         selected.extend(new)
         if progress is not None:
             progress("coreset", len(selected) / k)
     return np.asarray(selected[:k])
+
+
+def _single_thread_blas() -> contextlib.AbstractContextManager[object]:
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        return contextlib.nullcontext()
+    return threadpool_limits(1, user_api="blas")
+
+
+def _pick(
+    dc: np.ndarray,
+    xc: np.ndarray,
+    sqc: np.ndarray,
+    x: np.ndarray,
+    sq: np.ndarray,
+    cand: np.ndarray,
+    tau: float,
+    remaining: int,
+    max_batch: int,
+    new: list[int],
+) -> None:
+    """Greedy choices among the candidates while they provably match the global greedy choice."""
+    while len(new) < remaining and len(new) < max_batch:
+        j = int(np.argmax(dc))
+        if dc[j] < tau and new:
+            break
+        c = int(cand[j])
+        new.append(c)
+        d = sqc - 2.0 * (xc @ x[c]) + sq[c]
+        np.minimum(dc, np.maximum(d, 0.0), out=dc)
+        dc[j] = 0.0
+
+
+def _update(
+    x: np.ndarray,
+    sq: np.ndarray,
+    dist: np.ndarray,
+    assign: np.ndarray,
+    centers: np.ndarray,
+    n_old: int,
+    new: np.ndarray,
+    chunk: int = 65536,
+) -> None:
+    """Lower ``dist``/``assign`` with the ``new`` centers, skipping points the triangle inequality
+    rules out: a new center ``c`` cannot be closer to ``p`` than ``p``'s center ``a`` when
+    ``|a - c| >= 2 |p - a|``."""
+    xn = x[new]
+    centers[n_old : n_old + len(new)] = xn
+    old = centers[:n_old]
+    cc = (old * old).sum(1)[:, None] - 2.0 * (old @ xn.T) + (xn * xn).sum(1)[None, :]
+    reach = np.sqrt(np.maximum(cc.min(axis=1), 0.0))  # distance from each old center to the nearest new one
+    idx = np.nonzero(reach[assign] < 2.0 * np.sqrt(dist))[0]
+    nsq = (xn * xn).sum(1)
+    for s in range(0, len(idx), chunk):
+        rows = idx[s : s + chunk]
+        d = sq[rows, None] - 2.0 * (x[rows] @ xn.T) + nsq[None, :]
+        best = d.argmin(axis=1)
+        dmin = np.maximum(d[np.arange(len(rows)), best], 0.0)
+        closer = dmin < dist[rows]
+        dist[rows[closer]] = dmin[closer]
+        assign[rows[closer]] = n_old + best[closer]
+    dist[new] = 0.0
+    assign[new] = n_old + np.arange(len(new))

@@ -57,7 +57,8 @@ class AlarmPolicy:
     ``target_far``: share of normal rows allowed above the limit (sets ``threshold`` by calibration).
     ``smooth``: rows of trailing mean on the score. ``hysteresis``: the alarm clears only below
     ``hysteresis * threshold``. ``min_duration``: shorter excursions are not alarms.
-    ``margin`` multiplies the calibrated limit (a safety factor for drift the normal period missed).
+    ``margin`` widens the calibrated limit: ``median + margin * (quantile - median)`` of the normal
+    scores (a safety factor for variation the normal period did not show).
     """
 
     target_far: float = 0.01
@@ -79,7 +80,8 @@ class AlarmPolicy:
         s = s[np.isfinite(s)]
         if len(s) == 0:
             raise ProcessError("정상 구간 점수가 없습니다 / No normal-period scores to calibrate on")
-        thr = float(np.quantile(s, 1.0 - self.target_far)) * self.margin
+        med = float(np.median(s))
+        thr = med + (float(np.quantile(s, 1.0 - self.target_far)) - med) * self.margin
         return replace(self, threshold=max(thr, 1e-12))
 
     def with_target(self, target_far: float, normal_scores: np.ndarray) -> AlarmPolicy:

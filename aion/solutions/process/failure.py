@@ -54,7 +54,7 @@ class FailureClassifier:
             raise ProcessError(f"목표 열이 없습니다: {target!r} / Target column not found: {target!r}")
         self.target_ = target
         rest = df.drop(columns=[target])
-        self.id_columns_ = [c for c in rest.columns if rest[c].nunique() == len(rest) and len(rest) > 20]
+        self.id_columns_ = [c for c in rest.columns if len(rest) > 20 and _is_identifier(rest[c])]
         self.text_columns_ = [
             c
             for c in rest.columns
@@ -84,6 +84,15 @@ class FailureClassifier:
 
     def predict(self, df: pd.DataFrame) -> np.ndarray:
         return (self.predict_proba(df) >= self.threshold_).astype(np.int64)
+
+
+def _is_identifier(col: pd.Series) -> bool:
+    """Unique per row and either text or an increasing integer (a row number, a serial)."""
+    if col.nunique() != len(col):
+        return False
+    if not pd.api.types.is_numeric_dtype(col):
+        return True
+    return bool(pd.api.types.is_integer_dtype(col) and col.is_monotonic_increasing)
 
 
 def _f1(y: np.ndarray, p: np.ndarray) -> float:

@@ -188,7 +188,7 @@ def drift_inflation(det: Detector, normal: np.ndarray, policy: AlarmPolicy, hold
     """How much the limit must grow to hold the false-alarm target on later, unseen normal rows.
 
     The detector is refitted on the first ``1 - holdout`` of the normal period; the ratio of the
-    held-out part's score quantile to the fitted part's is the inflation (1 to 10).
+    held-out part's score quantile to the fitted part's is the inflation (1 to 4).
     """
     n = len(normal)
     cut = int(n * (1 - holdout))
@@ -204,9 +204,11 @@ def drift_inflation(det: Detector, normal: np.ndarray, policy: AlarmPolicy, hold
         )
     probe.fit(normal[:cut], feature_names=det.feature_names_)
     q = 1.0 - policy.target_far
-    fit_s = np.quantile(smooth_scores(probe.score(normal[:cut]), policy.smooth), q)
-    hold_s = np.quantile(smooth_scores(probe.score(normal), policy.smooth)[cut:], q)
-    return float(np.clip(hold_s / max(fit_s, 1e-12), 1.0, 10.0))
+    fit_scores = smooth_scores(probe.score(normal[:cut]), policy.smooth)
+    med = float(np.median(fit_scores))
+    fit_s = float(np.quantile(fit_scores, q)) - med
+    hold_s = float(np.quantile(smooth_scores(probe.score(normal), policy.smooth)[cut:], q)) - med
+    return float(np.clip(hold_s / max(fit_s, 1e-12), 1.0, 4.0))
 
 
 def make_detector(config: TrainConfig) -> Detector:

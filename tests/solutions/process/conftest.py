@@ -14,8 +14,8 @@ def make_series(n: int = 1200, d: int = 4, seed: int = 0) -> np.ndarray:
     """Correlated sines plus noise: sensor j = sin(t / period_j) (+ shared component)."""
     rng = np.random.default_rng(seed)
     t = np.arange(n)
-    base = np.sin(t / 40.0)
-    cols = [np.sin(t / (25.0 + 10 * j)) + 0.5 * base + 0.1 * rng.normal(size=n) for j in range(d)]
+    base = np.sin(t / 12.0)
+    cols = [np.sin(t / (8.0 + 3 * j)) + 0.5 * base + 0.1 * rng.normal(size=n) for j in range(d)]
     return np.stack(cols, axis=1)
 
 

@@ -20,9 +20,7 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
 
 @pytest.mark.parametrize("sep", [",", ";", "\t", "|"])
 def test_any_separator(tmp_path: Path, sep: str) -> None:
-    rows = ["time{0}a{0}b".format(sep)] + [
-        f"2024-01-01 00:00:{i:02d}{sep}{i}.5{sep}{10 - i}" for i in range(10)
-    ]
+    rows = [f"time{sep}a{sep}b"] + [f"2024-01-01 00:00:{i:02d}{sep}{i}.5{sep}{10 - i}" for i in range(10)]
     frame, report = load_sensor_file(_write(tmp_path, "x.csv", "\n".join(rows)))
     assert report.separator == sep
     assert frame.columns == ["a", "b"]
