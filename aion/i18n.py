@@ -1,5 +1,7 @@
 """Translations: gettext catalogs (Babel) compiled in memory from the shipped ``.po`` files.
 
+Each domain keeps its own catalog file (``locale/ko/LC_MESSAGES/<domain>.po``); they are merged.
+
 Message ids are English; the Korean catalog translates them. Korean is the default language.
 
 >>> gettext("ko", "Log in")
@@ -29,15 +31,23 @@ LANGUAGE_NAMES = {"ko": "한국어", "en": "English"}
 @lru_cache(maxsize=8)
 def translations(lang: str) -> NullTranslations:
     """The compiled catalog for ``lang`` (English is the identity)."""
-    po = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
-    if lang == "en" or not po.exists():
+    files = sorted((LOCALE_DIR / lang / "LC_MESSAGES").glob("*.po"))
+    if lang == "en" or not files:
         return NullTranslations()
-    with po.open("rb") as f:
-        catalog = read_po(f, locale=lang)
-    buf = io.BytesIO()
-    write_mo(buf, catalog)
-    buf.seek(0)
-    return Translations(fp=buf)
+    merged: Translations | None = None
+    for po in files:  # one catalog per domain (messages.po, platform.po, line.po, ...)
+        with po.open("rb") as f:
+            catalog = read_po(f, locale=lang)
+        buf = io.BytesIO()
+        write_mo(buf, catalog)
+        buf.seek(0)
+        part = Translations(fp=buf)
+        if merged is None:
+            merged = part
+        else:
+            merged.merge(part)
+    assert merged is not None
+    return merged
 
 
 def gettext(lang: str, msgid: str, **params: Any) -> str:

@@ -8,7 +8,7 @@ app = typer.Typer(no_args_is_help=True)
 
 
 @app.command()
-def upgrade(revision: str = typer.Argument("head")) -> None:
+def upgrade(revision: str = typer.Argument("heads")) -> None:
     """Apply migrations. / 데이터베이스 마이그레이션을 적용합니다."""
     from aion.core import migrate
     from aion.settings import get_settings

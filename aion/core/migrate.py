@@ -18,8 +18,11 @@ def alembic_config(url: str | None = None) -> Config:
     return cfg
 
 
-def upgrade(url: str | None = None, revision: str = "head") -> None:
-    """Apply migrations up to ``revision`` on ``url`` (the settings' database by default)."""
+def upgrade(url: str | None = None, revision: str = "heads") -> None:
+    """Apply migrations up to ``revision`` on ``url`` (the settings' database by default).
+
+    ``heads``: each domain's migration branch (they all start from the foundation) to its tip.
+    """
     command.upgrade(alembic_config(url), revision)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import time
 from pathlib import Path
@@ -129,12 +130,17 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": engine.dialect.name, "version": __version__})
 
-    from aion.accounts import api as accounts_api
-    from aion.accounts import web as accounts_web
-
-    app.include_router(accounts_web.router)
-    app.include_router(accounts_api.router)
+    for target in DOMAIN_ROUTERS:
+        module_name, _, attr = target.partition(":")
+        app.include_router(getattr(importlib.import_module(module_name), attr))
     return app
+
+
+# Each domain's pages and JSON API, as "module:router".
+DOMAIN_ROUTERS: list[str] = [
+    "aion.accounts.web:router",
+    "aion.accounts.api:router",
+]
 
 
 def _mount_api_docs(app: FastAPI) -> None:

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from aion.i18n import LANGUAGE_NAMES, gettext
+from aion.web.nav import items_for
 
 AION_DIR = Path(__file__).resolve().parent.parent
 # Each domain keeps its templates in <domain>/templates/<domain>/...
@@ -74,6 +75,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "role_name": lambda role: _(ROLE_LABELS.get(role) or str(role)),
         "size_name": lambda size: _(SIZE_LABELS.get(size) or str(size)),
+        "nav_items": items_for,
         "flash": FLASH.get(request.query_params.get("msg", ""), ""),
         **context,
     }
