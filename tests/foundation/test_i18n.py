@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from aion.i18n import translations
-from aion.web import templating
+from aion.web import nav, templating
 
 AION = Path(templating.__file__).resolve().parent.parent
 TEMPLATE_CALL = re.compile(r"""_\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')""")
@@ -41,6 +41,7 @@ def _python_ids() -> set[str]:
                         ids.add(arg.value)
     ids |= set(templating.FLASH.values()) | set(templating.ROLE_LABELS.values())
     ids |= set(templating.SIZE_LABELS.values())
+    ids |= {item.msgid for item in nav.NAV}
     return ids
 
 
@@ -49,4 +50,4 @@ def test_all_ui_messages_are_translated() -> None:
     used = _template_ids() | _python_ids()
     assert len(used) > 80
     missing = sorted(m for m in used if ko.gettext(m) == m and m != "AI-on")
-    assert not missing, f"add Korean translations to aion/locale/ko/LC_MESSAGES/messages.po: {missing}"
+    assert not missing, f"add Korean translations to a catalog in aion/locale/ko/LC_MESSAGES/: {missing}"
