@@ -3,7 +3,7 @@
 >>> import numpy as np
 >>> p = AlarmPolicy(target_far=0.05, smooth=1, hysteresis=0.5, min_duration=3)
 >>> p = p.calibrate(np.linspace(0, 1, 101))
->>> s = np.array([0.0, 2.0, 2.0, 2.0, 0.7, 0.0, 2.0, 0.0])
+>>> s = np.array([0.0, 2.0, 2.0, 2.0, 0.8, 0.0, 2.0, 0.0])
 >>> [(a.start, a.end) for a in p.alarms(s)]
 [(1, 5)]
 """
@@ -56,7 +56,9 @@ class AlarmPolicy:
 
     ``target_far``: share of normal rows allowed above the limit (sets ``threshold`` by calibration).
     ``smooth``: rows of trailing mean on the score. ``hysteresis``: the alarm clears only below
-    ``hysteresis * threshold``. ``min_duration``: shorter excursions are not alarms.
+    ``baseline + hysteresis * (threshold - baseline)``, where ``baseline`` is the median normal score
+    (0 unless calibrated): the clearing level stays above the bulk of normal scores, so an alarm ends
+    when the process is back to normal. ``min_duration``: shorter excursions are not alarms.
     ``margin`` widens the calibrated limit: ``median + margin * (quantile - median)`` of the normal
     scores (a safety factor for variation the normal period did not show).
     """
@@ -67,6 +69,7 @@ class AlarmPolicy:
     min_duration: int = 5
     margin: float = 1.0
     threshold: float | None = None
+    baseline: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0.0 < self.target_far < 0.5:
@@ -82,11 +85,17 @@ class AlarmPolicy:
             raise ProcessError("정상 구간 점수가 없습니다 / No normal-period scores to calibrate on")
         med = float(np.median(s))
         thr = med + (float(np.quantile(s, 1.0 - self.target_far)) - med) * self.margin
-        return replace(self, threshold=max(thr, 1e-12))
+        return replace(self, threshold=max(thr, 1e-12), baseline=min(med, thr))
 
     def with_target(self, target_far: float, normal_scores: np.ndarray) -> AlarmPolicy:
         """Recalibrate for another false-alarm target (the web slider)."""
         return replace(self, target_far=target_far).calibrate(normal_scores)
+
+    @property
+    def clear_level(self) -> float:
+        """Score below which an active alarm clears."""
+        thr = float(self.threshold or 0.0)
+        return self.baseline + self.hysteresis * (thr - self.baseline)
 
     def mask(self, scores: np.ndarray) -> np.ndarray:
         """Boolean alarm state per row after smoothing, hysteresis and minimum duration."""
@@ -94,7 +103,7 @@ class AlarmPolicy:
             raise ProcessError("임계값이 없습니다: calibrate() 먼저 / No threshold: call calibrate() first")
         s = smooth_scores(scores, self.smooth)
         on = s > self.threshold
-        off = s < self.threshold * self.hysteresis
+        off = s < self.clear_level
         state = np.zeros(len(s), dtype=bool)
         active = False
         on_l, off_l = on.tolist(), off.tolist()

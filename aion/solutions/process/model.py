@@ -23,6 +23,7 @@ import pandas as pd
 from aion.solutions.process.alarms import Alarm, AlarmPolicy, smooth_scores
 from aion.solutions.process.changepoint import detect_changepoints
 from aion.solutions.process.detectors import REGISTRY, AutoDetector, Detector
+from aion.solutions.process.detectors.flatline import FlatlineGuard
 from aion.solutions.process.errors import NotFittedError, ProcessError
 from aion.solutions.process.explain import explain_alarm
 from aion.solutions.process.frame import SensorFrame
@@ -46,6 +47,7 @@ class TrainConfig:
     drift_margin: bool = True
     autoencoder: bool = False
     top_k: int = 2
+    flatline_window: int = 10
     seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -117,32 +119,57 @@ class ProcessModel:
     center: np.ndarray
     scale: np.ndarray
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    guard: FlatlineGuard | None = None
 
-    def _prepare(self, frame: SensorFrame) -> np.ndarray:
+    def _raw(self, frame: SensorFrame) -> np.ndarray:
         missing = [c for c in self.columns if c not in frame.columns]
         if len(missing) == len(self.columns):
             raise ProcessError(
                 f"학습한 센서가 하나도 없습니다: {self.columns} / "
                 f"None of the trained sensors found: {self.columns}"
             )
-        return _smooth_input(frame.select(self.columns).values, self.config.input_smooth)
+        return frame.select(self.columns).values
+
+    def _prepare(self, frame: SensorFrame) -> np.ndarray:
+        return _smooth_input(self._raw(frame), self.config.input_smooth)
+
+    def _parts(self, raw: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Detector scores and the flat-line scores mapped onto the alarm scale (or None)."""
+        scores = self.detector.score(X)
+        guard = getattr(self, "guard", None)
+        if guard is None:
+            return scores, None
+        thr = float(self.policy.threshold or 1.0)
+        return scores, guard.score(raw) * thr
 
     def raw_scores(self, frame: SensorFrame) -> np.ndarray:
-        return self.detector.score(self._prepare(frame))
+        """One score per row: the detector's, or the flat-line score where a sensor froze."""
+        raw = self._raw(frame)
+        scores, flat = self._parts(raw, _smooth_input(raw, self.config.input_smooth))
+        return scores if flat is None else np.maximum(scores, flat)
 
     def score(self, frame: SensorFrame, explain: bool = True, changepoints: bool = True) -> ScoreResult:
         """Score every row, raise alarms and explain each one."""
-        X = self._prepare(frame)
-        scores = self.detector.score(X)
+        raw = self._raw(frame)
+        X = _smooth_input(raw, self.config.input_smooth)
+        det_scores, flat = self._parts(raw, X)
+        scores = det_scores if flat is None else np.maximum(det_scores, flat)
         mask = self.policy.mask(scores)
         alarms = self.policy.alarms(scores)
         ts = None if frame.timestamps is None else [str(t) for t in frame.timestamps]
         if alarms and explain:
             contrib = self.detector.contributions(X)
+            ratio = None
+            if flat is not None and self.guard is not None:
+                # weigh each row's explanation by which part raised it (squared: the larger dominates)
+                wd = (det_scores / max(float(self.policy.threshold or 1.0), 1e-12))[:, None] ** 2
+                wf = (flat / max(float(self.policy.threshold or 1.0), 1e-12))[:, None] ** 2
+                contrib = (wd * contrib + wf * self.guard.contributions(raw)) / np.maximum(wd + wf, 1e-12)
+                ratio = np.where(wf > wd, self.guard.variation_ratio(raw), np.nan)
             for a in alarms:
                 if ts is not None:
                     a.start_time, a.end_time = ts[a.start], ts[a.end - 1]
-                explain_alarm(a, contrib, X, self.columns, self.center, self.scale)
+                explain_alarm(a, contrib, X, self.columns, self.center, self.scale, variation=ratio)
         cps = detect_changepoints(X) if changepoints else []
         return ScoreResult(
             list(self.columns), scores, float(self.policy.threshold or 0.0), mask, alarms, cps, ts
@@ -274,6 +301,7 @@ def train(
             progress("drift margin", 0.92)
         base = replace(base, margin=cfg.margin * drift_inflation(det, normal, base))
     policy = base.calibrate(normal_scores)
+    guard = _fit_guard(frame.values[a:b], cfg)
     if progress:
         progress("done", 1.0)
     return ProcessModel(
@@ -285,4 +313,12 @@ def train(
         normal_period=(a, b),
         center=det.center_,
         scale=det.scale_,
+        guard=guard,
     )
+
+
+def _fit_guard(raw_normal: np.ndarray, cfg: TrainConfig) -> FlatlineGuard | None:
+    """The flat-line guard on the raw normal rows (off when the window is < 3 or the period short)."""
+    if cfg.flatline_window < 3 or len(raw_normal) < 4 * cfg.flatline_window:
+        return None
+    return FlatlineGuard(window=cfg.flatline_window).fit(raw_normal)
