@@ -1,0 +1,181 @@
+"""The platform's long-lived parts in a web process: blob store, upload manager, job service.
+
+:class:`PlatformRuntime` is made once per app (``app.state.platform``), started by the router's
+lifespan: it loads every company's compute policy, reconciles the executor with the jobs table
+(so jobs survive a restart of the web server), then ticks the scheduler in a background thread
+and runs each finished job's ``on_success`` hook (e.g. registering a trained model).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from aion.core.db import system_session
+from aion.platform.compute.executors import executor_from_address
+from aion.platform.compute.executors.base import Executor
+from aion.platform.compute.jobs import Job, JobSpec
+from aion.platform.compute.service import JobService, ReconcileReport
+from aion.platform.jobkinds import OutcomeContext, get_kind
+from aion.platform.jobstore import SqlJobStore
+from aion.platform.models import JobRecord
+from aion.platform.quota import all_policies
+from aion.platform.storage.blobstore import LocalBlobStore
+from aion.platform.storage.uploads import UploadManager
+
+log = logging.getLogger("aion.platform")
+
+
+@dataclass
+class PlatformStorage:
+    """Where a data directory keeps blobs, uploads in progress, staging and job outputs."""
+
+    root: Path
+    store: LocalBlobStore
+    uploads: UploadManager
+    tmp: Path
+    outputs: Path
+
+    @classmethod
+    def at(cls, data_dir: Path, max_upload_bytes: int | None = None) -> PlatformStorage:
+        root = Path(data_dir)
+        store = LocalBlobStore(root / "blobs")
+        uploads = UploadManager(store, root / "uploads", max_size=max_upload_bytes)
+        tmp = root / "blobs" / "tmp" / "stage"  # same file system as the blobs: renames, not copies
+        outputs = root / "job-outputs"
+        tmp.mkdir(parents=True, exist_ok=True)
+        outputs.mkdir(parents=True, exist_ok=True)
+        return cls(root, store, uploads, tmp, outputs)
+
+    def new_output_dir(self) -> Path:
+        d = self.outputs / uuid.uuid4().hex
+        d.mkdir(parents=True)
+        return d
+
+
+class PlatformRuntime:
+    """Storage plus the job service of one web app."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        data_dir: Path,
+        executor: Executor | None = None,
+        tick_s: float = 0.5,
+        max_upload_bytes: int | None = None,
+    ) -> None:
+        self.engine = engine
+        self.storage = PlatformStorage.at(data_dir, max_upload_bytes)
+        self.executor = executor or executor_from_address(None, str(Path(data_dir) / "runs"))
+        self.store = SqlJobStore(engine)
+        self.tick_s = tick_s
+        self.jobs: JobService | None = None
+        self.stop_ = threading.Event()
+        self.thread_: threading.Thread | None = None
+        self.last_report: ReconcileReport | None = None
+
+    # ------------------------------------------------------------------ life cycle
+    def start(self, background: bool = True) -> ReconcileReport:
+        """Load policies, reconcile running jobs with the executor, start ticking."""
+        with system_session(self.engine, actor="compute") as s:
+            policies = all_policies(s)
+        self.jobs = JobService(self.store, self.executor, policies=policies)
+        self.last_report = self.jobs.start()
+        self.harvest()
+        log.info("compute started", extra={"reconcile": self.last_report._asdict()})
+        if background:
+            self.thread_ = threading.Thread(target=self._loop, name="aion-compute", daemon=True)
+            self.thread_.start()
+        return self.last_report
+
+    def stop(self) -> None:
+        """Stop ticking (running jobs keep running; the next start adopts them)."""
+        self.stop_.set()
+        if self.thread_ is not None:
+            self.thread_.join(timeout=10)
+            self.thread_ = None
+        self.executor.close()
+
+    def _loop(self) -> None:
+        delay = self.tick_s
+        while not self.stop_.wait(delay):
+            try:
+                self.tick()
+                delay = self.tick_s
+            except Exception:  # the top of a long-running loop: log, back off, go on
+                log.exception("platform tick failed")
+                delay = min(30.0, delay * 2)
+
+    def tick(self) -> None:
+        assert self.jobs is not None
+        self.jobs.tick()
+        self.harvest()
+
+    def service(self) -> JobService:
+        if self.jobs is None:
+            raise RuntimeError("the platform runtime is not started")
+        return self.jobs
+
+    # ------------------------------------------------------------------ jobs
+    def submit(self, spec: JobSpec, kind: str, created_by: str) -> Job:
+        """Queue a job of a registered kind (its record is committed before this returns)."""
+        service = self.service()
+        with service.lock_:
+            self.store.annotate(kind, created_by)
+            return service.submit(spec)
+
+    def harvest(self) -> int:
+        """Run the ``on_success`` hook of each succeeded job not handled yet; returns how many."""
+        done = 0
+        with system_session(self.engine, actor="compute") as s:
+            ids = list(
+                s.scalars(
+                    select(JobRecord.id).where(
+                        JobRecord.state == "succeeded", JobRecord.outcome_done.is_(False)
+                    )
+                )
+            )
+        for job_id in ids:
+            try:
+                with system_session(self.engine, actor="compute") as s:
+                    rec = s.get(JobRecord, job_id)
+                    if rec is None or rec.outcome_done:
+                        continue
+                    kind = get_kind(rec.kind)
+                    outcome: dict[str, Any] = {}
+                    if kind.on_success is not None:
+                        outcome = kind.on_success(s, OutcomeContext(job=rec, store=self.storage.store))
+                    rec.outcome, rec.outcome_done = outcome, True
+                done += 1
+            except Exception as e:  # one bad outcome must not stop the loop: record it on the job
+                log.exception("on_success of job %s failed", job_id)
+                with system_session(self.engine, actor="compute") as s:
+                    rec = s.get(JobRecord, job_id)
+                    if rec is not None:
+                        rec.outcome, rec.outcome_done = {"error": f"{type(e).__name__}: {e}"}, True
+        return done
+
+
+def runtime_for(app: Any) -> PlatformRuntime:
+    """The app's runtime, created and started on first use (the router's lifespan normally does it)."""
+    rt: PlatformRuntime | None = getattr(app.state, "platform", None)
+    if rt is None:
+        settings = app.state.settings
+        rt = PlatformRuntime(
+            app.state.engine,
+            Path(settings.data_dir),
+            executor=executor_from_address(
+                os.environ.get("AION_EXECUTOR"), str(Path(settings.data_dir) / "runs")
+            ),
+            max_upload_bytes=settings.max_upload_mb * 1024 * 1024,
+        )
+        app.state.platform = rt
+        rt.start()
+    return rt
