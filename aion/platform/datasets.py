@@ -79,6 +79,10 @@ def get_version(session: Session, dataset_id: int, version_id: int) -> DatasetVe
     return version
 
 
+def get_scoped_version(session: Session, version_id: int) -> DatasetVersion:
+    return get_scoped(session, DatasetVersion, version_id)
+
+
 def version_items(
     session: Session, version_id: int, label: str | None = None, offset: int = 0, limit: int | None = None
 ) -> list[DatasetItem]:

@@ -31,6 +31,7 @@ from aion.platform.storage.blobstore import LocalBlobStore
 from aion.platform.storage.uploads import UploadManager
 
 log = logging.getLogger("aion.platform")
+_DETACHED: list[Any] = []  # worker processes still running after their runtime stopped
 
 
 @dataclass
@@ -101,6 +102,9 @@ class PlatformRuntime:
         if self.thread_ is not None:
             self.thread_.join(timeout=10)
             self.thread_ = None
+        procs = getattr(self.executor, "procs_", {})
+        _DETACHED.extend(p for p in procs.values() if p.poll() is None)  # the runs go on: keep their handles
+        _DETACHED[:] = [p for p in _DETACHED if p.poll() is None]
         self.executor.close()
 
     def _loop(self) -> None:
