@@ -14,9 +14,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
+from starlette.datastructures import UploadFile
 
 from aion.accounts.models import Company, User
 from aion.core.tenancy import NotFound, get_scoped
@@ -186,6 +187,7 @@ async def dataset_upload(
     rt = runtime(request)
     files = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
     if not files:
+        await form.close()
         msg = gettext(request.state.lang, "Choose one or more files to upload.")
         return _detail(request, session, user, dataset.id, 400, [msg])
     workdir = Path(tempfile.mkdtemp(prefix="form-", dir=rt.storage.tmp))
@@ -208,6 +210,7 @@ async def dataset_upload(
         return _detail(request, session, user, dataset.id, 400, [message(e, request)])
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+        await form.close()
     return redirect(f"/datasets/{dataset.id}/versions/{version.id}", "created")
 
 
