@@ -169,7 +169,8 @@ def stage(
     """
     allowed = ALLOWED[kind]
     tmp_root.mkdir(parents=True, exist_ok=True)
-    out = Staged(kind=kind, workdir=Path(tempfile.mkdtemp(prefix="stage-", dir=tmp_root)))
+    workdir = Path(tempfile.mkdtemp(prefix="stage-", dir=tmp_root))
+    out = Staged(kind=kind, workdir=workdir)
     seen: dict[str, str] = {sha: "(existing version)" for sha in known_sha256}
     paths: set[str] = set()
     candidates: list[tuple[str, Path]] = []
@@ -180,7 +181,7 @@ def stage(
             out.problems.append({"path": name, "reason": str(e)})
             continue
         if rel.lower().endswith(".zip"):
-            dest = out.workdir / f"zip-{uuid.uuid4().hex}"
+            dest = workdir / f"zip-{uuid.uuid4().hex}"
             try:
                 entries = extract_zip(local, dest, limits)
             except UnsafeArchiveError as e:

@@ -22,7 +22,7 @@ from aion.web.deps import CurrentUser, SessionDep
 from aion.web.forms import redirect
 from aion.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+router: APIRouter = APIRouter(include_in_schema=False)
 LOG_TAIL = 200
 
 

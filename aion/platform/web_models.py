@@ -17,7 +17,7 @@ from aion.web.deps import CurrentUser, SessionDep
 from aion.web.forms import redirect
 from aion.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+router: APIRouter = APIRouter(include_in_schema=False)
 
 #: Metrics shown first in tables (others follow by name); lower is better for the ones listed here.
 LOWER_IS_BETTER = frozenset(
