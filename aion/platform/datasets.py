@@ -133,7 +133,11 @@ def _write_version(
         "dataset": dataset.name,
         "kind": dataset.kind,
         "version": number,
-        "items": [{"path": it.path, "sha256": it.sha256, "size": it.size, "label": it.label} for it in items],
+        "items": [
+            {"path": it.path, "sha256": it.sha256, "size": it.size, "label": it.label}
+            | ({"box": it.box} if it.box else {})
+            for it in items
+        ],
     }
     data = json.dumps(manifest, ensure_ascii=False, sort_keys=True).encode("utf-8")
     info = store.put_stream(io.BytesIO(data))
@@ -246,6 +250,13 @@ def set_label(session: Session, item_id: int, value: str | None, box: list[float
     """Record one label (``ok``/``ng``, or ``None`` to clear) on an item, with its author."""
     if value is not None and value not in {v.value for v in LabelValue}:
         raise PlatformError("Unknown label: {value}", value=value)
+    if box is not None:
+        x0, y0, x1, y1 = (float(v) for v in box)
+        if not (0.0 <= x0 < x1 <= 1.0 and 0.0 <= y0 < y1 <= 1.0):
+            raise PlatformError("A region must lie inside the image.")
+        if value != "ng":
+            raise PlatformError("Only an NG label has a defect region.")
+        box = [round(x0, 4), round(y0, 4), round(x1, 4), round(y1, 4)]
     item = get_scoped(session, DatasetItem, item_id)
     scope = current_scope(session)
     label = Label(
@@ -286,9 +297,10 @@ def commit_labels(session: Session, store: BlobStore, dataset: Dataset, note: st
     for it in version_items(session, parent.id):
         new = _copy_item(it)
         lab = pending.get(it.id)
-        if lab is not None and (lab.value or None) != it.label:
+        if lab is not None and ((lab.value or None) != it.label or lab.box != it.box):
             new.label = lab.value or None
             new.label_by = lab.author
+            new.box = lab.box if lab.value == "ng" else None
             changed += 1
         items.append(new)
     authors = sorted({lab.author for lab in pending.values()})

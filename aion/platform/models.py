@@ -98,6 +98,9 @@ class DatasetItem(CompanyOwned, Base):
     media_type: Mapped[str] = mapped_column(String(64), default="")
     label: Mapped[str | None] = mapped_column(String(16), nullable=True)
     label_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    box: Mapped[list[float] | None] = mapped_column(
+        JSON, nullable=True
+    )  # defect region [x0, y0, x1, y1], 0..1
 
 
 class Label(CompanyOwned, Base):

@@ -52,6 +52,7 @@ class ItemPublic(Public):
     media_type: str
     label: str | None
     label_by: str | None
+    box: list[float] | None = None
 
 
 class UploadCreate(BaseModel):

@@ -1,12 +1,13 @@
 """The whole platform flow in a real browser (Debian's chromium driven by Playwright).
 
-A company member uploads tiny images the test makes, labels two NG by keyboard, saves the
+A company member uploads tiny images the test makes, labels two NG by keyboard and one by dragging a defect region, saves the
 labels as a version, trains an inspection model as a job twice (smallest settings), watches
 the jobs finish, compares the two model versions, promotes one and rolls back.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -88,10 +89,22 @@ def test_member_uploads_labels_trains_compares_promotes_and_rolls_back(
         page.keyboard.press("o")
         expect(page.locator(".label-list li.label-ng")).to_have_count(2)
         expect(page.locator(".label-list li.label-ok")).to_have_count(1)
+        # a defect region by dragging on the fifth image: it becomes NG with its box
+        expect(page.locator("#viewer-pos")).to_have_text("5 / 8")
+        box = page.locator("#viewer-img").bounding_box()
+        assert box is not None
+        page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.3)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.7, steps=5)
+        page.mouse.up()
+        expect(page.locator(".label-list li.label-ng")).to_have_count(3)
+        expect(page.locator("#viewer-box")).to_be_visible()
+        drawn = json.loads(page.locator(".label-list li").nth(4).get_attribute("data-box") or "null")
+        assert drawn == pytest.approx([0.2, 0.3, 0.6, 0.7], abs=0.01)
         expect(page.locator(".label-list li.label-ng .by").first).to_have_text(world.emails["a_member"])
         page.get_by_role("button", name="라벨을 새 버전으로 저장").click()
         expect(page.get_by_role("heading", name="부싱 외관 v2")).to_be_visible()
-        expect(page.get_by_text("OK 1 · NG 2")).to_be_visible()
+        expect(page.get_by_text("OK 1 · NG 3")).to_be_visible()
         version_url = page.url.split("?")[0]
 
         # train twice with the smallest settings; the job page follows the run live

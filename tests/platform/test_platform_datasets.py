@@ -186,10 +186,18 @@ def test_labels_with_author_become_a_new_version(
     datasets.set_label(member, items[1].id, "ok")  # changed mind: the latest counts
     with pytest.raises(PlatformError):
         datasets.set_label(member, items[2].id, "maybe")
+    with pytest.raises(PlatformError):
+        datasets.set_label(member, items[2].id, "ng", [0.5, 0.5, 0.4, 0.9])  # not a region
+    with pytest.raises(PlatformError):
+        datasets.set_label(member, items[2].id, "ok", [0.1, 0.1, 0.4, 0.4])  # regions are defects
+    datasets.set_label(member, items[3].id, "ng", [0.1, 0.2, 0.5, 0.6])
     v2 = datasets.commit_labels(member, storage.store, ds)
-    assert v2.counts == {"items": 4, "ok": 1, "ng": 1, "unlabeled": 2, "mask": 0}
-    assert v2.report == {"labels_changed": 2, "labelers": ["member@alpha.example"]}
+    assert v2.counts == {"items": 4, "ok": 1, "ng": 2, "unlabeled": 1, "mask": 0}
+    assert v2.report == {"labels_changed": 3, "labelers": ["member@alpha.example"]}
     new = {it.path: it for it in datasets.version_items(member, v2.id)}
+    assert new[items[3].path].box == [0.1, 0.2, 0.5, 0.6] and new[items[0].path].box is None
+    with storage.store.open(v2.manifest_sha256) as f:
+        assert '"box": [0.1, 0.2, 0.5, 0.6]' in f.read().decode()
     assert new[items[0].path].label_by == "member@alpha.example"
     assert datasets.version_items(member, v1.id)[0].label is None  # v1 is immutable
     with pytest.raises(PlatformError):
