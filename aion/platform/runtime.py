@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,8 @@ from aion.platform.storage.blobstore import LocalBlobStore
 from aion.platform.storage.uploads import UploadManager
 
 log = logging.getLogger("aion.platform")
+UPLOAD_MAX_AGE_S = 3 * 24 * 3600.0  # an upload not finished in three days is dropped
+EXPIRE_EVERY_S = 3600.0
 _DETACHED: list[Any] = []  # worker processes still running after their runtime stopped
 
 
@@ -74,13 +77,17 @@ class PlatformRuntime:
     ) -> None:
         self.engine = engine
         self.storage = PlatformStorage.at(data_dir, max_upload_bytes)
-        self.executor = executor or executor_from_address(None, str(Path(data_dir) / "runs"))
+        # AION_EXECUTOR: "" / "local" (worker processes) or "ray" / "ray://HOST:PORT"
+        self.executor = executor or executor_from_address(
+            os.environ.get("AION_EXECUTOR"), str(Path(data_dir) / "runs")
+        )
         self.store = SqlJobStore(engine)
         self.tick_s = tick_s
         self.jobs: JobService | None = None
         self.stop_ = threading.Event()
         self.thread_: threading.Thread | None = None
         self.last_report: ReconcileReport | None = None
+        self.last_expiry_ = time.monotonic()
 
     # ------------------------------------------------------------------ life cycle
     def start(self, background: bool = True) -> ReconcileReport:
@@ -121,6 +128,10 @@ class PlatformRuntime:
         assert self.jobs is not None
         self.jobs.tick()
         self.harvest()
+        now = time.monotonic()
+        if now - self.last_expiry_ > EXPIRE_EVERY_S:
+            self.last_expiry_ = now
+            self.storage.uploads.expire(UPLOAD_MAX_AGE_S)  # abandoned resumable uploads
 
     def service(self) -> JobService:
         if self.jobs is None:

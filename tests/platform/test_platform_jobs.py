@@ -15,6 +15,7 @@ from aion.core.db import session_factory, system_session
 from aion.core.tenancy import NotFound, Scope
 from aion.platform import datasets, jobs, modelregistry
 from aion.platform.compute.errors import ComputeError, JobNotFoundError
+from aion.platform.compute.executors.base import Executor
 from aion.platform.compute.executors.local import LocalExecutor
 from aion.platform.compute.jobs import Job, JobKind, JobSpec, JobState
 from aion.platform.compute.usage import UsageLedger, UsageRecord
@@ -204,8 +205,24 @@ def test_jobs_survive_a_restart_of_the_web_process(engine: Engine, world: World,
 
 
 def test_concurrency_quota_holds_a_company_back_but_not_others(
-    engine: Engine, world: World, runtime: PlatformRuntime, tmp_path: Path
+    engine: Engine, world: World, executor: Executor, tmp_path: Path
 ) -> None:
+    """On the local executor and on a real local Ray cluster (the ``executor`` fixture)."""
+    runtime = PlatformRuntime(engine, tmp_path / "data", executor=executor)
+    runtime.start(background=False)
+    try:
+        _quota_scenario(engine, world, runtime, tmp_path)
+    finally:
+        for job in runtime.service().list(states=[JobState.QUEUED, JobState.RUNNING]):
+            runtime.service().cancel(job.id)
+        deadline = time.monotonic() + 60
+        while runtime.service().list(states=[JobState.RUNNING]) and time.monotonic() < deadline:
+            runtime.tick()
+            time.sleep(0.2)
+        runtime.stop()
+
+
+def _quota_scenario(engine: Engine, world: World, runtime: PlatformRuntime, tmp_path: Path) -> None:
     with system_session(engine) as s:
         jobs.set_quota(
             s,
@@ -225,9 +242,13 @@ def test_concurrency_quota_holds_a_company_back_but_not_others(
         ids["a2"] = jobs.submit_job(s, runtime, "test_sleep", a_ds, a_v).id
     with member(engine, world, "b_member") as s, s.begin():
         ids["b1"] = jobs.submit_job(s, runtime, "test_sleep", b_ds, b_v).id
-    for _ in range(3):
+    deadline = time.monotonic() + 60
+    while True:
         runtime.tick()
-    states = {k: runtime.service().get(v).state for k, v in ids.items()}
+        states = {k: runtime.service().get(v).state for k, v in ids.items()}
+        if states["b1"] is JobState.RUNNING or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert states == {"a1": JobState.RUNNING, "a2": JobState.QUEUED, "b1": JobState.RUNNING}
     with system_session(engine) as s:
         rows, nodes = jobs.usage(s, runtime)
