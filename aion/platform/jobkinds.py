@@ -87,6 +87,12 @@ def get_kind(name: str) -> JobKindSpec:
         raise PlatformError("Unknown job kind: {kind}", kind=name) from None
 
 
+def all_kinds() -> dict[str, JobKindSpec]:
+    """Every registered kind by name (built-in kinds loaded)."""
+    _load_builtin()
+    return dict(KINDS)
+
+
 def kinds_for(dataset_kind: str) -> list[JobKindSpec]:
     _load_builtin()
     return [k for k in KINDS.values() if dataset_kind in k.dataset_kinds]

@@ -16,7 +16,7 @@ from aion.platform import jobs as job_service
 from aion.platform import policy
 from aion.platform.datasets import get_dataset
 from aion.platform.errors import PlatformError
-from aion.platform.jobkinds import KINDS
+from aion.platform.jobkinds import all_kinds
 from aion.platform.web import _detail, message, runtime
 from aion.web.deps import CurrentUser, SessionDep
 from aion.web.forms import redirect
@@ -48,13 +48,13 @@ async def job_submit(
 
 @router.get("/jobs")
 def jobs_page(request: Request, session: SessionDep, user: CurrentUser) -> Response:
-    return render(request, "platform/jobs.html", jobs=job_service.list_jobs(session), when=when, kinds=KINDS)
+    return render(request, "platform/jobs.html", jobs=job_service.list_jobs(session), when=when, kinds=all_kinds())
 
 
 def _panel_context(request: Request, session: Any, job_id: str) -> dict[str, Any]:
     job = job_service.get_job(session, job_id)
     lines = job_service.job_logs(session, runtime(request), job.id)
-    return {"job": job, "log": lines[-LOG_TAIL:], "when": when, "kinds": KINDS}
+    return {"job": job, "log": lines[-LOG_TAIL:], "when": when, "kinds": all_kinds()}
 
 
 @router.get("/jobs/{job_id}")

@@ -20,7 +20,7 @@ from aion.platform.compute.executors.local import LocalExecutor
 from aion.platform.compute.jobs import Job, JobKind, JobSpec, JobState
 from aion.platform.compute.usage import UsageLedger, UsageRecord
 from aion.platform.errors import PlatformError
-from aion.platform.jobkinds import JobKindSpec, Prepared, PrepareRequest, register_kind
+from aion.platform.jobkinds import KINDS, JobKindSpec, Prepared, PrepareRequest, register_kind
 from aion.platform.jobstore import SqlJobStore
 from aion.platform.models import JobRecord, ModelVersion
 from aion.platform.runtime import PlatformRuntime
@@ -34,17 +34,21 @@ def _prepare_sleep(session: Session, req: PrepareRequest) -> Prepared:
     )
 
 
-# A second kind, plugged in the way process training would be.
-register_kind(
-    JobKindSpec(
-        name="test_sleep",
-        title="Sleep",
-        entrypoint="aion.platform.compute.samplejobs:sleep",
-        engine_kind=JobKind.OTHER,
-        dataset_kinds=("inspection_images",),
-        prepare=_prepare_sleep,
+@pytest.fixture(autouse=True)
+def sleep_kind() -> Iterator[None]:
+    """A second kind, plugged in the way process training would be (removed after each test)."""
+    register_kind(
+        JobKindSpec(
+            name="test_sleep",
+            title="Sleep",
+            entrypoint="aion.platform.compute.samplejobs:sleep",
+            engine_kind=JobKind.OTHER,
+            dataset_kinds=("inspection_images",),
+            prepare=_prepare_sleep,
+        )
     )
-)
+    yield
+    KINDS.pop("test_sleep", None)
 
 
 @pytest.fixture
