@@ -48,7 +48,9 @@ async def job_submit(
 
 @router.get("/jobs")
 def jobs_page(request: Request, session: SessionDep, user: CurrentUser) -> Response:
-    return render(request, "platform/jobs.html", jobs=job_service.list_jobs(session), when=when, kinds=all_kinds())
+    return render(
+        request, "platform/jobs.html", jobs=job_service.list_jobs(session), when=when, kinds=all_kinds()
+    )
 
 
 def _panel_context(request: Request, session: Any, job_id: str) -> dict[str, Any]:

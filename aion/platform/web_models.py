@@ -19,6 +19,8 @@ from aion.web.templating import render
 
 router: APIRouter = APIRouter(include_in_schema=False)
 
+#: Metrics in the versions table of a model (the comparison page shows every metric).
+KEY_METRICS = ("f1", "image_auroc", "false_reject_rate", "escape_rate", "threshold")
 #: Metrics shown first in tables (others follow by name); lower is better for the ones listed here.
 LOWER_IS_BETTER = frozenset(
     {"false_reject_rate", "escape_rate", "calibration_frr", "ms_per_image", "train_seconds"}
@@ -50,7 +52,8 @@ def _model_page(
         v.id: session.get(DatasetVersion, v.dataset_version_id) if v.dataset_version_id else None
         for v in versions
     }
-    metric_names = sorted({k for v in versions for k in (v.metrics or {})})
+    present = {k for v in versions for k in (v.metrics or {})}
+    metric_names = [k for k in KEY_METRICS if k in present]  # all of them on the comparison page
     return render(
         request,
         "platform/model.html",
@@ -75,15 +78,20 @@ def model_page(request: Request, session: SessionDep, user: CurrentUser, model_i
 def compare_page(request: Request, session: SessionDep, user: CurrentUser, model_id: int) -> Response:
     model = reg.get_model(session, model_id)
     ids = [int(v) for v in request.query_params.getlist("v") if v.isdigit()][:4]
-    chosen = [reg.get_version(session, model.id, i) for i in ids]
+    chosen = sorted((reg.get_version(session, model.id, i) for i in ids), key=lambda v: v.number)
     if len(chosen) < 2:
         chosen = reg.versions(session, model.id)[:2][::-1]
+    lineage = {
+        v.id: session.get(DatasetVersion, v.dataset_version_id) if v.dataset_version_id else None
+        for v in chosen
+    }
     return render(
         request,
         "platform/compare.html",
         model=model,
         chosen=chosen,
         table=reg.compare(chosen),
+        lineage=lineage,
         aliases=reg.aliases(session, model.id),
         lower_is_better=LOWER_IS_BETTER,
         can_edit=policy.can_edit(user, model.company_id),

@@ -102,6 +102,7 @@ def test_member_uploads_labels_trains_compares_promotes_and_rolls_back(
         drawn = json.loads(page.locator(".label-list li").nth(4).get_attribute("data-box") or "null")
         assert drawn == pytest.approx([0.2, 0.3, 0.6, 0.7], abs=0.01)
         expect(page.locator(".label-list li.label-ng .by").first).to_have_text(world.emails["a_member"])
+        page.screenshot(path=str(tmp_path / "label.png"), full_page=True)
         page.get_by_role("button", name="라벨을 새 버전으로 저장").click()
         expect(page.get_by_role("heading", name="부싱 외관 v2")).to_be_visible()
         expect(page.get_by_text("OK 1 · NG 3")).to_be_visible()
@@ -116,6 +117,7 @@ def test_member_uploads_labels_trains_compares_promotes_and_rolls_back(
             page.get_by_role("button", name="학습 시작").click()
             expect(page.locator("#job-state")).to_have_text("성공", timeout=TRAIN_TIMEOUT_MS)
             expect(page.locator("pre.log")).to_contain_text("trained")
+        page.screenshot(path=str(tmp_path / "job.png"), full_page=True)
         page.locator("#job-model").click()
 
         # compare v1 and v2 side by side, promote v1 then v2, roll back to v1
@@ -124,6 +126,7 @@ def test_member_uploads_labels_trains_compares_promotes_and_rolls_back(
         expect(page.get_by_role("heading", name=re.compile("버전 비교"))).to_be_visible()
         expect(page.locator("table.compare thead th")).to_have_count(3)
         expect(page.get_by_text("params.target_frr")).to_be_visible()
+        page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
         page.get_by_role("button", name="v1을 운영(production)으로 승격").click()
         expect(page.locator("#alias-production")).to_have_text("v1")
         page.get_by_role("button", name="v2을 운영(production)으로 승격").click()
