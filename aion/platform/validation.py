@@ -222,3 +222,35 @@ def stage(
         media = "mask" if is_mask else allowed[suffix]
         out.files.append(StagedFile(rel, local, sha, size, media, label))
     return out
+
+
+def table_head(local: Path, rows: int = 15, max_bytes: int = 65536) -> tuple[list[str], list[list[str]]]:
+    """Header and first ``rows`` rows of a CSV/TSV file (for the preview page); empty if unreadable.
+
+    >>> import tempfile, os
+    >>> p = Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = p.write_text("t,v\\n0,1.5\\n1,1.7\\n")
+    >>> table_head(p)
+    (['t', 'v'], [['0', '1.5'], ['1', '1.7']])
+    """
+    import csv
+    import io
+
+    with open(local, "rb") as f:
+        head = f.read(max_bytes)
+    for enc in ("utf-8-sig", "cp949"):
+        try:
+            text = head.decode(enc)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        return [], []
+    lines = text.splitlines()
+    if len(head) == max_bytes and lines:
+        lines = lines[:-1]  # the last line may be cut
+    if not lines:
+        return [], []
+    delimiter = max((",", "\t", ";"), key=lambda d: lines[0].count(d))
+    parsed = list(csv.reader(io.StringIO("\n".join(lines[: rows + 1])), delimiter=delimiter))
+    return parsed[0], parsed[1:]

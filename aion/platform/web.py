@@ -28,6 +28,7 @@ from aion.platform.errors import PlatformError, ValidationFailed
 from aion.platform.models import DatasetItem, DatasetKind
 from aion.platform.quota import storage_limit, storage_used
 from aion.platform.runtime import PlatformRuntime, runtime_for
+from aion.platform.validation import table_head
 from aion.web.deps import CurrentUser, SessionDep, verify_csrf
 from aion.web.forms import pick_language, redirect
 from aion.web.templating import add_template_dir, render
@@ -40,6 +41,7 @@ KIND_LABELS = {
     "tabular": "Table",
 }
 PREVIEW = 60
+TABLE_PREVIEWS = 3  # first rows shown for this many CSV files of a version
 
 add_template_dir(Path(__file__).resolve().parent / "templates")
 
@@ -226,9 +228,16 @@ def version_page(
     dataset = ds_service.get_dataset(session, dataset_id)
     version = ds_service.get_version(session, dataset.id, version_id)
     items = ds_service.version_items(session, version.id, label=label or None, limit=PREVIEW)
+    store = runtime(request).storage.store
+    tables = {
+        it.id: table_head(store.path(it.sha256))
+        for it in items[:TABLE_PREVIEWS]
+        if it.media_type in ("text/csv", "text/tab-separated-values")
+    }
     return render(
         request,
         "platform/version.html",
+        tables=tables,
         dataset=dataset,
         version=version,
         items=items,

@@ -137,3 +137,25 @@ def test_member_uploads_labels_trains_compares_promotes_and_rolls_back(
     assert dl.status_code == 200 and len(dl.content) == v_first["size"]
     assert "bracket-v1" in dl.headers["content-disposition"]
     c.__exit__(None, None, None)
+
+
+def test_table_data_set_preview_shows_the_first_rows(app: Any, world: World) -> None:
+    c = client_for(app, world, "a_member")
+    token = c.cookies["aion_csrf"]
+    ds = c.post("/api/datasets", json={"name": "press line 2", "kind": "sensor_series"}).json()
+    csv = "time,pressure_bar,temp_c\n" + "".join(f"{i},{100 + i * 0.5},{40 + i % 3}\n" for i in range(100))
+    r = c.post(
+        f"/datasets/{ds['id']}/upload",
+        data={"csrf_token": token},
+        files=[("files", ("press.csv", csv.encode(), "text/csv"))],
+    )
+    assert r.status_code == 200
+    assert "<th>pressure_bar</th>" in r.text and "<td>107.0</td>" in r.text  # row 14 of the 15 shown
+    assert "<td>107.5</td>" not in r.text  # row 15: not shown
+    wrong = c.post(
+        f"/datasets/{ds['id']}/upload",
+        data={"csrf_token": token},
+        files=[("files", ("x.png", png(1), "image/png"))],
+    )
+    assert wrong.status_code == 400 and "x.png" in wrong.text
+    c.__exit__(None, None, None)
