@@ -13,6 +13,7 @@ import io
 import json
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -106,6 +107,8 @@ def _counts(items: Iterable[DatasetItem]) -> dict[str, int]:
     out = {"items": 0, "ok": 0, "ng": 0, "unlabeled": 0, "mask": 0}
     for it in items:
         out["items"] += 1
+        if it.events:
+            out["events"] = out.get("events", 0) + len(it.events)
         if it.media_type == "mask":
             out["mask"] += 1
         else:
@@ -136,6 +139,7 @@ def _write_version(
         "items": [
             {"path": it.path, "sha256": it.sha256, "size": it.size, "label": it.label}
             | ({"box": it.box} if it.box else {})
+            | ({"events": it.events} if it.events else {})
             for it in items
         ],
     }
@@ -250,11 +254,13 @@ def set_label(session: Session, item_id: int, value: str | None, box: list[float
     """Record one label (``ok``/``ng``, or ``None`` to clear) on an item, with its author."""
     if value is not None and value not in {v.value for v in LabelValue}:
         raise PlatformError("Unknown label: {value}", value=value)
+    if value == LabelValue.EVENT and box is None:
+        raise PlatformError("An event needs a time range.")
     if box is not None:
         x0, y0, x1, y1 = (float(v) for v in box)
         if not (0.0 <= x0 < x1 <= 1.0 and 0.0 <= y0 < y1 <= 1.0):
             raise PlatformError("A region must lie inside the image.")
-        if value != "ng":
+        if value not in (LabelValue.NG, LabelValue.EVENT):
             raise PlatformError("Only an NG label has a defect region.")
         box = [round(x0, 4), round(y0, 4), round(x1, 4), round(y1, 4)]
     item = get_scoped(session, DatasetItem, item_id)
@@ -274,9 +280,20 @@ def set_label(session: Session, item_id: int, value: str | None, box: list[float
 
 
 def pending_labels(session: Session, version_id: int) -> dict[int, Label]:
-    """The latest label per item of a version, given since the version was written."""
-    rows = session.scalars(select(Label).where(Label.version_id == version_id).order_by(Label.id))
-    return {lab.item_id: lab for lab in rows}
+    """The latest OK/NG (or clear) label per item of a version, given since the version was written."""
+    stmt = select(Label).where(Label.version_id == version_id, Label.value != LabelValue.EVENT.value)
+    return {lab.item_id: lab for lab in session.scalars(stmt.order_by(Label.id))}
+
+
+def item_events(session: Session, item: DatasetItem) -> list[dict[str, Any]]:
+    """The item's events: those of its version plus those marked since (a clear label drops them)."""
+    events = list(item.events or [])
+    for lab in session.scalars(select(Label).where(Label.item_id == item.id).order_by(Label.id)):
+        if lab.value == LabelValue.EVENT and lab.box:
+            events.append({"start": lab.box[0], "end": lab.box[2], "by": lab.author})
+        elif not lab.value:
+            events = []
+    return events
 
 
 def label_history(session: Session, version_id: int, limit: int = 50) -> list[Label]:
@@ -290,7 +307,10 @@ def commit_labels(session: Session, store: BlobStore, dataset: Dataset, note: st
     if parent is None:
         raise PlatformError("The data set has no version to label yet.")
     pending = pending_labels(session, parent.id)
-    if not pending:
+    evented = {
+        lab.item_id: lab for lab in session.scalars(select(Label).where(Label.version_id == parent.id))
+    }
+    if not evented:
         raise PlatformError("There are no new labels to save.")
     items = []
     changed = 0
@@ -302,8 +322,13 @@ def commit_labels(session: Session, store: BlobStore, dataset: Dataset, note: st
             new.label_by = lab.author
             new.box = lab.box if lab.value == "ng" else None
             changed += 1
+        if it.id in evented:
+            events = item_events(session, it)
+            if events != (it.events or []):
+                new.events = events or None
+                changed += 1
         items.append(new)
-    authors = sorted({lab.author for lab in pending.values()})
+    authors = sorted(set(session.scalars(select(Label.author).where(Label.version_id == parent.id))))
     report = {"labels_changed": changed, "labelers": authors}
     version = _write_version(session, store, dataset, items, parent, note or "labels", report)
     audit.record(

@@ -37,6 +37,7 @@ class DatasetKind(StrEnum):
 class LabelValue(StrEnum):
     OK = "ok"
     NG = "ng"
+    EVENT = "event"  # a time range on a sensor series: box = [start, 0, end, 1], fractions of the series
 
 
 class Dataset(CompanyOwned, TimestampMixin, Base):
@@ -98,9 +99,9 @@ class DatasetItem(CompanyOwned, Base):
     media_type: Mapped[str] = mapped_column(String(64), default="")
     label: Mapped[str | None] = mapped_column(String(16), nullable=True)
     label_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    box: Mapped[list[float] | None] = mapped_column(
-        JSON, nullable=True
-    )  # defect region [x0, y0, x1, y1], 0..1
+    # defect region [x0, y0, x1, y1] as fractions of the image
+    box: Mapped[list[float] | None] = mapped_column(JSON, nullable=True)
+    events: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)  # sensor events
 
 
 class Label(CompanyOwned, Base):

@@ -254,3 +254,46 @@ def table_head(local: Path, rows: int = 15, max_bytes: int = 65536) -> tuple[lis
     delimiter = max((",", "\t", ";"), key=lambda d: lines[0].count(d))
     parsed = list(csv.reader(io.StringIO("\n".join(lines[: rows + 1])), delimiter=delimiter))
     return parsed[0], parsed[1:]
+
+
+def series_points(local: Path, max_points: int = 1500, max_rows: int = 2_000_000) -> dict[str, list[float]]:
+    """Numeric columns of a CSV/TSV file, thinned to at most ``max_points`` (for the event chart).
+
+    Reads the file once as a stream (constant memory apart from the thinned points).
+
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "s.csv"
+    >>> _ = p.write_text("t,p,name\\n" + "".join(f"{i},{i * 2},x\\n" for i in range(10)))
+    >>> pts = series_points(p, max_points=5)
+    >>> sorted(pts), pts["p"]
+    (['p', 't'], [0.0, 4.0, 8.0, 12.0, 16.0])
+    """
+    import csv
+
+    header, _ = table_head(local, rows=1)
+    if not header:
+        return {}
+    with open(local, "rb") as f:
+        n_rows = max(0, sum(1 for _ in f) - 1)
+    stride = max(1, -(-min(n_rows, max_rows) // max_points))
+    with open(local, encoding="utf-8-sig", errors="replace") as f:
+        first = f.readline()
+    delimiter = max((",", "\t", ";"), key=first.count)
+    cols: dict[str, list[float]] = {h: [] for h in header}
+    numeric = dict.fromkeys(header, True)
+    with open(local, encoding="utf-8-sig", errors="replace", newline="") as f:
+        reader = csv.reader(f, delimiter=delimiter)
+        next(reader, None)
+        for i, row in enumerate(reader):
+            if i >= max_rows:
+                break
+            if i % stride:
+                continue
+            for h, v in zip(header, row, strict=False):
+                if not numeric[h]:
+                    continue
+                try:
+                    cols[h].append(float(v))
+                except ValueError:
+                    numeric[h] = False
+    return {h: v for h, v in cols.items() if numeric[h] and v}

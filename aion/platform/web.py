@@ -28,13 +28,18 @@ from aion.platform.errors import PlatformError, ValidationFailed
 from aion.platform.models import DatasetItem, DatasetKind
 from aion.platform.quota import storage_limit, storage_used
 from aion.platform.runtime import PlatformRuntime, runtime_for
-from aion.platform.validation import table_head
+from aion.platform.validation import series_points, table_head
 from aion.web.deps import CurrentUser, SessionDep, verify_csrf
 from aion.web.forms import pick_language, redirect
 from aion.web.templating import add_template_dir, render
 
 STATIC = Path(__file__).resolve().parent / "static"
-STATIC_FILES = {"platform.css": "text/css", "platform.js": "text/javascript", "label.js": "text/javascript"}
+STATIC_FILES = {
+    "platform.css": "text/css",
+    "platform.js": "text/javascript",
+    "label.js": "text/javascript",
+    "events.js": "text/javascript",
+}
 KIND_LABELS = {
     "inspection_images": "Inspection images",
     "sensor_series": "Sensor series",
@@ -292,6 +297,33 @@ def label_page(request: Request, session: SessionDep, user: CurrentUser, dataset
         current=current,
         pending=pending,
         history=ds_service.label_history(session, version.id, 20),
+        can_edit=policy.can_edit(user, dataset.company_id),
+    )
+
+
+@router.get("/datasets/{dataset_id}/events")
+def events_page(
+    request: Request, session: SessionDep, user: CurrentUser, dataset_id: int, item: int = 0
+) -> Response:
+    """Sensor series: mark events on a chart by dragging (saved as labels with their author)."""
+    dataset = ds_service.get_dataset(session, dataset_id)
+    version = ds_service.latest_version(session, dataset.id)
+    if dataset.kind != DatasetKind.SENSOR_SERIES or version is None:
+        raise NotFound("events", dataset_id)
+    files = [it for it in ds_service.version_items(session, version.id) if it.media_type.startswith("text/")]
+    if not files:
+        raise NotFound("events", dataset_id)
+    current = next((it for it in files if it.id == item), files[0])
+    points = series_points(runtime(request).storage.store.path(current.sha256))
+    return render(
+        request,
+        "platform/events.html",
+        dataset=dataset,
+        version=version,
+        files=files,
+        current=current,
+        points=points,
+        events=ds_service.item_events(session, current),
         can_edit=policy.can_edit(user, dataset.company_id),
     )
 

@@ -228,3 +228,30 @@ def test_zip_entries_are_checked_before_extraction(tmp_path: Path) -> None:
         assert not st.ok and "symlink" in st.problems[0]["reason"]
     finally:
         st.cleanup()
+
+
+def test_sensor_events_by_range_with_author(
+    member: Session, world: World, storage: PlatformStorage, tmp_path: Path
+) -> None:
+    ds = datasets.create_dataset(member, world.company_a, "pump", "sensor_series")
+    csv = _file(tmp_path, "pump.csv", b"t,vib\n" + b"".join(b"%d,%d\n" % (i, i % 7) for i in range(50)))
+    v1 = datasets.add_files(member, storage.store, storage.tmp, ds, [("pump.csv", csv)])
+    item = datasets.version_items(member, v1.id)[0]
+    with pytest.raises(PlatformError):
+        datasets.set_label(member, item.id, "event")  # an event needs a range
+    datasets.set_label(member, item.id, "event", [0.1, 0.0, 0.2, 1.0])
+    datasets.set_label(member, item.id, None)  # clear
+    datasets.set_label(member, item.id, "event", [0.5, 0.0, 0.6, 1.0])
+    datasets.set_label(member, item.id, "event", [0.7, 0.0, 0.9, 1.0])
+    assert [e["start"] for e in datasets.item_events(member, item)] == [0.5, 0.7]
+    v2 = datasets.commit_labels(member, storage.store, ds)
+    new = datasets.version_items(member, v2.id)[0]
+    assert new.events == [
+        {"start": 0.5, "end": 0.6, "by": "member@alpha.example"},
+        {"start": 0.7, "end": 0.9, "by": "member@alpha.example"},
+    ]
+    assert v2.counts["events"] == 2 and datasets.version_items(member, v1.id)[0].events is None
+    # the next version keeps them, and new marks add to them
+    datasets.set_label(member, new.id, "event", [0.0, 0.0, 0.05, 1.0])
+    v3 = datasets.commit_labels(member, storage.store, ds)
+    assert len(datasets.version_items(member, v3.id)[0].events or []) == 3

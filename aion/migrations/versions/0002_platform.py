@@ -182,6 +182,7 @@ def upgrade() -> None:
     sa.Column('label', sa.String(length=16), nullable=True),
     sa.Column('label_by', sa.String(length=255), nullable=True),
     sa.Column('box', sa.JSON(), nullable=True),
+    sa.Column('events', sa.JSON(), nullable=True),
     sa.Column('company_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_platform_dataset_items_company_id_companies'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['version_id'], ['platform_dataset_versions.id'], name=op.f('fk_platform_dataset_items_version_id_platform_dataset_versions'), ondelete='CASCADE'),
