@@ -103,7 +103,7 @@ def cancel_job(session: Session, runtime: PlatformRuntime, job_id: str) -> JobRe
     if rec.state not in ACTIVE:
         raise PlatformError("This job has already finished.")
     try:
-        runtime.service().cancel(rec.id)
+        runtime.cancel(rec.id)
     except ComputeError as e:
         raise PlatformError("This job has already finished.") from e
     _audit(session, "job_cancel", rec.id, rec.company_id, None)

@@ -20,12 +20,13 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from aion.core.db import system_session
+from aion.platform.compute.errors import InvalidTransitionError
 from aion.platform.compute.executors import executor_from_address
 from aion.platform.compute.executors.base import Executor
 from aion.platform.compute.jobs import Job, JobSpec
 from aion.platform.compute.service import JobService, ReconcileReport
 from aion.platform.jobkinds import OutcomeContext, get_kind
-from aion.platform.jobstore import SqlJobStore
+from aion.platform.jobstore import SqlJobStore, record_to_job
 from aion.platform.models import JobRecord
 from aion.platform.quota import all_policies
 from aion.platform.storage.blobstore import LocalBlobStore
@@ -88,20 +89,51 @@ class PlatformRuntime:
         self.thread_: threading.Thread | None = None
         self.last_report: ReconcileReport | None = None
         self.last_expiry_ = time.monotonic()
+        self.lock_file_: Any = None
 
     # ------------------------------------------------------------------ life cycle
     def start(self, background: bool = True) -> ReconcileReport:
-        """Load policies, reconcile running jobs with the executor, start ticking."""
+        """Load policies, reconcile running jobs with the executor, start ticking.
+
+        Several web worker processes may share one data directory: the one holding the lock file
+        ``compute.lock`` schedules (the leader); the others only write new jobs and cancel
+        requests to the database, which the leader picks up on its next tick, and take over
+        when the leader goes away.
+        """
         with system_session(self.engine, actor="compute") as s:
             policies = all_policies(s)
         self.jobs = JobService(self.store, self.executor, policies=policies)
-        self.last_report = self.jobs.start()
-        self.harvest()
-        log.info("compute started", extra={"reconcile": self.last_report._asdict()})
+        self.last_report = ReconcileReport(0, 0, 0, 0)
+        if self._try_lead():
+            self._lead()
         if background:
             self.thread_ = threading.Thread(target=self._loop, name="aion-compute", daemon=True)
             self.thread_.start()
         return self.last_report
+
+    def _try_lead(self) -> bool:
+        import fcntl
+
+        if self.lock_file_ is not None:
+            return True
+        f = open(self.storage.root / "compute.lock", "a+b")  # noqa: SIM115 - held for the runtime's life
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.close()
+            return False
+        self.lock_file_ = f
+        return True
+
+    def _lead(self) -> None:
+        assert self.jobs is not None
+        self.last_report = self.jobs.start()
+        self.harvest()
+        log.info("compute started", extra={"reconcile": self.last_report._asdict()})
+
+    @property
+    def leader(self) -> bool:
+        return self.lock_file_ is not None
 
     def stop(self) -> None:
         """Stop ticking (running jobs keep running; the next start adopts them)."""
@@ -109,6 +141,9 @@ class PlatformRuntime:
         if self.thread_ is not None:
             self.thread_.join(timeout=10)
             self.thread_ = None
+        if self.lock_file_ is not None:
+            self.lock_file_.close()  # releases the lock: another process may lead
+            self.lock_file_ = None
         procs = getattr(self.executor, "procs_", {})
         _DETACHED.extend(p for p in procs.values() if p.poll() is None)  # the runs go on: keep their handles
         _DETACHED[:] = [p for p in _DETACHED if p.poll() is None]
@@ -126,6 +161,11 @@ class PlatformRuntime:
 
     def tick(self) -> None:
         assert self.jobs is not None
+        if not self.leader:
+            if not self._try_lead():
+                return
+            self._lead()
+        self._sync()
         self.jobs.tick()
         self.harvest()
         now = time.monotonic()
@@ -138,13 +178,50 @@ class PlatformRuntime:
             raise RuntimeError("the platform runtime is not started")
         return self.jobs
 
+    def _sync(self) -> None:
+        """Leader: adopt jobs queued and cancels asked by other processes; reload quotas."""
+        service = self.service()
+        with service.lock_:  # read under the lock: a job cancelled meanwhile is not revived
+            with system_session(self.engine, actor="compute") as s:
+                policies = all_policies(s)
+                live = list(s.scalars(select(JobRecord).where(JobRecord.state.in_(["queued", "running"]))))
+                records = [(r.id, r.state, r.cancel_requested, record_to_job(r)) for r in live]
+            for company_id, policy in policies.items():
+                if service.scheduler.policy(company_id) != policy:
+                    service.set_policy(company_id, policy)
+            for job_id, state, cancel, job in records:
+                mine = service.jobs_.get(job_id)
+                if mine is None and state == "queued":
+                    service.jobs_[job_id] = job
+                    service.scheduler.enqueue(job)
+                    mine = job
+                if mine is not None and cancel and not mine.cancel_requested:
+                    service.cancel(job_id)
+
     # ------------------------------------------------------------------ jobs
     def submit(self, spec: JobSpec, kind: str, created_by: str) -> Job:
         """Queue a job of a registered kind (its record is committed before this returns)."""
         service = self.service()
         with service.lock_:
             self.store.annotate(kind, created_by)
-            return service.submit(spec)
+            if self.leader:
+                return service.submit(spec)
+            job = Job(id=uuid.uuid4().hex, spec=spec, submitted_at=time.time())
+            service.scheduler.validate(job)
+            self.store.add(job)  # the leader enqueues it on its next tick
+            return job
+
+    def cancel(self, job_id: str) -> None:
+        """Cancel a queued job or stop a running one (through the leader if this process is not it)."""
+        service = self.service()
+        if self.leader:
+            service.cancel(job_id)
+            return
+        with system_session(self.engine, actor="compute") as s:
+            rec = s.get(JobRecord, job_id)
+            if rec is None or rec.state not in ("queued", "running"):
+                raise InvalidTransitionError(f"Cannot cancel a finished job: {job_id}")
+            rec.cancel_requested = True
 
     def harvest(self) -> int:
         """Run the ``on_success`` hook of each succeeded job not handled yet; returns how many."""

@@ -271,3 +271,29 @@ def _quota_scenario(engine: Engine, world: World, runtime: PlatformRuntime, tmp_
             gpu_hours_per_month=None,
             storage_bytes=None,
         )
+
+
+def test_two_web_processes_share_one_scheduler(engine: Engine, world: World, tmp_path: Path) -> None:
+    """A second runtime on the same data directory only writes to the database; the leader runs jobs."""
+    leader = make_runtime(engine, tmp_path)
+    follower = PlatformRuntime(
+        engine, tmp_path / "data", executor=LocalExecutor(tmp_path / "data" / "runs", cpus=2)
+    )
+    follower.start(background=False)
+    try:
+        assert leader.leader and not follower.leader
+        ds_id, v_id = image_set(engine, world, follower, tmp_path)
+        with member(engine, world) as s, s.begin():
+            job_id = jobs.submit_job(s, follower, "test_sleep", ds_id, v_id, {"seconds": 60}).id
+        follower.tick()  # does nothing: not the leader
+        assert follower.service().list(states=[JobState.RUNNING]) == []
+        assert wait_for(leader, engine, job_id, {"running"}).state == "running"
+        with member(engine, world) as s, s.begin():
+            jobs.cancel_job(s, follower, job_id)  # asked through the database
+        assert wait_for(leader, engine, job_id, {"cancelled", "failed", "succeeded"}).state == "cancelled"
+        leader.stop()
+        follower.tick()  # the leader went away: the follower takes over
+        assert follower.leader
+    finally:
+        leader.stop()
+        follower.stop()
