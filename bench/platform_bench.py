@@ -121,11 +121,15 @@ def bench_http(total_mb: int, root: Path) -> dict[str, Any]:
     with system_session(engine, actor="bench") as s:
         c = service.create_company(s, CompanyCreate(name="bench", brn="610-81-23454"))
         service.create_user(s, "bench@example.com", Role.COMPANY_MEMBER, "bench password 1", company=c)
-    settings = Settings(env="test", data_dir=root / "data", database_url=url, secret_key="b" * 48, log_level="WARNING")
+    settings = Settings(
+        env="test", data_dir=root / "data", database_url=url, secret_key="b" * 48, log_level="WARNING"
+    )
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, engine), port=port, log_config=None, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings, engine), port=port, log_config=None, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -137,14 +141,19 @@ def bench_http(total_mb: int, root: Path) -> dict[str, Any]:
             http.post("/api/auth/login", json={"email": "bench@example.com", "password": "bench password 1"})
             ds = http.post("/api/datasets", json={"name": "bench", "kind": "tabular"}).json()
             t0 = time.perf_counter()
-            up = http.post(f"/api/datasets/{ds['id']}/uploads", json={"filename": "big.bin", "size": total}).json()
+            up = http.post(
+                f"/api/datasets/{ds['id']}/uploads", json={"filename": "big.bin", "size": total}
+            ).json()
             offset = 0
             for c in chunks(total):
                 r = http.put(
                     f"/api/uploads/{up['upload_id']}",
                     params={"offset": offset},
                     content=c,
-                    headers={"content-type": "application/octet-stream", "x-csrf-token": http.cookies.get("aion_csrf", "")},
+                    headers={
+                        "content-type": "application/octet-stream",
+                        "x-csrf-token": http.cookies.get("aion_csrf", ""),
+                    },
                 )
                 r.raise_for_status()
                 offset = r.json()["offset"]
