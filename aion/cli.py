@@ -32,6 +32,7 @@ DOMAIN_GROUPS: list[tuple[str, str, str]] = [
     ("process", "aion.solutions.process.cli:app", "Process (sensor) anomaly detection."),
     ("line", "aion.line.cli:app", "Line connection: real-time pipeline."),
     ("compute", "aion.platform.compute.cli:app", "Jobs on shared compute."),
+    ("dataset", "aion.platform.cli:dataset_app", "Data sets: register a folder, list."),
 ]
 
 log = logging.getLogger("aion.cli")

@@ -94,6 +94,7 @@ def load(session: Session) -> list[DemoAccount]:
         agency: Agency | None = agencies[0] if company is None and role != Role.LEARNER else None
         service.create_user(session, email, role, password, name=name, company=company, agency=agency)
         accounts.append(DemoAccount(email, role.value, company.name if company else "-", password))
+    __import__("aion.platform.demo", fromlist=["load_demo"]).load_demo(session, companies)
     return accounts
 
 

@@ -1,0 +1,110 @@
+"""Built-in job kinds: ``train_inspection`` (visual inspection model from an image data set version)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from aion.core.tenancy import get_scoped
+from aion.platform import modelregistry
+from aion.platform.compute.jobs import JobKind
+from aion.platform.datasets import version_items
+from aion.platform.errors import PlatformError
+from aion.platform.jobkinds import JobKindSpec, OutcomeContext, Prepared, PrepareRequest, register_kind
+from aion.platform.models import Dataset, DatasetVersion
+
+RESOLUTIONS = (64, 128, 224, 256)
+
+
+def _int_option(options: dict[str, Any], key: str, default: int, allowed: tuple[int, ...]) -> int:
+    try:
+        value = int(options.get(key) or default)
+    except (TypeError, ValueError):
+        raise PlatformError("Bad value for {field}.", field=key) from None
+    if value not in allowed:
+        raise PlatformError("Bad value for {field}.", field=key)
+    return value
+
+
+def prepare_train_inspection(session: Session, req: PrepareRequest) -> Prepared:
+    """Images of the version (masks excluded) -> worker parameters; needs a few good images."""
+    items = [it for it in version_items(session, req.version.id) if it.media_type != "mask"]
+    good = [it for it in items if it.label != "ng"]
+    if len(good) < 2:
+        raise PlatformError("Training needs at least {n} good or unlabelled images.", n=2)
+    resolution = _int_option(req.options, "resolution", 128, RESOLUTIONS)
+    try:
+        target_frr = float(req.options.get("target_frr") or 0.01)
+    except ValueError:
+        raise PlatformError("Bad value for {field}.", field="target_frr") from None
+    if not 0.0 <= target_frr < 0.5:
+        raise PlatformError("Bad value for {field}.", field="target_frr")
+    config = {
+        "resolution": resolution,
+        "target_frr": target_frr,
+        "threads": 1,
+        "min_bank_size": min(1000, 50 * len(good)),
+    }
+    dataset = get_scoped(session, Dataset, req.version.dataset_id)
+    model_name = str(req.options.get("model_name") or f"{dataset.name} inspection").strip()[:200]
+    params = {
+        "items": [
+            {"path": it.path, "blob": str(req.store.path(it.sha256)), "label": it.label} for it in items
+        ],
+        "out": str(req.out_dir / "model.aion"),
+        "config": config,
+    }
+    meta = {"model_name": model_name, "dataset_version_id": req.version.id, "config": config}
+    params["meta"] = meta
+    return Prepared(
+        params=params,
+        name=f"{model_name} ← {dataset.name} v{req.version.number}",
+        cpus=1.0,
+        estimated_seconds=60.0 + 2.0 * len(items),
+    )
+
+
+def register_inspection_model(session: Session, ctx: OutcomeContext) -> dict[str, Any]:
+    """Store the trained file in the registry as the next version of the named model."""
+    params = ctx.job.spec["params"]
+    meta = params["meta"]
+    out = Path(params["out"])
+    if not out.exists():
+        raise PlatformError("The job wrote no model file.")
+    version = session.get(DatasetVersion, meta["dataset_version_id"])
+    model = modelregistry.get_or_create_model(
+        session, ctx.job.company_id, meta["model_name"], "inspection", version.dataset_id if version else None
+    )
+    report_path = Path(str(out) + ".report.json")
+    report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.exists() else {}
+    mv = modelregistry.register_version(
+        session,
+        ctx.store,
+        model,
+        out,
+        dataset_version_id=meta["dataset_version_id"],
+        job_id=ctx.job.id,
+        params=meta["config"],
+        metrics=dict(ctx.job.metrics or {}),
+        report=report,
+        created_by=ctx.job.created_by,
+    )
+    modelregistry.set_alias(session, model, "candidate", mv.id)  # the newest version is the candidate
+    return {"model_id": model.id, "model_version_id": mv.id, "model_version": mv.number}
+
+
+register_kind(
+    JobKindSpec(
+        name="train_inspection",
+        title="Train an inspection model",
+        entrypoint="aion.platform.tasks:train_inspection",
+        engine_kind=JobKind.TRAIN,
+        dataset_kinds=("inspection_images",),
+        prepare=prepare_train_inspection,
+        on_success=register_inspection_model,
+        option_fields=("model_name", "resolution", "target_frr"),
+    )
+)

@@ -1,0 +1,150 @@
+"""Pydantic schemas of the platform's JSON API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Public(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class DatasetCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    kind: str = "inspection_images"
+    description: str = ""
+    company_id: int | None = None
+
+
+class DatasetPublic(Public):
+    id: int
+    company_id: int
+    name: str
+    kind: str
+    description: str
+    created_by: str
+    created_at: datetime
+
+
+class VersionPublic(Public):
+    id: int
+    dataset_id: int
+    number: int
+    parent_id: int | None
+    note: str
+    item_count: int
+    total_bytes: int
+    counts: dict[str, Any]
+    manifest_sha256: str
+    report: dict[str, Any]
+    created_by: str
+    created_at: datetime
+
+
+class ItemPublic(Public):
+    id: int
+    path: str
+    sha256: str
+    size: int
+    media_type: str
+    label: str | None
+    label_by: str | None
+    box: list[float] | None = None
+
+
+class UploadCreate(BaseModel):
+    filename: str = Field(min_length=1, max_length=500)
+    size: int = Field(ge=0)
+    sha256: str | None = None
+
+
+class UploadPublic(BaseModel):
+    upload_id: str
+    offset: int
+    size: int | None
+    filename: str
+
+
+class VersionFromUploads(BaseModel):
+    uploads: list[str] = Field(min_length=1, max_length=1000)
+    note: str = ""
+
+
+class LabelSet(BaseModel):
+    value: str | None = None  # "ok", "ng", or null to clear
+    box: list[float] | None = Field(default=None, min_length=4, max_length=4)
+
+
+class LabelPublic(Public):
+    id: int
+    item_id: int
+    value: str
+    box: list[float] | None
+    author: str
+    created_at: datetime
+
+
+class JobCreate(BaseModel):
+    kind: str = "train_inspection"
+    dataset_id: int
+    version_id: int
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class JobPublic(Public):
+    id: str
+    company_id: int
+    kind: str
+    name: str
+    state: str
+    progress: float
+    message: str
+    error: str
+    attempts: int
+    submitted_at: float
+    started_at: float | None
+    finished_at: float | None
+    metrics: dict[str, Any]
+    outcome: dict[str, Any]
+    created_by: str
+
+
+class ModelPublic(Public):
+    id: int
+    company_id: int
+    name: str
+    kind: str
+    dataset_id: int | None
+
+
+class ModelVersionPublic(Public):
+    id: int
+    model_id: int
+    number: int
+    dataset_version_id: int | None
+    job_id: str | None
+    params: dict[str, Any]
+    metrics: dict[str, Any]
+    sha256: str
+    size: int
+    filename: str
+    created_by: str
+    created_at: datetime
+
+
+class ModelDetail(BaseModel):
+    model: ModelPublic
+    versions: list[ModelVersionPublic]
+    aliases: dict[str, int]
+
+
+class AliasSet(BaseModel):
+    version_id: int
+    alias: str = "production"
+
+
+class AliasRollback(BaseModel):
+    alias: str = "production"

@@ -1,0 +1,94 @@
+"""Job functions run by the executors (worker processes or Ray actors): files in, files out.
+
+They import no web or database code; everything they need arrives as plain parameters.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from aion.platform.compute.context import JobContext
+
+STAGE_SPAN = {"load": (0.05, 0.15), "features": (0.15, 0.5), "coreset": (0.5, 0.65), "calibrate": (0.65, 0.8)}
+
+
+def _materialize(items: list[dict[str, Any]], root: Path) -> tuple[int, int]:
+    """Link each image into ``root/ok`` or ``root/ng`` (unlabelled images count as good)."""
+    n_ok = n_ng = 0
+    for i, it in enumerate(items):
+        sub = "ng" if it.get("label") == "ng" else "ok"
+        dest = root / sub / f"{i:06d}{Path(it['path']).suffix.lower()}"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(it["blob"], dest)
+        except OSError:
+            shutil.copyfile(it["blob"], dest)
+        n_ok += sub == "ok"
+        n_ng += sub == "ng"
+    return n_ok, n_ng
+
+
+def train_inspection(
+    ctx: JobContext,
+    items: list[dict[str, Any]],
+    out: str,
+    config: dict[str, Any],
+    evaluate: bool = True,
+    meta: dict[str, Any] | None = None,
+) -> dict[str, float]:
+    """Train a visual inspection model on a data set version's images and write it to ``out``.
+
+    ``items``: ``{"path", "blob", "label"}`` per image (``blob`` is a readable file). Writes
+    ``out`` (the model) and ``out + ".report.json"`` (training and evaluation reports).
+    """
+    from aion.solutions.inspection import TrainConfig, train
+    from aion.solutions.inspection import evaluate as evaluate_model
+
+    cfg = TrainConfig(**config)
+    work = Path(tempfile.mkdtemp(prefix="aion-train-"))
+    try:
+        n_ok, n_ng = _materialize(items, work)
+        ctx.log(f"images: {n_ok} good/unlabelled, {n_ng} NG; config {json.dumps(cfg.to_dict())}")
+        ctx.progress(0.05, "load")
+
+        def progress(stage: str, fraction: float) -> None:
+            lo, hi = STAGE_SPAN.get(stage, (0.8, 0.8))
+            ctx.progress(lo + (hi - lo) * fraction, stage)
+            if ctx.stopping:
+                raise InterruptedError("cancelled")
+
+        model = train(work, cfg, progress=progress)
+        rep = model.train_report_
+        ctx.log(f"trained: bank {rep.bank_size}/{rep.n_patches} patches, threshold {rep.threshold:.4f}")
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        model.save(out)
+        metrics: dict[str, float] = {
+            "threshold": float(rep.threshold),
+            "calibration_frr": float(rep.calibration_frr),
+            "train_images": float(rep.n_fit_images),
+            "defect_images": float(rep.n_defect_images),
+            "train_seconds": float(rep.seconds.get("total", 0.0)),
+        }
+        report: dict[str, Any] = {"train": rep.to_dict()}
+        if evaluate and n_ng > 0:
+            ctx.progress(0.85, "evaluate")
+            ev = evaluate_model(model, work)
+            summary = ev.summary()
+            report["evaluation"] = {k: v for k, v in ev.to_dict().items() if k != "images"}
+            for key in ("image_auroc", "f1", "false_reject_rate", "escape_rate", "ms_per_image"):
+                value = summary.get(key, getattr(ev, key, None))
+                if isinstance(value, int | float):
+                    metrics[key] = float(value)
+            ctx.log(f"evaluated on the labelled images (in-sample): {json.dumps(summary)}")
+        Path(out + ".report.json").write_text(json.dumps(report, default=str), encoding="utf-8")
+        for k, v in metrics.items():
+            ctx.metric(k, v)
+        ctx.progress(1.0, "done")
+        return metrics
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

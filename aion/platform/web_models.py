@@ -1,0 +1,136 @@
+"""Pages of the model registry: models, versions side by side, promote / roll back, download."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, Response
+
+from aion.accounts.models import User
+from aion.platform import modelregistry as reg
+from aion.platform import policy
+from aion.platform.errors import PlatformError
+from aion.platform.models import DatasetVersion
+from aion.platform.web import message, runtime
+from aion.web.deps import CurrentUser, SessionDep
+from aion.web.forms import redirect
+from aion.web.templating import render
+
+router: APIRouter = APIRouter(include_in_schema=False)
+
+#: Metrics in the versions table of a model (the comparison page shows every metric).
+KEY_METRICS = ("f1", "image_auroc", "false_reject_rate", "escape_rate", "threshold")
+#: Metrics shown first in tables (others follow by name); lower is better for the ones listed here.
+LOWER_IS_BETTER = frozenset(
+    {"false_reject_rate", "escape_rate", "calibration_frr", "ms_per_image", "train_seconds"}
+)
+
+
+@router.get("/models")
+def models_page(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    models = reg.list_models(session)
+    return render(
+        request,
+        "platform/models.html",
+        models=models,
+        aliases={m.id: reg.aliases(session, m.id) for m in models},
+    )
+
+
+def _model_page(
+    request: Request,
+    session: Any,
+    user: User,
+    model_id: int,
+    status: int = 200,
+    errors: list[str] | None = None,
+) -> Response:
+    model = reg.get_model(session, model_id)
+    versions = reg.versions(session, model.id)
+    lineage = {
+        v.id: session.get(DatasetVersion, v.dataset_version_id) if v.dataset_version_id else None
+        for v in versions
+    }
+    present = {k for v in versions for k in (v.metrics or {})}
+    metric_names = [k for k in KEY_METRICS if k in present]  # all of them on the comparison page
+    return render(
+        request,
+        "platform/model.html",
+        status,
+        model=model,
+        versions=versions,
+        aliases=reg.aliases(session, model.id),
+        history=reg.history(session, model.id),
+        lineage=lineage,
+        metric_names=metric_names,
+        can_edit=policy.can_edit(user, model.company_id),
+        errors=errors or [],
+    )
+
+
+@router.get("/models/{model_id}")
+def model_page(request: Request, session: SessionDep, user: CurrentUser, model_id: int) -> Response:
+    return _model_page(request, session, user, model_id)
+
+
+@router.get("/models/{model_id}/compare")
+def compare_page(request: Request, session: SessionDep, user: CurrentUser, model_id: int) -> Response:
+    model = reg.get_model(session, model_id)
+    ids = [int(v) for v in request.query_params.getlist("v") if v.isdigit()][:4]
+    chosen = sorted((reg.get_version(session, model.id, i) for i in ids), key=lambda v: v.number)
+    if len(chosen) < 2:
+        chosen = reg.versions(session, model.id)[:2][::-1]
+    lineage = {
+        v.id: session.get(DatasetVersion, v.dataset_version_id) if v.dataset_version_id else None
+        for v in chosen
+    }
+    return render(
+        request,
+        "platform/compare.html",
+        model=model,
+        chosen=chosen,
+        table=reg.compare(chosen),
+        lineage=lineage,
+        aliases=reg.aliases(session, model.id),
+        lower_is_better=LOWER_IS_BETTER,
+        can_edit=policy.can_edit(user, model.company_id),
+    )
+
+
+@router.post("/models/{model_id}/versions/{version_id}/promote")
+async def promote(
+    request: Request, session: SessionDep, user: CurrentUser, model_id: int, version_id: int
+) -> Response:
+    model = reg.get_model(session, model_id)
+    reg.get_version(session, model.id, version_id)
+    policy.require(policy.can_edit(user, model.company_id))
+    form = await request.form()
+    try:
+        reg.set_alias(session, model, str(form.get("alias", "production")), version_id)
+    except PlatformError as e:
+        return _model_page(request, session, user, model.id, 400, [message(e, request)])
+    return redirect(f"/models/{model.id}", "saved")
+
+
+@router.post("/models/{model_id}/rollback")
+async def rollback(request: Request, session: SessionDep, user: CurrentUser, model_id: int) -> Response:
+    model = reg.get_model(session, model_id)
+    policy.require(policy.can_edit(user, model.company_id))
+    form = await request.form()
+    try:
+        reg.rollback(session, model, str(form.get("alias", "production")))
+    except PlatformError as e:
+        return _model_page(request, session, user, model.id, 400, [message(e, request)])
+    return redirect(f"/models/{model.id}", "saved")
+
+
+@router.get("/models/{model_id}/versions/{version_id}/download")
+def download(
+    request: Request, session: SessionDep, user: CurrentUser, model_id: int, version_id: int
+) -> Response:
+    """The model file, for an edge PC (``aion inspect predict`` loads it with onnxruntime only)."""
+    model = reg.get_model(session, model_id)
+    version = reg.get_version(session, model.id, version_id)
+    path = runtime(request).storage.store.path(version.sha256)
+    return FileResponse(path, media_type="application/octet-stream", filename=version.filename)

@@ -1,0 +1,58 @@
+"""Small data the platform tests make themselves: PNG images, archives, a world of two companies."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+
+def png(seed: int, size: int = 64, defect: bool = False) -> bytes:
+    """A noisy grey texture; ``defect`` draws a bright square (an obvious NG)."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:size, 0:size]
+    img = 128 + 30 * np.sin(x / 3.0) * np.sin(y / 3.0) + rng.normal(0, 5, (size, size))
+    if defect:
+        img[size // 3 : size // 3 + 10, size // 3 : size // 3 + 10] = 255
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def write_images(folder: Path, n_ok: int, n_ng: int = 0, start: int = 0) -> Path:
+    """``folder/ok/*.png`` and ``folder/ng/*.png``."""
+    for i in range(n_ok):
+        (folder / "ok").mkdir(parents=True, exist_ok=True)
+        (folder / "ok" / f"ok_{start + i:03d}.png").write_bytes(png(start + i))
+    for i in range(n_ng):
+        (folder / "ng").mkdir(parents=True, exist_ok=True)
+        (folder / "ng" / f"ng_{start + i:03d}.png").write_bytes(png(1000 + start + i, defect=True))
+    return folder
+
+
+def make_zip(path: Path, entries: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> Path:
+    with zipfile.ZipFile(path, "w", compression) as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    return path
+
+
+def traversal_zip(path: Path) -> Path:
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("ok/a.png", png(1))
+        zf.writestr("../../evil.png", png(2))
+    return path
+
+
+def bomb_zip(path: Path) -> Path:
+    """One entry that expands ~1000x (20 MB of zeros)."""
+    return make_zip(path, {"ok/a.png": png(1), "big.png": b"\0" * (20 * 1024 * 1024)})
+
+
+def blob_files(root: Path) -> set[str]:
+    return (
+        {p.name for p in (root / "blobs").rglob("*") if p.is_file()} if (root / "blobs").exists() else set()
+    )

@@ -1,0 +1,185 @@
+"""Another company's member gets 404 for every data set, upload, job and model route (page, API, download)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from aion.core.db import system_session
+from aion.platform import jobs, modelregistry
+from aion.settings import Settings
+from aion.web.app import create_app
+from aion.web.routes import id_routes
+from tests.foundation.factories import World, make_world
+from tests.platform.webtools import client_for, image_zip_bytes, upload_resumable
+
+PLATFORM = (
+    "/datasets",
+    "/api/datasets",
+    "/jobs",
+    "/api/jobs",
+    "/models",
+    "/api/models",
+    "/api/uploads",
+    "/compute",
+)
+
+
+@pytest.fixture
+def world(engine: Engine) -> World:
+    return make_world(engine)
+
+
+@pytest.fixture
+def app(tmp_path: Path, engine: Engine, db_url: str, world: World) -> Any:
+    settings = Settings(env="test", data_dir=tmp_path / "data", database_url=db_url, secret_key="s" * 48)
+    return create_app(settings, engine)
+
+
+def company_b_objects(app: Any, world: World, engine: Engine, tmp_path: Path) -> dict[str, str]:
+    """Company B's data set, version, item, upload, job, model and model version, made for real."""
+    c = client_for(app, world, "b_member")
+    ds = c.post("/api/datasets", json={"name": "베타 비밀 데이터", "kind": "inspection_images"}).json()
+    up = upload_resumable(c, ds["id"], "set.zip", image_zip_bytes(tmp_path, 3, 1))
+    v = c.post(f"/api/datasets/{ds['id']}/versions", json={"uploads": [up]}).json()
+    items = c.get(f"/api/datasets/{ds['id']}/versions/{v['id']}/items").json()
+    pending = upload_resumable(c, ds["id"], "more.png", b"\x89PNG" + b"0" * 50, chunk=10)
+    with system_session(engine) as s:  # B's job stays queued (no CPU hours left), so no worker starts
+        jobs.set_quota(
+            s,
+            app.state.platform,
+            world.company_b,
+            weight=1.0,
+            max_concurrent_jobs=None,
+            cpu_hours_per_month=0.0,
+            gpu_hours_per_month=None,
+            storage_bytes=None,
+        )
+    job = c.post(
+        "/api/jobs", json={"dataset_id": ds["id"], "version_id": v["id"], "options": {"resolution": 64}}
+    ).json()
+    c.post(f"/api/jobs/{job['id']}/cancel")
+    f = tmp_path / "b-model.aion"
+    f.write_bytes(b"beta model")
+    with system_session(engine) as s:
+        model = modelregistry.get_or_create_model(
+            s, world.company_b, "베타 비밀 모델", "inspection", ds["id"]
+        )
+        mv = modelregistry.register_version(
+            s,
+            app.state.platform.storage.store,
+            model,
+            f,
+            dataset_version_id=v["id"],
+            job_id=job["id"],
+            params={},
+            metrics={"f1": 1.0},
+        )
+        modelregistry.promote(s, model, mv.id)
+        ids = {"model_id": str(model.id), "mv": str(mv.id)}
+    c.__exit__(None, None, None)
+    return {
+        "dataset_id": str(ds["id"]),
+        "version_id": str(v["id"]),
+        "item_id": str(items[0]["id"]),
+        "upload_id": pending,
+        "job_id": job["id"],
+        "company_id": str(world.company_b),
+        **ids,
+    }
+
+
+def fill(path: str, objs: dict[str, str]) -> str:
+    def value(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name == "version_id" and path.startswith(("/models", "/api/models")):
+            return objs["mv"]
+        return objs[name]
+
+    return re.sub(r"{(\w+)}", value, path)
+
+
+def test_every_platform_route_with_an_id_is_404_for_another_company(
+    app: Any, world: World, engine: Engine, tmp_path: Path
+) -> None:
+    b = company_b_objects(app, world, engine, tmp_path)
+    routes = [(m, p) for m, p in id_routes(app) if p.startswith(PLATFORM)]
+    assert len(routes) >= 30
+    body = {
+        "filename": "x.png",
+        "size": 10,
+        "uploads": [b["upload_id"]],
+        "version_id": int(b["mv"]),
+        "alias": "production",
+        "value": "ok",
+        "dataset_id": int(b["dataset_id"]),
+        "note": "",
+    }
+    for who in ("a_member", "a_admin"):
+        c = client_for(app, world, who)
+        token = c.cookies["aion_csrf"]
+        for method, path in routes:
+            url = fill(path, b)
+            if method == "GET":
+                r = c.get(url)
+            elif path.startswith("/api/"):
+                r = c.request(method, url + ("?offset=0" if method == "PUT" else ""), json=body)
+            else:
+                r = c.request(
+                    method, url, data={"csrf_token": token, "value": "ok", "kind": "train_inspection"}
+                )
+            assert r.status_code == 404, f"{who} {method} {url} -> {r.status_code} {r.text[:200]}"
+            assert "베타" not in r.text, f"{method} {url} leaks company B's names"
+        # lists show nothing of B either
+        for url in ("/datasets", "/jobs", "/models", "/api/datasets", "/api/jobs", "/api/models"):
+            r = c.get(url)
+            assert r.status_code == 200 and "베타" not in r.text, url
+        c.__exit__(None, None, None)
+    # B's own member reaches the same objects: the 404 is about ownership, not the route
+    c = client_for(app, world, "b_member")
+    for url in (
+        f"/datasets/{b['dataset_id']}",
+        f"/api/jobs/{b['job_id']}",
+        f"/models/{b['model_id']}",
+        f"/models/{b['model_id']}/versions/{b['mv']}/download",
+        f"/datasets/items/{b['item_id']}/file",
+        f"/api/uploads/{b['upload_id']}",
+    ):
+        assert c.get(url).status_code == 200, url
+    c.__exit__(None, None, None)
+
+
+def test_staff_see_every_company_but_only_admin_sets_quotas(app: Any, world: World) -> None:
+    c = client_for(app, world, "consultant")
+    assert c.get("/compute/admin").status_code == 403
+    c.__exit__(None, None, None)
+    c = client_for(app, world, "admin")
+    page = c.get("/compute/admin")
+    assert page.status_code == 200 and "베타화학" in page.text and "알파정밀" in page.text
+    r = c.post(
+        f"/compute/admin/quotas/{world.company_b}",
+        data={
+            "csrf_token": c.cookies["aion_csrf"],
+            "weight": "2",
+            "max_concurrent_jobs": "1",
+            "storage_gb": "0.5",
+        },
+    )
+    assert r.status_code == 200 and "베타화학" in r.text  # redirected back to the page
+    assert app.state.platform.service().scheduler.policy(str(world.company_b)).weight == 2.0
+    bad = c.post(
+        f"/compute/admin/quotas/{world.company_b}", data={"csrf_token": c.cookies["aion_csrf"], "weight": "x"}
+    )
+    assert bad.status_code == 400
+    c.__exit__(None, None, None)
+    m = client_for(app, world, "b_admin")
+    assert m.get("/compute/admin").status_code == 403
+    r = m.post(
+        f"/compute/admin/quotas/{world.company_b}", data={"csrf_token": m.cookies["aion_csrf"], "weight": "9"}
+    )
+    assert r.status_code == 403
+    m.__exit__(None, None, None)

@@ -1,0 +1,299 @@
+"""Jobs backed by the database: the SQL job store, a real training job, restart and quotas."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from aion.core.db import session_factory, system_session
+from aion.core.tenancy import NotFound, Scope
+from aion.platform import datasets, jobs, modelregistry
+from aion.platform.compute.errors import ComputeError, JobNotFoundError
+from aion.platform.compute.executors.base import Executor
+from aion.platform.compute.executors.local import LocalExecutor
+from aion.platform.compute.jobs import Job, JobKind, JobSpec, JobState
+from aion.platform.compute.usage import UsageLedger, UsageRecord
+from aion.platform.errors import PlatformError
+from aion.platform.jobkinds import KINDS, JobKindSpec, Prepared, PrepareRequest, register_kind
+from aion.platform.jobstore import SqlJobStore
+from aion.platform.models import JobRecord, ModelVersion
+from aion.platform.runtime import PlatformRuntime
+from tests.foundation.factories import World, make_world
+from tests.platform.helpers import write_images
+
+
+def _prepare_sleep(session: Session, req: PrepareRequest) -> Prepared:
+    return Prepared(
+        params={"seconds": float(req.options.get("seconds", 30))}, name="sleep", estimated_seconds=60
+    )
+
+
+@pytest.fixture(autouse=True)
+def sleep_kind() -> Iterator[None]:
+    """A second kind, plugged in the way process training would be (removed after each test)."""
+    register_kind(
+        JobKindSpec(
+            name="test_sleep",
+            title="Sleep",
+            entrypoint="aion.platform.compute.samplejobs:sleep",
+            engine_kind=JobKind.OTHER,
+            dataset_kinds=("inspection_images",),
+            prepare=_prepare_sleep,
+        )
+    )
+    yield
+    KINDS.pop("test_sleep", None)
+
+
+@pytest.fixture
+def world(engine: Engine) -> World:
+    return make_world(engine)
+
+
+def member(engine: Engine, world: World, key: str = "a_member") -> Session:
+    s = session_factory(engine)()
+    company = world.company_a if key.startswith("a_") else world.company_b
+    Scope.for_companies(world.emails[key], [company], actor_id=world.users[key]).bind(s)
+    return s
+
+
+def make_runtime(engine: Engine, tmp_path: Path) -> PlatformRuntime:
+    rt = PlatformRuntime(
+        engine, tmp_path / "data", executor=LocalExecutor(tmp_path / "data" / "runs", cpus=2)
+    )
+    rt.start(background=False)
+    return rt
+
+
+@pytest.fixture
+def runtime(engine: Engine, tmp_path: Path) -> Iterator[PlatformRuntime]:
+    rt = make_runtime(engine, tmp_path)
+    yield rt
+    for job in rt.service().list(states=[JobState.QUEUED, JobState.RUNNING]):
+        rt.service().cancel(job.id)
+    rt.tick()
+    rt.stop()
+
+
+def image_set(
+    engine: Engine, world: World, rt: PlatformRuntime, tmp_path: Path, key: str = "a_member"
+) -> tuple[int, int]:
+    folder = write_images(tmp_path / f"imgs-{key}", n_ok=6, n_ng=2)
+    with member(engine, world, key) as s, s.begin():
+        company = world.company_a if key.startswith("a_") else world.company_b
+        ds = datasets.create_dataset(s, company, "parts", "inspection_images")
+        v = datasets.register_folder(s, rt.storage.store, rt.storage.tmp, ds, folder)
+        return ds.id, v.id
+
+
+def wait_for(
+    rt: PlatformRuntime, engine: Engine, job_id: str, states: set[str], timeout: float = 180
+) -> JobRecord:
+    deadline = time.monotonic() + timeout
+    while True:
+        rt.tick()
+        with system_session(engine) as s:
+            rec = s.get(JobRecord, job_id)
+            assert rec is not None
+            if rec.state in states:
+                s.expunge(rec)
+                return rec
+        assert time.monotonic() < deadline, f"job {job_id} stuck in {rec.state}: {rec.error}"
+        time.sleep(0.2)
+
+
+def test_sql_job_store_contract(engine: Engine, world: World) -> None:
+    store = SqlJobStore(engine)
+    a_id, b_id = str(world.company_a), str(world.company_b)
+    a = Job(id="a" * 32, spec=JobSpec(company_id=a_id, params={"k": 1}, cpus=2), submitted_at=2.0)
+    b = Job(id="b" * 32, spec=JobSpec(company_id=b_id), submitted_at=1.0)
+    store.add(a)
+    store.add(b)
+    with pytest.raises(ComputeError, match="already exists"):
+        store.add(a)
+    got = store.get(a.id)
+    got.move(JobState.RUNNING)
+    got.metrics["loss"] = 0.5
+    got.handle = "h-1"
+    assert store.get(a.id).state is JobState.QUEUED
+    store.save(got)
+    again = store.get(a.id)
+    assert (again.state, again.metrics, again.spec.params, again.spec.cpus, again.handle) == (
+        JobState.RUNNING,
+        {"loss": 0.5},
+        {"k": 1},
+        2.0,
+        "h-1",
+    )
+    assert [j.id for j in store.list()] == [b.id, a.id]
+    assert [j.id for j in store.list(states=[JobState.RUNNING])] == [a.id]
+    assert [j.id for j in store.list(company_id=b_id)] == [b.id]
+    with pytest.raises(JobNotFoundError):
+        store.get("z" * 32)
+    store.add_usage([UsageRecord(a_id, "2026-01", 100.0, 0.0), UsageRecord(a_id, "2026-01", 50.0, 10.0)])
+    assert UsageLedger(store.usage_records()).used(a_id, "2026-01") == (150.0, 10.0)
+
+
+def test_train_inspection_job_registers_a_model_with_lineage(
+    engine: Engine, world: World, runtime: PlatformRuntime, tmp_path: Path
+) -> None:
+    ds_id, v_id = image_set(engine, world, runtime, tmp_path)
+    with member(engine, world) as s, s.begin():
+        rec = jobs.submit_job(
+            s, runtime, "train_inspection", ds_id, v_id, {"resolution": 64, "model_name": "bolt"}
+        )
+        job_id = rec.id
+        assert (
+            rec.state == "queued"
+            and rec.kind == "train_inspection"
+            and rec.created_by == world.emails["a_member"]
+        )
+    done = wait_for(runtime, engine, job_id, {"succeeded", "failed", "cancelled"})
+    assert done.state == "succeeded", done.error
+    assert done.progress == 1.0 and done.metrics["threshold"] > 0 and "f1" in done.metrics
+    assert done.outcome_done and "model_version_id" in done.outcome
+    with member(engine, world) as s:
+        mv = modelregistry.get_version(s, done.outcome["model_id"], done.outcome["model_version_id"])
+        assert (mv.dataset_version_id, mv.job_id, mv.params["resolution"]) == (v_id, job_id, 64)
+        assert runtime.storage.store.exists(mv.sha256) and mv.size > 1000
+        assert modelregistry.aliases(s, mv.model_id) == {"candidate": mv.id}
+        assert any("trained" in line for line in jobs.job_logs(s, runtime, job_id))
+    # the file loads as an inspection model and scores an image
+    from aion.solutions.inspection import InspectionModel
+
+    model = InspectionModel.load(runtime.storage.store.path(mv.sha256))
+    assert model.meta.resolution == 64
+    # company B cannot see the job or the model
+    with member(engine, world, "b_member") as s:
+        with pytest.raises(NotFound):
+            jobs.get_job(s, job_id)
+        assert s.scalars(select(ModelVersion)).all() == []
+
+
+def test_jobs_survive_a_restart_of_the_web_process(engine: Engine, world: World, tmp_path: Path) -> None:
+    rt1 = make_runtime(engine, tmp_path)
+    ds_id, v_id = image_set(engine, world, rt1, tmp_path)
+    with member(engine, world) as s, s.begin():
+        running = jobs.submit_job(s, rt1, "test_sleep", ds_id, v_id, {"seconds": 60}).id
+    wait_for(rt1, engine, running, {"running"})
+    with member(engine, world) as s, s.begin():
+        waiting = jobs.submit_job(s, rt1, "test_sleep", ds_id, v_id, {"seconds": 60}).id
+    rt1.stop()  # the web server goes away; the worker process keeps running
+    old_executor = rt1.executor
+    assert isinstance(old_executor, LocalExecutor)
+
+    rt2 = make_runtime(engine, tmp_path)
+    try:
+        report = rt2.last_report
+        assert report is not None and report.adopted == 1 and report.requeued >= 1
+        assert rt2.service().get(running).state is JobState.RUNNING
+        # one change per transaction, as in one web request (SQLite has one writer at a time)
+        with member(engine, world) as s, s.begin():
+            assert jobs.cancel_job(s, rt2, running).cancel_requested
+        with member(engine, world) as s, s.begin():
+            jobs.cancel_job(s, rt2, waiting)
+        assert wait_for(rt2, engine, running, {"cancelled", "failed", "succeeded"}).state == "cancelled"
+        assert wait_for(rt2, engine, waiting, {"cancelled"}).state == "cancelled"
+        with member(engine, world) as s, pytest.raises(PlatformError):
+            jobs.cancel_job(s, rt2, running)
+    finally:
+        rt2.stop()
+        for proc in old_executor.procs_.values():
+            proc.wait(timeout=20)
+
+
+def test_concurrency_quota_holds_a_company_back_but_not_others(
+    engine: Engine, world: World, executor: Executor, tmp_path: Path
+) -> None:
+    """On the local executor and on a real local Ray cluster (the ``executor`` fixture)."""
+    runtime = PlatformRuntime(engine, tmp_path / "data", executor=executor)
+    runtime.start(background=False)
+    try:
+        _quota_scenario(engine, world, runtime, tmp_path)
+    finally:
+        for job in runtime.service().list(states=[JobState.QUEUED, JobState.RUNNING]):
+            runtime.service().cancel(job.id)
+        deadline = time.monotonic() + 60
+        while runtime.service().list(states=[JobState.RUNNING]) and time.monotonic() < deadline:
+            runtime.tick()
+            time.sleep(0.2)
+        runtime.stop()
+
+
+def _quota_scenario(engine: Engine, world: World, runtime: PlatformRuntime, tmp_path: Path) -> None:
+    with system_session(engine) as s:
+        jobs.set_quota(
+            s,
+            runtime,
+            world.company_a,
+            weight=1.0,
+            max_concurrent_jobs=1,
+            cpu_hours_per_month=None,
+            gpu_hours_per_month=None,
+            storage_bytes=None,
+        )
+    a_ds, a_v = image_set(engine, world, runtime, tmp_path)
+    b_ds, b_v = image_set(engine, world, runtime, tmp_path, "b_member")
+    ids: dict[str, Any] = {}
+    with member(engine, world) as s, s.begin():
+        ids["a1"] = jobs.submit_job(s, runtime, "test_sleep", a_ds, a_v).id
+        ids["a2"] = jobs.submit_job(s, runtime, "test_sleep", a_ds, a_v).id
+    with member(engine, world, "b_member") as s, s.begin():
+        ids["b1"] = jobs.submit_job(s, runtime, "test_sleep", b_ds, b_v).id
+    deadline = time.monotonic() + 60
+    while True:
+        runtime.tick()
+        states = {k: runtime.service().get(v).state for k, v in ids.items()}
+        if states["b1"] is JobState.RUNNING or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert states == {"a1": JobState.RUNNING, "a2": JobState.QUEUED, "b1": JobState.RUNNING}
+    with system_session(engine) as s:
+        rows, nodes = jobs.usage(s, runtime)
+        a_row = next(r for r in rows if r.company_id == world.company_a)
+        assert a_row.view is not None and (a_row.view.running, a_row.view.queued) == (1, 1)
+        assert a_row.quota is not None and a_row.quota.max_concurrent_jobs == 1
+        assert nodes[0].running == 2
+    with system_session(engine) as s, pytest.raises(PlatformError):
+        jobs.set_quota(
+            s,
+            runtime,
+            world.company_a,
+            weight=0.0,
+            max_concurrent_jobs=1,
+            cpu_hours_per_month=None,
+            gpu_hours_per_month=None,
+            storage_bytes=None,
+        )
+
+
+def test_two_web_processes_share_one_scheduler(engine: Engine, world: World, tmp_path: Path) -> None:
+    """A second runtime on the same data directory only writes to the database; the leader runs jobs."""
+    leader = make_runtime(engine, tmp_path)
+    follower = PlatformRuntime(
+        engine, tmp_path / "data", executor=LocalExecutor(tmp_path / "data" / "runs", cpus=2)
+    )
+    follower.start(background=False)
+    try:
+        assert leader.leader and not follower.leader
+        ds_id, v_id = image_set(engine, world, follower, tmp_path)
+        with member(engine, world) as s, s.begin():
+            job_id = jobs.submit_job(s, follower, "test_sleep", ds_id, v_id, {"seconds": 60}).id
+        follower.tick()  # does nothing: not the leader
+        assert follower.service().list(states=[JobState.RUNNING]) == []
+        assert wait_for(leader, engine, job_id, {"running"}).state == "running"
+        with member(engine, world) as s, s.begin():
+            jobs.cancel_job(s, follower, job_id)  # asked through the database
+        assert wait_for(leader, engine, job_id, {"cancelled", "failed", "succeeded"}).state == "cancelled"
+        leader.stop()
+        follower.tick()  # the leader went away: the follower takes over
+        assert follower.leader
+    finally:
+        leader.stop()
+        follower.stop()

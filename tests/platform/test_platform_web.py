@@ -1,0 +1,161 @@
+"""The platform's pages and API through HTTP: upload, validation report, labels, job, registry."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from aion.core.db import system_session
+from aion.platform.models import BlobRef, DatasetVersion
+from aion.settings import Settings
+from aion.web.app import create_app
+from tests.foundation.factories import World, make_world
+from tests.platform.helpers import bomb_zip, png
+from tests.platform.webtools import client_for, image_zip_bytes, upload_resumable, wait_job
+
+
+@pytest.fixture
+def world(engine: Engine) -> World:
+    return make_world(engine)
+
+
+@pytest.fixture
+def app(tmp_path: Path, engine: Engine, db_url: str, world: World) -> Any:
+    settings = Settings(env="test", data_dir=tmp_path / "data", database_url=db_url, secret_key="s" * 48)
+    return create_app(settings, engine)
+
+
+def test_member_uploads_labels_trains_compares_promotes_and_rolls_back(
+    app: Any, world: World, engine: Engine, tmp_path: Path
+) -> None:
+    c = client_for(app, world, "a_member")
+    token = c.cookies["aion_csrf"]
+    r = c.post("/datasets", data={"csrf_token": token, "name": "브래킷", "kind": "inspection_images"})
+    assert r.status_code == 200 and "브래킷" in r.text
+    ds_id = int(re.search(r"/datasets/(\d+)", str(r.url)).group(1))  # type: ignore[union-attr]
+
+    # a bad upload: the report names the files, and nothing is stored
+    bad = c.post(
+        f"/datasets/{ds_id}/upload",
+        data={"csrf_token": token},
+        files=[
+            ("files", ("good.png", png(1), "image/png")),
+            ("files", ("broken.png", png(2)[:100], "image/png")),
+            ("files", ("bomb.zip", bomb_zip(tmp_path / "bomb.zip").read_bytes(), "application/zip")),
+        ],
+    )
+    assert bad.status_code == 400
+    assert "broken.png" in bad.text and "bomb.zip" in bad.text and "압축 폭탄" in bad.text, bad.text[
+        bad.text.find("<main") :
+    ][:1500]
+    with system_session(engine) as s:
+        assert s.scalar(select(func.count(DatasetVersion.id))) == 0
+        assert s.scalar(select(func.count(BlobRef.id))) == 0
+
+    # files from the form: all unlabelled
+    files = [("files", (f"img{i}.png", png(i), "image/png")) for i in range(6)]
+    r = c.post(f"/datasets/{ds_id}/upload", data={"csrf_token": token, "note": "first"}, files=files)
+    assert r.status_code == 200 and "v1" in r.text
+    v1 = c.get(f"/api/datasets/{ds_id}/versions").json()[0]
+    assert v1["counts"]["unlabeled"] == 6
+    page = c.get(f"/datasets/{ds_id}/versions/{v1['id']}")
+    assert page.text.count("/file") >= 6
+    manifest = c.get(f"/datasets/{ds_id}/versions/{v1['id']}/manifest.json")
+    assert manifest.status_code == 200 and len(manifest.json()["items"]) == 6
+
+    # a zip through the resumable API adds two NG images (labels from folder names)
+    up = upload_resumable(c, ds_id, "more.zip", image_zip_bytes(tmp_path, 0, 2, seed=50))
+    v2 = c.post(f"/api/datasets/{ds_id}/versions", json={"uploads": [up], "note": "ng"}).json()
+    assert (v2["number"], v2["counts"]["ng"], v2["counts"]["unlabeled"]) == (2, 2, 6)
+    assert c.get(f"/api/uploads/{up}").status_code == 404  # finished uploads are gone
+
+    # label one more NG from the labeling page (form) and one OK by the API; save as v3
+    label_page = c.get(f"/datasets/{ds_id}/label")
+    assert label_page.status_code == 200 and "<kbd>o</kbd>" in label_page.text
+    items = c.get(f"/api/datasets/{ds_id}/versions/{v2['id']}/items").json()
+    unl = [it for it in items if it["label"] is None]
+    c.post(f"/datasets/items/{unl[0]['id']}/label", data={"csrf_token": token, "value": "ng"})
+    lab = c.post(f"/api/datasets/items/{unl[1]['id']}/label", json={"value": "ok"}).json()
+    assert lab["author"] == world.emails["a_member"]
+    r = c.post(f"/datasets/{ds_id}/labels/commit", data={"csrf_token": token, "note": "labels"})
+    assert r.status_code == 200
+    v3 = c.get(f"/api/datasets/{ds_id}/versions").json()[0]
+    assert (v3["number"], v3["counts"]["ng"], v3["counts"]["ok"]) == (3, 3, 1)
+
+    # train twice (two versions of the model), from the form and from the API
+    r = c.post(
+        f"/datasets/{ds_id}/versions/{v3['id']}/jobs",
+        data={"csrf_token": token, "kind": "train_inspection", "model_name": "bracket", "resolution": "64"},
+    )
+    assert r.status_code == 200 and "/jobs/" in str(r.url)
+    job1 = str(r.url).rsplit("/", 1)[1].split("?")[0]
+    assert 'hx-get="/jobs/' in r.text  # the page polls while the job runs
+    done1 = wait_job(c, job1)
+    assert done1["state"] == "succeeded", done1
+    job2 = c.post(
+        "/api/jobs",
+        json={
+            "dataset_id": ds_id,
+            "version_id": v2["id"],
+            "options": {"model_name": "bracket", "resolution": 64, "target_frr": 0.05},
+        },
+    ).json()["id"]
+    assert wait_job(c, job2)["state"] == "succeeded"
+    panel = c.get(f"/jobs/{job1}/panel")
+    assert "hx-get" not in panel.text and "trained" in panel.text  # final: no more polling; the log is shown
+    assert c.get("/api/jobs/" + job1 + "/logs").json()["lines"]
+
+    model_id = done1["outcome"]["model_id"]
+    detail = c.get(f"/api/models/{model_id}").json()
+    assert [v["number"] for v in detail["versions"]] == [2, 1]
+    v_first, v_second = detail["versions"][1], detail["versions"][0]
+    assert v_first["dataset_version_id"] == v3["id"] and v_second["dataset_version_id"] == v2["id"]
+    assert detail["aliases"] == {"candidate": v_second["id"]}
+    cmp = c.get(f"/models/{model_id}/compare?v={v_first['id']}&v={v_second['id']}")
+    assert cmp.status_code == 200 and "metrics.threshold" in cmp.text and "params.target_frr" in cmp.text
+
+    # promote v1, then v2, then roll back to v1: one click each
+    c.post(
+        f"/models/{model_id}/versions/{v_first['id']}/promote",
+        data={"csrf_token": token, "alias": "production"},
+    )
+    c.post(
+        f"/models/{model_id}/versions/{v_second['id']}/promote",
+        data={"csrf_token": token, "alias": "production"},
+    )
+    assert c.get(f"/api/models/{model_id}").json()["aliases"]["production"] == v_second["id"]
+    r = c.post(f"/models/{model_id}/rollback", data={"csrf_token": token, "alias": "production"})
+    assert r.status_code == 200
+    assert c.get(f"/api/models/{model_id}").json()["aliases"]["production"] == v_first["id"]
+    again = c.post(f"/api/models/{model_id}/rollback", json={"alias": "production"})
+    assert again.status_code == 400 and again.json()["detail"]
+    dl = c.get(f"/models/{model_id}/versions/{v_first['id']}/download")
+    assert dl.status_code == 200 and len(dl.content) == v_first["size"]
+    assert "bracket-v1" in dl.headers["content-disposition"]
+    c.__exit__(None, None, None)
+
+
+def test_table_data_set_preview_shows_the_first_rows(app: Any, world: World) -> None:
+    c = client_for(app, world, "a_member")
+    token = c.cookies["aion_csrf"]
+    ds = c.post("/api/datasets", json={"name": "press line 2", "kind": "sensor_series"}).json()
+    csv = "time,pressure_bar,temp_c\n" + "".join(f"{i},{100 + i * 0.5},{40 + i % 3}\n" for i in range(100))
+    r = c.post(
+        f"/datasets/{ds['id']}/upload",
+        data={"csrf_token": token},
+        files=[("files", ("press.csv", csv.encode(), "text/csv"))],
+    )
+    assert r.status_code == 200
+    assert "<th>pressure_bar</th>" in r.text and "<td>107.0</td>" in r.text  # row 14 of the 15 shown
+    assert "<td>107.5</td>" not in r.text  # row 15: not shown
+    wrong = c.post(
+        f"/datasets/{ds['id']}/upload",
+        data={"csrf_token": token},
+        files=[("files", ("x.png", png(1), "image/png"))],
+    )
+    assert wrong.status_code == 400 and "x.png" in wrong.text
+    c.__exit__(None, None, None)

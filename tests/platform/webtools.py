@@ -1,0 +1,57 @@
+"""An app, clients and a company's data made through the real HTTP API (for the web tests)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.foundation.conftest import csrf_of, login
+from tests.foundation.factories import World
+from tests.platform.helpers import png
+
+
+def client_for(app: Any, world: World, who: str) -> TestClient:
+    c = TestClient(app)
+    c.__enter__()
+    login(c, world.emails[who])
+    csrf_of(c)
+    return c
+
+
+def upload_resumable(c: TestClient, dataset_id: int, name: str, data: bytes, chunk: int = 3000) -> str:
+    r = c.post(f"/api/datasets/{dataset_id}/uploads", json={"filename": name, "size": len(data)})
+    assert r.status_code == 201, r.text
+    up = r.json()["upload_id"]
+    offset = 0
+    while offset < len(data):
+        r = c.put(
+            f"/api/uploads/{up}?offset={offset}",
+            content=data[offset : offset + chunk],
+            headers={"content-type": "application/octet-stream", "x-csrf-token": c.cookies["aion_csrf"]},
+        )
+        assert r.status_code == 200, r.text
+        offset = r.json()["offset"]
+    return str(up)
+
+
+def image_zip_bytes(tmp: Path, n_ok: int, n_ng: int, seed: int = 0) -> bytes:
+    from tests.platform.helpers import make_zip
+
+    entries = {f"ok/{i}.png": png(seed + i) for i in range(n_ok)}
+    entries.update({f"ng/{i}.png": png(seed + 500 + i, defect=True) for i in range(n_ng)})
+    return make_zip(tmp / f"set-{seed}.zip", entries).read_bytes()
+
+
+def wait_job(c: TestClient, job_id: str, timeout: float = 180) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        job = c.get(f"/api/jobs/{job_id}").json()
+        if job["state"] in ("succeeded", "failed", "cancelled") and (
+            job["state"] != "succeeded" or job["outcome"]
+        ):
+            return dict(job)
+        assert time.monotonic() < deadline, job
+        time.sleep(0.3)
