@@ -58,4 +58,8 @@ def make_connector(source: SourceConfig, line: LineConfig, state: dict[str, Any]
         kwargs["tags"] = line.tags_of(source.name)
     if "known_tags" in params and not line.accept_unknown_tags and "known_tags" not in kwargs:
         kwargs["known_tags"] = list(line.tags)
+    if "client_id" in params and not kwargs.get("client_id") and not (state or {}).get("client_id"):
+        # the persistent session's identity must not depend on a state file written after start:
+        # a pipeline killed before its first save resumes the same broker session
+        kwargs["client_id"] = f"aion-{line.line}-{source.name}"
     return cls(source.name, state=state, **kwargs)  # type: ignore[call-arg]
