@@ -19,6 +19,7 @@ NAV: list[NavItem] = [
     NavItem("/companies", "Companies"),
     NavItem("/users", "Users", frozenset({"admin", "operator", "company_admin"})),
     NavItem("/audit", "Audit log", frozenset({"admin"})),
+    NavItem("/lines", "Lines"),
     NavItem("/account", "My account"),
 ]
 
@@ -27,6 +28,6 @@ def items_for(role: str) -> list[NavItem]:
     """The entries ``role`` sees, in menu order.
 
     >>> [i.href for i in items_for("company_member")]
-    ['/', '/companies', '/account']
+    ['/', '/companies', '/lines', '/account']
     """
     return [i for i in NAV if i.roles is None or role in i.roles]

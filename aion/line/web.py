@@ -1,0 +1,174 @@
+"""Pages of the line domain: lines, a line's machines and tags (edit), the live dashboard (SSE)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response, StreamingResponse
+from pydantic import ValidationError
+
+from aion.accounts.policy import require
+from aion.line import demo, policy, service
+from aion.line.errors import LineError
+from aion.line.schemas import TagUpdate
+from aion.line.store import open_store
+from aion.web.deps import CurrentUser, SessionDep, verify_csrf
+from aion.web.forms import pick_language, redirect
+from aion.web.templating import add_template_dir, render
+
+router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False, lifespan=demo.lifespan)
+add_template_dir(Path(__file__).resolve().parent / "templates")
+
+
+def data_dir(request: Request) -> Path:
+    return Path(request.app.state.settings.data_dir)
+
+
+@router.get("/lines")
+def lines_page(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    lines = service.list_lines(session)
+    running = {ln.id: service.is_running(data_dir(request), ln) for ln in lines}
+    return render(request, "line/lines.html", lines=lines, running=running)
+
+
+def _detail(request: Request, session: SessionDep, user: CurrentUser, line_id: int, status: int = 200,
+            errors: dict[int, list[str]] | None = None) -> Response:  # fmt: skip
+    line = service.get_line(session, line_id)
+    return render(
+        request,
+        "line/detail.html",
+        status_code=status,
+        line=line,
+        can_edit=policy.can_edit(user, line.company_id),
+        running=service.is_running(data_dir(request), line),
+        errors=errors or {},
+    )
+
+
+@router.get("/lines/{line_id}")
+def line_page(request: Request, session: SessionDep, user: CurrentUser, line_id: int) -> Response:
+    return _detail(request, session, user, line_id)
+
+
+def _opt(raw: str) -> float | None:
+    raw = raw.strip()
+    return float(raw) if raw else None
+
+
+@router.post("/lines/{line_id}/tags/{tag_id}")
+def tag_update(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    line_id: int,
+    tag_id: int,
+    unit: Annotated[str, Form()] = "",
+    low: Annotated[str, Form()] = "",
+    high: Annotated[str, Form()] = "",
+    rate: Annotated[str, Form()] = "",
+    deadband: Annotated[str, Form()] = "",
+) -> Response:
+    line = service.get_line(session, line_id)
+    tag = service.get_tag(session, line, tag_id)
+    require(policy.can_edit(user, line.company_id))
+    try:
+        data = TagUpdate(unit=unit.strip(), low=_opt(low), high=_opt(high), rate=_opt(rate),
+                         deadband=_opt(deadband) or 0.0)  # fmt: skip
+    except (ValueError, ValidationError) as e:
+        msgs = (
+            [str(err.get("msg", "")).removeprefix("Value error, ") for err in e.errors()]
+            if isinstance(e, ValidationError)
+            else ["숫자를 입력하세요 / Enter a number"]
+        )
+        lang = request.state.lang
+        return _detail(request, session, user, line_id, 400, {tag.id: [pick_language(m, lang) for m in msgs]})
+    service.update_tag(session, data_dir(request), tag, data)
+    return redirect(f"/lines/{line.id}", "saved")
+
+
+@router.post("/lines/{line_id}/interlock")
+def interlock(
+    request: Request, session: SessionDep, user: CurrentUser, line_id: int, enabled: Annotated[str, Form()]
+) -> Response:
+    line = service.get_line(session, line_id)
+    require(policy.can_edit(user, line.company_id))
+    service.set_interlock(session, data_dir(request), line, enabled == "1", user.email)
+    return redirect(f"/lines/{line.id}", "saved")
+
+
+@router.get("/lines/{line_id}/live")
+def live_page(request: Request, session: SessionDep, user: CurrentUser, line_id: int) -> Response:
+    line = service.get_line(session, line_id)
+    return render(
+        request,
+        "line/live.html",
+        line=line,
+        meta=service.tag_meta(line),
+        can_ack=policy.can_acknowledge(user, line.company_id),
+    )
+
+
+@router.post("/lines/{line_id}/alarms/ack")
+def alarm_ack(
+    request: Request, session: SessionDep, user: CurrentUser, line_id: int, alarm_id: Annotated[str, Form()]
+) -> Response:
+    line = service.get_line(session, line_id)
+    require(policy.can_acknowledge(user, line.company_id))
+    store = service.open_line_store(data_dir(request), line)
+    try:
+        service.acknowledge(session, store, line, alarm_id, user.email)
+    except LineError as e:  # the store is unreachable: say so, lose nothing
+        return render(request, "error.html", 503, status=503, message=pick_language(str(e), request.state.lang))
+    finally:
+        store.close()
+    if request.headers.get("x-requested-with") == "fetch":
+        return Response(status_code=204)
+    return redirect(f"/lines/{line.id}/live")
+
+
+async def snapshots(
+    request: Request, opts: dict[str, Any], folder: Path, key: str, meta: dict[str, Any], limit: int,
+    interval: float = 1.0,
+) -> AsyncIterator[str]:  # fmt: skip
+    """SSE frames: the first carries the recent trend of every tag, the next ones the new values."""
+    store = await run_in_threadpool(open_store, opts, folder)
+    try:
+        first = True
+        n = 0
+        while True:
+            running = await run_in_threadpool(service.state_fresh, folder)
+            snap = await run_in_threadpool(service.snapshot, store, key, meta, running, first)
+            yield f"event: snapshot\ndata: {snap.model_dump_json()}\n\n"
+            first = False
+            n += 1
+            if (limit and n >= limit) or await request.is_disconnected():
+                return
+            await asyncio.sleep(interval)
+    finally:
+        await run_in_threadpool(store.close)
+
+
+@router.get("/lines/{line_id}/stream")
+def live_stream(
+    request: Request, session: SessionDep, user: CurrentUser, line_id: int, limit: int = 0
+) -> Response:
+    """Server-sent events: one ``snapshot`` per second (``limit`` > 0 ends after that many)."""
+    line = service.get_line(session, line_id)
+    frames = snapshots(
+        request,
+        service.to_document(line)["store"],
+        service.line_dir(data_dir(request), line),
+        line.key,
+        service.tag_meta(line),
+        max(0, limit),
+    )
+    return StreamingResponse(
+        frames,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
