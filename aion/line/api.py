@@ -46,7 +46,9 @@ async def live(request: Request, session: SessionDep, user: CurrentUser, line_id
 
 
 @router.post("/{line_id}/alarms/ack")
-def ack(request: Request, session: SessionDep, user: CurrentUser, line_id: int, body: AckIn) -> dict[str, bool]:
+def ack(
+    request: Request, session: SessionDep, user: CurrentUser, line_id: int, body: AckIn
+) -> dict[str, bool]:
     line = service.get_line(session, line_id)
     require(policy.can_acknowledge(user, line.company_id))
     store = service.open_line_store(_dir(request), line)

@@ -100,8 +100,17 @@ class PayloadDecoder:
         if not isinstance(values, dict):
             self._reject(out, source, "not_object", "values", text)
             return
+        known = self.known_tags
+        append = out.readings.append
+        isfinite = math.isfinite
         for name, raw in values.items():
-            self._value(out, prefix + str(name), raw, ts, seq_raw, source, text)
+            tag = prefix + str(name)
+            kind = type(raw)
+            # the common case inline (a float or int of a known tag); everything else explains itself
+            if (kind is float or kind is int) and (not known or tag in known) and isfinite(raw):
+                append(Reading(tag, ts, float(raw), seq_raw, source))
+            else:
+                self._value(out, tag, raw, ts, seq_raw, source, text)
 
     def decode(
         self, payload: bytes | str, machine: str = "", source: str = "", now: float | None = None
@@ -112,7 +121,7 @@ class PayloadDecoder:
             self._reject(out, source, "oversized", f"{len(payload)} > {self.max_bytes} bytes", payload[:300])
             return out
         try:
-            doc = json.loads(payload)
+            doc = json.loads(payload.decode("utf-8") if isinstance(payload, bytes) else payload)
         except (ValueError, UnicodeDecodeError) as e:
             text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else payload
             self._reject(out, source, "bad_json", str(e)[:120], text)

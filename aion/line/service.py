@@ -11,7 +11,7 @@ import json
 import re
 import time
 from dataclasses import asdict, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -144,7 +144,7 @@ def set_interlock(session: Session, data_dir: Path, line: Line, enabled: bool, a
     """A person enables or disables write-back for the line (audited)."""
     line.interlock_enabled = enabled
     line.interlock_by = actor
-    line.interlock_at = datetime.now(timezone.utc)
+    line.interlock_at = datetime.now(UTC)
     audit.record(
         session,
         "line_interlock_on" if enabled else "line_interlock_off",
@@ -206,12 +206,17 @@ def trends(
     end = time.time() + 1
     start = end - minutes * 60
     return {
-        n: [(p.ts, p.value) for p in store.query(n, start, end, bucket_s=minutes * 60 / points)] for n in names
+        n: [(p.ts, p.value) for p in store.query(n, start, end, bucket_s=minutes * 60 / points)]
+        for n in names
     }
 
 
 def snapshot(
-    store: TimeSeriesStore, key: str, meta: dict[str, dict[str, Any]], running: bool, with_trends: bool = False
+    store: TimeSeriesStore,
+    key: str,
+    meta: dict[str, dict[str, Any]],
+    running: bool,
+    with_trends: bool = False,
 ) -> LiveSnapshot:
     """Current values of the line's tags and its alarms (active first, then the recent others)."""
     latest = store.latest()
@@ -225,7 +230,9 @@ def snapshot(
     return LiveSnapshot(
         at=time.time(),
         values=values,
-        alarms=[AlarmPublic(**{k: v for k, v in asdict(a).items() if k != "line"}, state=a.state) for a in alarms],
+        alarms=[
+            AlarmPublic(**{k: v for k, v in asdict(a).items() if k != "line"}, state=a.state) for a in alarms
+        ],
         running=running,
         trends=trends(store, list(meta)) if with_trends else {},
     )

@@ -123,7 +123,9 @@ def alarm_ack(
     try:
         service.acknowledge(session, store, line, alarm_id, user.email)
     except LineError as e:  # the store is unreachable: say so, lose nothing
-        return render(request, "error.html", 503, status=503, message=pick_language(str(e), request.state.lang))
+        return render(
+            request, "error.html", 503, status=503, message=pick_language(str(e), request.state.lang)
+        )
     finally:
         store.close()
     if request.headers.get("x-requested-with") == "fetch":

@@ -91,7 +91,9 @@ def stored_counts(path: Path) -> tuple[int, int]:
     db = sqlite3.connect(path, timeout=10)
     try:
         rows = db.execute("SELECT COUNT(*) FROM readings").fetchone()[0]
-        distinct = db.execute("SELECT COUNT(*) FROM (SELECT DISTINCT tag_id, seq FROM readings)").fetchone()[0]
+        distinct = db.execute("SELECT COUNT(*) FROM (SELECT DISTINCT tag_id, seq FROM readings)").fetchone()[
+            0
+        ]
     finally:
         db.close()
     return int(rows), int(distinct)

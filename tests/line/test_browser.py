@@ -30,11 +30,19 @@ from .factories import PASSWORD, World, make_world
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
-CHROME_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+CHROME_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+]
 
 
 @pytest.fixture
-def live_line(tmp_path: Path, engine: Engine, db_url: str) -> Iterator[tuple[str, World, int, IngestConnector]]:
+def live_line(
+    tmp_path: Path, engine: Engine, db_url: str
+) -> Iterator[tuple[str, World, int, IngestConnector]]:
     world = make_world(engine)
     data = tmp_path / "data"
     with system_session(engine, actor="tests") as s:
@@ -51,7 +59,9 @@ def live_line(tmp_path: Path, engine: Engine, db_url: str) -> Iterator[tuple[str
     runner.start()
     settings = Settings(env="test", data_dir=data, database_url=db_url, secret_key="k" * 48)
     port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(settings, engine), host="127.0.0.1", port=port, log_config=None))
+    srv = uvicorn.Server(
+        uvicorn.Config(create_app(settings, engine), host="127.0.0.1", port=port, log_config=None)
+    )
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -53,7 +53,9 @@ def pipeline_for(
 
 
 def mqtt_connector(url: str, topic: str, **kw: object) -> MqttConnector:
-    c = MqttConnector("mq", url, topics=[topic], known_tags=KNOWN, client_id=f"sub-{uuid.uuid4().hex[:8]}", **kw)  # type: ignore[arg-type]
+    c = MqttConnector(
+        "mq", url, topics=[topic], known_tags=KNOWN, client_id=f"sub-{uuid.uuid4().hex[:8]}", **kw
+    )  # type: ignore[arg-type]
     assert wait_for(lambda: c.connected_, 10), c.last_error_
     time.sleep(0.3)  # the SUBACK: messages published from now on are the session's
     return c
@@ -140,7 +142,9 @@ def test_postgres_store_unreachable_then_back(system_mosquitto: str, tmp_path: P
         check = PostgresStore(os.environ["AION_TEST_POSTGRES_URL"].replace("+psycopg", ""), schema=schema)
         rows = check.count()
         distinct = check._run(
-            lambda c: c.execute(f"SELECT COUNT(*) FROM (SELECT DISTINCT tag_id, seq FROM {schema}.readings) d")
+            lambda c: c.execute(
+                f"SELECT COUNT(*) FROM (SELECT DISTINCT tag_id, seq FROM {schema}.readings) d"
+            )
         ).fetchone()[0]
         check.drop()
         check.close()
@@ -154,7 +158,9 @@ def test_pipeline_killed_with_sigkill_and_restarted_loses_nothing(own_mosquitto:
     cfg = tmp_path / "line.yaml"
     cfg.write_text(
         "line: killtest\n"
-        "sources: [{name: broker, kind: mqtt, url: '" + own_mosquitto.url + "', topics: ['k/{machine}/data']}]\n"
+        "sources: [{name: broker, kind: mqtt, url: '"
+        + own_mosquitto.url
+        + "', topics: ['k/{machine}/data']}]\n"
         "machines: [{name: m1, tags: [a, b]}]\n"
     )
     env = {**os.environ, "AION_DATA_DIR": str(tmp_path / "data")}
@@ -283,8 +289,14 @@ def test_malformed_payloads_are_counted_and_quarantined_with_reason(system_mosqu
     bad = {
         "bad_json": [b"{not json", b"\xff\xfe"],
         "not_object": [b"[1, 2]"],
-        "wrong_type": [b'{"ts": 1800000000, "values": {"a": "high"}}', b'{"ts": 1800000000, "seq": "x", "a": 1}'],  # noqa: E501
-        "nan": [b'{"ts": 1800000000, "values": {"a": NaN}}', b'{"ts": 1800000000, "values": {"b": Infinity}}'],  # noqa: E501
+        "wrong_type": [
+            b'{"ts": 1800000000, "values": {"a": "high"}}',
+            b'{"ts": 1800000000, "seq": "x", "a": 1}',
+        ],  # noqa: E501
+        "nan": [
+            b'{"ts": 1800000000, "values": {"a": NaN}}',
+            b'{"ts": 1800000000, "values": {"b": Infinity}}',
+        ],  # noqa: E501
         "oversized": [b'{"ts": 1800000000, "values": {"a": 1}, "pad": "' + b"x" * 300_000 + b'"}'],
         "unknown_tag": [b'{"ts": 1800000000, "values": {"zz": 1}}'],
         "bad_timestamp": [b'{"ts": "yesterday", "values": {"a": 1}}'],

@@ -22,8 +22,8 @@ from aion.core.db import system_session
 from aion.line import service
 from aion.line.alarms import AlarmManager
 from aion.line.config import example_path, load_line
-from aion.line.models import Line, Tag
 from aion.line.model import Reading, Scored
+from aion.line.models import Line, Tag
 from aion.line.store.sqlite import SqliteStore
 from aion.line.writeback import Interlock
 from aion.settings import Settings
@@ -106,7 +106,9 @@ def test_apply_command_writes_line_machines_and_tags(engine: Engine, db_url: str
         assert tags["pump1.temperature"].high == 97 and tags["pump1.pressure"].low == 0.12
         runtime = tmp_path / "d" / "line" / line.key / "line.yaml"
     assert load_line(runtime).tags["pump1.temperature"].high == 97
-    bad = subprocess.run(run[:-1] + ["99999"], env=env, capture_output=True, text=True, timeout=120, check=False)
+    bad = subprocess.run(
+        run[:-1] + ["99999"], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
     assert bad.returncode == 2 and "99999" in bad.stderr
 
 
@@ -169,12 +171,19 @@ def test_acknowledge_is_stored_audited_and_survives_pipeline_updates(client: Tes
     assert client.post(f"/api/lines/{line_id}/alarms/ack", json={"alarm_id": "nope"}).status_code == 404
     with system_session(engine) as s:
         rows = list(s.scalars(select(AuditLog).where(AuditLog.action == "line_alarm_ack")))
-    assert len(rows) == 1 and rows[0].actor == world.emails["a_member"] and rows[0].company_id == world.company_a
+    assert (
+        len(rows) == 1 and rows[0].actor == world.emails["a_member"] and rows[0].company_id == world.company_a
+    )
 
 
 def test_interlock_needs_company_admin_and_is_audited(client: TestClient, world: World, line_id: int, engine: Engine, data_dir: Path) -> None:  # fmt: skip
     login(client, world.emails["a_member"])
-    assert client.post(f"/lines/{line_id}/interlock", data={"enabled": "1", "csrf_token": csrf(client)}).status_code == 403  # noqa: E501
+    assert (
+        client.post(
+            f"/lines/{line_id}/interlock", data={"enabled": "1", "csrf_token": csrf(client)}
+        ).status_code
+        == 403
+    )  # noqa: E501
     assert client.post(f"/lines/{line_id}/interlock", data={"enabled": "1"}).status_code == 403  # no CSRF
     login(client, world.emails["a_admin"])
     r = client.post(f"/lines/{line_id}/interlock", data={"enabled": "1", "csrf_token": csrf(client)},
@@ -207,7 +216,9 @@ def test_tag_limits_edited_in_the_page_reach_the_runtime_config(client: TestClie
         line = s.get(Line, line_id)
         assert line is not None
         runtime = load_line(service.line_dir(data_dir, line) / "line.yaml")
-        audited = s.scalars(select(AuditLog).where(AuditLog.entity == "Tag", AuditLog.action == "update")).all()
+        audited = s.scalars(
+            select(AuditLog).where(AuditLog.entity == "Tag", AuditLog.action == "update")
+        ).all()
     assert runtime.tags["pump1.pressure"].low == 0.15 and runtime.tags["pump1.pressure"].high is None
     assert any(a.after and a.after.get("low") == 0.15 for a in audited)
     login(client, world.emails["a_member"])

@@ -52,8 +52,19 @@ class TopicMap:
         self.patterns = list(patterns)
         self.filters = [p.replace("{machine}", "+") for p in self.patterns]
         self._levels = [p.split("/") for p in self.patterns]
+        self._cache: dict[str, str] = {}
 
     def machine_of(self, topic: str) -> str:
+        """The machine named by ``topic`` (cached: a line has few topics, matching is slow)."""
+        found = self._cache.get(topic)
+        if found is None:
+            found = self._machine_of(topic)
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[topic] = found
+        return found
+
+    def _machine_of(self, topic: str) -> str:
         parts = topic.split("/")
         for levels in self._levels:
             if "{machine}" in levels:

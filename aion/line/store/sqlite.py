@@ -47,7 +47,9 @@ ALARM_COLS = "id, line, tag, rule, severity, message, value, raised_at, count, a
 # alarm (count, value, cleared): an upsert keeps the first acknowledgement whoever writes last.
 ALARM_UPSERT = (
     f"INSERT INTO {{t}} AS a({ALARM_COLS}) VALUES ({{marks}}) ON CONFLICT (id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in ALARM_COLS.split(", ")[1:] if c not in ("acked_at", "acked_by"))
+    + ", ".join(
+        f"{c} = excluded.{c}" for c in ALARM_COLS.split(", ")[1:] if c not in ("acked_at", "acked_by")
+    )
     + ", acked_at = COALESCE(a.acked_at, excluded.acked_at)"
     + ", acked_by = CASE WHEN a.acked_at IS NULL THEN excluded.acked_by ELSE a.acked_by END"
 )
@@ -98,8 +100,10 @@ class SqliteStore(TimeSeriesStore):
             try:
                 self._db.execute("BEGIN IMMEDIATE")
                 try:
-                    tid = self._tag_id
-                    rows = [(tid(r.tag), round(r.ts * 1_000_000), r.seq, r.value, s) for r, s in scored]
+                    ids = self.tag_ids_
+                    for name in {r.tag for r, _ in scored} - ids.keys():
+                        self._tag_id(name)
+                    rows = [(ids[r.tag], round(r.ts * 1_000_000), r.seq, r.value, s) for r, s in scored]
                     before = self._db.total_changes
                     self._db.executemany("INSERT OR IGNORE INTO readings VALUES (?, ?, ?, ?, ?)", rows)
                     new = self._db.total_changes - before
