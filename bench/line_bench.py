@@ -37,6 +37,12 @@ def main() -> None:
     ap.add_argument("--latency-rate", type=float, default=5000.0)
     ap.add_argument("--latency-messages", type=int, default=25_000)
     ap.add_argument("--brokers", default="mosquitto,embedded")
+    ap.add_argument(
+        "--low-rate",
+        type=float,
+        default=500.0,
+        help="also p50/p99 at this rate (0: skip), for loaded machines",
+    )
     args = ap.parse_args()
     conditions = {
         "cpus": os.cpu_count(),
@@ -53,6 +59,24 @@ def main() -> None:
         url = "mqtt://127.0.0.1:1883" if name == "mosquitto" else ""
         started = time.time()
         r = run_bench(url, args.messages, args.latency_rate, latency_messages=args.latency_messages)
+        if args.low_rate > 0:
+            import tempfile
+            from pathlib import Path
+
+            from aion.line.bench import pipeline_run
+
+            with tempfile.TemporaryDirectory() as tmp:
+                if url:
+                    low = pipeline_run(url, int(args.low_rate * 10), args.low_rate, 120, Path(tmp))
+                else:
+                    from aion.line.broker import EmbeddedBroker
+
+                    with EmbeddedBroker() as emb:
+                        low = pipeline_run(emb.url, int(args.low_rate * 10), args.low_rate, 120, Path(tmp))
+            r[f"p50_ms_at_{args.low_rate:g}"] = round(low["p50_ms"], 2)
+            r[f"p99_ms_at_{args.low_rate:g}"] = round(low["p99_ms"], 2)
+            r["lost"] += low["lost"]
+            r["duplicated"] += low["duplicated"]
         r["wall_s"] = round(time.time() - started, 1)
         r["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
         bare = r["broker_only_messages_per_second"] or 1.0
