@@ -6,12 +6,15 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from aion.accounts.policy import require
 from aion.line import policy, service
+from aion.line.errors import Backpressure, LineError
 from aion.line.schemas import LinePublic, LiveSnapshot
 from aion.web.deps import CurrentUser, SessionDep, verify_csrf
+from aion.web.forms import pick_language
 
 router = APIRouter(prefix="/api/lines", tags=["line"], dependencies=[Depends(verify_csrf)])
 
@@ -56,3 +59,25 @@ def ack(
         return {"acknowledged": service.acknowledge(session, store, line, body.alarm_id, user.email)}
     finally:
         store.close()
+
+
+@router.post("/{line_id}/ingest", status_code=202)
+async def ingest(
+    request: Request, session: SessionDep, user: CurrentUser, line_id: int, machine: str = ""
+) -> JSONResponse:
+    """For gateways (send an API token): JSON readings, durable when the answer is 202.
+
+    Refused parts are listed with their reason and quarantined; 503 with Retry-After when full.
+    """
+    line = service.get_line(session, line_id)
+    require(policy.can_ingest(user, line.company_id))
+    body = await request.body()
+    lang = getattr(request.state, "lang", "ko")
+    try:
+        accepted, rejects = await run_in_threadpool(service.ingest, _dir(request), line, body, machine)
+    except Backpressure as e:
+        return JSONResponse({"detail": pick_language(str(e), lang)}, 503, headers={"Retry-After": "5"})
+    except LineError as e:
+        return JSONResponse({"detail": pick_language(str(e), lang)}, 400)
+    refused = [{"reason": j.reason, "detail": j.detail} for j in rejects]
+    return JSONResponse({"accepted": accepted, "rejected": refused}, 202 if accepted or not refused else 400)

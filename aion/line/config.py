@@ -18,7 +18,7 @@ import yaml
 
 from aion.line.errors import LineConfigError
 
-SOURCE_KINDS = ("mqtt", "opcua", "modbus", "replay", "camera", "ingest")
+SOURCE_KINDS = ("mqtt", "opcua", "modbus", "replay", "camera", "ingest", "http")
 DTYPES = ("int16", "uint16", "int32", "uint32", "float32")
 ORDERS = ("big", "little")
 ACTION_KINDS = ("modbus_write", "opcua_write", "mqtt_publish")

@@ -59,7 +59,7 @@ class DemoLine:
             if line is None:
                 return None
             service.write_runtime(self.data_dir, line)
-            return service.to_config(line)
+            return service.to_config(line, self.data_dir)
 
     def start(self) -> bool:
         from aion.line.broker import EmbeddedBroker

@@ -15,3 +15,8 @@ def can_edit(user: User, company_id: int) -> bool:
 def can_acknowledge(user: User, company_id: int) -> bool:
     """Acknowledge an alarm: anyone of the company (the shop floor), and program staff."""
     return user.role in ALL_COMPANY_ROLES or user.company_id == company_id
+
+
+def can_ingest(user: User, company_id: int) -> bool:
+    """Post readings for a line (a gateway's API token): the company's users and program admins."""
+    return user.role in (Role.ADMIN, Role.OPERATOR) or user.company_id == company_id

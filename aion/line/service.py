@@ -21,7 +21,11 @@ from sqlalchemy.orm import Session, selectinload
 
 from aion.core import audit
 from aion.core.tenancy import NotFound, get_scoped
+from aion.line.codec import PayloadDecoder
 from aion.line.config import LineConfig, TagConfig, parse_line
+from aion.line.errors import LineError
+from aion.line.inbox import Inbox
+from aion.line.model import Reject
 from aion.line.models import Line, Machine, Tag
 from aion.line.schemas import AlarmPublic, LiveSnapshot, TagUpdate
 from aion.line.store import TimeSeriesStore, open_store
@@ -92,8 +96,18 @@ def apply_config(session: Session, company_id: int, cfg: LineConfig) -> Line:
     return line
 
 
-def to_document(line: Line) -> dict[str, Any]:
+def inbox_path(data_dir: Path, line: Line) -> Path:
+    """Where the web app leaves HTTP-ingested readings for the line's ``http`` source."""
+    return line_dir(data_dir, line) / "inbox.sqlite"
+
+
+def to_document(line: Line, data_dir: Path | None = None) -> dict[str, Any]:
     """The runtime ``line.yaml`` of a line; its ``line`` is the key, unique across companies."""
+    sources = [dict(s) for s in line.sources or []]
+    if data_dir is not None:
+        for s in sources:
+            if s.get("kind") == "http" and not s.get("inbox"):
+                s["inbox"] = str(inbox_path(data_dir, line).resolve())
     store = dict(line.store or {})
     if store.get("kind") == "postgres" and not store.get("schema"):
         store["schema"] = re.sub(r"[^a-z0-9_]", "_", f"line_{line.key}".lower())
@@ -102,7 +116,7 @@ def to_document(line: Line) -> dict[str, Any]:
         "description": line.description,
         "store": store,
         "buffer_max_mb": line.buffer_max_mb,
-        "sources": list(line.sources or []),
+        "sources": sources,
         "machines": [
             {
                 "name": m.name,
@@ -116,8 +130,8 @@ def to_document(line: Line) -> dict[str, Any]:
     }
 
 
-def to_config(line: Line) -> LineConfig:
-    return parse_line(to_document(line))
+def to_config(line: Line, data_dir: Path | None = None) -> LineConfig:
+    return parse_line(to_document(line, data_dir))
 
 
 def write_runtime(data_dir: Path, line: Line) -> Path:
@@ -125,7 +139,9 @@ def write_runtime(data_dir: Path, line: Line) -> Path:
     folder = line_dir(data_dir, line)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "line.yaml"
-    path.write_text(yaml.safe_dump(to_document(line), allow_unicode=True, sort_keys=False), encoding="utf-8")
+    path.write_text(
+        yaml.safe_dump(to_document(line, data_dir), allow_unicode=True, sort_keys=False), encoding="utf-8"
+    )
     lock = Interlock(folder / "interlock.json", line.key)
     if lock.enabled != line.interlock_enabled:
         (lock.enable if line.interlock_enabled else lock.disable)(line.interlock_by)
@@ -236,3 +252,24 @@ def snapshot(
         running=running,
         trends=trends(store, list(meta)) if with_trends else {},
     )
+
+
+def ingest(data_dir: Path, line: Line, body: bytes, machine: str = "") -> tuple[int, list[Reject]]:
+    """A gateway's post for the line: validated now, durable in the inbox when this returns.
+
+    Raises LineError when the line has no ``http`` source, Backpressure when the inbox is full.
+    """
+    source = next((s["name"] for s in line.sources or [] if s.get("kind") == "http"), None)
+    if source is None:
+        raise LineError(
+            "이 라인은 HTTP 수집을 받지 않음 (kind: http 소스 필요) / "
+            "This line does not take HTTP ingest; add a source of kind http"
+        )
+    batch = PayloadDecoder(tag_meta(line)).decode(body, machine, str(source))
+    if batch.readings or batch.rejects:
+        box = Inbox(inbox_path(data_dir, line))
+        try:
+            box.put(batch.readings, batch.rejects)
+        finally:
+            box.close()
+    return len(batch.readings), batch.rejects

@@ -1,4 +1,4 @@
-"""Connectors: MQTT, OPC UA, Modbus TCP, file replay, camera folder, HTTP ingest.
+"""Connectors: MQTT, OPC UA, Modbus TCP, file replay, camera folder, HTTP ingest (in-process and via the web app).
 
 Heavy protocol libraries are imported when a connector of that kind is built.
 """
@@ -36,6 +36,10 @@ def _cls(kind: str) -> type[Connector]:
         from aion.line.connectors.camera import CameraFolderConnector
 
         return CameraFolderConnector
+    if kind == "http":
+        from aion.line.connectors.http import HttpInboxConnector
+
+        return HttpInboxConnector
     if kind == "ingest":
         from aion.line.connectors.ingest import IngestConnector
 
