@@ -7,11 +7,11 @@ from pathlib import Path
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from aion.accounts.policy import require
 from aion.line import policy, service
-from aion.line.errors import Backpressure, LineError
+from aion.line.errors import Backpressure, LineConfigError, LineError, StoreUnavailable
 from aion.line.schemas import LinePublic, LiveSnapshot
 from aion.web.deps import CurrentUser, SessionDep, verify_csrf
 from aion.web.forms import pick_language
@@ -48,17 +48,27 @@ async def live(request: Request, session: SessionDep, user: CurrentUser, line_id
         store.close()
 
 
-@router.post("/{line_id}/alarms/ack")
-def ack(
-    request: Request, session: SessionDep, user: CurrentUser, line_id: int, body: AckIn
-) -> dict[str, bool]:
-    line = service.get_line(session, line_id)
+@router.post("/{line_id}/alarms/ack", responses={422: {"description": "Body is not {alarm_id}"}})
+async def ack(request: Request, session: SessionDep, user: CurrentUser, line_id: int) -> JSONResponse:
+    """Acknowledge an alarm: body ``{"alarm_id": "..."}``; ``acknowledged`` false if it already was."""
+    line = service.get_line(session, line_id)  # ownership before anything else: a 404 for others
     require(policy.can_acknowledge(user, line.company_id))
-    store = service.open_line_store(_dir(request), line)
     try:
-        return {"acknowledged": service.acknowledge(session, store, line, body.alarm_id, user.email)}
-    finally:
-        store.close()
+        body = AckIn.model_validate_json(await request.body())
+    except ValidationError as e:
+        return JSONResponse({"detail": e.errors(include_url=False, include_input=False)}, 422)
+    lang = getattr(request.state, "lang", "ko")
+    try:
+        store = await run_in_threadpool(service.open_line_store, _dir(request), line)
+        try:
+            done = await run_in_threadpool(
+                service.acknowledge, session, store, line, body.alarm_id, user.email
+            )
+        finally:
+            store.close()
+    except (StoreUnavailable, LineConfigError) as e:  # the line's store is unreachable: nothing changed
+        return JSONResponse({"detail": pick_language(str(e), lang)}, 503, headers={"Retry-After": "5"})
+    return JSONResponse({"acknowledged": done})
 
 
 @router.post("/{line_id}/ingest", status_code=202)

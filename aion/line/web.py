@@ -93,7 +93,11 @@ def tag_update(
 
 @router.post("/lines/{line_id}/interlock")
 def interlock(
-    request: Request, session: SessionDep, user: CurrentUser, line_id: int, enabled: Annotated[str, Form()]
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    line_id: int,
+    enabled: Annotated[str, Form()] = "",
 ) -> Response:
     line = service.get_line(session, line_id)
     require(policy.can_edit(user, line.company_id))
@@ -115,19 +119,24 @@ def live_page(request: Request, session: SessionDep, user: CurrentUser, line_id:
 
 @router.post("/lines/{line_id}/alarms/ack")
 def alarm_ack(
-    request: Request, session: SessionDep, user: CurrentUser, line_id: int, alarm_id: Annotated[str, Form()]
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    line_id: int,
+    alarm_id: Annotated[str, Form()] = "",
 ) -> Response:
     line = service.get_line(session, line_id)
     require(policy.can_acknowledge(user, line.company_id))
-    store = service.open_line_store(data_dir(request), line)
     try:
-        service.acknowledge(session, store, line, alarm_id, user.email)
+        store = service.open_line_store(data_dir(request), line)
+        try:
+            service.acknowledge(session, store, line, alarm_id, user.email)
+        finally:
+            store.close()
     except LineError as e:  # the store is unreachable: say so, lose nothing
         return render(
             request, "error.html", 503, status=503, message=pick_language(str(e), request.state.lang)
         )
-    finally:
-        store.close()
     if request.headers.get("x-requested-with") == "fetch":
         return Response(status_code=204)
     return redirect(f"/lines/{line.id}/live")
