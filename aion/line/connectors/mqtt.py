@@ -16,6 +16,7 @@ Topic filters may name a level ``{machine}``: ``aion/line1/{machine}/telemetry``
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Iterable
 from typing import Any, NamedTuple
@@ -197,5 +198,12 @@ class MqttConnector(Connector):
         if self.closed_:
             return
         self.closed_ = True
+        # the PUBACKs of committed messages leave before the DISCONNECT, and the network thread
+        # writes both before it stops: otherwise the broker redelivers committed messages
+        deadline = time.monotonic() + 3.0
+        while self.client_._out_packet and time.monotonic() < deadline:
+            time.sleep(0.01)
         self.client_.disconnect()
+        while self.client_.is_connected() and time.monotonic() < deadline:
+            time.sleep(0.01)
         self.client_.loop_stop()
