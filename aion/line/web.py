@@ -7,14 +7,17 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
+import yaml
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 from pydantic import ValidationError
 
 from aion.accounts.policy import require
+from aion.core.tenancy import NotFound
 from aion.line import demo, policy, service
-from aion.line.errors import LineError
+from aion.line.config import parse_line
+from aion.line.errors import LineConfigError, LineError
 from aion.line.schemas import TagUpdate
 from aion.line.store import open_store
 from aion.web.deps import CurrentUser, SessionDep, verify_csrf
@@ -29,11 +32,52 @@ def data_dir(request: Request) -> Path:
     return Path(request.app.state.settings.data_dir)
 
 
-@router.get("/lines")
-def lines_page(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+def _companies_for(session: SessionDep, user: CurrentUser) -> list[Any]:
+    """Companies the user may configure lines for (their own, or any for program admins)."""
+    from aion.accounts.service import list_companies
+
+    return [c for c in list_companies(session) if policy.can_edit(user, c.id)]
+
+
+def _lines(
+    request: Request, session: SessionDep, user: CurrentUser, status: int = 200,
+    errors: list[str] | None = None, yaml_text: str = "",
+) -> Response:  # fmt: skip
     lines = service.list_lines(session)
     running = {ln.id: service.is_running(data_dir(request), ln) for ln in lines}
-    return render(request, "line/lines.html", lines=lines, running=running)
+    return render(request, "line/lines.html", status_code=status, lines=lines, running=running,
+                  companies=_companies_for(session, user), errors=errors or [], yaml_text=yaml_text)  # fmt: skip
+
+
+@router.get("/lines")
+def lines_page(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    return _lines(request, session, user)
+
+
+@router.post("/lines/apply")
+def apply_yaml(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    yaml_text: Annotated[str, Form()] = "",
+    company_id: Annotated[int, Form()] = 0,
+) -> Response:
+    """Create or update a line from a pasted line.yaml (what ``aion line apply`` does)."""
+    companies = {c.id: c for c in _companies_for(session, user)}
+    require(bool(companies))
+    if not company_id:
+        company_id = user.company_id if user.company_id in companies else next(iter(companies))
+    company = companies.get(company_id)
+    if company is None:  # not one the user may configure: the same answer as a missing one
+        raise NotFound("Company", company_id)
+    try:
+        cfg = parse_line(yaml.safe_load(yaml_text))
+    except (LineConfigError, yaml.YAMLError) as e:
+        msg = pick_language(str(e), request.state.lang) if isinstance(e, LineConfigError) else f"YAML: {e}"
+        return _lines(request, session, user, 400, [msg], yaml_text)
+    line = service.apply_config(session, company.id, cfg)
+    service.write_runtime(data_dir(request), line)
+    return redirect(f"/lines/{line.id}", "saved")
 
 
 def _detail(request: Request, session: SessionDep, user: CurrentUser, line_id: int, status: int = 200,

@@ -223,3 +223,36 @@ def test_tag_limits_edited_in_the_page_reach_the_runtime_config(client: TestClie
     assert any(a.after and a.after.get("low") == 0.15 for a in audited)
     login(client, world.emails["a_member"])
     assert client.post(url, data={"low": "0.2", "csrf_token": csrf(client)}).status_code == 403
+
+
+def test_company_admin_applies_a_line_yaml_in_the_page(client: TestClient, world: World, engine: Engine, data_dir: Path) -> None:  # fmt: skip
+    text = example_path().read_text(encoding="utf-8").replace("line: demo", "line: pump-room")
+    login(client, world.emails["a_admin"])
+    assert "line.yaml" in client.get("/lines").text
+    bad = client.post(
+        "/lines/apply", data={"yaml_text": "line: x\nmachines: [{tags: [a]}]", "csrf_token": csrf(client)}
+    )
+    assert bad.status_code == 400 and "name" in bad.text
+    bad = client.post("/lines/apply", data={"yaml_text": "line: [unclosed", "csrf_token": csrf(client)})
+    assert bad.status_code == 400 and "YAML" in bad.text
+    other = client.post(
+        "/lines/apply", data={"yaml_text": text, "company_id": world.company_b, "csrf_token": csrf(client)}
+    )  # noqa: E501
+    assert other.status_code == 404  # not a company this admin may configure
+    ok = client.post(
+        "/lines/apply", data={"yaml_text": text, "csrf_token": csrf(client)}, follow_redirects=False
+    )
+    assert ok.status_code == 303
+    with system_session(engine) as s:
+        [line] = s.scalars(select(Line).where(Line.name == "pump-room")).all()
+        assert line.company_id == world.company_a and len(line.machines[0].tags) == 8
+        assert (service.line_dir(data_dir, line) / "line.yaml").exists()
+        created = s.scalars(
+            select(AuditLog).where(AuditLog.entity == "Line", AuditLog.action == "create")
+        ).all()
+    assert created and created[0].actor == world.emails["a_admin"]
+    login(client, world.emails["a_member"])
+    assert "line.yaml" not in client.get("/lines").text
+    assert (
+        client.post("/lines/apply", data={"yaml_text": text, "csrf_token": csrf(client)}).status_code == 403
+    )
