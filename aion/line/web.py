@@ -66,7 +66,8 @@ def apply_yaml(
     companies = {c.id: c for c in _companies_for(session, user)}
     require(bool(companies))
     if not company_id:
-        company_id = user.company_id if user.company_id in companies else next(iter(companies))
+        own = user.company_id
+        company_id = own if own is not None and own in companies else next(iter(companies))
     company = companies.get(company_id)
     if company is None:  # not one the user may configure: the same answer as a missing one
         raise NotFound("Company", company_id)
