@@ -43,13 +43,23 @@ def load_demo(session: Session, company_id: int, data_dir: Path | None = None) -
 class DemoLine:
     """Broker, simulator and pipeline of the demo line, in threads of this process."""
 
-    def __init__(self, engine: Engine, data_dir: Path, rate_hz: float = 2.0) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        data_dir: Path,
+        rate_hz: float = 2.0,
+        period_s: float = FAULT_PERIOD_S,
+        length_s: float = FAULT_LENGTH_S,
+    ) -> None:
         self.engine = engine
         self.data_dir = Path(data_dir)
         self.rate_hz = rate_hz
+        self.period_s = period_s
+        self.length_s = length_s
         self.stop_ = threading.Event()
         self.threads_: list[threading.Thread] = []
         self.broker_: Any = None
+        self.lock_: Any = None
 
     def _config(self) -> Any:
         from aion.core.db import system_session
@@ -61,9 +71,27 @@ class DemoLine:
             service.write_runtime(self.data_dir, line)
             return service.to_config(line, self.data_dir)
 
+    def _take_lock(self) -> bool:
+        """One demo per data directory, even with several web workers or apps."""
+        import fcntl
+
+        path = self.data_dir / "line" / "demo.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.lock_ = path.open("w")
+        try:
+            fcntl.flock(self.lock_, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self.lock_.close()
+            self.lock_ = None
+            return False
+        return True
+
     def start(self) -> bool:
         from aion.line.broker import EmbeddedBroker
 
+        if not self._take_lock():
+            log.warning("데모 라인은 다른 프로세스에서 실행 중 / The demo line runs in another process")
+            return False
         cfg = self._config()
         if cfg is None:
             log.warning("데모 라인 없음 / No demo line in the database (aion demo load)")
@@ -91,7 +119,7 @@ class DemoLine:
         while not self.stop_.is_set():
             try:
                 publish_pump(self.broker_.url, DEMO_NAME, ("pump1",), self.rate_hz, stop=self.stop_.is_set,
-                             period_s=FAULT_PERIOD_S, length_s=FAULT_LENGTH_S)  # fmt: skip
+                             period_s=self.period_s, length_s=self.length_s)  # fmt: skip
             except OSError:
                 self.stop_.wait(1.0)
 
@@ -110,6 +138,8 @@ class DemoLine:
             t.join(10)
         if self.broker_ is not None:
             self.broker_.stop()
+        if self.lock_ is not None:
+            self.lock_.close()  # releases the lock
 
 
 @asynccontextmanager
