@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -192,21 +193,28 @@ async def snapshots(
     interval: float = 1.0,
 ) -> AsyncIterator[str]:  # fmt: skip
     """SSE frames: the first carries the recent trend of every tag, the next ones the new values."""
-    store = await run_in_threadpool(open_store, opts, folder)
+    store = None
     try:
         first = True
         n = 0
         while True:
             running = await run_in_threadpool(service.state_fresh, folder)
-            snap = await run_in_threadpool(service.snapshot, store, key, meta, running, first)
-            yield f"event: snapshot\ndata: {snap.model_dump_json()}\n\n"
-            first = False
+            try:
+                if store is None:
+                    store = await run_in_threadpool(open_store, opts, folder)
+                snap = await run_in_threadpool(service.snapshot, store, key, meta, running, first)
+            except LineError as e:  # the store is down (PostgreSQL away): say so, keep the stream
+                yield f"event: unavailable\ndata: {json.dumps(str(e))}\n\n"
+            else:
+                yield f"event: snapshot\ndata: {snap.model_dump_json()}\n\n"
+                first = False
             n += 1
             if (limit and n >= limit) or await request.is_disconnected():
                 return
             await asyncio.sleep(interval)
     finally:
-        await run_in_threadpool(store.close)
+        if store is not None:
+            await run_in_threadpool(store.close)
 
 
 @router.get("/lines/{line_id}/stream")

@@ -256,3 +256,15 @@ def test_company_admin_applies_a_line_yaml_in_the_page(client: TestClient, world
     assert (
         client.post("/lines/apply", data={"yaml_text": text, "csrf_token": csrf(client)}).status_code == 403
     )
+
+
+def test_stream_says_when_the_store_is_unreachable(client: TestClient, world: World, engine: Engine) -> None:
+    cfg = load_line(example_path())
+    cfg.line, cfg.store = "remote", {"kind": "postgres", "url": "postgresql://aion@127.0.0.1:1/nowhere"}
+    with system_session(engine) as s:
+        line_id = service.apply_config(s, world.company_a, cfg).id
+    login(client, world.emails["a_member"])
+    with client.stream("GET", f"/lines/{line_id}/stream?limit=2") as r:
+        lines = list(r.iter_lines())
+    assert lines.count("event: unavailable") == 2 and any("PostgreSQL" in ln for ln in lines)
+    assert client.get(f"/lines/{line_id}/live").status_code == 200
