@@ -20,7 +20,7 @@ install-dev: $(BIN)/python
 run: install
 	AION_ENV=$${AION_ENV:-development} $(BIN)/aion db upgrade
 	AION_ENV=$${AION_ENV:-development} $(BIN)/aion demo load --if-empty
-	AION_ENV=$${AION_ENV:-development} $(BIN)/aion serve --host $(HOST) --port $(PORT)
+	AION_ENV=$${AION_ENV:-development} AION_LINE_DEMO=$${AION_LINE_DEMO:-1} $(BIN)/aion serve --host $(HOST) --port $(PORT)
 
 lint:
 	$(BIN)/ruff check aion tests bench

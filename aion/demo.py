@@ -16,6 +16,7 @@ from aion.accounts import service
 from aion.accounts.models import Agency, Company, Role
 from aion.accounts.schemas import CompanyCreate
 from aion.core.security import new_password
+from aion.line.demo import load_demo as load_line_demo
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -87,6 +88,7 @@ def load(session: Session) -> list[DemoAccount]:
         agencies.append(made)
     companies = [service.create_company(session, data) for data in COMPANIES]
     session.flush()
+    load_line_demo(session, companies[1].id)  # the simulated pump line of the petrochemical company
     accounts = []
     for email, role, idx, name in _users():
         password = new_password()

@@ -8,6 +8,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "aion.core.audit",
     "aion.accounts.models",
     "aion.platform.models",
+    "aion.line.models",
 )
 
 

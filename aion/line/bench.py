@@ -6,7 +6,9 @@ Three runs against the same broker, in one invocation:
 2. the pipeline (MQTT connector, rules scorer, alarms, SQLite store) as fast as possible:
    ``messages_per_second``, ``readings_per_second``, ``lost``, ``duplicated``;
 3. the pipeline at a fixed rate (5,000 messages/s by default): ``p50_ms``/``p99_ms`` from
-   publish to stored and scored.
+   publish to stored and scored;
+4. the pipeline fed from memory (no broker, no network): ``pipeline_only_messages_per_second``,
+   the ceiling of decode, scoring, rules and storage on this machine.
 
 Publishers run in child processes, so they do not share the measured process's interpreter.
 """
@@ -186,6 +188,71 @@ def pipeline_run(url: str, n: int, rate: float, timeout: float, workdir: Path) -
     }
 
 
+class _Payloads:
+    """An in-memory source of pre-built MQTT payloads, decoded like the MQTT connector does."""
+
+    kind = "memory"
+
+    def __init__(self, payloads: list[bytes], known: set[str]) -> None:
+        from aion.line.codec import PayloadDecoder
+
+        self.name = "memory"
+        self.payloads = payloads
+        self.pos = 0
+        self.decoder = PayloadDecoder(known)
+
+    def next_batch(self, max_items: int = 1000) -> Any:
+        from aion.line.model import Batch
+
+        out = Batch()
+        while self.pos < len(self.payloads) and len(out.readings) < max_items:
+            b = self.decoder.decode(self.payloads[self.pos], "pump1", self.name)
+            out.readings.extend(b.readings)
+            self.pos += 1
+        return out
+
+    def commit(self) -> None:
+        pass
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"pos": self.pos}
+
+    def close(self) -> None:
+        pass
+
+
+def pipeline_only_rate(n: int, workdir: Path) -> float:
+    """Messages/s through decode, scoring, rules and the SQLite store, with no broker or network:
+    the pipeline's own ceiling on this machine."""
+    from aion.line.alarms import AlarmManager
+    from aion.line.buffer import DiskBuffer
+    from aion.line.config import TagConfig
+    from aion.line.pipeline import Pipeline
+    from aion.line.scoring import RulesScorer
+    from aion.line.store.sqlite import SqliteStore
+
+    tags = {f"pump1.{k}": TagConfig(f"pump1.{k}", high=BASE[k] * 1.5, low=BASE[k] * 0.5) for k in TAGS}
+    values = json.dumps({k: round(BASE[k], 3) for k in TAGS})
+    t0 = time.time()
+    payloads = [f'{{"ts": {t0 + i * 1e-4:.6f}, "seq": {i}, "values": {values}}}'.encode() for i in range(n)]
+    run = uuid.uuid4().hex[:6]
+    src = _Payloads(payloads, set(tags))
+    pipe = Pipeline(
+        "bench",
+        [src],  # type: ignore[list-item]
+        SqliteStore(workdir / f"only-{run}.sqlite"),
+        DiskBuffer(workdir / f"only-buf-{run}.sqlite"),
+        RulesScorer(tags),
+        AlarmManager("bench", tags),
+    )
+    start = time.perf_counter()
+    while pipe.stats_.stored < n * len(TAGS):
+        pipe.step()
+    elapsed = time.perf_counter() - start
+    pipe.close()
+    return n / elapsed
+
+
 def run_bench(
     broker: str = "",
     messages: int = 100_000,
@@ -212,6 +279,8 @@ def run_bench(
             fast = pipeline_run(url, messages, 0.0, timeout, Path(tmp))
             report(f"pipeline, {latency_rate:g} msg/s", 0.66)
             paced = pipeline_run(url, min(messages, latency_messages), latency_rate, timeout, Path(tmp))
+            report("pipeline without broker", 0.9)
+            only = pipeline_only_rate(messages, Path(tmp))
             report("done", 1.0)
     finally:
         if emb is not None:
@@ -230,4 +299,5 @@ def run_bench(
         "lost": fast["lost"] + paced["lost"],
         "duplicated": fast["duplicated"] + paced["duplicated"],
         "broker_only_messages_per_second": round(bare, 1),
+        "pipeline_only_messages_per_second": round(only, 1),
     }

@@ -38,20 +38,51 @@ def _config_path(config: Path | None) -> Path:
 
 
 @app.command()
-def apply(config: Path = typer.Argument(..., help="line.yaml")) -> None:
-    """Validate a line.yaml and save it in the data directory. / line.yaml 검증 후 저장."""
+def apply(
+    config: Path = typer.Argument(..., help="line.yaml"),
+    company: str = typer.Option(
+        "", "--company", help="Company id or name: write the line, machines and tags to the database."
+    ),
+) -> None:
+    """Validate a line.yaml and save it (database with --company, else the data directory). / line.yaml 적용."""
     try:
         cfg = load_line(config)
     except LineError as e:
         _fail(e)
+    if company:
+        _apply_db(cfg, company)
+        return
     target = data_dir() / cfg.line / "line.yaml"
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(config, target)
     typer.echo(
         f"라인 '{cfg.line}' 적용: 소스 {len(cfg.sources)}, 설비 {len(cfg.machines)}, 태그 {len(cfg.tags)} -> {target}\n"  # noqa: E501
         f"Applied line '{cfg.line}': {len(cfg.sources)} sources, {len(cfg.machines)} machines, "
-        f"{len(cfg.tags)} tags -> {target} (saved to the data directory; the database comes later)"
+        f"{len(cfg.tags)} tags -> {target}"
     )
+
+
+def _apply_db(cfg: Any, company: str) -> None:
+    from sqlalchemy import select
+
+    from aion.accounts.models import Company
+    from aion.core.db import system_session
+    from aion.line import service
+    from aion.settings import get_settings
+
+    with system_session(actor="cli") as session:
+        where = Company.id == int(company) if company.isdigit() else Company.name == company
+        org = session.scalars(select(Company).where(where)).one_or_none()
+        if org is None:
+            _fail(LineError(f"회사 없음: {company} / No company {company!r} (id or exact name)"))
+            return
+        line = service.apply_config(session, org.id, cfg)
+        path = service.write_runtime(get_settings().data_dir, line)
+        typer.echo(
+            f"라인 '{cfg.line}' 적용 ({org.name}): 설비 {len(cfg.machines)}, 태그 {len(cfg.tags)}, id {line.id}\n"
+            f"Applied line '{cfg.line}' for {org.name}: {len(cfg.machines)} machines, {len(cfg.tags)} tags "
+            f"(id {line.id}); runtime config {path}; run it with: aion line run {path}"
+        )
 
 
 @app.command()

@@ -57,47 +57,60 @@ class PayloadDecoder:
         self.max_bytes = max_bytes
 
     def _reject(self, out: Batch, source: str, reason: str, detail: str, payload: Any) -> None:
-        text = payload if isinstance(payload, str) else repr(payload)
+        if isinstance(payload, bytes):
+            text = payload.decode("utf-8", "replace")
+        else:
+            text = payload if isinstance(payload, str) else repr(payload)
         out.rejects.append(Reject(source, reason, detail, text[:300], time.time()))
 
-    def _value(self, out: Batch, tag: str, raw: Any, ts: float, seq: int, source: str) -> None:
+    def _value(self, out: Batch, tag: str, raw: Any, ts: float, seq: int, source: str, text: str) -> None:
+        # the quarantined payload is the whole message (an excerpt), the detail names the field
         if self.known_tags and tag not in self.known_tags:
-            self._reject(out, source, "unknown_tag", tag, raw)
+            self._reject(out, source, "unknown_tag", tag, text)
             return
         if isinstance(raw, bool) or not isinstance(raw, int | float):
-            self._reject(out, source, "wrong_type", f"{tag}: {type(raw).__name__}", raw)
+            self._reject(out, source, "wrong_type", f"{tag}: {type(raw).__name__} {raw!r:.60}", text)
             return
         v = float(raw)
         if not math.isfinite(v):
-            self._reject(out, source, "nan", tag, raw)
+            self._reject(out, source, "nan", f"{tag}: {raw!r}", text)
             return
         out.readings.append(Reading(tag, ts, v, seq, source))
 
-    def _object(self, out: Batch, obj: Any, machine: str, source: str, now: float) -> None:
+    def _object(self, out: Batch, obj: Any, machine: str, source: str, now: float, text: str) -> None:
         if not isinstance(obj, dict):
-            self._reject(out, source, "not_object", type(obj).__name__, obj)
+            self._reject(out, source, "not_object", type(obj).__name__, text)
             return
         ts = parse_ts(obj.get("ts"), now)
         if ts is None:
-            self._reject(out, source, "bad_timestamp", repr(obj.get("ts"))[:80], obj)
+            self._reject(out, source, "bad_timestamp", repr(obj.get("ts"))[:80], text)
             return
         seq_raw = obj.get("seq", 0)
         if isinstance(seq_raw, bool) or not isinstance(seq_raw, int):
-            self._reject(out, source, "wrong_type", f"seq: {type(seq_raw).__name__}", obj)
+            self._reject(out, source, "wrong_type", f"seq: {type(seq_raw).__name__}", text)
             return
         m = str(obj.get("machine", machine))
         prefix = f"{m}." if m else ""
         if "tag" in obj:
-            self._value(out, prefix + str(obj["tag"]), obj.get("value"), ts, seq_raw, source)
+            self._value(out, prefix + str(obj["tag"]), obj.get("value"), ts, seq_raw, source, text)
             return
         values = obj.get("values")
         if values is None:
             values = {k: v for k, v in obj.items() if k not in RESERVED}
         if not isinstance(values, dict):
-            self._reject(out, source, "not_object", "values", obj)
+            self._reject(out, source, "not_object", "values", text)
             return
+        known = self.known_tags
+        append = out.readings.append
+        isfinite = math.isfinite
         for name, raw in values.items():
-            self._value(out, prefix + str(name), raw, ts, seq_raw, source)
+            tag = prefix + str(name)
+            kind = type(raw)
+            # the common case inline (a float or int of a known tag); everything else explains itself
+            if (kind is float or kind is int) and (not known or tag in known) and isfinite(raw):
+                append(Reading(tag, ts, float(raw), seq_raw, source))
+            else:
+                self._value(out, tag, raw, ts, seq_raw, source, text)
 
     def decode(
         self, payload: bytes | str, machine: str = "", source: str = "", now: float | None = None
@@ -108,12 +121,14 @@ class PayloadDecoder:
             self._reject(out, source, "oversized", f"{len(payload)} > {self.max_bytes} bytes", payload[:300])
             return out
         try:
-            doc = json.loads(payload)
+            doc = json.loads(payload.decode("utf-8") if isinstance(payload, bytes) else payload)
         except (ValueError, UnicodeDecodeError) as e:
             text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else payload
             self._reject(out, source, "bad_json", str(e)[:120], text)
             return out
         t = time.time() if now is None else now
+        raw = payload[:300]
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
         for obj in doc if isinstance(doc, list) else [doc]:
-            self._object(out, obj, machine, source, t)
+            self._object(out, obj, machine, source, t, text)
         return out

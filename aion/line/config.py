@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ import yaml
 
 from aion.line.errors import LineConfigError
 
-SOURCE_KINDS = ("mqtt", "opcua", "modbus", "replay", "camera", "ingest")
+SOURCE_KINDS = ("mqtt", "opcua", "modbus", "replay", "camera", "ingest", "http")
 DTYPES = ("int16", "uint16", "int32", "uint32", "float32")
 ORDERS = ("big", "little")
 ACTION_KINDS = ("modbus_write", "opcua_write", "mqtt_publish")
@@ -27,8 +26,10 @@ NOTIFY_KINDS = ("webhook", "smtp")
 
 
 def data_dir() -> Path:
-    """The data directory: ``$AION_DATA_DIR`` or ``./aion-data`` (the lead's settings will own this)."""
-    return Path(os.environ.get("AION_DATA_DIR", "aion-data")) / "line"
+    """The lines' folder in the data directory (settings: ``AION_DATA_DIR``, default ``./aion-data``)."""
+    from aion.settings import get_settings
+
+    return Path(get_settings().data_dir) / "line"
 
 
 @dataclass

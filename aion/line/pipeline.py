@@ -87,6 +87,7 @@ class Pipeline:
         self.on_event = on_event
         self.stats_ = PipelineStats(buffer_rows=buffer.rows)
         self.held_: dict[str, list[Scored]] = {}
+        self._held_retry_at = 0.0  # store down and buffer full: retry held batches at the next probe
         self.unsaved_alarms_: dict[str, Alarm] = {}
         self.unsaved_rejects_: list[Reject] = []
         self._next_probe = 0.0
@@ -210,7 +211,10 @@ class Pipeline:
     def step(self) -> int:
         """One round over the connectors; returns how many readings became durable."""
         handled = 0
+        now = time.monotonic()
         for c in self.connectors:
+            if c.name in self.held_ and now < self._held_retry_at:
+                continue  # nothing can take it yet; the source stays unread (backpressure)
             scored = self.held_.pop(c.name, None)
             if scored is None:
                 scored = self._score(c)
@@ -221,6 +225,7 @@ class Pipeline:
                 handled += len(scored)
             else:
                 self.held_[c.name] = scored  # backpressure: this source is not read until this is durable
+                self._held_retry_at = time.monotonic() + min(self.probe_interval_s, 0.2)
         handled += self._replay()
         self.stats_.buffer_rows = self.buffer.rows
         self.stats_.held_batches = len(self.held_)

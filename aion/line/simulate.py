@@ -93,6 +93,8 @@ def publish_pump(
     qos: int = 1,
     progress: Callable[[str, float], None] | None = None,
     stop: Callable[[], bool] | None = None,
+    period_s: float = 120.0,
+    length_s: float = 30.0,
 ) -> int:
     """Publish the simulated pumps to ``aion/<line>/<machine>/telemetry``; ``duration_s`` 0 runs until ``stop``."""  # noqa: E501
     import paho.mqtt.client as mqtt
@@ -107,7 +109,7 @@ def publish_pump(
     start = time.time()
     n = int(duration_s * rate_hz) if duration_s > 0 else 1 << 40
     sent = 0
-    gens = [pump_rows(n, start, rate_hz, seed + j) for j in range(len(machines))]
+    gens = [pump_rows(n, start, rate_hz, seed + j, period_s, length_s) for j in range(len(machines))]
     try:
         for i in range(n):
             if stop is not None and stop():

@@ -142,6 +142,8 @@ DOMAIN_ROUTERS: list[str] = [
     "aion.accounts.api:router",
     "aion.platform.web:router",
     "aion.platform.api:router",
+    "aion.line.web:router",
+    "aion.line.api:router",
 ]
 
 

@@ -23,6 +23,7 @@ NAV: list[NavItem] = [
     NavItem("/jobs", "Jobs"),
     NavItem("/models", "Models"),
     NavItem("/compute/admin", "Computing center", frozenset({"admin"})),
+    NavItem("/lines", "Lines"),
     NavItem("/account", "My account"),
 ]
 
@@ -31,6 +32,6 @@ def items_for(role: str) -> list[NavItem]:
     """The entries ``role`` sees, in menu order.
 
     >>> [i.href for i in items_for("company_member")]
-    ['/', '/companies', '/datasets', '/jobs', '/models', '/account']
+    ['/', '/companies', '/datasets', '/jobs', '/models', '/lines', '/account']
     """
     return [i for i in NAV if i.roles is None or role in i.roles]

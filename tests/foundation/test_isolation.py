@@ -7,6 +7,7 @@ fails ``test_every_id_route_is_covered``, so the proof keeps up with the app.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,8 +17,30 @@ from aion.web.routes import id_routes
 from .conftest import csrf_of, login
 from .factories import World
 
-# param name -> key of company B's object in the world
-PARAM_OBJECTS = {"company_id": "company", "user_id": "b_member"}
+
+def _line_b(app, world: World) -> int:  # type: ignore[no-untyped-def]
+    from aion.core.db import system_session
+    from aion.line.demo import load_demo
+
+    with system_session(app.state.engine) as s:  # idempotent: the same line on every call
+        return load_demo(s, world.company_b).id
+
+
+def _tag_b(app, world: World) -> int:  # type: ignore[no-untyped-def]
+    from aion.core.db import system_session
+    from aion.line.demo import load_demo
+
+    with system_session(app.state.engine) as s:
+        return load_demo(s, world.company_b).machines[0].tags[0].id
+
+
+# param name -> key of company B's object in the world, or a function (app, world) -> its id
+PARAM_OBJECTS: dict[str, Any] = {
+    "company_id": "company",
+    "user_id": "b_member",
+    "line_id": _line_b,
+    "tag_id": _tag_b,
+}
 # Routes with ids that are not company-owned (they act on the caller's own records).
 OWN_RECORD_ROUTES = {"/account/tokens/{token_id}/revoke"}
 # Route prefixes whose isolation a domain proves with its own objects (see the file named).
@@ -36,9 +59,11 @@ def _id_routes(app) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
     return [(m, p) for m, p in id_routes(app) if not p.startswith(DOMAIN_TESTED)]
 
 
-def _fill(path: str, world: World) -> str:
+def _fill(path: str, world: World, app=None) -> str:  # type: ignore[no-untyped-def]
     def value(m: re.Match[str]) -> str:
         key = PARAM_OBJECTS[m.group(1)]
+        if callable(key):
+            return str(key(app, world))
         return str(world.company_b if key == "company" else world.users[key])
 
     return re.sub(r"{(\w+)}", value, path)
@@ -61,7 +86,7 @@ def test_company_user_gets_404_for_other_company_everywhere(app, world: World, w
         login(client, world.emails[who])
         token = csrf_of(client)
         for method, path in routes:
-            url = _fill(path, world)
+            url = _fill(path, world, app)
             if method == "GET":
                 r = client.get(url)
             elif method == "PATCH":

@@ -34,7 +34,9 @@ class MosquittoProcess:
         self.conf.write_text(
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
             f"persistence_location {workdir}/\nmax_queued_messages 0\nmax_inflight_messages 0\n"
-            "log_dest none\n"
+            "log_dest none\n" + ("user root\n" if os.geteuid() == 0 else "")
+            # as root, mosquitto drops to user 'mosquitto', which cannot write its persistence
+            # file into our temporary folder: the restart would silently forget every session
         )
         self.proc: subprocess.Popen[bytes] | None = None
 

@@ -42,7 +42,7 @@ class Peer:
 
 
 def collect(
-    c: Connector, want: set[float], tag: str, timeout: float = 15.0, got: list[Reading] | None = None
+    c: Connector, want: set[float], tag: str, timeout: float = 30.0, got: list[Reading] | None = None
 ) -> list[Reading]:
     got = list(got or [])
     deadline = time.monotonic() + timeout
@@ -121,17 +121,16 @@ def peer(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Peer]:
         p = Peer(lambda st: ModbusConnector("mb", tags, port=dev.port, interval=0.05, state=st),
                  feed_mb, "plc.f", False)  # fmt: skip
     elif kind.startswith("replay"):
-        # rows 0-2 due at once, rows 3-5 due 2 s later (20 s of file time at speed 10)
-        t = [0.0, 1.0, 2.0, 20.0, 21.0, 22.0]
+        # rows 0-2 due at once, rows 3-5 due 4 s after the first connector starts (40 s of file
+        # time at speed 10): the first connector must not have consumed them before its restart
+        t = [0.0, 1.0, 2.0, 40.0, 41.0, 42.0]
         df = pd.DataFrame({"ts": t, "v": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], "w": [0.0] * 6})
         path = tmp_path / ("r.csv" if kind == "replay-csv" else "r.parquet")
         if kind == "replay-csv":
             df.to_csv(path, index=False)
         else:
             df.to_parquet(path)
-        origin = time.time()
-        p = Peer(lambda st: ReplayConnector("rp", path, machine="m", speed=10.0,
-                                            state=st or {"offset": 0, "origin": origin}),
+        p = Peer(lambda st: ReplayConnector("rp", path, machine="m", speed=10.0, state=st),
                  lambda values: None, "m.v", True)  # fmt: skip
     elif kind == "camera":
         folder = tmp_path / "cam"

@@ -1,4 +1,4 @@
-"""Connectors: MQTT, OPC UA, Modbus TCP, file replay, camera folder, HTTP ingest.
+"""Connectors: MQTT, OPC UA, Modbus TCP, file replay, camera folder, HTTP ingest (in-process and via the web app).
 
 Heavy protocol libraries are imported when a connector of that kind is built.
 """
@@ -36,6 +36,10 @@ def _cls(kind: str) -> type[Connector]:
         from aion.line.connectors.camera import CameraFolderConnector
 
         return CameraFolderConnector
+    if kind == "http":
+        from aion.line.connectors.http import HttpInboxConnector
+
+        return HttpInboxConnector
     if kind == "ingest":
         from aion.line.connectors.ingest import IngestConnector
 
@@ -58,4 +62,8 @@ def make_connector(source: SourceConfig, line: LineConfig, state: dict[str, Any]
         kwargs["tags"] = line.tags_of(source.name)
     if "known_tags" in params and not line.accept_unknown_tags and "known_tags" not in kwargs:
         kwargs["known_tags"] = list(line.tags)
+    if "client_id" in params and not kwargs.get("client_id") and not (state or {}).get("client_id"):
+        # the persistent session's identity must not depend on a state file written after start:
+        # a pipeline killed before its first save resumes the same broker session
+        kwargs["client_id"] = f"aion-{line.line}-{source.name}"
     return cls(source.name, state=state, **kwargs)  # type: ignore[call-arg]

@@ -16,6 +16,7 @@ Topic filters may name a level ``{machine}``: ``aion/line1/{machine}/telemetry``
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Iterable
 from typing import Any, NamedTuple
@@ -52,8 +53,19 @@ class TopicMap:
         self.patterns = list(patterns)
         self.filters = [p.replace("{machine}", "+") for p in self.patterns]
         self._levels = [p.split("/") for p in self.patterns]
+        self._cache: dict[str, str] = {}
 
     def machine_of(self, topic: str) -> str:
+        """The machine named by ``topic`` (cached: a line has few topics, matching is slow)."""
+        found = self._cache.get(topic)
+        if found is None:
+            found = self._machine_of(topic)
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[topic] = found
+        return found
+
+    def _machine_of(self, topic: str) -> str:
         parts = topic.split("/")
         for levels in self._levels:
             if "{machine}" in levels:
@@ -186,5 +198,12 @@ class MqttConnector(Connector):
         if self.closed_:
             return
         self.closed_ = True
+        # the PUBACKs of committed messages leave before the DISCONNECT, and the network thread
+        # writes both before it stops: otherwise the broker redelivers committed messages
+        deadline = time.monotonic() + 3.0
+        while self.client_._out_packet and time.monotonic() < deadline:
+            time.sleep(0.01)
         self.client_.disconnect()
+        while self.client_.is_connected() and time.monotonic() < deadline:
+            time.sleep(0.01)
         self.client_.loop_stop()

@@ -45,6 +45,10 @@ class TimeSeriesStore(ABC):
         """Insert or update an alarm (by id)."""
 
     @abstractmethod
+    def ack_alarm(self, alarm_id: str, user: str, at: float) -> bool:
+        """A person acknowledged an alarm; False when unknown or already acknowledged."""
+
+    @abstractmethod
     def alarms(self, line: str = "", active_only: bool = False, limit: int = 1000) -> list[Alarm]:
         """Alarms, newest first."""
 

@@ -15,7 +15,7 @@ from typing import Any
 from aion.line.errors import LineConfigError, StoreUnavailable
 from aion.line.model import Alarm, AuditRecord, Reject, Scored
 from aion.line.store.base import Latest, Point, TimeSeriesStore
-from aion.line.store.sqlite import ALARM_COLS, alarm_row
+from aion.line.store.sqlite import ALARM_COLS, ALARM_UPSERT, alarm_row
 
 SCHEMA = """
 CREATE SCHEMA IF NOT EXISTS {s};
@@ -117,15 +117,15 @@ class PostgresStore(TimeSeriesStore):
             )
 
     def save_alarm(self, alarm: Alarm) -> None:
-        cols = ALARM_COLS.split(", ")
-        sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols[1:])
-        self._run(
-            lambda c: c.execute(
-                f"INSERT INTO {self.schema}.alarms({ALARM_COLS}) VALUES ({', '.join(['%s'] * 12)}) "
-                f"ON CONFLICT (id) DO UPDATE SET {sets}",
-                alarm_row(alarm),
-            )
+        sql = ALARM_UPSERT.format(t=f"{self.schema}.alarms", marks=", ".join(["%s"] * 12))
+        self._run(lambda c: c.execute(sql, alarm_row(alarm)))
+
+    def ack_alarm(self, alarm_id: str, user: str, at: float) -> bool:
+        sql = (
+            f"UPDATE {self.schema}.alarms SET acked_at = %s, acked_by = %s "
+            "WHERE id = %s AND acked_at IS NULL RETURNING id"
         )
+        return bool(self._run(lambda c: c.execute(sql, (at, user, alarm_id)).fetchall()))
 
     def alarms(self, line: str = "", active_only: bool = False, limit: int = 1000) -> list[Alarm]:
         conds = [c for c in ("line = %s" if line else "", "cleared_at IS NULL" if active_only else "") if c]

@@ -43,6 +43,18 @@ CREATE TABLE IF NOT EXISTS audit (
 ALARM_COLS = "id, line, tag, rule, severity, message, value, raised_at, count, acked_at, acked_by, cleared_at"
 
 
+# An acknowledgement comes from a person (the web app) while the pipeline keeps updating the
+# alarm (count, value, cleared): an upsert keeps the first acknowledgement whoever writes last.
+ALARM_UPSERT = (
+    f"INSERT INTO {{t}} AS a({ALARM_COLS}) VALUES ({{marks}}) ON CONFLICT (id) DO UPDATE SET "
+    + ", ".join(
+        f"{c} = excluded.{c}" for c in ALARM_COLS.split(", ")[1:] if c not in ("acked_at", "acked_by")
+    )
+    + ", acked_at = COALESCE(a.acked_at, excluded.acked_at)"
+    + ", acked_by = CASE WHEN a.acked_at IS NULL THEN excluded.acked_by ELSE a.acked_by END"
+)
+
+
 def alarm_row(a: Alarm) -> tuple:
     return (
         a.id,
@@ -88,8 +100,10 @@ class SqliteStore(TimeSeriesStore):
             try:
                 self._db.execute("BEGIN IMMEDIATE")
                 try:
-                    tid = self._tag_id
-                    rows = [(tid(r.tag), round(r.ts * 1_000_000), r.seq, r.value, s) for r, s in scored]
+                    ids = self.tag_ids_
+                    for name in {r.tag for r, _ in scored} - ids.keys():
+                        self._tag_id(name)
+                    rows = [(ids[r.tag], round(r.ts * 1_000_000), r.seq, r.value, s) for r, s in scored]
                     before = self._db.total_changes
                     self._db.executemany("INSERT OR IGNORE INTO readings VALUES (?, ?, ?, ?, ?)", rows)
                     new = self._db.total_changes - before
@@ -123,9 +137,14 @@ class SqliteStore(TimeSeriesStore):
                 raise StoreUnavailable(f"격리 기록 실패 / Quarantine write failed: {e}") from e
 
     def save_alarm(self, alarm: Alarm) -> None:
-        self._exec(
-            f"INSERT OR REPLACE INTO alarms({ALARM_COLS}) VALUES ({', '.join('?' * 12)})", alarm_row(alarm)
+        self._exec(ALARM_UPSERT.format(t="alarms", marks=", ".join("?" * 12)), alarm_row(alarm))
+
+    def ack_alarm(self, alarm_id: str, user: str, at: float) -> bool:
+        rows = self._exec(
+            "UPDATE alarms SET acked_at = ?, acked_by = ? WHERE id = ? AND acked_at IS NULL RETURNING id",
+            (at, user, alarm_id),
         )
+        return bool(rows)
 
     def alarms(self, line: str = "", active_only: bool = False, limit: int = 1000) -> list[Alarm]:
         where = " AND ".join(

@@ -1,0 +1,93 @@
+"""JSON API of the line domain: lines, their tags, live values and alarms, acknowledgement."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+
+from aion.accounts.policy import require
+from aion.line import policy, service
+from aion.line.errors import Backpressure, LineConfigError, LineError, StoreUnavailable
+from aion.line.schemas import LinePublic, LiveSnapshot
+from aion.web.deps import CurrentUser, SessionDep, verify_csrf
+from aion.web.forms import pick_language
+
+router = APIRouter(prefix="/api/lines", tags=["line"], dependencies=[Depends(verify_csrf)])
+
+
+class AckIn(BaseModel):
+    alarm_id: str
+
+
+def _dir(request: Request) -> Path:
+    return Path(request.app.state.settings.data_dir)
+
+
+@router.get("")
+def list_lines(session: SessionDep, user: CurrentUser) -> list[LinePublic]:
+    return [LinePublic.model_validate(ln) for ln in service.list_lines(session)]
+
+
+@router.get("/{line_id}")
+def get_line(session: SessionDep, user: CurrentUser, line_id: int) -> LinePublic:
+    return LinePublic.model_validate(service.get_line(session, line_id))
+
+
+@router.get("/{line_id}/live")
+async def live(request: Request, session: SessionDep, user: CurrentUser, line_id: int) -> LiveSnapshot:
+    line = service.get_line(session, line_id)
+    store = await run_in_threadpool(service.open_line_store, _dir(request), line)
+    try:
+        running = service.is_running(_dir(request), line)
+        return await run_in_threadpool(service.snapshot, store, line.key, service.tag_meta(line), running)
+    finally:
+        store.close()
+
+
+@router.post("/{line_id}/alarms/ack", responses={422: {"description": "Body is not {alarm_id}"}})
+async def ack(request: Request, session: SessionDep, user: CurrentUser, line_id: int) -> JSONResponse:
+    """Acknowledge an alarm: body ``{"alarm_id": "..."}``; ``acknowledged`` false if it already was."""
+    line = service.get_line(session, line_id)  # ownership before anything else: a 404 for others
+    require(policy.can_acknowledge(user, line.company_id))
+    try:
+        body = AckIn.model_validate_json(await request.body())
+    except ValidationError as e:
+        return JSONResponse({"detail": e.errors(include_url=False, include_input=False)}, 422)
+    lang = getattr(request.state, "lang", "ko")
+    try:
+        store = await run_in_threadpool(service.open_line_store, _dir(request), line)
+        try:
+            done = await run_in_threadpool(
+                service.acknowledge, session, store, line, body.alarm_id, user.email
+            )
+        finally:
+            store.close()
+    except (StoreUnavailable, LineConfigError) as e:  # the line's store is unreachable: nothing changed
+        return JSONResponse({"detail": pick_language(str(e), lang)}, 503, headers={"Retry-After": "5"})
+    return JSONResponse({"acknowledged": done})
+
+
+@router.post("/{line_id}/ingest", status_code=202)
+async def ingest(
+    request: Request, session: SessionDep, user: CurrentUser, line_id: int, machine: str = ""
+) -> JSONResponse:
+    """For gateways (send an API token): JSON readings, durable when the answer is 202.
+
+    Refused parts are listed with their reason and quarantined; 503 with Retry-After when full.
+    """
+    line = service.get_line(session, line_id)
+    require(policy.can_ingest(user, line.company_id))
+    body = await request.body()
+    lang = getattr(request.state, "lang", "ko")
+    try:
+        accepted, rejects = await run_in_threadpool(service.ingest, _dir(request), line, body, machine)
+    except Backpressure as e:
+        return JSONResponse({"detail": pick_language(str(e), lang)}, 503, headers={"Retry-After": "5"})
+    except LineError as e:
+        return JSONResponse({"detail": pick_language(str(e), lang)}, 400)
+    refused = [{"reason": j.reason, "detail": j.detail} for j in rejects]
+    return JSONResponse({"accepted": accepted, "rejected": refused}, 202 if accepted or not refused else 400)

@@ -1,0 +1,90 @@
+"""Input and output shapes of the line pages and API."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class TagUpdate(BaseModel):
+    """What a person may change on a tag from the web page: unit and alarm limits."""
+
+    unit: str = Field("", max_length=32)
+    low: float | None = None
+    high: float | None = None
+    rate: float | None = Field(None, ge=0)
+    deadband: float = Field(0.0, ge=0)
+
+    @field_validator("low", "high", "rate", "deadband")
+    @classmethod
+    def _finite(cls, v: float | None) -> float | None:
+        if v is not None and not math.isfinite(v):
+            raise ValueError("유한한 숫자여야 함 / Must be a finite number")
+        return v
+
+    @model_validator(mode="after")
+    def _order(self) -> TagUpdate:
+        if self.low is not None and self.high is not None and self.low >= self.high:
+            raise ValueError("하한은 상한보다 작아야 함 / The low limit must be below the high limit")
+        return self
+
+
+class TagPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    unit: str
+    source: str
+    address: str
+    low: float | None
+    high: float | None
+    rate: float | None
+    deadband: float
+
+
+class MachinePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    model: str
+    tags: list[TagPublic]
+
+
+class LinePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    company_id: int
+    name: str
+    description: str
+    interlock_enabled: bool
+    machines: list[MachinePublic] = []
+
+
+class AlarmPublic(BaseModel):
+    id: str
+    tag: str
+    rule: str
+    severity: str
+    message: str
+    value: float
+    count: int
+    state: str
+    raised_at: float
+    acked_at: float | None
+    acked_by: str
+    cleared_at: float | None
+
+
+class LiveSnapshot(BaseModel):
+    """What the live page shows, pushed over SSE: current values and alarms."""
+
+    at: float
+    values: dict[str, dict[str, Any]]
+    alarms: list[AlarmPublic]
+    running: bool
+    trends: dict[str, list[tuple[float, float]]] = {}
