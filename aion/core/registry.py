@@ -7,6 +7,7 @@ import importlib
 MODEL_MODULES: tuple[str, ...] = (
     "aion.core.audit",
     "aion.accounts.models",
+    "aion.program.models",
 )
 
 

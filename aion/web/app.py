@@ -140,6 +140,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 DOMAIN_ROUTERS: list[str] = [
     "aion.accounts.web:router",
     "aion.accounts.api:router",
+    "aion.program.web:router",
 ]
 
 

@@ -19,6 +19,10 @@ NAV: list[NavItem] = [
     NavItem("/companies", "Companies"),
     NavItem("/users", "Users", frozenset({"admin", "operator", "company_admin"})),
     NavItem("/audit", "Audit log", frozenset({"admin"})),
+    NavItem("/program", "Program"),
+    NavItem("/program/reviews", "My reviews", frozenset({"evaluator"})),
+    NavItem("/program/diagnoses", "Diagnosis", frozenset({"admin", "operator", "consultant"})),
+    NavItem("/program/kpi", "KPIs", frozenset({"admin", "operator", "consultant"})),
     NavItem("/account", "My account"),
 ]
 
@@ -27,6 +31,6 @@ def items_for(role: str) -> list[NavItem]:
     """The entries ``role`` sees, in menu order.
 
     >>> [i.href for i in items_for("company_member")]
-    ['/', '/companies', '/account']
+    ['/', '/companies', '/program', '/account']
     """
     return [i for i in NAV if i.roles is None or role in i.roles]
