@@ -32,6 +32,7 @@ DOMAIN_GROUPS: list[tuple[str, str, str]] = [
     ("process", "aion.solutions.process.cli:app", "Process (sensor) anomaly detection."),
     ("line", "aion.line.cli:app", "Line connection: real-time pipeline."),
     ("compute", "aion.platform.compute.cli:app", "Jobs on shared compute."),
+    ("program", "aion.program.cli:app", "Program operations: calls, evaluation, diagnosis, KPIs."),
 ]
 
 log = logging.getLogger("aion.cli")
