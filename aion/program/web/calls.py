@@ -65,7 +65,7 @@ def call_new(request: Request, session: SessionDep, user: CurrentUser) -> Respon
     today = now().astimezone(KST)
     values = {
         "year": str(today.year),
-        "opens_at": today.strftime("%Y-%m-%dT09:00"),
+        "opens_at": today.strftime("%Y-%m-%dT%H:00"),
         "closes_at": (today + timedelta(days=14)).strftime("%Y-%m-%dT18:00"),
         "n_select": "5",
         "n_reserve": "1",
