@@ -43,7 +43,9 @@ def send_mail() -> None:
     from aion.program.service import mail
 
     if not mail.smtp_configured():
-        typer.echo("SMTP 서버가 설정되지 않았습니다 (AION_SMTP_HOST) / No SMTP server configured (AION_SMTP_HOST)")
+        typer.echo(
+            "SMTP 서버가 설정되지 않았습니다 (AION_SMTP_HOST) / No SMTP server configured (AION_SMTP_HOST)"
+        )
         raise typer.Exit(1)
     with system_session(actor="cli:program send-mail") as session:
         n = mail.deliver_queued(session)

@@ -73,7 +73,8 @@ def parse_form_fields(text: str) -> list[dict[str, Any]]:
         kind = parts[2] if len(parts) > 2 and parts[2] else "text"
         if kind not in KINDS:
             raise fail(
-                f"신청서 항목 {n}행: 종류는 {', '.join(KINDS)} 중 하나", f"Form field line {n}: kind is one of {KINDS}"
+                f"신청서 항목 {n}행: 종류는 {', '.join(KINDS)} 중 하나",
+                f"Form field line {n}: kind is one of {KINDS}",
             )
         yes = ("yes", "y", "true", "1", "예", "필수")
         out.append(
@@ -100,7 +101,8 @@ def parse_rubric(text: str) -> list[dict[str, Any]]:
             top = float(parts[3]) if len(parts) > 3 and parts[3] else 5.0
         except (IndexError, ValueError) as e:
             raise fail(
-                f"평가 항목 {n}행 형식: id | 이름 | 배점 | 최고 점수", f"Rubric line {n}: id | name | weight | max"
+                f"평가 항목 {n}행 형식: id | 이름 | 배점 | 최고 점수",
+                f"Rubric line {n}: id | name | weight | max",
             ) from e
         if not _NAME.match(cid) or weight <= 0 or top <= 0:
             raise fail(f"평가 항목 {n}행 값이 잘못되었습니다", f"Rubric line {n} has an invalid value")
@@ -123,7 +125,9 @@ def parse_eligibility(form: dict[str, str]) -> list[dict[str, Any]]:
     if regions:
         rules.append({"kind": "region", "allowed": regions})
     if form.get("rule_max_employees", "").strip():
-        rules.append({"kind": "size", "max_employees": parse_int(form["rule_max_employees"], "max employees")})
+        rules.append(
+            {"kind": "size", "max_employees": parse_int(form["rule_max_employees"], "max employees")}
+        )
     industries = [r.strip() for r in form.get("rule_industry", "").split(",") if r.strip()]
     if industries:
         rules.append({"kind": "industry", "allowed": industries})

@@ -23,7 +23,10 @@ from tests.foundation.factories import PASSWORD, World, make_world
 def world(engine: Engine) -> World:
     w = make_world(engine)
     with system_session(engine, actor="tests") as s:
-        for cid, addr in ((w.company_a, "울산광역시 북구 효자로 1"), (w.company_b, "울산광역시 남구 산업로 2")):
+        for cid, addr in (
+            (w.company_a, "울산광역시 북구 효자로 1"),
+            (w.company_b, "울산광역시 남구 산업로 2"),
+        ):
             company = s.get(Company, cid)
             assert company is not None
             company.address, company.contact_email = addr, f"contact{cid}@company.example"

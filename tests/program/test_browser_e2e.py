@@ -34,8 +34,15 @@ from tests.foundation.factories import PASSWORD, World
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 NAMES = ("알파정밀", "베타화학", "610-81-23454", "620-86-54323")
 
 
@@ -45,7 +52,9 @@ def server(tmp_path: Path, engine: Engine, db_url: str, world: World) -> Iterato
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
-    srv = uvicorn.Server(uvicorn.Config(create_app(settings, engine), host="127.0.0.1", port=port, log_config=None))
+    srv = uvicorn.Server(
+        uvicorn.Config(create_app(settings, engine), host="127.0.0.1", port=port, log_config=None)
+    )
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -145,7 +154,11 @@ def test_call_to_kpi_in_a_real_browser(server: str, engine: Engine, world: World
 
         # 3. the operator assigns three evaluators; the third works for company A
         op.goto(f"{base}/program/calls/{call_id}/review")
-        for key, org in (("evaluator", "울산대학교"), ("evaluator2", "한국산업기술평가원"), ("evaluator3", "(주)알파정밀")):
+        for key, org in (
+            ("evaluator", "울산대학교"),
+            ("evaluator2", "한국산업기술평가원"),
+            ("evaluator3", "(주)알파정밀"),
+        ):
             op.get_by_label("평가위원", exact=True).select_option(str(world.users[key]))
             op.get_by_label("평가위원 소속 기관 (이해충돌 확인용)").fill(org)
             op.get_by_role("button", name="자격을 충족한 모든 신청서에 배정").click()

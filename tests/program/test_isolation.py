@@ -34,12 +34,27 @@ class Ids:
 
 def make_records(engine: Engine, world: World) -> Ids:
     with system_session(engine, actor="tests") as s:
-        call = calls.create_call(s, CallInput(
-            code="T-1", year=now().year, track="solution", agency_id=1, title="시험 공고", description="",
-            n_select=1, n_reserve=0, min_score=None, aggregation="mean", blind=True,
-            opens_at=now() - timedelta(hours=1), closes_at=now() + timedelta(days=1),
-            form_fields=[], attachments=["사업자등록증"], rubric=DEFAULT_RUBRIC,
-        ))
+        call = calls.create_call(
+            s,
+            CallInput(
+                code="T-1",
+                year=now().year,
+                track="solution",
+                agency_id=1,
+                title="시험 공고",
+                description="",
+                n_select=1,
+                n_reserve=0,
+                min_score=None,
+                aggregation="mean",
+                blind=True,
+                opens_at=now() - timedelta(hours=1),
+                closes_at=now() + timedelta(days=1),
+                form_fields=[],
+                attachments=["사업자등록증"],
+                rubric=DEFAULT_RUBRIC,
+            ),
+        )
         ids = []
         for key in ("a_member", "b_member"):
             user = s.get(User, world.users[key])
@@ -55,9 +70,15 @@ def make_records(engine: Engine, world: World) -> Ids:
         assert operator and consultant and evaluator
         info = calls.request_info(s, ids[0][0], "자료를 보완해 주십시오", operator)
         a_company = ids[0][0].company
-        d = diagnoses.create(s, a_company, consultant, assessor="consultant",
-                             answers={q: "2" for q in diagnoses.questionnaire().question_ids()}, focus=["defects"],
-                             assessed_on=date.today())
+        d = diagnoses.create(
+            s,
+            a_company,
+            consultant,
+            assessor="consultant",
+            answers={q: "2" for q in diagnoses.questionnaire().question_ids()},
+            focus=["defects"],
+            assessed_on=date.today(),
+        )
         review.assign(s, call, evaluator)
         asg = next(a for a in review.call_assignments(s, call) if a.application_id == ids[0][0].id)
         return Ids(call.id, ids[0][0].id, ids[1][0].id, ids[0][1].id, info.id, d.id, asg.id)
@@ -86,14 +107,25 @@ def company_a_routes(i: Ids, company_a: int) -> list[tuple[str, str]]:
 def _call(client: TestClient, method: str, url: str) -> int:
     if method == "GET":
         return client.get(url, follow_redirects=False).status_code
-    data = {"evaluator_id": "4", "new_close": "2030-01-01T18:00", "conflict": "no", "answer": "x" * 10, "question": "x" * 10, "kind": "사업자등록증", "action": "keep", "reason": "x" * 10}
+    data = {
+        "evaluator_id": "4",
+        "new_close": "2030-01-01T18:00",
+        "conflict": "no",
+        "answer": "x" * 10,
+        "question": "x" * 10,
+        "kind": "사업자등록증",
+        "action": "keep",
+        "reason": "x" * 10,
+    }
     if url.endswith("/files"):
         return post(client, url, data, files={"file": ("x.pdf", b"%PDF-1.4", "application/pdf")}).status_code
     return post(client, url, data).status_code
 
 
 @pytest.mark.parametrize("who", ["b_member", "b_admin"])
-def test_other_company_gets_404_everywhere(client: TestClient, engine: Engine, world: World, who: str) -> None:
+def test_other_company_gets_404_everywhere(
+    client: TestClient, engine: Engine, world: World, who: str
+) -> None:
     ids = make_records(engine, world)
     login(client, world.emails[who])
     for method, url in company_a_routes(ids, world.company_a):
@@ -107,9 +139,14 @@ def test_other_company_gets_404_everywhere(client: TestClient, engine: Engine, w
 def test_own_company_sees_its_records(client: TestClient, engine: Engine, world: World) -> None:
     ids = make_records(engine, world)
     login(client, world.emails["a_member"])
-    for url in (f"/program/applications/{ids.app_a}", f"/program/applications/{ids.app_a}/receipt",
-                f"/program/applications/{ids.app_a}/files/{ids.file_a}", f"/program/diagnoses/{ids.diag_a}",
-                f"/program/diagnoses/{ids.diag_a}/report.pdf", f"/program/companies/{world.company_a}/journey"):
+    for url in (
+        f"/program/applications/{ids.app_a}",
+        f"/program/applications/{ids.app_a}/receipt",
+        f"/program/applications/{ids.app_a}/files/{ids.file_a}",
+        f"/program/diagnoses/{ids.diag_a}",
+        f"/program/diagnoses/{ids.diag_a}/report.pdf",
+        f"/program/companies/{world.company_a}/journey",
+    ):
         assert client.get(url).status_code == 200, url
 
 

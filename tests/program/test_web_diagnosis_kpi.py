@@ -27,7 +27,9 @@ def answers(level: int) -> dict[str, str]:
     return {q: str(level) for q in diagnoses.questionnaire().question_ids()}
 
 
-def test_consultant_diagnosis_baseline_change_and_pdf(client: TestClient, engine: Engine, world: World) -> None:
+def test_consultant_diagnosis_baseline_change_and_pdf(
+    client: TestClient, engine: Engine, world: World
+) -> None:
     login(client, "consultant@test.example")
     url = f"/program/diagnoses/new?company_id={world.company_a}"
     form = client.get(url)
@@ -57,7 +59,11 @@ def test_consultant_diagnosis_baseline_change_and_pdf(client: TestClient, engine
 
 def test_company_self_assessment_only_for_own_company(client: TestClient, world: World) -> None:
     login(client, "member@alpha.example")
-    r = post(client, f"/program/diagnoses/new?company_id={world.company_a}", {**answers(2), "assessed_on": "2026-03-02"})
+    r = post(
+        client,
+        f"/program/diagnoses/new?company_id={world.company_a}",
+        {**answers(2), "assessed_on": "2026-03-02"},
+    )
     assert r.status_code == 303
     page = client.get(r.headers["location"])
     assert "자가진단" in page.text
@@ -65,7 +71,12 @@ def test_company_self_assessment_only_for_own_company(client: TestClient, world:
 
 
 def test_kpi_dashboard_exports_and_cli(
-    client: TestClient, engine: Engine, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str
+    client: TestClient,
+    engine: Engine,
+    world: World,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    db_url: str,
 ) -> None:
     with system_session(engine) as s:
         agency = s.scalars(select(Agency)).first()
@@ -80,11 +91,28 @@ def test_kpi_dashboard_exports_and_cli(
         b = s.get(Company, world.company_b)
         assert a is not None and b is not None
         for c in (a, b):
-            diagnoses.create(s, c, consultant, assessor="consultant", answers=answers(2), focus=[],
-                             assessed_on=date(2026, 5, 1))
-        diagnoses.create(s, a, consultant, assessor="self", answers=answers(2), focus=[], assessed_on=date(2026, 5, 2))
-        s.add(Support(company_id=a.id, agency_id=agency.id, track="solution", year=2026, category="solution:x",
-                      title="AI 솔루션"))
+            diagnoses.create(
+                s,
+                c,
+                consultant,
+                assessor="consultant",
+                answers=answers(2),
+                focus=[],
+                assessed_on=date(2026, 5, 1),
+            )
+        diagnoses.create(
+            s, a, consultant, assessor="self", answers=answers(2), focus=[], assessed_on=date(2026, 5, 2)
+        )
+        s.add(
+            Support(
+                company_id=a.id,
+                agency_id=agency.id,
+                track="solution",
+                year=2026,
+                category="solution:x",
+                title="AI 솔루션",
+            )
+        )
     login(client, "operator@test.example")
     page = client.get("/program/kpi?year=2026")
     assert page.status_code == 200 and "<svg" in page.text
@@ -107,8 +135,9 @@ def test_kpi_dashboard_exports_and_cli(
     get_settings.cache_clear()
     _register()
     out = tmp_path / "kpi.xlsx"
-    result = CliRunner().invoke(app, ["program", "kpi", "--year", "2026", "--xlsx", str(out), "--pdf",
-                                      str(tmp_path / "kpi.pdf")])
+    result = CliRunner().invoke(
+        app, ["program", "kpi", "--year", "2026", "--xlsx", str(out), "--pdf", str(tmp_path / "kpi.pdf")]
+    )
     get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     assert "2 / 150" in result.output

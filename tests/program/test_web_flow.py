@@ -27,12 +27,23 @@ def create_call(client: TestClient, code: str = "2026-SOL-01", *, blind: bool = 
     login(client, "operator@test.example")
     now = datetime.now(KST)
     data = {
-        "code": code, "title": "2026년 AI 솔루션 도입 지원", "year": str(now.year), "track": "solution",
-        "agency_id": "1", "opens_at": _local(now - timedelta(hours=1)),
-        "closes_at": _local(now + timedelta(days=2)), "n_select": str(n), "n_reserve": "1",
-        "min_score": "40", "aggregation": "mean", "rule_region": "울산", "rule_industry": "C",
-        "rule_max_employees": "300", "form_fields": "plan | 추진 계획 | textarea | yes",
-        "attachments": "사업자등록증", "rubric": "need | 필요성 | 50 | 5\nimpact | 기대 효과 | 50 | 5",
+        "code": code,
+        "title": "2026년 AI 솔루션 도입 지원",
+        "year": str(now.year),
+        "track": "solution",
+        "agency_id": "1",
+        "opens_at": _local(now - timedelta(hours=1)),
+        "closes_at": _local(now + timedelta(days=2)),
+        "n_select": str(n),
+        "n_reserve": "1",
+        "min_score": "40",
+        "aggregation": "mean",
+        "rule_region": "울산",
+        "rule_industry": "C",
+        "rule_max_employees": "300",
+        "form_fields": "plan | 추진 계획 | textarea | yes",
+        "attachments": "사업자등록증",
+        "rubric": "need | 필요성 | 50 | 5\nimpact | 기대 효과 | 50 | 5",
     }
     if blind:
         data["blind"] = "on"
@@ -49,8 +60,12 @@ def apply(client: TestClient, email: str, call_id: int, plan: str) -> int:
     fields = {"employees": "40", "industry_code": "C29", "plan": plan}
     r = post(client, f"/program/applications/{app_id}/edit", {**fields, "action": "submit"})
     assert r.status_code == 400 and "사업자등록증" in r.text  # attachment missing; the answers stay
-    r = post(client, f"/program/applications/{app_id}/files", {"kind": "사업자등록증"},
-             files={"file": ("brn.pdf", b"%PDF-1.4 test", "application/pdf")})
+    r = post(
+        client,
+        f"/program/applications/{app_id}/files",
+        {"kind": "사업자등록증"},
+        files={"file": ("brn.pdf", b"%PDF-1.4 test", "application/pdf")},
+    )
     assert r.status_code == 303, r.text
     r = post(client, f"/program/applications/{app_id}/edit", {"action": "submit"})
     assert r.status_code == 303 and "/receipt" in r.headers["location"], r.text
@@ -61,13 +76,19 @@ def apply(client: TestClient, email: str, call_id: int, plan: str) -> int:
 
 def test_call_to_selection_blind(client: TestClient, engine: Engine, world: World) -> None:
     call_id = create_call(client)
-    a_id = apply(client, "member@alpha.example", call_id, "알파정밀은 프레스 불량을 줄입니다 (문의 052-123-4567)")
+    a_id = apply(
+        client, "member@alpha.example", call_id, "알파정밀은 프레스 불량을 줄입니다 (문의 052-123-4567)"
+    )
     b_id = apply(client, "admin@beta.example", call_id, "용접 비드 검사 자동화")
 
     # reopen until the deadline: the receipt number stays
     r = post(client, f"/program/applications/{b_id}/reopen")
     assert r.status_code == 303
-    r = post(client, f"/program/applications/{b_id}/edit", {"plan": "용접 비드 비전 검사 자동화", "action": "submit"})
+    r = post(
+        client,
+        f"/program/applications/{b_id}/edit",
+        {"plan": "용접 비드 비전 검사 자동화", "action": "submit"},
+    )
     assert r.status_code == 303
     with system_session(engine) as s:
         apps = {a.id: a for a in s.scalars(select(Application))}
@@ -76,7 +97,12 @@ def test_call_to_selection_blind(client: TestClient, engine: Engine, world: Worl
 
     # operator asks for more information; the applicant answers
     login(client, "operator@test.example")
-    assert post(client, f"/program/applications/{a_id}/info", {"question": "불량률 자료를 보완해 주십시오"}).status_code == 303
+    assert (
+        post(
+            client, f"/program/applications/{a_id}/info", {"question": "불량률 자료를 보완해 주십시오"}
+        ).status_code
+        == 303
+    )
     login(client, "member@alpha.example")
     page = client.get(f"/program/applications/{a_id}")
     req_id = re.search(r"/program/info/(\d+)/answer", page.text).group(1)  # type: ignore[union-attr]
@@ -84,9 +110,16 @@ def test_call_to_selection_blind(client: TestClient, engine: Engine, world: Worl
 
     # evaluators: the third works for company A (automatic exclusion) and declares a conflict on B
     login(client, "operator@test.example")
-    for key, org in (("evaluator", "울산대학교"), ("evaluator2", "한국산업기술평가원"), ("evaluator3", "(주) 알파 정밀")):
-        r = post(client, f"/program/calls/{call_id}/evaluators",
-                 {"evaluator_id": str(world.users[key]), "organisation": org})
+    for key, org in (
+        ("evaluator", "울산대학교"),
+        ("evaluator2", "한국산업기술평가원"),
+        ("evaluator3", "(주) 알파 정밀"),
+    ):
+        r = post(
+            client,
+            f"/program/calls/{call_id}/evaluators",
+            {"evaluator_id": str(world.users[key]), "organisation": org},
+        )
         assert r.status_code == 303, r.text
     with system_session(engine) as s:
         asg = list(s.scalars(select(Assignment)))
@@ -103,9 +136,21 @@ def test_call_to_selection_blind(client: TestClient, engine: Engine, world: Worl
     post(client, f"/program/assignments/{asg_a3}/declare", {"conflict": "no"})
     page = client.get(f"/program/assignments/{asg_a3}")
     assert 'id="excluded"' in page.text and "프레스 불량" not in page.text
-    assert post(client, f"/program/assignments/{asg_b3}/declare", {"conflict": "yes", "reason": "베타화학 자문 계약 중"}).status_code == 303
+    assert (
+        post(
+            client,
+            f"/program/assignments/{asg_b3}/declare",
+            {"conflict": "yes", "reason": "베타화학 자문 계약 중"},
+        ).status_code
+        == 303
+    )
     assert 'id="excluded"' in client.get(f"/program/assignments/{asg_b3}").text
-    assert post(client, f"/program/assignments/{asg_b3}/score", {"score_need": "5", "action": "submit"}).status_code == 400
+    assert (
+        post(
+            client, f"/program/assignments/{asg_b3}/score", {"score_need": "5", "action": "submit"}
+        ).status_code
+        == 400
+    )
 
     # evaluators 1 and 2 score blind; "save and finish later", then submit; locked after
     scores = {"evaluator": {a_id: (4, 5), b_id: (3, 3)}, "evaluator2": {a_id: (5, 4), b_id: (3, 4)}}
@@ -118,15 +163,29 @@ def test_call_to_selection_blind(client: TestClient, engine: Engine, world: Worl
             assert "지원자 " in page.text
             for secret in ("알파정밀", "베타화학", "610-81-23454", "052-123-4567", "2026-SOL-01-000"):
                 assert secret not in page.text
-            r = post(client, f"/program/assignments/{asg_id}/score",
-                     {"score_need": str(need), "comment_need": "현장 문제가 구체적임", "action": "save"})
+            r = post(
+                client,
+                f"/program/assignments/{asg_id}/score",
+                {"score_need": str(need), "comment_need": "현장 문제가 구체적임", "action": "save"},
+            )
             assert r.status_code == 303
-            r = post(client, f"/program/assignments/{asg_id}/score", {"score_impact": str(impact), "action": "submit"})
+            r = post(
+                client,
+                f"/program/assignments/{asg_id}/score",
+                {"score_impact": str(impact), "action": "submit"},
+            )
             assert r.status_code == 400 and "평가 의견 필요" in r.text  # the comment is required
-            r = post(client, f"/program/assignments/{asg_id}/score",
-                     {"score_impact": str(impact), "comment_impact": "정량 목표가 분명함", "action": "submit"})
+            r = post(
+                client,
+                f"/program/assignments/{asg_id}/score",
+                {"score_impact": str(impact), "comment_impact": "정량 목표가 분명함", "action": "submit"},
+            )
             assert r.status_code == 303, r.text
-            again = post(client, f"/program/assignments/{asg_id}/score", {"score_need": "0", "comment_need": "바꿔봄", "action": "save"})
+            again = post(
+                client,
+                f"/program/assignments/{asg_id}/score",
+                {"score_need": "0", "comment_need": "바꿔봄", "action": "save"},
+            )
             assert again.status_code == 400  # locked
     # an evaluator does not reach another evaluator's assignment, nor the application itself
     assert client.get(f"/program/assignments/{asg_a3}").status_code == 404

@@ -47,15 +47,15 @@ def extend_call(session: Session, call: ProgramCall, new_close: datetime, reason
         w = window_of(call).extend(new_close, reason, by=by, at=now())
     except CallError as e:
         raise InputError(str(e)) from e
-    e = w.extensions[-1]
+    ext = w.extensions[-1]
     call.extensions = [
         *call.extensions,
         {
-            "previous_close": e.previous_close.isoformat(),
-            "new_close": e.new_close.isoformat(),
-            "reason": e.reason,
-            "by": e.by,
-            "at": e.at.isoformat(),
+            "previous_close": ext.previous_close.isoformat(),
+            "new_close": ext.new_close.isoformat(),
+            "reason": ext.reason,
+            "by": ext.by,
+            "at": ext.at.isoformat(),
         },
     ]
     session.flush()
@@ -97,9 +97,13 @@ def start_application(session: Session, call: ProgramCall, user: User) -> Applic
 
 def _editable(app: Application) -> None:
     if app.status != "draft":
-        raise fail("제출된 신청서는 다시 열어야 수정할 수 있습니다", "Reopen the submitted application to edit it")
+        raise fail(
+            "제출된 신청서는 다시 열어야 수정할 수 있습니다", "Reopen the submitted application to edit it"
+        )
     if not window_of(app.call).is_open(now()):
-        raise fail("접수가 마감되어 수정할 수 없습니다", "The call has closed; the application can no longer change")
+        raise fail(
+            "접수가 마감되어 수정할 수 없습니다", "The call has closed; the application can no longer change"
+        )
 
 
 def save_answers(session: Session, app: Application, form: dict[str, str]) -> None:
@@ -114,7 +118,9 @@ def save_answers(session: Session, app: Application, form: dict[str, str]) -> No
             try:
                 float(value)
             except ValueError as e:
-                raise fail(f"숫자를 입력하십시오: {f['ko']}", f"Enter a number: {f.get('en') or f['ko']}") from e
+                raise fail(
+                    f"숫자를 입력하십시오: {f['ko']}", f"Enter a number: {f.get('en') or f['ko']}"
+                ) from e
         answers[f["name"]] = value
     app.answers = answers
     session.flush()
@@ -125,7 +131,9 @@ def problems(app: Application, files: list[ApplicationFile]) -> list[Text]:
     out: list[Text] = []
     for f in all_fields(app.call):
         if f.get("required") and not str((app.answers or {}).get(f["name"], "")).strip():
-            out.append(Text(f"필수 항목 누락: {f['ko']}", f"Required field missing: {f.get('en') or f['ko']}"))
+            out.append(
+                Text(f"필수 항목 누락: {f['ko']}", f"Required field missing: {f.get('en') or f['ko']}")
+            )
     kinds = {f.kind for f in files}
     for a in app.call.attachments:
         if a not in kinds:
@@ -164,14 +172,18 @@ def profile_of(session: Session, app: Application) -> CompanyProfile:
 def eligibility(session: Session, app: Application) -> tuple[bool, list[dict[str, Any]]]:
     rules = [rule_from_dict(r) for r in app.call.eligibility]
     result = evaluate_eligibility(profile_of(session, app), rules, on=now().date())
-    notes = [{"rule": r.rule, "passed": r.passed, "ko": r.reason.ko, "en": r.reason.en} for r in result.results]
+    notes = [
+        {"rule": r.rule, "passed": r.passed, "ko": r.reason.ko, "en": r.reason.en} for r in result.results
+    ]
     return result.eligible, notes
 
 
 def files_of(session: Session, app: Application) -> list[ApplicationFile]:
     return list(
         session.scalars(
-            select(ApplicationFile).where(ApplicationFile.application_id == app.id).order_by(ApplicationFile.id)
+            select(ApplicationFile)
+            .where(ApplicationFile.application_id == app.id)
+            .order_by(ApplicationFile.id)
         )
     )
 
@@ -253,7 +265,9 @@ def add_file(
 def request_info(session: Session, app: Application, question: str, by: User) -> InfoRequest:
     if len(question.strip()) < 5:
         raise fail("요청 내용을 5자 이상 입력하십시오", "Write the request in at least 5 characters")
-    req = InfoRequest(application_id=app.id, company_id=app.company_id, question=question.strip(), asked_by_id=by.id)
+    req = InfoRequest(
+        application_id=app.id, company_id=app.company_id, question=question.strip(), asked_by_id=by.id
+    )
     session.add(req)
     session.flush()
     _notify(
@@ -275,7 +289,9 @@ def answer_info(session: Session, req: InfoRequest, answer: str) -> None:
 
 def info_requests(session: Session, app: Application) -> list[InfoRequest]:
     return list(
-        session.scalars(select(InfoRequest).where(InfoRequest.application_id == app.id).order_by(InfoRequest.id))
+        session.scalars(
+            select(InfoRequest).where(InfoRequest.application_id == app.id).order_by(InfoRequest.id)
+        )
     )
 
 

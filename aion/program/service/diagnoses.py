@@ -72,8 +72,15 @@ def create(
     try:
         engine_result = diagnose(
             q,
-            Assessment(company.brn, assessed_on, assessor, levels, frozenset(f for f in focus if f in known),
-                       by.name or by.email, note),
+            Assessment(
+                company.brn,
+                assessed_on,
+                assessor,
+                levels,
+                frozenset(f for f in focus if f in known),
+                by.name or by.email,
+                note,
+            ),
         )
     except QuestionnaireError as e:
         raise InputError(str(e)) from e
@@ -107,7 +114,11 @@ def of_company(session: Session, company_id: int) -> list[Diagnosis]:
 
 
 def list_all(session: Session, limit: int = 200) -> list[Diagnosis]:
-    return list(session.scalars(select(Diagnosis).order_by(Diagnosis.assessed_on.desc(), Diagnosis.id.desc()).limit(limit)))
+    return list(
+        session.scalars(
+            select(Diagnosis).order_by(Diagnosis.assessed_on.desc(), Diagnosis.id.desc()).limit(limit)
+        )
+    )
 
 
 def engine_diagnosis(d: Diagnosis) -> EngineDiagnosis:
@@ -116,8 +127,11 @@ def engine_diagnosis(d: Diagnosis) -> EngineDiagnosis:
 
 def comparison(session: Session, d: Diagnosis) -> Comparison | None:
     """The company's series of the same assessor up to ``d``; the first one is the baseline."""
-    series = [x for x in of_company(session, d.company_id) if x.assessor == d.assessor and
-              (x.assessed_on, x.id) <= (d.assessed_on, d.id)]
+    series = [
+        x
+        for x in of_company(session, d.company_id)
+        if x.assessor == d.assessor and (x.assessed_on, x.id) <= (d.assessed_on, d.id)
+    ]
     if len(series) < 2:
         return None
     q = questionnaire()

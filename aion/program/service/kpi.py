@@ -73,8 +73,16 @@ def comparison_rows(session: Session, years: list[int]) -> list[CompanyYearRow]:
     brn_of = {c.id: c.brn for c in companies}
     profiles = [CompanyProfile(c.brn, c.name, c.address, 0, c.industry) for c in companies]
     support = [
-        SupportRecord(f"S{s.id}", brn_of[s.company_id], s.agency.short_name, s.track, s.year, s.category,
-                      s.title, s.amount_krw)
+        SupportRecord(
+            f"S{s.id}",
+            brn_of[s.company_id],
+            s.agency.short_name,
+            s.track,
+            s.year,
+            s.category,
+            s.title,
+            s.amount_krw,
+        )
         for s in session.scalars(select(Support))
     ]
     outcomes = [

@@ -22,7 +22,9 @@ def queue(session: Session, to_addr: str, subject: str, body: str, *, company_id
     if not to_addr:
         return
     session.add(
-        OutboxMessage(company_id=company_id, to_addr=to_addr, subject=subject[:300], body=body, status="queued")
+        OutboxMessage(
+            company_id=company_id, to_addr=to_addr, subject=subject[:300], body=body, status="queued"
+        )
     )
 
 
@@ -37,9 +39,7 @@ def deliver_queued(session: Session, limit: int = 100) -> int:
         return 0
     port = int(os.environ.get("AION_SMTP_PORT", "25"))
     sender = os.environ.get("AION_SMTP_FROM", "aion@localhost")
-    rows = list(
-        session.scalars(select(OutboxMessage).where(OutboxMessage.status == "queued").limit(limit))
-    )
+    rows = list(session.scalars(select(OutboxMessage).where(OutboxMessage.status == "queued").limit(limit)))
     sent = 0
     with smtplib.SMTP(host, port, timeout=10) as smtp:
         for m in rows:

@@ -32,9 +32,18 @@ from aion.program.evaluation.conflicts import (
 from aion.program.evaluation.letters import DECISIONS, LetterInfo, letter_text, render_decision_letter
 from aion.program.evaluation.moderation import Moderation as ModerationRecord
 from aion.program.evaluation.moderation import excluded_evaluators
-from aion.program.evaluation.ranking import RankedApplication, Selection, rank, select as select_n
+from aion.program.evaluation.ranking import RankedApplication, Selection, rank
+from aion.program.evaluation.ranking import select as select_n
 from aion.program.evaluation.rubric import ScoreSheet
-from aion.program.models import Application, Assignment, Diagnosis, EvaluatorProfile, Moderation, ProgramCall, Support
+from aion.program.models import (
+    Application,
+    Assignment,
+    Diagnosis,
+    EvaluatorProfile,
+    Moderation,
+    ProgramCall,
+    Support,
+)
 from aion.program.service import mail
 from aion.program.service.calls import all_fields
 from aion.program.service.common import InputError, fail, now, rubric_of, today_kst
@@ -49,7 +58,9 @@ def evaluators(session: Session) -> list[User]:
     return list(session.scalars(select(User).where(User.role == Role.EVALUATOR).order_by(User.name)))
 
 
-def set_profile(session: Session, user: User, organisation: str, organisation_brn: str = "") -> EvaluatorProfile:
+def set_profile(
+    session: Session, user: User, organisation: str, organisation_brn: str = ""
+) -> EvaluatorProfile:
     profile = session.scalar(select(EvaluatorProfile).where(EvaluatorProfile.user_id == user.id))
     if profile is None:
         profile = EvaluatorProfile(user_id=user.id, consulted=[])
@@ -93,7 +104,9 @@ def reviewable(session: Session, call: ProgramCall) -> list[Application]:
     return list(
         session.scalars(
             select(Application)
-            .where(Application.call_id == call.id, Application.status != "draft", Application.eligible.is_(True))
+            .where(
+                Application.call_id == call.id, Application.status != "draft", Application.eligible.is_(True)
+            )
             .order_by(Application.id)
         )
     )
@@ -139,7 +152,9 @@ def assign(session: Session, call: ProgramCall, evaluator: User) -> int:
 def call_assignments(session: Session, call: ProgramCall) -> list[Assignment]:
     return list(
         session.scalars(
-            select(Assignment).where(Assignment.call_id == call.id).order_by(Assignment.application_id, Assignment.id)
+            select(Assignment)
+            .where(Assignment.call_id == call.id)
+            .order_by(Assignment.application_id, Assignment.id)
         )
     )
 
@@ -228,7 +243,9 @@ def view_for_evaluator(session: Session, a: Assignment) -> dict[str, Any]:
     app = application_of(session, a)
     record = application_record(app)
     if app.call.blind:
-        record = redact_record(record, blind_policy(app.call), alias=alias_map(session, app.call)[str(app.id)])
+        record = redact_record(
+            record, blind_policy(app.call), alias=alias_map(session, app.call)[str(app.id)]
+        )
     return record
 
 
@@ -255,8 +272,10 @@ def save_scores(
 ) -> None:
     """Store what was entered ("save and finish later"); with ``submit`` validate and lock."""
     if a.state != "scoring":
-        raise fail("지금은 점수를 입력할 수 없습니다 (신고 전, 제외 또는 제출 완료)",
-                   "Scores cannot be entered now (not declared, excluded, or already submitted)")
+        raise fail(
+            "지금은 점수를 입력할 수 없습니다 (신고 전, 제외 또는 제출 완료)",
+            "Scores cannot be entered now (not declared, excluded, or already submitted)",
+        )
     rubric = rubric_of(call)
     sheet = sheet_of(a)
     try:
@@ -293,9 +312,9 @@ class RankingView:
 def moderations(session: Session, call: ProgramCall) -> list[Moderation]:
     return list(
         session.scalars(
-            select(Moderation).join(Assignment, Assignment.id == Moderation.assignment_id).where(
-                Assignment.call_id == call.id
-            )
+            select(Moderation)
+            .join(Assignment, Assignment.id == Moderation.assignment_id)
+            .where(Assignment.call_id == call.id)
         )
     )
 
@@ -306,20 +325,32 @@ def ranking(session: Session, call: ProgramCall) -> RankingView:
     asg = call_assignments(session, call)
     by_id = {a.id: a for a in asg}
     mods = [
-        ModerationRecord(str(by_id[m.assignment_id].application_id), str(by_id[m.assignment_id].evaluator_id),
-                         m.action, m.reason, m.by, m.at)
+        ModerationRecord(
+            str(by_id[m.assignment_id].application_id),
+            str(by_id[m.assignment_id].evaluator_id),
+            m.action,
+            m.reason,
+            m.by,
+            m.at,
+        )
         for m in moderations(session, call)
     ]
     scores: dict[int, ApplicationScore] = {}
     unscored: list[Application] = []
     apps = {a.id: a for a in reviewable(session, call)}
     for app in apps.values():
-        sheets = [sheet_of(a) for a in asg if a.application_id == app.id and not a.excluded and a.submitted_at]
+        sheets = [
+            sheet_of(a) for a in asg if a.application_id == app.id and not a.excluded and a.submitted_at
+        ]
         if not sheets:
             unscored.append(app)
             continue
         scores[app.id] = aggregate_application(
-            str(app.id), sheets, rubric, agg, excluded=excluded_evaluators(mods, str(app.id)),
+            str(app.id),
+            sheets,
+            rubric,
+            agg,
+            excluded=excluded_evaluators(mods, str(app.id)),
             submitted_at=app.submitted_at,
         )
     ranked = rank(list(scores.values()), rubric)
@@ -374,7 +405,9 @@ def confirm_selection(session: Session, call: ProgramCall, by: User) -> RankingV
                 )
             )
         title, body = letter_text(letter_info(call, app))
-        mail.queue(session, app.company.contact_email, title.ko, f"{body.ko}\n\n{body.en}", company_id=app.company_id)
+        mail.queue(
+            session, app.company.contact_email, title.ko, f"{body.ko}\n\n{body.en}", company_id=app.company_id
+        )
     call.decided_at = decided
     session.flush()
     return view

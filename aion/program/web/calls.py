@@ -4,7 +4,7 @@ attachments, more-information requests) and the decision letter."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import Response
@@ -44,17 +44,22 @@ def _call(session: SessionDep, call_id: int) -> ProgramCall:
 
 @router.get("/program")
 def overview(request: Request, session: SessionDep, user: CurrentUser) -> Response:
-    ctx: dict[str, object] = {"calls": svc.list_calls(session), "status_of": svc.call_status}
+    ctx: dict[str, Any] = {"calls": svc.list_calls(session), "status_of": svc.call_status}
     if policy.can_apply(user):
         ctx["applications"] = svc.company_applications(session, user.company_id)
     if policy.is_evaluator(user):
         ctx["assignments"] = review_svc.my_assignments(session, user)
-    return page(request, "program/index.html", can_manage=policy.can_manage_calls(user),
-                can_apply=policy.can_apply(user), **ctx)
+    return page(
+        request,
+        "program/index.html",
+        can_manage=policy.can_manage_calls(user),
+        can_apply=policy.can_apply(user),
+        **ctx,
+    )
 
 
 # -- calls ------------------------------------------------------------------------------
-def _call_form_ctx(session: SessionDep, values: dict[str, str]) -> dict[str, object]:
+def _call_form_ctx(session: SessionDep, values: dict[str, str]) -> dict[str, Any]:
     agencies = list(session.scalars(select(Agency).order_by(Agency.id)))
     return {"agencies": agencies, "tracks": TRACKS, "aggregations": AGGREGATIONS, "values": values}
 
@@ -116,7 +121,9 @@ async def call_create(request: Request, session: SessionDep, user: CurrentUser) 
             raise InputError("주관 기관을 고르십시오 / Choose the owning agency")
         call = svc.create_call(session, data)
     except InputError as e:
-        return page(request, "program/call_form.html", 400, errors=[err(request, e)], **_call_form_ctx(session, form))
+        return page(
+            request, "program/call_form.html", 400, errors=[err(request, e)], **_call_form_ctx(session, form)
+        )
     return redirect(f"/program/calls/{call.id}?done=created")
 
 
@@ -126,9 +133,15 @@ def call_detail(request: Request, session: SessionDep, user: CurrentUser, call_i
     mine = None
     if policy.can_apply(user):
         mine = session.scalar(
-            select(Application).where(Application.call_id == call.id, Application.company_id == user.company_id)
+            select(Application).where(
+                Application.call_id == call.id, Application.company_id == user.company_id
+            )
         )
-    apps = svc.call_applications(session, call) if policy.can_manage_calls(user) or user.role == "consultant" else []
+    apps = (
+        svc.call_applications(session, call)
+        if policy.can_manage_calls(user) or user.role == "consultant"
+        else []
+    )
     return page(
         request,
         "program/call_detail.html",
@@ -157,9 +170,20 @@ def call_extend(
     try:
         svc.extend_call(session, call, parse_local_time(new_close, "new_close"), reason, user.email)
     except InputError as e:
-        return page(request, "program/call_detail.html", 400, call=call, window=window_of(call),
-                    status=svc.call_status(call), mine=None, apps=svc.call_applications(session, call),
-                    can_manage=True, can_apply=False, fields=svc.all_fields(call), errors=[err(request, e)])
+        return page(
+            request,
+            "program/call_detail.html",
+            400,
+            call=call,
+            window=window_of(call),
+            status=svc.call_status(call),
+            mine=None,
+            apps=svc.call_applications(session, call),
+            can_manage=True,
+            can_apply=False,
+            fields=svc.all_fields(call),
+            errors=[err(request, e)],
+        )
     return redirect(f"/program/calls/{call.id}?done=extended")
 
 
@@ -180,7 +204,9 @@ def _app(session: SessionDep, user: CurrentUser, app_id: int) -> Application:
     return get_scoped(session, Application, app_id)
 
 
-def _edit_ctx(session: SessionDep, app: Application, values: dict[str, str] | None = None) -> dict[str, object]:
+def _edit_ctx(
+    session: SessionDep, app: Application, values: dict[str, str] | None = None
+) -> dict[str, Any]:
     files = svc.files_of(session, app)
     return {
         "app": app,
@@ -212,20 +238,37 @@ async def app_save(request: Request, session: SessionDep, user: CurrentUser, app
             return redirect(f"/program/applications/{app.id}/receipt?done=submitted")
     except InputError as e:
         session.commit()  # keep what was typed even though the submission failed
-        return page(request, "program/application_edit.html", 400, errors=[err(request, e)],
-                    **_edit_ctx(session, app, form))
+        return page(
+            request,
+            "program/application_edit.html",
+            400,
+            errors=[err(request, e)],
+            **_edit_ctx(session, app, form),
+        )
     if action == "preview":
         eligible, notes = svc.eligibility(session, app)
-        return page(request, "program/application_preview.html", app=app, call=app.call,
-                    fields=svc.all_fields(app.call), eligible=eligible, notes=notes,
-                    files=svc.files_of(session, app), problems=svc.problems(app, svc.files_of(session, app)))
+        return page(
+            request,
+            "program/application_preview.html",
+            app=app,
+            call=app.call,
+            fields=svc.all_fields(app.call),
+            eligible=eligible,
+            notes=notes,
+            files=svc.files_of(session, app),
+            problems=svc.problems(app, svc.files_of(session, app)),
+        )
     return redirect(f"/program/applications/{app.id}/edit?done=draft")
 
 
 @router.post("/program/applications/{app_id}/files")
 async def app_upload(
-    request: Request, session: SessionDep, user: CurrentUser, app_id: int,
-    kind: Annotated[str, Form()], file: UploadFile,
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    app_id: int,
+    kind: Annotated[str, Form()],
+    file: UploadFile,
 ) -> Response:
     app = _app(session, user, app_id)
     accounts_policy.require(policy.can_apply(user))
@@ -233,7 +276,9 @@ async def app_upload(
     try:
         svc.add_file(session, app, kind, file.filename or "file", file.content_type or "", data)
     except InputError as e:
-        return page(request, "program/application_edit.html", 400, errors=[err(request, e)], **_edit_ctx(session, app))
+        return page(
+            request, "program/application_edit.html", 400, errors=[err(request, e)], **_edit_ctx(session, app)
+        )
     return redirect(f"/program/applications/{app.id}/edit?done=uploaded")
 
 
@@ -244,17 +289,24 @@ def app_file(session: SessionDep, user: CurrentUser, app_id: int, file_id: int) 
     if f.application_id != app.id:
         raise NotFound("ApplicationFile", file_id)
     safe = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "._-") else "_" for ch in f.filename)
-    return Response(f.data, media_type=f.content_type,
-                    headers={"Content-Disposition": f'attachment; filename="{safe}"'})
+    return Response(
+        f.data, media_type=f.content_type, headers={"Content-Disposition": f'attachment; filename="{safe}"'}
+    )
 
 
 @router.get("/program/applications/{app_id}")
 def app_detail(request: Request, session: SessionDep, user: CurrentUser, app_id: int) -> Response:
     app = _app(session, user, app_id)
     return page(
-        request, "program/application_detail.html", app=app, call=app.call, fields=svc.all_fields(app.call),
-        files=svc.files_of(session, app), requests=svc.info_requests(session, app),
-        is_open=window_of(app.call).is_open(now()), can_apply=policy.can_apply(user),
+        request,
+        "program/application_detail.html",
+        app=app,
+        call=app.call,
+        fields=svc.all_fields(app.call),
+        files=svc.files_of(session, app),
+        requests=svc.info_requests(session, app),
+        is_open=window_of(app.call).is_open(now()),
+        can_apply=policy.can_apply(user),
         can_manage=policy.can_manage_calls(user),
     )
 
@@ -310,8 +362,11 @@ def app_letter(session: SessionDep, user: CurrentUser, app_id: int) -> Response:
     if app.decision is None:
         raise NotFound("Letter", app_id)
     pdf = review_svc.letter_pdf(app.call, app)
-    return Response(pdf, media_type="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="decision-{app.id}.pdf"'})
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="decision-{app.id}.pdf"'},
+    )
 
 
 def fmt_kst(value: datetime | None) -> str:

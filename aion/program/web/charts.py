@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from html import escape
 
 
-def bar_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float], str]], *, title: str) -> str:
+def bar_chart(
+    labels: Sequence[str], series: Sequence[tuple[str, Sequence[float], str]], *, title: str
+) -> str:
     """Grouped vertical bars; ``series`` is (name, values, colour)."""
     width, height, pad, top = 640, 300, 40, 30
     peak = max([v for _, vals, _ in series for v in vals] + [1.0])
@@ -44,8 +46,13 @@ def bar_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]
     return "".join(parts)
 
 
-def radar_chart(axes: Sequence[str], series: Sequence[tuple[str, Sequence[float], str]], *, top: float = 4.0,
-                title: str = "") -> str:
+def radar_chart(
+    axes: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float], str]],
+    *,
+    top: float = 4.0,
+    title: str = "",
+) -> str:
     """A radar (spider) chart with one polygon per series, values 0..top."""
     size, cx, cy, r = 420, 210, 200, 140
     n = max(len(axes), 3)
@@ -54,20 +61,28 @@ def radar_chart(axes: Sequence[str], series: Sequence[tuple[str, Sequence[float]
         ang = -math.pi / 2 + 2 * math.pi * i / n
         return cx + r * v / top * math.cos(ang), cy + r * v / top * math.sin(ang)
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size + 20}" role="img" '
-             f'aria-label="{escape(title)}" class="chart"><title>{escape(title)}</title>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size + 20}" role="img" '
+        f'aria-label="{escape(title)}" class="chart"><title>{escape(title)}</title>'
+    ]
     for ring in range(1, int(top) + 1):
         pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in (point(i, ring) for i in range(len(axes))))
         parts.append(f'<polygon points="{pts}" fill="none" stroke="#ccc"/>')
     for i, name in enumerate(axes):
         x, y = point(i, top * 1.15)
-        parts.append(f'<text x="{x:.1f}" y="{y:.1f}" font-size="12" text-anchor="middle">{escape(name)}</text>')
+        parts.append(
+            f'<text x="{x:.1f}" y="{y:.1f}" font-size="12" text-anchor="middle">{escape(name)}</text>'
+        )
     for name, vals, colour in series:
         pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in (point(i, v) for i, v in enumerate(vals)))
-        parts.append(f'<polygon points="{pts}" fill="{colour}" fill-opacity="0.25" stroke="{colour}" '
-                     f'stroke-width="2"><title>{escape(name)}</title></polygon>')
+        parts.append(
+            f'<polygon points="{pts}" fill="{colour}" fill-opacity="0.25" stroke="{colour}" '
+            f'stroke-width="2"><title>{escape(name)}</title></polygon>'
+        )
     for j, (name, _, colour) in enumerate(series):
-        parts.append(f'<rect x="{20 + j * 130}" y="{size}" width="12" height="12" fill="{colour}"/>'
-                     f'<text x="{38 + j * 130}" y="{size + 11}" font-size="12">{escape(name)}</text>')
+        parts.append(
+            f'<rect x="{20 + j * 130}" y="{size}" width="12" height="12" fill="{colour}"/>'
+            f'<text x="{38 + j * 130}" y="{size + 11}" font-size="12">{escape(name)}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)

@@ -37,20 +37,35 @@ def _may_create(user: User, company_id: int) -> str:
 @router.get("/program/diagnoses")
 def diagnosis_list(request: Request, session: SessionDep, user: CurrentUser) -> Response:
     accounts_policy.require(policy.can_assess(user) or user.company_id is not None)
-    return page(request, "program/diagnoses.html", diagnoses=svc.list_all(session),
-                companies=list_companies(session), can_assess=policy.can_assess(user))
+    return page(
+        request,
+        "program/diagnoses.html",
+        diagnoses=svc.list_all(session),
+        companies=list_companies(session),
+        can_assess=policy.can_assess(user),
+    )
 
 
 @router.get("/program/diagnoses/new")
 def diagnosis_new(request: Request, session: SessionDep, user: CurrentUser, company_id: int) -> Response:
     company = get_scoped(session, Company, company_id)
     kind = _may_create(user, company.id)
-    return page(request, "program/diagnosis_form.html", company=company, kind=kind, q=svc.questionnaire(),
-                values={}, focus=[], today=today_kst().isoformat())
+    return page(
+        request,
+        "program/diagnosis_form.html",
+        company=company,
+        kind=kind,
+        q=svc.questionnaire(),
+        values={},
+        focus=[],
+        today=today_kst().isoformat(),
+    )
 
 
 @router.post("/program/diagnoses/new")
-async def diagnosis_create(request: Request, session: SessionDep, user: CurrentUser, company_id: int) -> Response:
+async def diagnosis_create(
+    request: Request, session: SessionDep, user: CurrentUser, company_id: int
+) -> Response:
     company = get_scoped(session, Company, company_id)
     kind = _may_create(user, company.id)
     form = await request.form()
@@ -61,11 +76,29 @@ async def diagnosis_create(request: Request, session: SessionDep, user: CurrentU
             on = date.fromisoformat(values.get("assessed_on", "") or today_kst().isoformat())
         except ValueError as e:
             raise InputError("진단일 형식이 잘못되었습니다 / Invalid assessment date") from e
-        d = svc.create(session, company, user, assessor=kind, answers=values, focus=focus, assessed_on=on,
-                       note=values.get("note", ""))
+        d = svc.create(
+            session,
+            company,
+            user,
+            assessor=kind,
+            answers=values,
+            focus=focus,
+            assessed_on=on,
+            note=values.get("note", ""),
+        )
     except InputError as e:
-        return page(request, "program/diagnosis_form.html", 400, company=company, kind=kind, q=svc.questionnaire(),
-                    values=values, focus=focus, today=values.get("assessed_on", ""), errors=[err(request, e)])
+        return page(
+            request,
+            "program/diagnosis_form.html",
+            400,
+            company=company,
+            kind=kind,
+            q=svc.questionnaire(),
+            values=values,
+            focus=focus,
+            today=values.get("assessed_on", ""),
+            errors=[err(request, e)],
+        )
     return redirect(f"/program/diagnoses/{d.id}?done=created")
 
 
@@ -76,20 +109,46 @@ def diagnosis_detail(request: Request, session: SessionDep, user: CurrentUser, d
     result = svc.engine_diagnosis(d)
     comparison = svc.comparison(session, d)
     axes = [ds.name.get(lang) for ds in result.result.dimensions]
-    series = [("현재 / Current" if lang == "ko" else "Current", [ds.score for ds in result.result.dimensions], "#1f6feb")]
+    series = [
+        (
+            "현재 / Current" if lang == "ko" else "Current",
+            [ds.score for ds in result.result.dimensions],
+            "#1f6feb",
+        )
+    ]
     if comparison is not None:
-        series.append(("기준 / Baseline" if lang == "ko" else "Baseline",
-                       [ds.score for ds in comparison.baseline.dimensions], "#d97706"))
-    series.append(("목표 / Target" if lang == "ko" else "Target",
-                   [float(ds.target) for ds in result.result.dimensions], "#16a34a"))
+        series.append(
+            (
+                "기준 / Baseline" if lang == "ko" else "Baseline",
+                [ds.score for ds in comparison.baseline.dimensions],
+                "#d97706",
+            )
+        )
+    series.append(
+        (
+            "목표 / Target" if lang == "ko" else "Target",
+            [float(ds.target) for ds in result.result.dimensions],
+            "#16a34a",
+        )
+    )
     svg = radar_chart(axes, series, title="AI readiness")
-    return page(request, "program/diagnosis_detail.html", d=d, result=result, comparison=comparison,
-                radar=Markup(svg), is_baseline=svc.baseline_id(session, d.company_id) == d.id)  # noqa: S704
+    return page(
+        request,
+        "program/diagnosis_detail.html",
+        d=d,
+        result=result,
+        comparison=comparison,
+        radar=Markup(svg),
+        is_baseline=svc.baseline_id(session, d.company_id) == d.id,
+    )  # noqa: S704
 
 
 @router.get("/program/diagnoses/{diagnosis_id}/report.pdf")
 def diagnosis_pdf(session: SessionDep, user: CurrentUser, diagnosis_id: int) -> Response:
     d = get_scoped(session, Diagnosis, diagnosis_id)
     pdf = svc.report_pdf(session, d)
-    return Response(pdf, media_type="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="diagnosis-{d.id}.pdf"'})
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="diagnosis-{d.id}.pdf"'},
+    )

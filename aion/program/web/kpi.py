@@ -44,9 +44,16 @@ def kpi_page(request: Request, session: SessionDep, user: CurrentUser, year: int
         ],
         title=f"KPI {year}",
     )
-    return page(request, "program/kpi.html", year=year, report=report, totals=totals,
-                agencies=report.select("agency", year=year), tracks=report.select("track", year=year),
-                chart=Markup(chart))  # noqa: S704 - built from escaped parts
+    return page(
+        request,
+        "program/kpi.html",
+        year=year,
+        report=report,
+        totals=totals,
+        agencies=report.select("agency", year=year),
+        tracks=report.select("track", year=year),
+        chart=Markup(chart),
+    )  # noqa: S704 - built from escaped parts
 
 
 def _download(data: bytes, media: str, name: str) -> Response:
@@ -79,19 +86,31 @@ def comparison_xlsx(session: SessionDep, user: CurrentUser, year: int) -> Respon
 def journey(request: Request, session: SessionDep, user: CurrentUser, company_id: int) -> Response:
     company = get_scoped(session, Company, company_id)
     accounts_policy.require(policy.can_view_journey(user, company.id))
-    support = list(session.scalars(select(Support).where(Support.company_id == company.id).order_by(Support.year)))
+    support = list(
+        session.scalars(select(Support).where(Support.company_id == company.id).order_by(Support.year))
+    )
     outcomes = list(
-        session.scalars(select(Outcome).where(Outcome.company_id == company.id).order_by(Outcome.year, Outcome.metric))
+        session.scalars(
+            select(Outcome).where(Outcome.company_id == company.id).order_by(Outcome.year, Outcome.metric)
+        )
     )
     diagnoses = diag_svc.of_company(session, company.id)
-    return page(request, "program/journey.html", company=company,
-                applications=calls_svc.company_applications(session, company.id), diagnoses=diagnoses,
-                baseline=diag_svc.baseline_id(session, company.id), support=support, outcomes=outcomes,
-                can_assess=policy.can_assess(user) or policy.can_self_assess(user, company.id))
+    return page(
+        request,
+        "program/journey.html",
+        company=company,
+        applications=calls_svc.company_applications(session, company.id),
+        diagnoses=diagnoses,
+        baseline=diag_svc.baseline_id(session, company.id),
+        support=support,
+        outcomes=outcomes,
+        can_assess=policy.can_assess(user) or policy.can_self_assess(user, company.id),
+    )
 
 
 @router.get("/program/outbox")
 def outbox(request: Request, session: SessionDep, user: CurrentUser) -> Response:
     accounts_policy.require(policy.can_manage_calls(user))
-    return page(request, "program/outbox.html", messages=mail.list_outbox(session),
-                smtp=mail.smtp_configured())
+    return page(
+        request, "program/outbox.html", messages=mail.list_outbox(session), smtp=mail.smtp_configured()
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
@@ -17,8 +17,8 @@ from aion.core.tenancy import NotFound
 from aion.program import policy
 from aion.program.models import Assignment, ProgramCall
 from aion.program.service import review as svc
-from aion.program.service.common import InputError, rubric_of
 from aion.program.service.calls import all_fields
+from aion.program.service.common import InputError, rubric_of
 from aion.program.web.calls import _call
 from aion.program.web.common import err, form_dict, page
 from aion.web.deps import CurrentUser, SessionDep
@@ -28,7 +28,7 @@ router = APIRouter()
 
 
 # -- operator ---------------------------------------------------------------------------
-def _review_ctx(session: SessionDep, call: ProgramCall) -> dict[str, object]:
+def _review_ctx(session: SessionDep, call: ProgramCall) -> dict[str, Any]:
     reveal = call.decided_at is not None
     asg = svc.call_assignments(session, call)
     apps = {a.id: a for a in svc.reviewable(session, call)}
@@ -44,8 +44,12 @@ def review_admin(request: Request, session: SessionDep, user: CurrentUser, call_
 
 @router.post("/program/calls/{call_id}/evaluators")
 def review_assign(
-    request: Request, session: SessionDep, user: CurrentUser, call_id: int,
-    evaluator_id: Annotated[int, Form()], organisation: Annotated[str, Form()] = "",
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    call_id: int,
+    evaluator_id: Annotated[int, Form()],
+    organisation: Annotated[str, Form()] = "",
     organisation_brn: Annotated[str, Form()] = "",
 ) -> Response:
     accounts_policy.require(policy.can_manage_calls(user))
@@ -58,7 +62,9 @@ def review_assign(
     try:
         svc.assign(session, call, ev)
     except InputError as e:
-        return page(request, "program/review_admin.html", 400, errors=[err(request, e)], **_review_ctx(session, call))
+        return page(
+            request, "program/review_admin.html", 400, errors=[err(request, e)], **_review_ctx(session, call)
+        )
     return redirect(f"/program/calls/{call.id}/review?done=assigned")
 
 
@@ -72,7 +78,10 @@ def _staff_assignment(session: SessionDep, user: User, assignment_id: int) -> As
 
 @router.post("/program/assignments/{assignment_id}/override")
 def review_override(
-    request: Request, session: SessionDep, user: CurrentUser, assignment_id: int,
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    assignment_id: int,
     reason: Annotated[str, Form()] = "",
 ) -> Response:
     a = _staff_assignment(session, user, assignment_id)
@@ -80,14 +89,20 @@ def review_override(
     try:
         svc.override(session, a, reason, user)
     except InputError as e:
-        return page(request, "program/review_admin.html", 400, errors=[err(request, e)], **_review_ctx(session, call))
+        return page(
+            request, "program/review_admin.html", 400, errors=[err(request, e)], **_review_ctx(session, call)
+        )
     return redirect(f"/program/calls/{a.call_id}/review?done=overridden")
 
 
 @router.post("/program/assignments/{assignment_id}/moderate")
 def review_moderate(
-    request: Request, session: SessionDep, user: CurrentUser, assignment_id: int,
-    action: Annotated[str, Form()], reason: Annotated[str, Form()] = "",
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    assignment_id: int,
+    action: Annotated[str, Form()],
+    reason: Annotated[str, Form()] = "",
 ) -> Response:
     a = _staff_assignment(session, user, assignment_id)
     try:
@@ -97,20 +112,27 @@ def review_moderate(
     return redirect(f"/program/calls/{a.call_id}/ranking?done=moderated")
 
 
-def _ranking_rows(session: SessionDep, view: svc.RankingView, reveal: bool) -> list[dict[str, object]]:
+def _ranking_rows(session: SessionDep, view: svc.RankingView, reveal: bool) -> list[dict[str, Any]]:
     from aion.program.evaluation.letters import DECISIONS, decision_of
 
     rows = []
     for r in view.ranked:
         app = view.apps[int(r.application_id)]
         s = view.scores[app.id]
-        rows.append({
-            "rank": r.rank, "app": app, "name": svc.display_name(session, view.call, app, reveal=reveal),
-            "score": r.score, "tied": r.tied, "decided_by": r.decided_by,
-            "decision": DECISIONS[decision_of(view.selection, r.application_id)],
-            "totals": s.totals, "flags": {f.evaluator_id for f in s.flags},
-            "assignments": [a for a in view.assignments if a.application_id == app.id and a.submitted_at],
-        })
+        rows.append(
+            {
+                "rank": r.rank,
+                "app": app,
+                "name": svc.display_name(session, view.call, app, reveal=reveal),
+                "score": r.score,
+                "tied": r.tied,
+                "decided_by": r.decided_by,
+                "decision": DECISIONS[decision_of(view.selection, r.application_id)],
+                "totals": s.totals,
+                "flags": {f.evaluator_id for f in s.flags},
+                "assignments": [a for a in view.assignments if a.application_id == app.id and a.submitted_at],
+            }
+        )
     return rows
 
 
@@ -120,8 +142,14 @@ def ranking_page(request: Request, session: SessionDep, user: CurrentUser, call_
     call = _call(session, call_id)
     view = svc.ranking(session, call)
     reveal = call.decided_at is not None
-    return page(request, "program/ranking.html", call=call, view=view, rows=_ranking_rows(session, view, reveal),
-                unscored=[svc.display_name(session, call, a, reveal=reveal) for a in view.unscored])
+    return page(
+        request,
+        "program/ranking.html",
+        call=call,
+        view=view,
+        rows=_ranking_rows(session, view, reveal),
+        unscored=[svc.display_name(session, call, a, reveal=reveal) for a in view.unscored],
+    )
 
 
 @router.get("/program/calls/{call_id}/ranking.csv")
@@ -132,12 +160,17 @@ def ranking_csv(session: SessionDep, user: CurrentUser, call_id: int) -> Respons
     view = svc.ranking(session, call)
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["순위/rank", "지원자/applicant", "점수/score", "동점/tied", "결과/decision", "평가위원별/evaluators"])
+    w.writerow(
+        ["순위/rank", "지원자/applicant", "점수/score", "동점/tied", "결과/decision", "평가위원별/evaluators"]
+    )
     for row in _ranking_rows(session, view, call.decided_at is not None):
         totals = "; ".join(f"{v:.2f}" for v in row["totals"].values())  # type: ignore[attr-defined]
         w.writerow([row["rank"], row["name"], f"{row['score']:.2f}", row["tied"], row["decision"].ko, totals])  # type: ignore[attr-defined]
-    return Response("\ufeff" + buf.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="ranking-{call.id}.csv"'})
+    return Response(
+        "\ufeff" + buf.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="ranking-{call.id}.csv"'},
+    )
 
 
 @router.post("/program/calls/{call_id}/select")
@@ -148,9 +181,16 @@ def ranking_confirm(request: Request, session: SessionDep, user: CurrentUser, ca
         svc.confirm_selection(session, call, user)
     except InputError as e:
         view = svc.ranking(session, call)
-        return page(request, "program/ranking.html", 400, call=call, view=view, errors=[err(request, e)],
-                    rows=_ranking_rows(session, view, False),
-                    unscored=[svc.display_name(session, call, a, reveal=False) for a in view.unscored])
+        return page(
+            request,
+            "program/ranking.html",
+            400,
+            call=call,
+            view=view,
+            errors=[err(request, e)],
+            rows=_ranking_rows(session, view, False),
+            unscored=[svc.display_name(session, call, a, reveal=False) for a in view.unscored],
+        )
     return redirect(f"/program/calls/{call.id}/ranking?done=selected")
 
 
@@ -169,9 +209,11 @@ def _assignment_name(session: SessionDep, a: Assignment, call: ProgramCall) -> s
     return str(svc.view_for_evaluator(session, a)["company_name"])
 
 
-def _assignment_ctx(session: SessionDep, a: Assignment, values: dict[str, str] | None = None) -> dict[str, object]:
+def _assignment_ctx(
+    session: SessionDep, a: Assignment, values: dict[str, str] | None = None
+) -> dict[str, Any]:
     call = _call(session, a.call_id)
-    ctx: dict[str, object] = {"a": a, "call": call, "name": _assignment_name(session, a, call)}
+    ctx: dict[str, Any] = {"a": a, "call": call, "name": _assignment_name(session, a, call)}
     if a.state in ("scoring", "submitted"):
         ctx["record"] = svc.view_for_evaluator(session, a)
         ctx["fields"] = all_fields(call)
@@ -188,30 +230,44 @@ def assignment_page(request: Request, session: SessionDep, user: CurrentUser, as
 
 @router.post("/program/assignments/{assignment_id}/declare")
 def assignment_declare(
-    request: Request, session: SessionDep, user: CurrentUser, assignment_id: int,
-    conflict: Annotated[str, Form()], reason: Annotated[str, Form()] = "",
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    assignment_id: int,
+    conflict: Annotated[str, Form()],
+    reason: Annotated[str, Form()] = "",
 ) -> Response:
     a = svc.assignment_for(session, user, assignment_id)
     try:
         svc.declare(session, a, conflict == "yes", reason)
     except InputError as e:
-        return page(request, "program/assignment.html", 400, errors=[err(request, e)], **_assignment_ctx(session, a))
+        return page(
+            request, "program/assignment.html", 400, errors=[err(request, e)], **_assignment_ctx(session, a)
+        )
     return redirect(f"/program/assignments/{a.id}?done=declared")
 
 
 @router.post("/program/assignments/{assignment_id}/score")
-async def assignment_score(request: Request, session: SessionDep, user: CurrentUser, assignment_id: int) -> Response:
+async def assignment_score(
+    request: Request, session: SessionDep, user: CurrentUser, assignment_id: int
+) -> Response:
     a = svc.assignment_for(session, user, assignment_id)
     call = _call(session, a.call_id)
     form = await form_dict(request)
-    values = {c.id: (form.get(f"score_{c.id}", ""), form.get(f"comment_{c.id}", "")) for c in rubric_of(call).criteria}
+    values = {
+        c.id: (form.get(f"score_{c.id}", ""), form.get(f"comment_{c.id}", ""))
+        for c in rubric_of(call).criteria
+    }
     submit = form.get("action") == "submit"
     try:
         svc.save_scores(session, a, call, values, submit=submit)
     except InputError as e:
         session.commit()  # the draft entries stay
-        return page(request, "program/assignment.html", 400, errors=[err(request, e)],
-                    **_assignment_ctx(session, a, form))
+        return page(
+            request,
+            "program/assignment.html",
+            400,
+            errors=[err(request, e)],
+            **_assignment_ctx(session, a, form),
+        )
     return redirect(f"/program/assignments/{a.id}?done={'scored' if submit else 'draft'}")
-
-
