@@ -204,3 +204,34 @@ def test_company_member_cannot_assess_as_consultant_nor_apply_for_other(
         f = s.get(ApplicationFile, ids.file_a)
         assert f is not None and f.company_id == world.company_a
         assert s.get(ProgramCall, ids.call) is not None
+
+
+def test_every_program_id_route_is_covered(client: TestClient) -> None:
+    """A new /program route with an id must be proven here (the foundation test defers to this file)."""
+    from aion.web.routes import id_routes
+
+    ids = Ids(-1, -2, -3, -4, -5, -6, -7)
+    names = {
+        "-1": "{call_id}",
+        "-2": "{app_id}",
+        "-4": "{file_id}",
+        "-5": "{req_id}",
+        "-6": "{diagnosis_id}",
+        "-7": "{assignment_id}",
+        "-8": "{company_id}",
+    }
+
+    def template(url: str) -> str:
+        return "/".join(names.get(part, part) for part in url.split("?")[0].split("/"))
+
+    covered = {(m, template(u)) for m, u in company_a_routes(ids, -8)}
+    covered |= {(m, template(u.format(call=-1, asg=-7))) for m, u in STAFF_ONLY}
+    covered |= {  # evaluator-only routes (test_evaluators_reach_only_their_assignments) and public calls
+        ("GET", "/program/assignments/{assignment_id}"),
+        ("POST", "/program/assignments/{assignment_id}/declare"),
+        ("POST", "/program/assignments/{assignment_id}/score"),
+        ("POST", "/program/calls/{call_id}/apply"),
+        ("GET", "/program/calls/{call_id}"),
+    }
+    program = {(m, p) for m, p in id_routes(client.app) if p.startswith("/program/")}
+    assert len(program) >= 25 and program - covered == set()
