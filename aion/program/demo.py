@@ -6,7 +6,7 @@ selection, diagnoses, support, outcomes, KPI targets) made by the engines in
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,6 +24,7 @@ from aion.program.models import (
     Outcome,
     ProgramCall,
     Support,
+    SupportEvent,
 )
 from aion.program.sample import RUBRIC, sample_program_year
 from aion.program.service.common import DEFAULT_RUBRIC, now
@@ -185,6 +186,8 @@ def load_demo(session: Session, *, year: int | None = None, scale: float = 0.1) 
                 status="in_progress" if s.year == year else "completed",
             )
         )
+    session.flush()
+    _events(session, year)
     for k in sample.kpi_records:
         if k.indicator == "trainees":
             session.add(
@@ -213,6 +216,34 @@ def load_demo(session: Session, *, year: int | None = None, scale: float = 0.1) 
         session.add(KpiTarget(year=year, indicator=t.indicator, target=t.target))
     _open_call(session, year + (1 if now().year > year else 0), agencies, lead)
     session.flush()
+
+
+def _events(session: Session, year: int) -> None:
+    """Agreement, a milestone and a consultant visit for this year's solution support."""
+    for s in session.scalars(select(Support).where(Support.year == year, Support.track == "solution")):
+        s.supplier, s.agreement_on = "(주)울산비전솔루션", date(year, 5, 2)
+        session.add(
+            SupportEvent(
+                support_id=s.id,
+                company_id=s.company_id,
+                kind="milestone",
+                on=date(year, 6, 30),
+                title="착수 보고",
+                done=True,
+                by="demo",
+            )
+        )
+        session.add(
+            SupportEvent(
+                support_id=s.id,
+                company_id=s.company_id,
+                kind="visit",
+                on=date(year, 7, 15),
+                title="현장 방문",
+                note="검사 지그와 조명 위치를 확정함",
+                by="demo",
+            )
+        )
 
 
 def _open_call(session: Session, year: int, agencies: dict[str, Agency], lead: Agency) -> None:

@@ -222,8 +222,29 @@ class Support(CompanyOwned, TimestampMixin, Base):
     title: Mapped[str] = mapped_column(String(200))
     amount_krw: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16), default="agreed")  # agreed, in_progress, completed
+    supplier: Mapped[str] = mapped_column(String(200), default="")
+    agreement_on: Mapped[date | None] = mapped_column(Date, nullable=True)
 
     agency: Mapped[Agency] = relationship()
+
+
+SUPPORT_EVENTS = ("milestone", "deliverable", "payment", "visit")
+
+
+class SupportEvent(CompanyOwned, TimestampMixin, Base):
+    """A milestone, deliverable, payment or consultant visit (with notes) of one support."""
+
+    __tablename__ = "program_support_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    support_id: Mapped[int] = mapped_column(ForeignKey("program_support.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    on: Mapped[date] = mapped_column(Date)
+    title: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text, default="")
+    amount_krw: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[bool] = mapped_column(Boolean, default=False)
+    by: Mapped[str] = mapped_column(String(255), default="")
 
 
 class Outcome(CompanyOwned, TimestampMixin, Base):

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from aion.accounts.models import User
 from aion.core.db import system_session
-from aion.program.models import ApplicationFile, ProgramCall
+from aion.program.models import ApplicationFile, ProgramCall, Support
 from aion.program.schemas import CallInput
 from aion.program.service import calls, diagnoses, review
 from aion.program.service.common import DEFAULT_RUBRIC, now
@@ -30,6 +30,7 @@ class Ids:
     info_a: int
     diag_a: int
     asg_a: int  # evaluator 1 on company A's application
+    support_a: int = 0
 
 
 def make_records(engine: Engine, world: World) -> Ids:
@@ -81,7 +82,17 @@ def make_records(engine: Engine, world: World) -> Ids:
         )
         review.assign(s, call, evaluator)
         asg = next(a for a in review.call_assignments(s, call) if a.application_id == ids[0][0].id)
-        return Ids(call.id, ids[0][0].id, ids[1][0].id, ids[0][1].id, info.id, d.id, asg.id)
+        support = Support(
+            company_id=a_company.id,
+            agency_id=1,
+            track="solution",
+            year=2026,
+            category="solution",
+            title="AI 비전 검사 도입",
+        )
+        s.add(support)
+        s.flush()
+        return Ids(call.id, ids[0][0].id, ids[1][0].id, ids[0][1].id, info.id, d.id, asg.id, support.id)
 
 
 def company_a_routes(i: Ids, company_a: int) -> list[tuple[str, str]]:
@@ -101,6 +112,10 @@ def company_a_routes(i: Ids, company_a: int) -> list[tuple[str, str]]:
         ("GET", f"/program/diagnoses/new?company_id={company_a}"),
         ("POST", f"/program/diagnoses/new?company_id={company_a}"),
         ("GET", f"/program/companies/{company_a}/journey"),
+        ("GET", f"/program/support/{i.support_a}"),
+        ("POST", f"/program/support/{i.support_a}"),
+        ("POST", f"/program/support/{i.support_a}/events"),
+        ("POST", f"/program/companies/{company_a}/outcomes"),
     ]
 
 
@@ -108,6 +123,11 @@ def _call(client: TestClient, method: str, url: str) -> int:
     if method == "GET":
         return client.get(url, follow_redirects=False).status_code
     data = {
+        "status": "agreed",
+        "on": "2026-05-01",
+        "title": "착수 보고",
+        "year": "2026",
+        "metric": "sales",
         "evaluator_id": "4",
         "new_close": "2030-01-01T18:00",
         "conflict": "no",
@@ -191,6 +211,22 @@ def test_roles_refused_operator_pages(client: TestClient, engine: Engine, world:
         assert _call(client, method, url) == 403, (who, method, url)
 
 
+def test_company_users_read_but_do_not_edit_their_support(
+    client: TestClient, engine: Engine, world: World
+) -> None:
+    ids = make_records(engine, world)
+    login(client, world.emails["a_admin"])
+    assert client.get(f"/program/support/{ids.support_a}").status_code == 200
+    for url in (
+        f"/program/support/{ids.support_a}",
+        f"/program/support/{ids.support_a}/events",
+        f"/program/companies/{world.company_a}/outcomes",
+    ):
+        assert _call(client, "POST", url) == 403, url
+    login(client, world.emails["evaluator"])
+    assert client.get(f"/program/support/{ids.support_a}").status_code == 404
+
+
 def test_company_member_cannot_assess_as_consultant_nor_apply_for_other(
     client: TestClient, engine: Engine, world: World
 ) -> None:
@@ -210,7 +246,7 @@ def test_every_program_id_route_is_covered(client: TestClient) -> None:
     """A new /program route with an id must be proven here (the foundation test defers to this file)."""
     from aion.web.routes import id_routes
 
-    ids = Ids(-1, -2, -3, -4, -5, -6, -7)
+    ids = Ids(-1, -2, -3, -4, -5, -6, -7, -9)
     names = {
         "-1": "{call_id}",
         "-2": "{app_id}",
@@ -219,6 +255,7 @@ def test_every_program_id_route_is_covered(client: TestClient) -> None:
         "-6": "{diagnosis_id}",
         "-7": "{assignment_id}",
         "-8": "{company_id}",
+        "-9": "{support_id}",
     }
 
     def template(url: str) -> str:

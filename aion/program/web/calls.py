@@ -204,9 +204,7 @@ def _app(session: SessionDep, user: CurrentUser, app_id: int) -> Application:
     return get_scoped(session, Application, app_id)
 
 
-def _edit_ctx(
-    session: SessionDep, app: Application, values: dict[str, str] | None = None
-) -> dict[str, Any]:
+def _edit_ctx(session: SessionDep, app: Application, values: dict[str, str] | None = None) -> dict[str, Any]:
     files = svc.files_of(session, app)
     return {
         "app": app,

@@ -14,11 +14,13 @@ from aion.accounts import policy as accounts_policy
 from aion.accounts.models import Company
 from aion.core.tenancy import get_scoped
 from aion.program import policy
+from aion.program.kpi.outcomes import METRICS
 from aion.program.models import Outcome, Support
 from aion.program.service import calls as calls_svc
 from aion.program.service import diagnoses as diag_svc
 from aion.program.service import kpi as svc
 from aion.program.service import mail
+from aion.program.service import support as support_svc
 from aion.program.service.common import today_kst
 from aion.program.web.charts import bar_chart
 from aion.program.web.common import page
@@ -105,6 +107,9 @@ def journey(request: Request, session: SessionDep, user: CurrentUser, company_id
         support=support,
         outcomes=outcomes,
         can_assess=policy.can_assess(user) or policy.can_self_assess(user, company.id),
+        metrics=METRICS,
+        duplicates=support_svc.duplicates(session, company),
+        year=today_kst().year,
     )
 
 

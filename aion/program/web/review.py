@@ -17,6 +17,7 @@ from aion.core.tenancy import NotFound
 from aion.program import policy
 from aion.program.models import Assignment, ProgramCall
 from aion.program.service import review as svc
+from aion.program.service import support as support_svc
 from aion.program.service.calls import all_fields
 from aion.program.service.common import InputError, rubric_of
 from aion.program.web.calls import _call
@@ -131,6 +132,9 @@ def _ranking_rows(session: SessionDep, view: svc.RankingView, reveal: bool) -> l
                 "totals": s.totals,
                 "flags": {f.evaluator_id for f in s.flags},
                 "assignments": [a for a in view.assignments if a.application_id == app.id and a.submitted_at],
+                "duplicates": support_svc.duplicate_warning(
+                    session, app, svc.CATEGORY.get(view.call.track, view.call.track)
+                ),
             }
         )
     return rows
