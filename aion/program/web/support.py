@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
@@ -41,7 +41,7 @@ def _num(value: str) -> float | None:
         raise fail(f"숫자를 입력하십시오: {value}", f"Enter a number: {value}") from e
 
 
-def _ctx(session: SessionDep, support: Support) -> dict[str, object]:
+def _ctx(session: SessionDep, support: Support) -> dict[str, Any]:
     return {
         "s": support,
         "events": svc.events(session, support),
