@@ -206,6 +206,18 @@ class Diagnosis(CompanyOwned, TimestampMixin, Base):
     agency: Mapped[Agency | None] = relationship()
 
 
+class QuestionnaireVersion(TimestampMixin, Base):
+    """An operator's edited copy of the readiness questionnaire; the highest version is in use."""
+
+    __tablename__ = "program_questionnaires"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, unique=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(255), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
 class Support(CompanyOwned, TimestampMixin, Base):
     """Support a selected company receives (agreement to completion)."""
 

@@ -168,3 +168,45 @@ def test_demo_program_year_fills_the_pages(client: TestClient, engine: Engine, w
     assert client.get(f"/program/diagnoses/{ids[2]}").status_code == 200
     assert client.get(f"/program/companies/{ids[3]}/journey").status_code == 200
     assert "접수 중" in client.get("/program").text
+
+
+def test_operator_edits_the_questionnaire_as_a_new_version(
+    client: TestClient, engine: Engine, world: World
+) -> None:
+    login(client, "consultant@test.example")
+    r = post(
+        client,
+        f"/program/diagnoses/new?company_id={world.company_a}",
+        {**answers(2), "assessed_on": "2026-04-01"},
+    )
+    first = r.headers["location"].split("?")[0]
+    login(client, "operator@test.example")
+    page = client.get("/program/questionnaire")
+    assert page.status_code == 200 and 'id="q-version">1<' in page.text
+    text = diagnoses.as_yaml(diagnoses.seed())
+    edited = text.replace(
+        "경영진이 AI 도입 목표와 기대 효과를 정의하고 있습니까?", "대표이사가 AI 도입 목표를 정했습니까?"
+    )
+    assert edited != text
+    bad = post(client, "/program/questionnaire", {"text": "dimensions: [", "note": "broken"})
+    assert bad.status_code == 400 and "YAML" in bad.text
+    with system_session(engine) as s:
+        assert diagnoses.questionnaire(s).version == 1  # nothing stored
+    assert post(client, "/program/questionnaire", {"text": edited, "note": "문구 수정"}).status_code == 303
+    assert 'id="q-version">2<' in client.get("/program/questionnaire").text
+    login(client, "consultant@test.example")
+    form = client.get(f"/program/diagnoses/new?company_id={world.company_a}")
+    assert "대표이사가 AI 도입 목표를 정했습니까?" in form.text
+    r = post(
+        client,
+        f"/program/diagnoses/new?company_id={world.company_a}",
+        {**answers(3), "assessed_on": "2026-10-01"},
+    )
+    assert r.status_code == 303
+    with system_session(engine) as s:
+        assert sorted(d.questionnaire_version for d in s.scalars(select(Diagnosis))) == [1, 2]
+    assert client.get(first).status_code == 200  # the old diagnosis still renders with its version
+    assert client.get(r.headers["location"].split("?")[0] + "/report.pdf").status_code == 200
+    login(client, "member@alpha.example")
+    assert client.get("/program/questionnaire").status_code == 403
+    assert post(client, "/program/questionnaire", {"text": edited}).status_code == 403

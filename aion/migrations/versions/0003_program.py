@@ -2,7 +2,7 @@
 
 Revision ID: 0003_program
 Revises: 0001_foundation
-Create Date: 2026-11-29 16:32:21.612480
+Create Date: 2026-11-29 16:47:25.404816
 """
 
 from collections.abc import Sequence
@@ -36,6 +36,18 @@ def upgrade() -> None:
     with op.batch_alter_table("program_kpi_targets", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_program_kpi_targets_year"), ["year"], unique=False)
 
+    op.create_table(
+        "program_questionnaires",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.Column("created_by", sa.String(length=255), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("created_at", aion.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", aion.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_program_questionnaires")),
+        sa.UniqueConstraint("version", name=op.f("uq_program_questionnaires_version")),
+    )
     op.create_table(
         "program_calls",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -467,6 +479,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_program_calls_year"))
 
     op.drop_table("program_calls")
+    op.drop_table("program_questionnaires")
     with op.batch_alter_table("program_kpi_targets", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_program_kpi_targets_year"))
 

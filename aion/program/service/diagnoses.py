@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 from functools import lru_cache
 
+import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,13 +19,50 @@ from aion.program.diagnosis.recommend import diagnose
 from aion.program.diagnosis.report import render_diagnosis_pdf
 from aion.program.diagnosis.scoring import Assessment
 from aion.program.errors import QuestionnaireError
-from aion.program.models import Diagnosis
+from aion.program.models import Diagnosis, QuestionnaireVersion
 from aion.program.service.common import InputError, fail
 
 
 @lru_cache(maxsize=1)
-def questionnaire() -> Questionnaire:
+def seed() -> Questionnaire:
     return load_questionnaire()
+
+
+def questionnaire(session: Session | None = None, version: int | None = None) -> Questionnaire:
+    """The questionnaire in use (the operators' latest version, else the seed), or ``version``."""
+    if session is None:
+        return seed()
+    stmt = select(QuestionnaireVersion)
+    if version is not None:
+        if version == seed().version:
+            return seed()
+        stmt = stmt.where(QuestionnaireVersion.version == version)
+    row = session.scalars(stmt.order_by(QuestionnaireVersion.version.desc()).limit(1)).first()
+    return Questionnaire.from_dict(row.data) if row is not None else seed()
+
+
+def save_version(session: Session, text: str, by: User, note: str = "") -> QuestionnaireVersion:
+    """Validate an edited questionnaire (YAML or JSON) and store it as the next version."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise fail("YAML 형식 오류입니다", f"Invalid YAML: {str(e).splitlines()[0]}") from e
+    if not isinstance(data, dict):
+        raise fail("설문은 키-값 구조여야 합니다", "The questionnaire must be a mapping")
+    latest = questionnaire(session)
+    data["version"] = max(latest.version, seed().version) + 1
+    try:
+        q = Questionnaire.from_dict(data)
+    except (QuestionnaireError, KeyError, TypeError, ValueError) as e:
+        raise InputError(str(e) if " / " in str(e) else f"설문 형식 오류 / Invalid questionnaire: {e}") from e
+    row = QuestionnaireVersion(version=q.version, data=q.to_dict(), created_by=by.email, note=note.strip())
+    session.add(row)
+    session.flush()
+    return row
+
+
+def as_yaml(q: Questionnaire) -> str:
+    return yaml.safe_dump(q.to_dict(), allow_unicode=True, sort_keys=False, width=110)
 
 
 def assessment_of(d: Diagnosis) -> Assessment:
@@ -51,7 +89,7 @@ def create(
     note: str = "",
 ) -> Diagnosis:
     """Score and store one complete assessment (every question answered 0-4)."""
-    q = questionnaire()
+    q = questionnaire(session)
     levels: dict[str, int] = {}
     missing = []
     for qid in q.question_ids():
@@ -121,8 +159,8 @@ def list_all(session: Session, limit: int = 200) -> list[Diagnosis]:
     )
 
 
-def engine_diagnosis(d: Diagnosis) -> EngineDiagnosis:
-    return diagnose(questionnaire(), assessment_of(d))
+def engine_diagnosis(session: Session, d: Diagnosis) -> EngineDiagnosis:
+    return diagnose(questionnaire(session, d.questionnaire_version), assessment_of(d))
 
 
 def comparison(session: Session, d: Diagnosis) -> Comparison | None:
@@ -134,8 +172,7 @@ def comparison(session: Session, d: Diagnosis) -> Comparison | None:
     ]
     if len(series) < 2:
         return None
-    q = questionnaire()
-    return compare_assessments([diagnose(q, assessment_of(x)).result for x in series])
+    return compare_assessments([engine_diagnosis(session, x).result for x in series])
 
 
 def baseline_id(session: Session, company_id: int) -> int | None:
@@ -148,5 +185,8 @@ def baseline_id(session: Session, company_id: int) -> int | None:
 
 def report_pdf(session: Session, d: Diagnosis) -> bytes:
     return render_diagnosis_pdf(
-        engine_diagnosis(d), questionnaire(), company_name=d.company.name, comparison=comparison(session, d)
+        engine_diagnosis(session, d),
+        questionnaire(session, d.questionnaire_version),
+        company_name=d.company.name,
+        comparison=comparison(session, d),
     )

@@ -55,7 +55,7 @@ def diagnosis_new(request: Request, session: SessionDep, user: CurrentUser, comp
         "program/diagnosis_form.html",
         company=company,
         kind=kind,
-        q=svc.questionnaire(),
+        q=svc.questionnaire(session),
         values={},
         focus=[],
         today=today_kst().isoformat(),
@@ -93,7 +93,7 @@ async def diagnosis_create(
             400,
             company=company,
             kind=kind,
-            q=svc.questionnaire(),
+            q=svc.questionnaire(session),
             values=values,
             focus=focus,
             today=values.get("assessed_on", ""),
@@ -106,7 +106,7 @@ async def diagnosis_create(
 def diagnosis_detail(request: Request, session: SessionDep, user: CurrentUser, diagnosis_id: int) -> Response:
     d = get_scoped(session, Diagnosis, diagnosis_id)
     lang = request.state.lang
-    result = svc.engine_diagnosis(d)
+    result = svc.engine_diagnosis(session, d)
     comparison = svc.comparison(session, d)
     axes = [ds.name.get(lang) for ds in result.result.dimensions]
     series = [
@@ -152,3 +152,29 @@ def diagnosis_pdf(session: SessionDep, user: CurrentUser, diagnosis_id: int) -> 
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="diagnosis-{d.id}.pdf"'},
     )
+
+
+@router.get("/program/questionnaire")
+def questionnaire_page(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    accounts_policy.require(policy.can_manage_calls(user))
+    q = svc.questionnaire(session)
+    return page(request, "program/questionnaire.html", q=q, text=svc.as_yaml(q))
+
+
+@router.post("/program/questionnaire")
+async def questionnaire_save(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    accounts_policy.require(policy.can_manage_calls(user))
+    form = await request.form()
+    text, note = str(form.get("text", "")), str(form.get("note", ""))
+    try:
+        svc.save_version(session, text, user, note)
+    except InputError as e:
+        return page(
+            request,
+            "program/questionnaire.html",
+            400,
+            q=svc.questionnaire(session),
+            text=text,
+            errors=[err(request, e)],
+        )
+    return redirect("/program/questionnaire?done=saved")
