@@ -249,9 +249,20 @@ def view_for_evaluator(session: Session, a: Assignment) -> dict[str, Any]:
     return record
 
 
-def display_name(session: Session, call: ProgramCall, app: Application, *, reveal: bool) -> str:
+def display_name(
+    session: Session,
+    call: ProgramCall,
+    app: Application,
+    *,
+    reveal: bool,
+    names: dict[str, str] | None = None,
+) -> str:
+    """The applicant's alias on a blind call until the selection is revealed, else its name.
+
+    Pass ``names`` (from :func:`alias_map`) when naming many applications of one call.
+    """
     if call.blind and not reveal:
-        return alias_map(session, call)[str(app.id)]
+        return (names if names is not None else alias_map(session, call))[str(app.id)]
     return app.company.name
 
 
@@ -338,10 +349,12 @@ def ranking(session: Session, call: ProgramCall) -> RankingView:
     scores: dict[int, ApplicationScore] = {}
     unscored: list[Application] = []
     apps = {a.id: a for a in reviewable(session, call)}
+    by_app: dict[int, list[Assignment]] = {}
+    for a in asg:
+        if not a.excluded and a.submitted_at:
+            by_app.setdefault(a.application_id, []).append(a)
     for app in apps.values():
-        sheets = [
-            sheet_of(a) for a in asg if a.application_id == app.id and not a.excluded and a.submitted_at
-        ]
+        sheets = [sheet_of(a) for a in by_app.get(app.id, [])]
         if not sheets:
             unscored.append(app)
             continue

@@ -33,7 +33,8 @@ def _review_ctx(session: SessionDep, call: ProgramCall) -> dict[str, Any]:
     reveal = call.decided_at is not None
     asg = svc.call_assignments(session, call)
     apps = {a.id: a for a in svc.reviewable(session, call)}
-    names = {i: svc.display_name(session, call, a, reveal=reveal) for i, a in apps.items()}
+    aliases = svc.alias_map(session, call)
+    names = {i: svc.display_name(session, call, a, reveal=reveal, names=aliases) for i, a in apps.items()}
     return {"call": call, "assignments": asg, "names": names, "evaluators": svc.evaluators(session)}
 
 
@@ -117,6 +118,11 @@ def _ranking_rows(session: SessionDep, view: svc.RankingView, reveal: bool) -> l
     from aion.program.evaluation.letters import DECISIONS, decision_of
 
     rows = []
+    aliases = svc.alias_map(session, view.call)
+    by_app: dict[int, list[Assignment]] = {}
+    for a in view.assignments:
+        if a.submitted_at:
+            by_app.setdefault(a.application_id, []).append(a)
     for r in view.ranked:
         app = view.apps[int(r.application_id)]
         s = view.scores[app.id]
@@ -124,14 +130,14 @@ def _ranking_rows(session: SessionDep, view: svc.RankingView, reveal: bool) -> l
             {
                 "rank": r.rank,
                 "app": app,
-                "name": svc.display_name(session, view.call, app, reveal=reveal),
+                "name": svc.display_name(session, view.call, app, reveal=reveal, names=aliases),
                 "score": r.score,
                 "tied": r.tied,
                 "decided_by": r.decided_by,
                 "decision": DECISIONS[decision_of(view.selection, r.application_id)],
                 "totals": s.totals,
                 "flags": {f.evaluator_id for f in s.flags},
-                "assignments": [a for a in view.assignments if a.application_id == app.id and a.submitted_at],
+                "assignments": by_app.get(app.id, []),
                 "duplicates": support_svc.duplicate_warning(
                     session, app, svc.CATEGORY.get(view.call.track, view.call.track)
                 ),
