@@ -106,6 +106,7 @@ def company_a_routes(i: Ids, company_a: int) -> list[tuple[str, str]]:
         ("POST", f"/program/applications/{i.app_a}/reopen"),
         ("POST", f"/program/applications/{i.app_a}/info"),
         ("GET", f"/program/applications/{i.app_a}/letter.pdf"),
+        ("POST", f"/program/applications/{i.app_a}/withdraw"),
         ("POST", f"/program/info/{i.info_a}/answer"),
         ("GET", f"/program/diagnoses/{i.diag_a}"),
         ("GET", f"/program/diagnoses/{i.diag_a}/report.pdf"),

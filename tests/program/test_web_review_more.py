@@ -143,3 +143,47 @@ def test_extension_and_closed_call(client: TestClient, engine: Engine, world: Wo
     assert r.status_code == 400 and "마감" in r.text
     outbox = client.get("/program/outbox")
     assert outbox.status_code == 200 and "SMTP" in outbox.text
+
+
+def test_withdrawal_moves_the_first_reserve_up(client: TestClient, engine: Engine, world: World) -> None:
+    from aion.program.models import Application, OutboxMessage, Support
+
+    call_id, a_id, b_id, _ids = _setup(client, engine, world)
+    ev1, ev2 = world.users["evaluator"], world.users["evaluator2"]
+    _score_all(engine, call_id, {ev1: 4, ev2: 5})  # the same marks on A and B: A was submitted first
+    assert post(client, f"/program/calls/{call_id}/select").status_code == 303
+    with system_session(engine) as s:
+        apps = {a.id: a for a in s.scalars(select(Application))}
+        assert (apps[a_id].decision, apps[b_id].decision, apps[b_id].reserve_position) == (
+            "selected",
+            "reserve",
+            1,
+        )
+    login(client, "member@alpha.example")  # the company may not record it itself
+    assert (
+        post(client, f"/program/applications/{a_id}/withdraw", {"reason": "내부 사정으로 포기"}).status_code
+        == 403
+    )
+    login(client, "operator@test.example")
+    assert post(client, f"/program/applications/{a_id}/withdraw", {"reason": "짧음"}).status_code == 400
+    r = post(client, f"/program/applications/{a_id}/withdraw", {"reason": "내부 사정으로 포기"})
+    assert r.status_code == 303
+    page = client.get(f"/program/calls/{call_id}/ranking")
+    assert "선정 포기 (예비 순위 승계)" in page.text
+    with system_session(engine) as s:
+        apps = {a.id: a for a in s.scalars(select(Application))}
+        assert (apps[a_id].decision, apps[b_id].decision, apps[b_id].reserve_position) == (
+            "withdrawn",
+            "selected",
+            None,
+        )
+        assert [x.application_id for x in s.scalars(select(Support))] == [b_id]
+        assert (
+            sum("선정 결과" in m.subject for m in s.scalars(select(OutboxMessage))) == 3
+        )  # two, then B again
+    assert (
+        post(client, f"/program/applications/{a_id}/withdraw", {"reason": "다시 한 번 포기"}).status_code
+        == 400
+    )
+    assert client.get(f"/program/applications/{a_id}/letter.pdf").status_code == 404
+    assert client.get(f"/program/applications/{b_id}/letter.pdf").status_code == 200

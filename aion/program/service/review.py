@@ -451,3 +451,53 @@ def form_labels(call: ProgramCall) -> list[dict[str, Any]]:
 
 def decided_on(call: ProgramCall) -> datetime | None:
     return call.decided_at
+
+
+def withdraw(session: Session, app: Application, reason: str, by: User) -> Application | None:
+    """A selected company withdraws: its support is cancelled and the first reserve moves up.
+
+    Returns the application that moved up (None when the reserve list is empty).
+    """
+    if app.decision != "selected":
+        raise fail("선정된 신청서만 포기 처리할 수 있습니다", "Only a selected application can withdraw")
+    if len(reason.strip()) < 5:
+        raise fail("포기 사유를 5자 이상 입력하십시오", "Give the reason in at least 5 characters")
+    for s in session.scalars(select(Support).where(Support.application_id == app.id)):
+        session.delete(s)
+    app.decision = "withdrawn"
+    call = app.call
+    reserves = sorted(
+        (a for a in reviewable(session, call) if a.decision == "reserve" and a.reserve_position),
+        key=lambda a: a.reserve_position or 0,
+    )
+    mail.queue(
+        session,
+        app.company.contact_email,
+        f"[AI-on] {call.title} 선정 포기 처리",
+        f"선정 포기가 처리되었습니다: {reason.strip()}\nThe withdrawal was recorded: {reason.strip()}",
+        company_id=app.company_id,
+    )
+    session.flush()
+    if not reserves:
+        return None
+    up = reserves[0]
+    up.decision, up.reserve_position = "selected", None
+    for other in reserves[1:]:
+        other.reserve_position = (other.reserve_position or 1) - 1
+    session.add(
+        Support(
+            company_id=up.company_id,
+            application_id=up.id,
+            agency_id=call.agency_id,
+            track=call.track,
+            year=call.year,
+            category=CATEGORY.get(call.track, call.track),
+            title=call.title,
+        )
+    )
+    title, body = letter_text(letter_info(call, up))
+    mail.queue(
+        session, up.company.contact_email, title.ko, f"{body.ko}\n\n{body.en}", company_id=up.company_id
+    )
+    session.flush()
+    return up

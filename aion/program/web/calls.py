@@ -354,10 +354,23 @@ def info_answer(
     return redirect(f"/program/applications/{req.application_id}?done=answered")
 
 
+@router.post("/program/applications/{app_id}/withdraw")
+def app_withdraw(
+    request: Request, session: SessionDep, user: CurrentUser, app_id: int, reason: Annotated[str, Form()] = ""
+) -> Response:
+    app = _app(session, user, app_id)
+    accounts_policy.require(policy.can_manage_calls(user))
+    try:
+        review_svc.withdraw(session, app, reason, user)
+    except InputError as e:
+        return page(request, "error.html", 400, status=400, message=err(request, e))
+    return redirect(f"/program/calls/{app.call_id}/ranking?done=withdrawn")
+
+
 @router.get("/program/applications/{app_id}/letter.pdf")
 def app_letter(session: SessionDep, user: CurrentUser, app_id: int) -> Response:
     app = _app(session, user, app_id)
-    if app.decision is None:
+    if app.decision is None or app.decision == "withdrawn":
         raise NotFound("Letter", app_id)
     pdf = review_svc.letter_pdf(app.call, app)
     return Response(

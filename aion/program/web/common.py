@@ -31,6 +31,7 @@ NOTICES = {
     "answered": "Answer sent.",
     "uploaded": "File attached.",
     "moderated": "Moderation recorded.",
+    "withdrawn": "The withdrawal is recorded; the first reserve moved up.",
 }
 
 

@@ -20,6 +20,7 @@ from aion.program.service import review as svc
 from aion.program.service import support as support_svc
 from aion.program.service.calls import all_fields
 from aion.program.service.common import InputError, rubric_of
+from aion.program.text import Text
 from aion.program.web.calls import _call
 from aion.program.web.common import err, form_dict, page
 from aion.web.deps import CurrentUser, SessionDep
@@ -114,6 +115,20 @@ def review_moderate(
     return redirect(f"/program/calls/{a.call_id}/ranking?done=moderated")
 
 
+WITHDRAWN = Text("선정 포기 (예비 순위 승계)", "Withdrawn (the reserve moved up)")
+
+
+def _decision(view: svc.RankingView, app: Any, computed: Text) -> Text:
+    """After confirmation the stored decision counts (a withdrawal moves the reserve up)."""
+    if view.call.decided_at is None or app.decision is None:
+        return computed
+    if app.decision == "withdrawn":
+        return WITHDRAWN
+    from aion.program.evaluation.letters import DECISIONS
+
+    return DECISIONS.get(app.decision, computed)
+
+
 def _ranking_rows(session: SessionDep, view: svc.RankingView, reveal: bool) -> list[dict[str, Any]]:
     from aion.program.evaluation.letters import DECISIONS, decision_of
 
@@ -134,7 +149,7 @@ def _ranking_rows(session: SessionDep, view: svc.RankingView, reveal: bool) -> l
                 "score": r.score,
                 "tied": r.tied,
                 "decided_by": r.decided_by,
-                "decision": DECISIONS[decision_of(view.selection, r.application_id)],
+                "decision": _decision(view, app, DECISIONS[decision_of(view.selection, r.application_id)]),
                 "totals": s.totals,
                 "flags": {f.evaluator_id for f in s.flags},
                 "assignments": by_app.get(app.id, []),
