@@ -33,6 +33,7 @@ DOMAIN_GROUPS: list[tuple[str, str, str]] = [
     ("line", "aion.line.cli:app", "Line connection: real-time pipeline."),
     ("compute", "aion.platform.compute.cli:app", "Jobs on shared compute."),
     ("dataset", "aion.platform.cli:dataset_app", "Data sets: register a folder, list."),
+    ("program", "aion.program.cli:app", "Program operations: calls, evaluation, diagnosis, KPIs."),
 ]
 
 log = logging.getLogger("aion.cli")

@@ -6,6 +6,7 @@ database already holds companies, so ``make run`` can call it every time.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 
 import typer
@@ -96,7 +97,8 @@ def load(session: Session) -> list[DemoAccount]:
         agency: Agency | None = agencies[0] if company is None and role != Role.LEARNER else None
         service.create_user(session, email, role, password, name=name, company=company, agency=agency)
         accounts.append(DemoAccount(email, role.value, company.name if company else "-", password))
-    __import__("aion.platform.demo", fromlist=["load_demo"]).load_demo(session, companies)
+    importlib.import_module("aion.platform.demo").load_demo(session, companies)
+    importlib.import_module("aion.program.demo").load_demo(session)
     return accounts
 
 

@@ -9,6 +9,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "aion.accounts.models",
     "aion.platform.models",
     "aion.line.models",
+    "aion.program.models",
 )
 
 

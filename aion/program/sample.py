@@ -94,6 +94,7 @@ _NAME_A = (
     "미포",
     "온산",
 )
+_NAME_C = ("울산", "동부", "신", "코리아", "글로벌", "제일", "대한")  # when two-part names run out
 _NAME_B = ("정밀", "테크", "산업", "오토텍", "금속", "엔지니어링", "화학", "기계", "중공업", "플라스틱")
 _FOCUS = ("defects", "downtime", "accidents", "product_images", "sensor_series", "cctv", "manual_inspection")
 _AMOUNTS = {
@@ -172,6 +173,8 @@ def _companies(rng: random.Random, n: int, year: int) -> list[CompanyProfile]:
     brns: set[str] = set()
     while len(out) < n:
         name = f"(주){rng.choice(_NAME_A)}{rng.choice(_NAME_B)}"
+        if name in names:  # 140 two-part names; larger samples need a third part
+            name = f"(주){rng.choice(_NAME_A)}{rng.choice(_NAME_C)}{rng.choice(_NAME_B)}"
         brn = _brn(rng)
         if name in names or brn in brns:
             continue

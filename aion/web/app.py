@@ -144,6 +144,7 @@ DOMAIN_ROUTERS: list[str] = [
     "aion.platform.api:router",
     "aion.line.web:router",
     "aion.line.api:router",
+    "aion.program.web:router",
 ]
 
 

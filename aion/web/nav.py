@@ -24,6 +24,10 @@ NAV: list[NavItem] = [
     NavItem("/models", "Models"),
     NavItem("/compute/admin", "Computing center", frozenset({"admin"})),
     NavItem("/lines", "Lines"),
+    NavItem("/program", "Program"),
+    NavItem("/program/reviews", "My reviews", frozenset({"evaluator"})),
+    NavItem("/program/diagnoses", "Diagnosis", frozenset({"admin", "operator", "consultant"})),
+    NavItem("/program/kpi", "KPIs", frozenset({"admin", "operator", "consultant"})),
     NavItem("/account", "My account"),
 ]
 
@@ -32,6 +36,6 @@ def items_for(role: str) -> list[NavItem]:
     """The entries ``role`` sees, in menu order.
 
     >>> [i.href for i in items_for("company_member")]
-    ['/', '/companies', '/datasets', '/jobs', '/models', '/lines', '/account']
+    ['/', '/companies', '/datasets', '/jobs', '/models', '/lines', '/program', '/account']
     """
     return [i for i in NAV if i.roles is None or role in i.roles]

@@ -51,8 +51,9 @@ DOMAIN_TESTED = (
     "/api/jobs/",
     "/models/",
     "/api/models/",
-    "/api/uploads/",
-)  # tests/platform/test_platform_isolation.py
+    "/api/uploads/",  # tests/platform/test_platform_isolation.py
+    "/program/",  # tests/program/test_isolation.py
+)
 
 
 def _id_routes(app) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]

@@ -165,3 +165,12 @@ def test_comparison_group_one_row_per_company_per_year(tmp_path: Path) -> None:
     xlsx = export_comparison_xlsx(rows, tmp_path / "cmp.xlsx")
     ws = openpyxl.load_workbook(xlsx).active
     assert ws.max_row == 13 and ws.cell(1, 1).value == "사업자등록번호 / BRN"
+
+
+def test_full_scale_sample_year_has_enough_distinct_companies() -> None:
+    """Scale 1.0 needs more companies than two-part names exist (it used to loop for ever)."""
+    from aion.program.sample import sample_program_year
+
+    s = sample_program_year(2026, scale=1.0)
+    assert len({c.name for c in s.companies}) == len(s.companies) > 140
+    assert len({c.brn for c in s.companies}) == len(s.companies)

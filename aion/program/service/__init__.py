@@ -1,0 +1,1 @@
+"""Use cases of program operations over the database (sessions in, never committed here)."""
