@@ -57,7 +57,9 @@ def evaluate(
     benchmark: str = typer.Option("skab", help="skab | cmapss"),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
     train_rows: int = typer.Option(400, help="SKAB: rows at the start of each file used for training."),
-    nab_window: float = typer.Option(30.0, help="SKAB: NAB detection window in seconds (centred)."),
+    nab_window: float = typer.Option(
+        60.0, help="SKAB: NAB detection window in seconds, starting at each changepoint."
+    ),
 ) -> None:
     """Evaluate on a benchmark folder with the published protocol. / 벤치마크 평가."""
     from aion.solutions.process.errors import ProcessError

@@ -4,8 +4,10 @@ Outliers: in each labelled file the first ``train_rows`` (400) rows train, the r
 FP, TN and FN are summed over all test rows of all files; F1 = TP / (TP + (FP + FN) / 2), FAR % =
 FP / (FP + TN), MAR % = FN / (FN + TP), each rounded to 2 decimals.
 
-Changepoints: the NAB score of SKAB's evaluation module: a detection window of ``nab_window``
-centred on each true changepoint (overlaps cut from the right window); in each window only the
+Changepoints: the NAB score of SKAB's evaluation module (``chp_score(metric="nab",
+window_width="60s", anomaly_window_destination="righter")`` in its notebooks): a detection window of
+``nab_window`` seconds starting at each true changepoint (overlaps cut from the right window); in
+each window only the
 first predicted changepoint counts, scored by a scaled tanh from A_tp (window start) to A_fp
 (window end); predictions outside windows cost A_fp; empty windows cost A_fn. Scores, the null and
 the perfect detector are summed over files; the result is ``100 (S - null) / (perfect - null)``.
@@ -65,14 +67,26 @@ def _nab_scale(t0: float, t_det: float, t2: float, a_tp: float, a_fp: float) -> 
 
 
 def nab_scores(
-    true_cps: list[np.ndarray], pred_cps: list[np.ndarray], times: list[np.ndarray], window_s: float = 30.0
+    true_cps: list[np.ndarray],
+    pred_cps: list[np.ndarray],
+    times: list[np.ndarray],
+    window_s: float = 60.0,
+    destination: str = "righter",
 ) -> dict[str, float]:
-    """NAB standard / low-FP / low-FN scores (0 = null detector, 100 = perfect), SKAB style."""
+    """NAB standard / low-FP / low-FN scores (0 = null detector, 100 = perfect), SKAB style.
+
+    ``destination``: where the window lies relative to the changepoint: ``righter`` (after it, the
+    SKAB leaderboard), ``center`` or ``lefter``.
+    """
+    offsets = {"righter": (0.0, 1.0), "center": (-0.5, 0.5), "lefter": (-1.0, 0.0)}
+    if destination not in offsets:
+        raise ProcessError(f"destination={destination!r}: {sorted(offsets)}")
+    lo, hi = offsets[destination]
     totals = {k: [0.0, 0.0, 0.0] for k in NAB_PROFILES}  # score, null, perfect
     for tc, pc, tm in zip(true_cps, pred_cps, times, strict=True):
         t = np.asarray(tm, dtype=np.float64)
         cps = t[np.asarray(tc) == 1]
-        wins = [[c - window_s / 2, c + window_s / 2] for c in cps]
+        wins = [[c + lo * window_s, c + hi * window_s] for c in cps]
         for i in range(len(wins) - 1):
             if wins[i][1] >= wins[i + 1][0]:
                 wins[i + 1][0] = wins[i][1]
@@ -141,7 +155,7 @@ def evaluate_skab(
     root: str | Path,
     config: Any = None,
     train_rows: int = 400,
-    nab_window_s: float = 30.0,
+    nab_window_s: float = 60.0,
     progress: Callable[[str, float], None] | None = None,
 ) -> SkabResult:
     """Run the SKAB outlier protocol with one configuration for every file (see module docstring)."""

@@ -30,9 +30,16 @@ def test_nab_perfect_null_and_false_positives() -> None:
     true = np.zeros(200)
     true[100] = 1
     assert nab_scores([true], [true.copy()], [t])["standard"] > 40
+    prompt = np.zeros(200)
+    prompt[100] = 1  # at the changepoint, the start of the 60 s window after it: full credit
+    assert nab_scores([true], [prompt], [t])["standard"] == 100.0
+    late = np.zeros(200)
+    late[150] = 1  # within the window but late: partial credit
+    assert 0 < nab_scores([true], [late], [t])["standard"] < 100
     early = np.zeros(200)
-    early[85] = 1  # at the very start of the 30 s centred window: full credit
-    assert nab_scores([true], [early], [t])["standard"] == 100.0
+    early[85] = 1  # before the window: a false positive and a miss (SKAB leaderboard windows)
+    assert nab_scores([true], [early], [t])["standard"] < 0
+    assert nab_scores([true], [early], [t], window_s=30, destination="center")["standard"] == 100.0
     assert nab_scores([true], [np.zeros(200)], [t])["standard"] == 0.0
     fp = np.zeros(200)
     fp[[10, 20, 30]] = 1
