@@ -11,7 +11,15 @@ each window only the
 first predicted changepoint counts, scored by a scaled tanh from A_tp (window start) to A_fp
 (window end); predictions outside windows cost A_fp; empty windows cost A_fn. Scores, the null and
 the perfect detector are summed over files; the result is ``100 (S - null) / (perfect - null)``.
-Predicted changepoints are the edges of the predicted outlier series, as in SKAB's notebooks.
+
+Predicted changepoints: ``nab_*`` are the platform's changepoint detector (the regime shifts that
+``ProcessModel.score`` reports for a whole file, i.e. found after the fact, not live);
+``nab_edges_*`` are the edges of the predicted outlier series, as in SKAB's notebooks (what a
+live alarm stream gives).
+
+Training is unsupervised: the labels of the first rows are never shown to the platform. By default
+files are scored after the fact (centred smoothing, ``TrainConfig(centered=True)``); pass
+``TrainConfig()`` for the live, causal figures.
 
 >>> binary_scores([np.array([0, 1, 1, 0])], [np.array([0, 1, 0, 1])])
 (0.5, 50.0, 50.0)
@@ -136,6 +144,9 @@ class SkabResult:
     nab_standard: float
     nab_low_fp: float
     nab_low_fn: float
+    nab_edges_standard: float
+    nab_edges_low_fp: float
+    nab_edges_low_fn: float
     files: list[FileResult]
     config: dict[str, Any]
 
@@ -161,9 +172,9 @@ def evaluate_skab(
     """Run the SKAB outlier protocol with one configuration for every file (see module docstring)."""
     from aion.solutions.process.model import TrainConfig, train
 
-    cfg = config or TrainConfig()
+    cfg = config or TrainConfig(centered=True)
     files = skab_files(root)
-    trues, preds, true_cp, pred_cp, times, per_file = [], [], [], [], [], []
+    trues, preds, true_cp, pred_cp, edge_cp, times, per_file = [], [], [], [], [], [], []
     for i, path in enumerate(files):
         if progress:
             progress(path.name, i / len(files))
@@ -173,14 +184,19 @@ def evaluate_skab(
                 f"SKAB 형식이 아님(anomaly 열 또는 행 부족): {path} / "
                 f"Not a SKAB file (no anomaly column or too short): {path}"
             )
-        model = train(frame.slice(0, train_rows), normal_period=(0, train_rows), config=cfg)
-        mask = model.policy.mask(model.raw_scores(frame)).astype(np.int64)
+        head = frame.slice(0, train_rows)
+        head.labels = {}  # unsupervised: the labels of the training rows stay hidden
+        model = train(head, normal_period=(0, train_rows), config=cfg)
+        result = model.score(frame, explain=False)
         y = frame.labels["anomaly"].astype(np.int64)
-        pred = mask[train_rows:]
+        pred = result.alarm_mask[train_rows:].astype(np.int64)
         trues.append(y[train_rows:])
         preds.append(pred)
         true_cp.append(frame.labels.get("changepoint", np.zeros(len(frame)))[train_rows:].astype(np.int64))
-        pred_cp.append(edges(pred))
+        cps = np.zeros(len(pred), dtype=np.int64)
+        cps[[c - train_rows for c in result.changepoints if c >= train_rows]] = 1
+        pred_cp.append(cps)
+        edge_cp.append(edges(pred))
         ts = (
             frame.timestamps
             if frame.timestamps is not None
@@ -192,9 +208,22 @@ def evaluate_skab(
         per_file.append(FileResult(str(path), len(pred), f1, far, mar, names))
     f1, far, mar = binary_scores(trues, preds)
     nab = nab_scores(true_cp, pred_cp, times, window_s=nab_window_s)
+    nab_e = nab_scores(true_cp, edge_cp, times, window_s=nab_window_s)
     if progress:
         progress("done", 1.0)
-    return SkabResult(f1, far, mar, nab["standard"], nab["low_fp"], nab["low_fn"], per_file, cfg.to_dict())
+    return SkabResult(
+        f1,
+        far,
+        mar,
+        nab["standard"],
+        nab["low_fp"],
+        nab["low_fn"],
+        nab_e["standard"],
+        nab_e["low_fp"],
+        nab_e["low_fn"],
+        per_file,
+        cfg.to_dict(),
+    )
 
 
 def load_skab_frame(path: str | Path) -> SensorFrame:

@@ -37,15 +37,19 @@ def robust_center_scale(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-column median and a noise scale, robust to outliers and to coarse quantisation.
 
     The scale is the largest of 1.4826 MAD, IQR / 1.349 and a quarter of the standard deviation
-    (all equal to sigma, or below it, for Gaussian noise). On a quantised sensor that sits on one
-    value most of the time the MAD collapses toward 0 and would turn every step of one count into
-    a "20 sigma" event; the other two keep the scale honest. Falls back to the std, then 1.
+    (each about sigma, or below it, for Gaussian noise); where more than half the readings are one
+    value (IQR 0), the 10-90 % range / 2.563 too. On a quantised sensor that sits on one value most
+    of the time the MAD collapses toward 0 and would turn a reading seen every few minutes into a
+    "20 sigma" event; the quantile ranges keep the scale honest while a few per cent of spikes
+    still cannot inflate it. Falls back to the std, then 1.
     """
     med = np.nanmedian(X, axis=0)
     mad = 1.4826 * np.nanmedian(np.abs(X - med), axis=0)
-    iqr = (np.nanquantile(X, 0.75, axis=0) - np.nanquantile(X, 0.25, axis=0)) / 1.349
+    q10, q25, q75, q90 = np.nanquantile(X, [0.1, 0.25, 0.75, 0.9], axis=0)
     std = np.nanstd(X, axis=0)
-    robust = np.maximum(np.maximum(mad, iqr), 0.25 * std)
+    iqr = q75 - q25
+    wide = np.where(iqr > MIN_SCALE, 0.0, (q90 - q10) / 2.563)
+    robust = np.maximum.reduce([mad, iqr / 1.349, wide, 0.25 * std])
     scale = np.where(robust > MIN_SCALE, robust, np.where(std > MIN_SCALE, std, 1.0))
     return np.nan_to_num(med), scale
 

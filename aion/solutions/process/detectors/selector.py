@@ -4,8 +4,8 @@ No single unsupervised method wins everywhere, so the platform decides, not the 
 
 1. split the normal period in time: the first part fits, the last part is held out;
 2. each candidate's limit is set at the target false-alarm rate on the fitting part;
-3. candidates are rated on the held-out part: the false alarms they raise there (drift the fit did
-   not see) and how many synthetic faults they catch (a step of ``fault_sigma`` robust sigmas on
+3. candidates are rated on the held-out part: the false alarms they raise there beyond the target
+   (drift the fit did not see), weighted by ``far_weight``, against how many synthetic faults they catch (a step of ``fault_sigma`` robust sigmas on
    one sensor, then a broken correlation), or, when labelled events are given, how well their
    scores separate events from normal rows (AUC);
 4. the best ``top_k`` are refitted on the whole normal period; their scores, each divided by its
@@ -77,9 +77,11 @@ class AutoDetector(Detector):
         top_k: int = 2,
         fault_sigma: float = 4.0,
         autoencoder: bool = True,
+        far_weight: float = 10.0,
         seed: int = 0,
     ) -> None:
         self.candidates = candidates
+        self.far_weight = far_weight
         self.target_far = target_far
         self.holdout = holdout
         self.top_k = top_k
@@ -126,7 +128,7 @@ class AutoDetector(Detector):
                     det = _auc(c.score(event_rows), c.score(hold))
                 else:
                     det = float(np.mean([np.mean(c.score(f) > limit) for f in faults]))
-                util = det - 2.0 * max(0.0, far - self.target_far)
+                util = det - self.far_weight * max(0.0, far - self.target_far)
                 ratings.append(CandidateRating(c.name, far, det, util))
             order = sorted(range(len(cands)), key=lambda i: -ratings[i].utility)
         else:
