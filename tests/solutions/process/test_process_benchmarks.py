@@ -130,3 +130,34 @@ def test_failure_classifier_on_tabular_data() -> None:
     pred = clf.predict(df.iloc[1000:])
     y = df.failure.iloc[1000:].to_numpy()
     assert (pred == y).mean() > 0.95 and pred[y == 1].mean() > 0.6
+
+
+def _cmapss_dir(tmp: Path) -> Path:
+    rng = np.random.default_rng(3)
+
+    def units(n: int, truncate: bool) -> tuple[list[str], list[int]]:
+        lines, ruls = [], []
+        for u in range(1, n + 1):
+            life = int(rng.integers(130, 200))
+            last = int(life * rng.uniform(0.5, 0.9)) if truncate else life
+            for c in range(1, last + 1):
+                wear = (c / life) ** 2
+                sensors = [5 * wear + 0.1 * rng.normal(), -3 * wear + 0.1 * rng.normal()] + [1.0] * 19
+                lines.append(" ".join(str(v) for v in [u, c, 0.0, 0.0, 100.0, *sensors]))
+            ruls.append(life - last)
+        return lines, ruls
+
+    train, _ = units(20, False)
+    test, ruls = units(8, True)
+    (tmp / "train_FD001.txt").write_text("\n".join(train) + "\n")
+    (tmp / "test_FD001.txt").write_text("\n".join(test) + "\n")
+    (tmp / "RUL_FD001.txt").write_text("\n".join(str(r) for r in ruls) + "\n")
+    return tmp
+
+
+def test_evaluate_cmapss_json_keys(tmp_path: Path) -> None:
+    res = CliRunner().invoke(app, ["evaluate", str(_cmapss_dir(tmp_path)), "--benchmark", "cmapss", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert {"rmse", "phm_score"} <= set(out) and out["units"] == 8
+    assert out["rmse"] < 25  # the wear signal is learnable: far better than guessing (RUL up to 125)

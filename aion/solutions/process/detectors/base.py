@@ -191,6 +191,11 @@ class Detector:
             return 0.0
         return float(self.score(self._vector(x).reshape(1, -1))[0])
 
+    def score_values(self, values: list[float]) -> float:
+        """``score_one`` on readings already in ``feature_names_`` order (NaN = missing): lets an
+        ensemble read each reading once. Subclasses with a fast path override it."""
+        return self.score_one(dict(zip(self.feature_names_, values, strict=True)))
+
     def score_many(self, X: ArrayLike) -> np.ndarray:
         """Vectorised online scoring of consecutive readings (same result as repeated ``score_one``)."""
         return self.score(X)
