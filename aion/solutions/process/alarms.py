@@ -42,12 +42,13 @@ class Alarm:
         return d
 
 
-def smooth_scores(scores: np.ndarray, window: int) -> np.ndarray:
-    """Trailing rolling mean (causal: row ``t`` sees only rows up to ``t``)."""
+def smooth_scores(scores: np.ndarray, window: int, centered: bool = False) -> np.ndarray:
+    """Rolling mean: trailing (causal, row ``t`` sees only rows up to ``t``, for live scoring) or
+    ``centered`` (no delay, for whole files scored after the fact)."""
     s = np.asarray(scores, dtype=np.float64)
     if window <= 1:
         return s.copy()
-    return pd.Series(s).rolling(window, min_periods=1).mean().to_numpy()
+    return pd.Series(s).rolling(window, min_periods=1, center=centered).mean().to_numpy()
 
 
 @dataclass
@@ -59,7 +60,8 @@ class AlarmPolicy:
     ``baseline + hysteresis * (threshold - baseline)``, where ``baseline`` is the median normal score
     (0 unless calibrated): the clearing level stays above the bulk of normal scores, so an alarm ends
     when the process is back to normal. ``min_duration``: shorter excursions are not alarms.
-    ``margin`` widens the calibrated limit: ``median + margin * (quantile - median)`` of the normal
+    ``centered``: smooth with a centred window (whole files scored after the fact: no delay) instead
+    of a trailing one (live scoring). ``margin`` widens the calibrated limit: ``median + margin * (quantile - median)`` of the normal
     scores (a safety factor for variation the normal period did not show).
     """
 
@@ -68,6 +70,7 @@ class AlarmPolicy:
     hysteresis: float = 0.8
     min_duration: int = 5
     margin: float = 1.0
+    centered: bool = False
     threshold: float | None = None
     baseline: float = 0.0
 
@@ -79,7 +82,7 @@ class AlarmPolicy:
 
     def calibrate(self, normal_scores: np.ndarray) -> AlarmPolicy:
         """A copy whose threshold lets ``target_far`` of the (smoothed) normal scores through."""
-        s = smooth_scores(np.asarray(normal_scores, dtype=np.float64), self.smooth)
+        s = smooth_scores(np.asarray(normal_scores, dtype=np.float64), self.smooth, self.centered)
         s = s[np.isfinite(s)]
         if len(s) == 0:
             raise ProcessError("정상 구간 점수가 없습니다 / No normal-period scores to calibrate on")
@@ -101,7 +104,7 @@ class AlarmPolicy:
         """Boolean alarm state per row after smoothing, hysteresis and minimum duration."""
         if self.threshold is None:
             raise ProcessError("임계값이 없습니다: calibrate() 먼저 / No threshold: call calibrate() first")
-        s = smooth_scores(scores, self.smooth)
+        s = smooth_scores(scores, self.smooth, self.centered)
         on = s > self.threshold
         off = s < self.clear_level
         state = np.zeros(len(s), dtype=bool)

@@ -47,6 +47,9 @@ class TrainConfig:
     drift_margin: bool = True
     autoencoder: bool = False
     top_k: int = 2
+    #: smooth with centred windows: for whole files scored after the fact (no delay); live: False
+    centered: bool = False
+    far_weight: float = 10.0
     flatline_window: int = 10
     seed: int = 0
 
@@ -78,10 +81,10 @@ class ScoreResult:
         }
 
 
-def _smooth_input(X: np.ndarray, window: int) -> np.ndarray:
+def _smooth_input(X: np.ndarray, window: int, centered: bool = False) -> np.ndarray:
     if window <= 1:
         return X
-    return pd.DataFrame(X).rolling(window, min_periods=1).mean().to_numpy()
+    return pd.DataFrame(X).rolling(window, min_periods=1, center=centered).mean().to_numpy()
 
 
 def propose_normal_period(frame: SensorFrame) -> tuple[int, int]:
@@ -131,7 +134,7 @@ class ProcessModel:
         return frame.select(self.columns).values
 
     def _prepare(self, frame: SensorFrame) -> np.ndarray:
-        return _smooth_input(self._raw(frame), self.config.input_smooth)
+        return _smooth_input(self._raw(frame), self.config.input_smooth, self.config.centered)
 
     def _parts(self, raw: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Detector scores and the flat-line scores mapped onto the alarm scale (or None)."""
@@ -145,13 +148,13 @@ class ProcessModel:
     def raw_scores(self, frame: SensorFrame) -> np.ndarray:
         """One score per row: the detector's, or the flat-line score where a sensor froze."""
         raw = self._raw(frame)
-        scores, flat = self._parts(raw, _smooth_input(raw, self.config.input_smooth))
+        scores, flat = self._parts(raw, _smooth_input(raw, self.config.input_smooth, self.config.centered))
         return scores if flat is None else np.maximum(scores, flat)
 
     def score(self, frame: SensorFrame, explain: bool = True, changepoints: bool = True) -> ScoreResult:
         """Score every row, raise alarms and explain each one."""
         raw = self._raw(frame)
-        X = _smooth_input(raw, self.config.input_smooth)
+        X = _smooth_input(raw, self.config.input_smooth, self.config.centered)
         det_scores, flat = self._parts(raw, X)
         scores = det_scores if flat is None else np.maximum(det_scores, flat)
         mask = self.policy.mask(scores)
@@ -227,21 +230,28 @@ def drift_inflation(det: Detector, normal: np.ndarray, policy: AlarmPolicy, hold
             candidates=[m.clone() for m in det.members_],
             top_k=len(det.members_),
             target_far=det.target_far,
+            far_weight=det.far_weight,
             seed=det.seed,
         )
     probe.fit(normal[:cut], feature_names=det.feature_names_)
     q = 1.0 - policy.target_far
-    fit_scores = smooth_scores(probe.score(normal[:cut]), policy.smooth)
+    fit_scores = smooth_scores(probe.score(normal[:cut]), policy.smooth, policy.centered)
     med = float(np.median(fit_scores))
     fit_s = float(np.quantile(fit_scores, q)) - med
-    hold_s = float(np.quantile(smooth_scores(probe.score(normal), policy.smooth)[cut:], q)) - med
+    hold_s = (
+        float(np.quantile(smooth_scores(probe.score(normal), policy.smooth, policy.centered)[cut:], q)) - med
+    )
     return float(np.clip(hold_s / max(fit_s, 1e-12), 1.0, 4.0))
 
 
 def make_detector(config: TrainConfig) -> Detector:
     if config.detector == "auto":
         return AutoDetector(
-            target_far=config.target_far, top_k=config.top_k, autoencoder=config.autoencoder, seed=config.seed
+            target_far=config.target_far,
+            top_k=config.top_k,
+            autoencoder=config.autoencoder,
+            far_weight=config.far_weight,
+            seed=config.seed,
         )
     if config.detector not in REGISTRY:
         raise ProcessError(
@@ -267,7 +277,7 @@ def train(
     if progress:
         progress("normal period", 0.0)
     a, b = _rows(frame, normal_period) if normal_period is not None else propose_normal_period(frame)
-    X = _smooth_input(frame.values, cfg.input_smooth)
+    X = _smooth_input(frame.values, cfg.input_smooth, cfg.centered)
     normal = X[a:b]
     ev = events if events is not None else frame.labels.get("anomaly")
     det = make_detector(cfg)
@@ -295,6 +305,7 @@ def train(
         hysteresis=cfg.hysteresis,
         min_duration=cfg.min_duration,
         margin=cfg.margin,
+        centered=cfg.centered,
     )
     if cfg.drift_margin:
         if progress:
