@@ -66,7 +66,10 @@ def test_reload_keeps_metadata_and_bank(trained) -> None:
     np.testing.assert_array_equal(edge.memory_bank_, model.memory_bank_)
     assert edge.meta.resolution == RESOLUTION and edge.meta.grid == RESOLUTION // 8
     with zipfile.ZipFile(path) as zf:
-        assert set(zf.namelist()) == {"meta.json", "backbone.onnx", "memory_bank.npy"}
+        assert set(zf.namelist()) == {"meta.json", "backbone.onnx", "memory_bank.npy", "ivf_centroids.npy"}
+    assert edge.meta.knn == "ivf" and edge.nn.backend == "ivf"
+    np.testing.assert_array_equal(edge.ivf_centroids_, model.ivf_centroids_)
+    assert sum(edge.meta.ivf_sizes) == len(edge.memory_bank_)
 
 
 def test_threshold_from_target_frr(trained) -> None:
