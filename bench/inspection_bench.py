@@ -153,7 +153,9 @@ def phase_reference(data: Path, threads: int, n_sample: int) -> dict[str, Any]:
     std = torch.tensor(spec.std).view(1, 3, 1, 1)
 
     def prep(images: list[np.ndarray]) -> torch.Tensor:  # the same resize as ours (Pillow bilinear)
-        x = np.stack([np.asarray(Image.fromarray(im).resize((s, s), Image.Resampling.BILINEAR)) for im in images])
+        x = np.stack(
+            [np.asarray(Image.fromarray(im).resize((s, s), Image.Resampling.BILINEAR)) for im in images]
+        )
         return (torch.from_numpy(x).permute(0, 3, 1, 2).float() / 255.0 - mean) / std
 
     ds = load_dataset(data)
@@ -175,7 +177,13 @@ def phase_reference(data: Path, threads: int, n_sample: int) -> dict[str, Any]:
         for it in items:
             f = net(prep([it.load()]))
             q = f[0].permute(1, 2, 0).reshape(-1, f.shape[1])
-            d = torch.cat([torch.cdist(q, bank[j : j + 65536]).min(1).values[:, None] for j in range(0, len(bank), 65536)], 1)
+            d = torch.cat(
+                [
+                    torch.cdist(q, bank[j : j + 65536]).min(1).values[:, None]
+                    for j in range(0, len(bank), 65536)
+                ],
+                1,
+            )
             patch = d.min(1).values.reshape(1, 1, f.shape[2], f.shape[3])
             m = F.interpolate(patch, size=(s, s), mode="bilinear", align_corners=False)[0, 0]
             m = g @ m @ g.T
@@ -189,7 +197,9 @@ def phase_reference(data: Path, threads: int, n_sample: int) -> dict[str, Any]:
     has_pixel = any(x.any() for x in masks)
     return {
         "image_auroc": auroc(np.array(labels), np.array(scores)),
-        "pixel_auroc": auroc(np.concatenate([x.ravel() for x in masks]), np.concatenate([m.ravel() for m in maps]))
+        "pixel_auroc": auroc(
+            np.concatenate([x.ravel() for x in masks]), np.concatenate([m.ravel() for m in maps])
+        )
         if has_pixel
         else None,
         "aupro": aupro(masks, maps) if has_pixel else None,
@@ -250,7 +260,9 @@ def main() -> None:
             model = Path(tmp) / f"{name}.aion"
             r: dict[str, Any] = {}
             r["train"] = _child(["--phase", "train", "--set-dir", str(d), "--model", str(model), *common])
-            r["evaluate"] = _child(["--phase", "evaluate", "--set-dir", str(d), "--model", str(model), *common])
+            r["evaluate"] = _child(
+                ["--phase", "evaluate", "--set-dir", str(d), "--model", str(model), *common]
+            )
             if not a.no_reference:
                 r["reference"] = _child(["--phase", "reference", "--set-dir", str(d), *common])
             results[name] = r

@@ -101,9 +101,14 @@ class NearestNeighbour:
         self._index: Any = None
         if ivf is not None:
             if int(ivf.sizes.sum()) != len(self.bank):
-                raise ValueError(f"IVF lists cover {int(ivf.sizes.sum())} rows, the bank has {len(self.bank)}")
+                raise ValueError(
+                    f"IVF lists cover {int(ivf.sizes.sum())} rows, the bank has {len(self.bank)}"
+                )
             off = ivf.offsets
-            self._lists = [(self.bank[off[i] : off[i + 1]], self._bank_sq[off[i] : off[i + 1]]) for i in range(len(ivf.sizes))]
+            self._lists = [
+                (self.bank[off[i] : off[i + 1]], self._bank_sq[off[i] : off[i + 1]])
+                for i in range(len(ivf.sizes))
+            ]
             self._csq = (ivf.centroids * ivf.centroids).sum(1)
             return
         faiss = _faiss() if use_faiss is not False else None

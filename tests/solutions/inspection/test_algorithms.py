@@ -72,7 +72,9 @@ def test_ivf_with_empty_lists_falls_back_to_search_all() -> None:
     ivf = IvfLists(centroids, np.array([2, 0, 1]), nprobe=1)
     nn = NearestNeighbour(bank, ivf=ivf)
     assert nn.backend == "ivf"
-    np.testing.assert_allclose(nn.search(np.array([[49.0, 50.0], [1.0, 1.0]], np.float32)), [np.hypot(39, 40), 1.0])
+    np.testing.assert_allclose(
+        nn.search(np.array([[49.0, 50.0], [1.0, 1.0]], np.float32)), [np.hypot(39, 40), 1.0]
+    )
     with pytest.raises(ValueError, match="IVF lists"):
         NearestNeighbour(bank, ivf=IvfLists(centroids, np.array([1, 0, 1]), nprobe=1))
 
