@@ -88,11 +88,12 @@ def heatmap(
 async def save_threshold(
     request: Request, session: SessionDep, user: CurrentUser, model_id: int, version_id: int
 ) -> Response:
-    model, version = _lookup(session, model_id, version_id)
-    policy.require(policy.can_edit(user, model.company_id))
-    form = await request.form()
+    async with request.form() as form:  # closed even when the lookup below is a 404
+        model, version = _lookup(session, model_id, version_id)
+        policy.require(policy.can_edit(user, model.company_id))
+        value = str(form.get("threshold", ""))
     try:
-        t = service.parse_threshold(str(form.get("threshold", "")))
+        t = service.parse_threshold(value)
         store = runtime(request).storage.store
         mv = await run_in_threadpool(service.save_threshold, session, store, _cache_dir(request), model, version, t)
     except InspectionWebError as e:
@@ -110,9 +111,9 @@ def try_page(request: Request, session: SessionDep, user: CurrentUser, model_id:
 async def try_photo(
     request: Request, session: SessionDep, user: CurrentUser, model_id: int, version_id: int
 ) -> Response:
-    model, version = _lookup(session, model_id, version_id)
-    ctx: dict[str, Any] = {"model": model, "version": version, "result": None, "error": ""}
-    async with request.form() as form:
+    async with request.form() as form:  # closed even when the lookup below is a 404
+        model, version = _lookup(session, model_id, version_id)
+        ctx: dict[str, Any] = {"model": model, "version": version, "result": None, "error": ""}
         photo = form.get("photo")
         if not isinstance(photo, UploadFile) or not photo.filename:
             ctx["error"] = message(InspectionWebError("Choose a photo to inspect."), request)
