@@ -148,7 +148,9 @@ def heatmap_png(session: Session, store: LocalBlobStore, version: ModelVersion, 
     return _png(model.predict([image], [item.path])[0], image)
 
 
-def try_photo(store: LocalBlobStore, version: ModelVersion, data: bytes, name: str) -> tuple[Prediction, bytes]:
+def try_photo(
+    store: LocalBlobStore, version: ModelVersion, data: bytes, name: str
+) -> tuple[Prediction, bytes]:
     """Score one uploaded photo with the version's threshold: the prediction and its heat-map PNG."""
     if len(data) > MAX_PHOTO_BYTES:
         raise InspectionWebError("The photo is larger than {mb} MB.", mb=MAX_PHOTO_BYTES // (1024 * 1024))

@@ -47,14 +47,28 @@ def _cache_dir(request: Request) -> Path:
 
 
 def _report(
-    request: Request, session: Any, user: Any, model_id: int, version_id: int, status: int = 200, error: str = ""
+    request: Request,
+    session: Any,
+    user: Any,
+    model_id: int,
+    version_id: int,
+    status: int = 200,
+    error: str = "",
 ) -> Response:
     model, version = _lookup(session, model_id, version_id)
     store = runtime(request).storage.store
     try:
         ev = service.evaluation(session, store, _cache_dir(request), version)
     except InspectionWebError as e:
-        return render(request, "inspectionweb/report.html", 400, model=model, version=version, error=message(e, request), ev=None)
+        return render(
+            request,
+            "inspectionweb/report.html",
+            400,
+            model=model,
+            version=version,
+            error=message(e, request),
+            ev=None,
+        )
     return render(
         request,
         "inspectionweb/report.html",
@@ -71,7 +85,9 @@ def _report(
 
 
 @router.get(BASE + "/report")
-def report_page(request: Request, session: SessionDep, user: CurrentUser, model_id: int, version_id: int) -> Response:
+def report_page(
+    request: Request, session: SessionDep, user: CurrentUser, model_id: int, version_id: int
+) -> Response:
     return _report(request, session, user, model_id, version_id)
 
 
@@ -95,14 +111,18 @@ async def save_threshold(
     try:
         t = service.parse_threshold(value)
         store = runtime(request).storage.store
-        mv = await run_in_threadpool(service.save_threshold, session, store, _cache_dir(request), model, version, t)
+        mv = await run_in_threadpool(
+            service.save_threshold, session, store, _cache_dir(request), model, version, t
+        )
     except InspectionWebError as e:
         return _report(request, session, user, model_id, version_id, 400, message(e, request))
     return redirect(f"/models/{model.id}/versions/{mv.id}/report", "saved")
 
 
 @router.get(BASE + "/try")
-def try_page(request: Request, session: SessionDep, user: CurrentUser, model_id: int, version_id: int) -> Response:
+def try_page(
+    request: Request, session: SessionDep, user: CurrentUser, model_id: int, version_id: int
+) -> Response:
     model, version = _lookup(session, model_id, version_id)
     return render(request, "inspectionweb/try.html", model=model, version=version, result=None, error="")
 
@@ -121,7 +141,9 @@ async def try_photo(
         name = photo.filename
         data = await photo.read(service.MAX_PHOTO_BYTES + 1)
     try:
-        pred, png = await run_in_threadpool(service.try_photo, runtime(request).storage.store, version, data, name)
+        pred, png = await run_in_threadpool(
+            service.try_photo, runtime(request).storage.store, version, data, name
+        )
     except InspectionWebError as e:
         ctx["error"] = message(e, request)
         return render(request, "inspectionweb/try.html", 400, **ctx)

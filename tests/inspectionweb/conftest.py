@@ -11,8 +11,8 @@ from sqlalchemy import Engine
 from aion.settings import Settings
 from aion.web.app import create_app
 from tests.foundation.factories import World, make_world
-from tests.platform.helpers import png
 from tests.inspectionweb.tools import N_NG, N_OK
+from tests.platform.helpers import png
 
 
 @pytest.fixture(scope="session")

@@ -65,7 +65,9 @@ def test_report_shows_metrics_worst_cases_and_saves_a_threshold(
 
     # predictions of the new version use the saved threshold: a good photo now fails
     photo = png(7)
-    old = c.post(reg.base + "/try", data={"csrf_token": token}, files={"photo": ("p.png", photo, "image/png")})
+    old = c.post(
+        reg.base + "/try", data={"csrf_token": token}, files={"photo": ("p.png", photo, "image/png")}
+    )
     new = c.post(
         f"/models/{reg.model_id}/versions/{new_id}/try",
         data={"csrf_token": token},
@@ -87,7 +89,9 @@ def test_try_a_photo_shows_score_verdict_heatmap_and_refuses_bad_files(
     def score(r: Any) -> float:
         return float(re.search(r'id="score">([^<]+)<', r.text).group(1))  # type: ignore[union-attr]
 
-    good = c.post(reg.base + "/try", data={"csrf_token": token}, files={"photo": ("g.png", png(42), "image/png")})
+    good = c.post(
+        reg.base + "/try", data={"csrf_token": token}, files={"photo": ("g.png", png(42), "image/png")}
+    )
     ng = c.post(
         reg.base + "/try", data={"csrf_token": token}, files={"photo": ("n.png", png(942, defect=True), "x")}
     )
@@ -102,6 +106,8 @@ def test_try_a_photo_shows_score_verdict_heatmap_and_refuses_bad_files(
     r = c.post(reg.base + "/try", data={"csrf_token": token})
     assert r.status_code == 400 and "검사할 사진을 고르세요." in r.text
     c.cookies.set("aion_lang", "en")
-    en = c.post(reg.base + "/try", data={"csrf_token": token}, files={"photo": ("broken.png", b"xx", "image/png")})
+    en = c.post(
+        reg.base + "/try", data={"csrf_token": token}, files={"photo": ("broken.png", b"xx", "image/png")}
+    )
     assert en.status_code == 400 and "could not be read" in en.text
     c.__exit__(None, None, None)
