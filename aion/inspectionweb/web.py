@@ -116,7 +116,7 @@ async def save_threshold(
         )
     except InspectionWebError as e:
         return _report(request, session, user, model_id, version_id, 400, message(e, request))
-    return redirect(f"/models/{model.id}/versions/{mv.id}/report", "saved")
+    return redirect(f"/models/{model.id}/versions/{mv.id}/report", "threshold_saved")
 
 
 @router.get(BASE + "/try")
