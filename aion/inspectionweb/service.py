@@ -31,6 +31,7 @@ from aion.solutions.inspection.images import decode_image, read_image
 from aion.solutions.inspection.metrics import auroc, confusion
 
 MAX_PHOTO_BYTES = 20 * 1024 * 1024
+BATCH = 8  # images scored together (the engine's batch size)
 _MODELS: OrderedDict[str, InspectionModel] = OrderedDict()
 _LOCK = threading.Lock()
 
@@ -93,14 +94,18 @@ def evaluation(session: Session, store: LocalBlobStore, cache_dir: Path, version
         d = json.loads(cache.read_text(encoding="utf-8"))
         return Evaluation(d["threshold"], d["score_low"], [Scored(**s) for s in d["images"]], d["skipped"])
     ev = Evaluation(model.meta.threshold, model.meta.score_low, [])
-    for it in _items(session, version):
-        try:
-            image = read_image(store.path(it.sha256))
-        except BadImageError:
-            ev.skipped.append(it.path)
-            continue
-        raw, _ = model.raw_maps([image])
-        ev.images.append(Scored(it.id, it.path, int(it.label == "ng"), float(raw[0])))
+    items = _items(session, version)
+    for start in range(0, len(items), BATCH):
+        batch, images = [], []
+        for it in items[start : start + BATCH]:
+            try:
+                images.append(read_image(store.path(it.sha256)))
+                batch.append(it)
+            except BadImageError:
+                ev.skipped.append(it.path)
+        raw, _ = model.raw_maps(images, BATCH) if images else (np.zeros(0), None)
+        for it, r in zip(batch, raw, strict=True):
+            ev.images.append(Scored(it.id, it.path, int(it.label == "ng"), float(r)))
     cache_dir.mkdir(parents=True, exist_ok=True)
     data = {**asdict(ev), "images": [asdict(s) for s in ev.images]}
     cache.write_text(json.dumps(data), encoding="utf-8")

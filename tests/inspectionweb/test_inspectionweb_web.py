@@ -111,3 +111,21 @@ def test_try_a_photo_shows_score_verdict_heatmap_and_refuses_bad_files(
     )
     assert en.status_code == 400 and "could not be read" in en.text
     c.__exit__(None, None, None)
+
+
+def test_a_file_that_is_no_inspection_model_gets_a_clear_message(
+    app: Any, world: World, engine: Engine, tmp_path: Path
+) -> None:
+    fake = tmp_path / "not-a-model.aion"
+    fake.write_bytes(b"not a zip at all")
+    reg = register_model(app, world, engine, tmp_path, fake, "a_member", "가짜")
+    c = client_for(app, world, "a_member")
+    r = c.get(reg.base + "/report")
+    assert r.status_code == 400 and "이 모델 파일을 검사 모델로 열 수 없습니다." in r.text
+    r = c.post(
+        reg.base + "/try",
+        data={"csrf_token": c.cookies["aion_csrf"]},
+        files={"photo": ("p.png", png(1), "image/png")},
+    )
+    assert r.status_code == 400 and "이 모델 파일을 검사 모델로 열 수 없습니다." in r.text
+    c.__exit__(None, None, None)
