@@ -129,3 +129,18 @@ def test_a_file_that_is_no_inspection_model_gets_a_clear_message(
     )
     assert r.status_code == 400 and "이 모델 파일을 검사 모델로 열 수 없습니다." in r.text
     c.__exit__(None, None, None)
+
+
+def test_a_consultant_reads_the_report_but_cannot_save_a_threshold(
+    app: Any, world: World, engine: Engine, tmp_path: Path, model_file: Path
+) -> None:
+    reg = register_model(app, world, engine, tmp_path, model_file, "a_member", "브래킷")
+    c = client_for(app, world, "consultant")
+    page = c.get(reg.base + "/report")
+    assert page.status_code == 200 and 'id="hist"' in page.text
+    assert "이 임계값을 새 버전으로 저장" not in page.text  # no save button for a reader
+    r = c.post(reg.base + "/threshold", data={"csrf_token": c.cookies["aion_csrf"], "threshold": "0.5"})
+    assert r.status_code == 403
+    with system_session(engine) as s:
+        assert s.scalars(select(ModelVersion.number)).all() == [1]
+    c.__exit__(None, None, None)
