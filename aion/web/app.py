@@ -145,6 +145,7 @@ DOMAIN_ROUTERS: list[str] = [
     "aion.line.web:router",
     "aion.line.api:router",
     "aion.program.web:router",
+    "aion.inspectionweb.web:router",
 ]
 
 

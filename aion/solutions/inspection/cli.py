@@ -161,16 +161,33 @@ def evaluate_cmd(
     def f(v: float | None, digits: int = 4) -> str:
         return "-" if v is None else f"{v:.{digits}f}"
 
-    _console(stderr=False).print(
-        f"이미지 AUROC / image AUROC: {f(rep.image_auroc)}\n"
-        f"픽셀 AUROC / pixel AUROC: {f(rep.pixel_auroc)}   AUPRO: {f(rep.aupro)}\n"
-        f"임계값 / threshold: {rep.threshold:.4f}   F1: {f(rep.f1)}\n"
+    def signed(v: float | None) -> str:
+        return "-" if v is None else f"{v:+.4f}"
+
+    lines = [
+        f"이미지 AUROC / image AUROC: {f(rep.image_auroc)}",
+        f"픽셀 AUROC / pixel AUROC: {f(rep.pixel_auroc)}   AUPRO: {f(rep.aupro)}",
+        f"임계값 / threshold: {rep.threshold:.4f}   F1: {f(rep.f1)}",
         f"오판(양품 불합격)율 / false-reject rate: {f(rep.false_reject_rate)}   "
-        f"미검출율 / escape rate: {f(rep.escape_rate)}\n"
-        f"혼동 행렬 / confusion: {rep.confusion}\n"
+        f"미검출율 / escape rate: {f(rep.escape_rate)}",
+        f"혼동 행렬 / confusion: {rep.confusion}",
+    ]
+    for name, c in rep.threshold_comparison.items():
+        lines.append(
+            f"  임계값 {name} / threshold {name} ({c['threshold']:.4f}): F1 {f(c['f1'])}, "
+            f"FRR {f(c['false_reject_rate'])}, escape {f(c['escape_rate'])}"
+        )
+    gain = rep.defect_gain()
+    if gain is not None:
+        lines.append(
+            f"불량 라벨 효과 (f1 - frr) / labelled defects gain (f1 - frr): F1 {signed(gain['f1'])}, "
+            f"FRR {signed(gain['false_reject_rate'])}, escape {signed(gain['escape_rate'])}"
+        )
+    lines.append(
         f"속도 / speed: {f(rep.ms_per_image, 1)} ms/image, {f(rep.images_per_second, 1)} images/s "
         f"({rep.n_images} images)"
     )
+    _console(stderr=False).print("\n".join(lines))
 
 
 @app.command("predict")

@@ -73,6 +73,24 @@ class EvaluationReport:
         esc = sorted((r for r in self.images if r.label == 1 and r.passed), key=lambda r: r.raw_score)
         return {"false_rejects": fr[:n], "escapes": esc[:n]}
 
+    def defect_gain(self) -> dict[str, float | None] | None:
+        """How much the labelled defects helped: the F1-optimal threshold (set with them) minus the
+        target-FRR threshold (set without them), on this data. ``None`` when the model has no F1
+        threshold or the data lacks one of the classes."""
+        f1t, frrt = self.threshold_comparison.get("f1"), self.threshold_comparison.get("frr")
+        if f1t is None or frrt is None or f1t["f1"] is None:
+            return None
+
+        def diff(key: str) -> float | None:
+            a, b = f1t[key], frrt[key]
+            return None if a is None or b is None else round(float(a) - float(b), 6)
+
+        return {
+            "f1": diff("f1"),
+            "false_reject_rate": diff("false_reject_rate"),
+            "escape_rate": diff("escape_rate"),
+        }
+
     def to_dict(self) -> dict[str, Any]:
         d = self.summary()
         d.update(
@@ -80,6 +98,7 @@ class EvaluationReport:
             false_reject_rate=self.false_reject_rate,
             escape_rate=self.escape_rate,
             threshold_comparison=self.threshold_comparison,
+            defect_gain=self.defect_gain(),
             images=[r.to_dict() for r in self.images],
             skipped=[s.to_dict() for s in self.skipped],
         )

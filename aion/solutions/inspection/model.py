@@ -20,7 +20,7 @@ from PIL import Image
 
 from aion.solutions.inspection.errors import BadImageError, ModelFileError
 from aion.solutions.inspection.images import read_image
-from aion.solutions.inspection.knn import NearestNeighbour
+from aion.solutions.inspection.knn import IvfLists, NearestNeighbour
 from aion.solutions.inspection.postprocess import (
     Region,
     find_regions,
@@ -53,7 +53,9 @@ class ModelMeta:
     target_frr: float = 0.01
     thresholds: dict[str, float] = field(default_factory=dict)
     calibration: dict[str, Any] = field(default_factory=dict)
-    knn: str = "exact"
+    knn: str = "exact"  # "exact" or "ivf" (lists in ivf_sizes and ivf_centroids.npy)
+    ivf_sizes: list[int] = field(default_factory=list)
+    ivf_nprobe: int = 0
     n_train_images: int = 0
     created_at: str = ""
     format: str = FORMAT
@@ -146,12 +148,18 @@ class InspectionModel:
     """
 
     def __init__(
-        self, meta: ModelMeta, memory_bank: np.ndarray, runner: FeatureRunner, threads: int | None = None
+        self,
+        meta: ModelMeta,
+        memory_bank: np.ndarray,
+        runner: FeatureRunner,
+        threads: int | None = None,
+        ivf_centroids: np.ndarray | None = None,
     ):
         self.meta = meta
         self.memory_bank_ = np.ascontiguousarray(memory_bank, dtype=np.float32)
         self.runner = runner
         self.threads = threads
+        self.ivf_centroids_ = ivf_centroids
         self.train_report_: Any = None  # set by train()
         self._nn: NearestNeighbour | None = None
         self._op = map_operator(meta.grid, meta.resolution, meta.sigma)
@@ -161,7 +169,11 @@ class InspectionModel:
     @property
     def nn(self) -> NearestNeighbour:
         if self._nn is None:
-            self._nn = NearestNeighbour(self.memory_bank_, kind=self.meta.knn, threads=self.threads)
+            ivf = None
+            if self.meta.knn == "ivf" and self.ivf_centroids_ is not None:
+                sizes = np.asarray(self.meta.ivf_sizes, dtype=np.int64)
+                ivf = IvfLists(self.ivf_centroids_, sizes, self.meta.ivf_nprobe)
+            self._nn = NearestNeighbour(self.memory_bank_, threads=self.threads, ivf=ivf)
         return self._nn
 
     def preprocess(self, image: np.ndarray) -> np.ndarray:
@@ -253,7 +265,7 @@ class InspectionModel:
     def with_threshold(self, threshold: float, method: str = "manual") -> InspectionModel:
         """A copy sharing the runner and bank, with a new default threshold."""
         meta = replace(self.meta, threshold=float(threshold), threshold_method=method)
-        model = InspectionModel(meta, self.memory_bank_, self.runner, self.threads)
+        model = InspectionModel(meta, self.memory_bank_, self.runner, self.threads, self.ivf_centroids_)
         model._nn = self._nn
         return model
 
@@ -272,6 +284,10 @@ class InspectionModel:
             zf.writestr("meta.json", json.dumps(self.meta.to_dict(), indent=2, ensure_ascii=False))
             zf.writestr("backbone.onnx", self.runner.onnx_bytes())
             zf.writestr("memory_bank.npy", bank.getvalue())
+            if self.ivf_centroids_ is not None:
+                cbuf = io.BytesIO()
+                np.save(cbuf, self.ivf_centroids_, allow_pickle=False)
+                zf.writestr("ivf_centroids.npy", cbuf.getvalue())
         tmp.replace(path)
         return path
 
@@ -286,6 +302,9 @@ class InspectionModel:
                 meta = ModelMeta.from_dict(json.loads(zf.read("meta.json")))
                 onnx = zf.read("backbone.onnx")
                 bank = np.load(io.BytesIO(zf.read("memory_bank.npy")), allow_pickle=False)
+                centroids = None
+                if meta.knn == "ivf":
+                    centroids = np.load(io.BytesIO(zf.read("ivf_centroids.npy")), allow_pickle=False)
         except FileNotFoundError as e:
             raise ModelFileError(f"모델 파일이 없음: {path} / Model file not found: {path}") from e
         except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as e:
@@ -296,4 +315,8 @@ class InspectionModel:
             raise ModelFileError(
                 f"메모리 뱅크 모양이 잘못됨: {bank.shape} / Bad memory bank shape: {bank.shape}"
             )
-        return cls(meta, bank, OnnxRunner(onnx, threads), threads)
+        if centroids is not None and (
+            centroids.ndim != 2 or centroids.shape[1] != meta.feature_dim or sum(meta.ivf_sizes) != len(bank)
+        ):
+            raise ModelFileError(f"IVF 목록이 잘못됨: {path} / Bad IVF lists in {path}")
+        return cls(meta, bank, OnnxRunner(onnx, threads), threads, centroids)

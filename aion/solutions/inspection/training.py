@@ -16,6 +16,7 @@ from aion.solutions.inspection.config import TrainConfig
 from aion.solutions.inspection.coreset import greedy_coreset
 from aion.solutions.inspection.data import ImageItem, InspectionDataset, load_dataset
 from aion.solutions.inspection.errors import BadImageError, InspectionError
+from aion.solutions.inspection.knn import IVF_MIN_BANK, build_ivf
 from aion.solutions.inspection.model import InspectionModel, ModelMeta, SkippedImage
 from aion.solutions.inspection.runners import OnnxRunner, TorchRunner
 from aion.solutions.inspection.threshold import choose_threshold, frr_threshold
@@ -115,7 +116,6 @@ def train(
         threshold=0.0,
         score_low=0.0,
         target_frr=cfg.target_frr,
-        knn=cfg.knn,
         n_train_images=len(fit_idx),
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
@@ -139,11 +139,19 @@ def train(
     bank = feats[np.sort(idx)].copy()
     n_patches = len(feats)
     del feats
+    if cfg.knn not in ("auto", "exact", "ivf"):
+        raise InspectionError(f"knn은 auto, exact, ivf 중 하나: {cfg.knn} / knn must be auto, exact or ivf")
+    centroids = None
+    extra: dict[str, Any] = {"feature_dim": int(bank.shape[1]), "knn": "exact"}
+    if cfg.knn == "ivf" or (cfg.knn == "auto" and len(bank) >= IVF_MIN_BANK):
+        order, ivf = build_ivf(bank, seed=cfg.seed)
+        bank, centroids = bank[order], ivf.centroids
+        extra.update(knn="ivf", ivf_sizes=[int(x) for x in ivf.sizes], ivf_nprobe=ivf.nprobe)
     times["coreset"] = time.perf_counter() - t2
 
     t3 = time.perf_counter()
-    meta = ModelMeta(**{**meta.to_dict(), "feature_dim": int(bank.shape[1])})
-    scorer = InspectionModel(meta, bank, fast, cfg.threads)
+    meta = ModelMeta(**{**meta.to_dict(), **extra})
+    scorer = InspectionModel(meta, bank, fast, cfg.threads, centroids)
     report_progress("calibrate", 0.0)
     good_scores, _ = scorer.raw_maps([good[i][1] for i in cal_idx], cfg.batch_size)
     defect_items = list(defects) if defects is not None else ds.train_defects
@@ -175,7 +183,7 @@ def train(
     times["total"] = time.perf_counter() - t0
     report_progress("done", 1.0)
 
-    model = InspectionModel(meta, bank, torch_runner, cfg.threads)
+    model = InspectionModel(meta, bank, torch_runner, cfg.threads, centroids)
     model._nn = scorer.nn
     model.train_report_ = TrainReport(
         n_fit_images=len(fit_idx),

@@ -77,7 +77,8 @@ def trained(mvtec_dir: Path, tmp_path_factory: pytest.TempPathFactory):  # noqa:
     from aion.solutions.inspection import InspectionModel, TrainConfig, train
 
     torch.set_num_threads(2)
-    cfg = TrainConfig(resolution=RESOLUTION, threads=2, min_bank_size=200, target_frr=0.0)
+    # knn="ivf": the inverted-file search real-sized banks get by default (tiny banks use exact search)
+    cfg = TrainConfig(resolution=RESOLUTION, threads=2, min_bank_size=200, target_frr=0.0, knn="ivf")
     model = train(mvtec_dir, cfg)
     path = model.save(tmp_path_factory.mktemp("model") / "tex.aion")
     return model, path, InspectionModel.load(path, threads=2)

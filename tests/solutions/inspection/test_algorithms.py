@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from aion.solutions.inspection.coreset import greedy_coreset
-from aion.solutions.inspection.knn import NearestNeighbour
+from aion.solutions.inspection.knn import IvfLists, NearestNeighbour, build_ivf
 from aion.solutions.inspection.metrics import aupro, auroc, confusion
 from aion.solutions.inspection.postprocess import bilinear_matrix, find_regions, gaussian_matrix
 from aion.solutions.inspection.threshold import choose_threshold, f1_threshold
@@ -48,6 +48,35 @@ def test_nearest_neighbour_faiss_and_numpy_agree() -> None:
     assert npy.backend == "numpy"
     np.testing.assert_allclose(fa.search(q), ref, atol=1e-3)
     np.testing.assert_allclose(npy.search(q), ref, atol=1e-3)
+
+
+def test_ivf_search_is_near_exact_and_never_below_the_true_distance() -> None:
+    rng = np.random.default_rng(4)
+    centres = rng.normal(size=(60, 32)) * 3
+    bank = (centres[rng.integers(60, size=3000)] + rng.normal(size=(3000, 32))).astype(np.float32)
+    q = (centres[rng.integers(60, size=2000)] + rng.normal(size=(2000, 32))).astype(np.float32)
+    q[:50] += 8.0  # far-away queries (anomalies) too
+    order, ivf = build_ivf(bank)
+    assert len(ivf.centroids) == 27 and ivf.nprobe == 4 and int(ivf.sizes.sum()) == 3000
+    sorted_bank = bank[order]
+    exact = NearestNeighbour(sorted_bank, use_faiss=False).search(q)
+    approx = NearestNeighbour(sorted_bank, ivf=ivf).search(q)
+    assert np.all(approx >= exact - 1e-3)  # a missed neighbour can only make the distance larger
+    assert np.mean(np.abs(approx - exact) < 1e-3) > 0.97
+    assert np.percentile(approx / exact, 99) < 1.1
+
+
+def test_ivf_with_empty_lists_falls_back_to_search_all() -> None:
+    bank = np.array([[0.0, 0.0], [1.0, 0.0], [10.0, 10.0]], dtype=np.float32)
+    centroids = np.array([[0.5, 0.0], [50.0, 50.0], [10.0, 10.0]], dtype=np.float32)
+    ivf = IvfLists(centroids, np.array([2, 0, 1]), nprobe=1)
+    nn = NearestNeighbour(bank, ivf=ivf)
+    assert nn.backend == "ivf"
+    np.testing.assert_allclose(
+        nn.search(np.array([[49.0, 50.0], [1.0, 1.0]], np.float32)), [np.hypot(39, 40), 1.0]
+    )
+    with pytest.raises(ValueError, match="IVF lists"):
+        NearestNeighbour(bank, ivf=IvfLists(centroids, np.array([1, 0, 1]), nprobe=1))
 
 
 def test_map_operators() -> None:

@@ -19,9 +19,18 @@ def test_train_evaluate_predict(tmp_path: Path) -> None:
     data = make_mvtec(tmp_path / "data", seed=21, n_train=8, n_test_good=3, n_defect=3)
     model = tmp_path / "m.aion"
     args = ["train", str(data), "--out", str(model), "--resolution", "64", "--threads", "2"]
-    res = runner.invoke(app, [*args, "--target-frr", "0.1"])
+    rng = np.random.default_rng(9)
+    labelled = tmp_path / "labelled_defects"
+    for i in range(2):
+        save(add_defect(texture(rng), rng, ("spot", "scratch")[i])[0], labelled / f"d{i}.png")
+    res = runner.invoke(app, [*args, "--target-frr", "0.1", "--defects", str(labelled)])
     assert res.exit_code == 0, res.output
-    assert model.exists() and "m.aion" in res.stdout
+    assert model.exists() and "m.aion" in res.stdout and "(f1)" in res.stdout
+
+    res = runner.invoke(app, ["evaluate", str(model), str(data), "--threads", "2"])
+    assert res.exit_code == 0, res.output
+    assert "threshold frr" in res.stdout and "threshold f1" in res.stdout
+    assert "labelled defects gain" in res.stdout
 
     res = runner.invoke(app, ["evaluate", str(model), str(data), "--json", "--threads", "2"])
     assert res.exit_code == 0, res.output
@@ -39,7 +48,6 @@ def test_train_evaluate_predict(tmp_path: Path) -> None:
     assert summary["n_images"] == 6 and summary["image_auroc"] > 0.5
     assert summary["pixel_auroc"] is not None and summary["images_per_second"] > 0
 
-    rng = np.random.default_rng(9)
     imgs = tmp_path / "new"
     save(texture(rng), imgs / "ok.png")
     save(add_defect(texture(rng), rng, "spot")[0], imgs / "spot.png")
@@ -52,6 +60,12 @@ def test_train_evaluate_predict(tmp_path: Path) -> None:
     assert names == ["ok.png", "spot.png"]
     assert [Path(s["name"]).name for s in out["skipped"]] == ["broken.jpg"]
     assert all(0 <= p["score"] <= 1 and p["verdict"] in ("OK", "NG") for p in out["predictions"])
+    assert next(p for p in out["predictions"] if p["name"].endswith("spot.png"))["verdict"] == "NG"
+    # a threshold given at inference overrides the model's: far above every score, all pass
+    res = runner.invoke(app, ["predict", str(model), str(imgs), "--json", "--threshold", "1e6"])
+    assert res.exit_code == 0, res.output
+    lenient = json.loads(res.stdout)["predictions"]
+    assert [p["verdict"] for p in lenient] == ["OK", "OK"] and all(p["threshold"] == 1e6 for p in lenient)
     expected = ["ok_heatmap.png", "ok_mask.png", "spot_heatmap.png", "spot_mask.png"]
     assert sorted(p.name for p in heat.iterdir()) == expected
 

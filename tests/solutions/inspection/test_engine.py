@@ -18,7 +18,7 @@ from aion.solutions.inspection import (
 )
 from aion.solutions.inspection.threshold import frr_threshold
 
-from .conftest import RESOLUTION, add_defect, save, texture
+from .conftest import RESOLUTION, add_defect, make_mvtec, save, texture
 
 
 def _test_images(mvtec_dir: Path) -> tuple[list[np.ndarray], np.ndarray]:
@@ -66,7 +66,10 @@ def test_reload_keeps_metadata_and_bank(trained) -> None:
     np.testing.assert_array_equal(edge.memory_bank_, model.memory_bank_)
     assert edge.meta.resolution == RESOLUTION and edge.meta.grid == RESOLUTION // 8
     with zipfile.ZipFile(path) as zf:
-        assert set(zf.namelist()) == {"meta.json", "backbone.onnx", "memory_bank.npy"}
+        assert set(zf.namelist()) == {"meta.json", "backbone.onnx", "memory_bank.npy", "ivf_centroids.npy"}
+    assert edge.meta.knn == "ivf" and edge.nn.backend == "ivf"
+    np.testing.assert_array_equal(edge.ivf_centroids_, model.ivf_centroids_)
+    assert sum(edge.meta.ivf_sizes) == len(edge.memory_bank_)
 
 
 def test_threshold_from_target_frr(trained) -> None:
@@ -115,24 +118,39 @@ def test_heatmap_and_mask_images(trained, mvtec_dir: Path, tmp_path: Path) -> No
     assert not pred.passed
 
 
-def test_few_labelled_defects_set_f1_threshold(mvtec_dir: Path, tmp_path: Path) -> None:
+def test_few_labelled_defects_set_f1_threshold_and_help(tmp_path: Path) -> None:
     rng = np.random.default_rng(11)
     root = tmp_path / "okng"
-    for i in range(8):
+    for i in range(10):
         save(texture(rng), root / "ok" / f"ok{i}.png")
     for i in range(3):
         save(add_defect(texture(rng), rng, ("spot", "scratch")[i % 2])[0], root / "ng" / f"ng{i}.png")
-    cfg = TrainConfig(resolution=64, threads=2, min_bank_size=100)
+    # a loose target FRR (30%): without labelled defects the threshold rejects many good parts
+    cfg = TrainConfig(resolution=64, threads=2, min_bank_size=100, target_frr=0.3)
     model = train(root, cfg)
     assert model.meta.threshold_method == "f1"
     assert set(model.meta.thresholds) == {"frr", "f1"}
     assert model.train_report_.n_defect_images == 3
-    defect_scores = np.array(model.meta.calibration["defect_scores"])
-    assert len(defect_scores) == 3
+    assert len(model.meta.calibration["defect_scores"]) == 3
     assert model.meta.calibration["f1"] is not None
-    # without defects the same data gives the FRR threshold
-    plain = train(root, TrainConfig(resolution=64, threads=2, min_bank_size=100, use_defects=False))
-    assert plain.meta.threshold_method == "frr"
+    assert model.meta.thresholds["f1"] > model.meta.thresholds["frr"]
+
+    # on new images, the threshold set with the defects beats the one set without them
+    test = make_mvtec(tmp_path / "new", seed=12, n_train=1, n_test_good=10, n_defect=6)
+    report = evaluate(model, test)
+    gain = report.defect_gain()
+    assert gain is not None
+    frr_row, f1_row = report.threshold_comparison["frr"], report.threshold_comparison["f1"]
+    assert f1_row["f1"] > frr_row["f1"] and gain["f1"] == pytest.approx(f1_row["f1"] - frr_row["f1"])
+    assert gain["false_reject_rate"] < 0
+    assert report.to_dict()["defect_gain"] == gain
+
+    # without defects the same data gives the FRR threshold, and no gain to report
+    plain = train(
+        root, TrainConfig(resolution=64, threads=2, min_bank_size=100, target_frr=0.3, use_defects=False)
+    )
+    assert plain.meta.threshold_method == "frr" and set(plain.meta.thresholds) == {"frr"}
+    assert evaluate(plain, test).defect_gain() is None
 
 
 def test_damaged_model_file_is_reported(tmp_path: Path, trained) -> None:

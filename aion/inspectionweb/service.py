@@ -1,0 +1,226 @@
+"""Use cases of the inspection pages: evaluate a registered model on its data set version, draw heat
+maps, set the threshold (a new audited model version whose file carries it) and score one photo.
+
+The engine (:mod:`aion.solutions.inspection`) does the scoring; this module only finds the files.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import tempfile
+import threading
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from aion.core import audit
+from aion.core.tenancy import NotFound
+from aion.inspectionweb.errors import InspectionWebError
+from aion.platform import modelregistry as reg
+from aion.platform.models import DatasetItem, ModelVersion, RegisteredModel
+from aion.platform.storage.blobstore import LocalBlobStore
+from aion.solutions.inspection import BadImageError, InspectionModel, ModelFileError, Prediction
+from aion.solutions.inspection.images import decode_image, read_image
+from aion.solutions.inspection.metrics import auroc, confusion
+
+MAX_PHOTO_BYTES = 20 * 1024 * 1024
+BATCH = 8  # images scored together (the engine's batch size)
+_MODELS: OrderedDict[str, InspectionModel] = OrderedDict()
+_LOCK = threading.Lock()
+
+
+@dataclass
+class Scored:
+    item_id: int
+    path: str
+    label: int  # 1 = NG (labelled defect), 0 = good or unlabelled
+    raw: float
+
+
+@dataclass
+class Evaluation:
+    """Raw scores of every image of the model's data set version (in-sample: it trained on them)."""
+
+    threshold: float
+    score_low: float
+    images: list[Scored]
+    skipped: list[str] = field(default_factory=list)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        return np.array([s.label for s in self.images]), np.array([s.raw for s in self.images])
+
+
+def load_model(store: LocalBlobStore, version: ModelVersion) -> InspectionModel:
+    """The version's file opened with ONNX Runtime (one thread), a few kept in memory."""
+    with _LOCK:
+        model = _MODELS.get(version.sha256)
+        if model is not None:
+            _MODELS.move_to_end(version.sha256)
+            return model
+    try:
+        model = InspectionModel.load(store.path(version.sha256), threads=1)
+    except ModelFileError:
+        raise InspectionWebError("This model file cannot be opened as an inspection model.") from None
+    with _LOCK:
+        _MODELS[version.sha256] = model
+        while len(_MODELS) > 4:
+            _MODELS.popitem(last=False)
+    return model
+
+
+def _items(session: Session, version: ModelVersion) -> list[DatasetItem]:
+    if version.dataset_version_id is None:
+        return []
+    stmt = (
+        select(DatasetItem)
+        .where(DatasetItem.version_id == version.dataset_version_id, DatasetItem.media_type != "mask")
+        .order_by(DatasetItem.path)
+    )
+    return list(session.scalars(stmt))
+
+
+def evaluation(session: Session, store: LocalBlobStore, cache_dir: Path, version: ModelVersion) -> Evaluation:
+    """Score the data set version's images once per model file (cached as JSON beside the blobs)."""
+    model = load_model(store, version)
+    cache = cache_dir / f"{version.sha256}-{version.dataset_version_id}.json"
+    if cache.exists():
+        d = json.loads(cache.read_text(encoding="utf-8"))
+        return Evaluation(d["threshold"], d["score_low"], [Scored(**s) for s in d["images"]], d["skipped"])
+    ev = Evaluation(model.meta.threshold, model.meta.score_low, [])
+    items = _items(session, version)
+    for start in range(0, len(items), BATCH):
+        batch, images = [], []
+        for it in items[start : start + BATCH]:
+            try:
+                images.append(read_image(store.path(it.sha256)))
+                batch.append(it)
+            except BadImageError:
+                ev.skipped.append(it.path)
+        raw, _ = model.raw_maps(images, BATCH) if images else (np.zeros(0), None)
+        for it, r in zip(batch, raw, strict=True):
+            ev.images.append(Scored(it.id, it.path, int(it.label == "ng"), float(r)))
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    data = {**asdict(ev), "images": [asdict(s) for s in ev.images]}
+    cache.write_text(json.dumps(data), encoding="utf-8")
+    return ev
+
+
+def metrics_at(ev: Evaluation, threshold: float) -> dict[str, Any]:
+    """Image AUROC, F1, false-reject and escape rates at ``threshold`` (None where not measurable)."""
+    labels, raw = ev.arrays()
+    c = confusion(labels, raw, threshold)
+    return {
+        "image_auroc": auroc(labels, raw) if len(raw) else None,
+        "f1": c.f1 if labels.any() else None,
+        "false_reject_rate": c.false_reject_rate,
+        "escape_rate": c.escape_rate,
+        "confusion": c.to_dict(),
+        "n_good": int((labels == 0).sum()),
+        "n_defect": int((labels == 1).sum()),
+    }
+
+
+def worst(ev: Evaluation, threshold: float, n: int = 4) -> dict[str, list[Scored]]:
+    """The highest-scoring good images rejected and the lowest-scoring defects passed."""
+    fr = sorted((s for s in ev.images if s.label == 0 and s.raw > threshold), key=lambda s: -s.raw)
+    esc = sorted((s for s in ev.images if s.label == 1 and s.raw <= threshold), key=lambda s: s.raw)
+    return {"false_rejects": fr[:n], "escapes": esc[:n]}
+
+
+def _png(prediction: Prediction, image: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    prediction.heatmap(image).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def heatmap_png(session: Session, store: LocalBlobStore, version: ModelVersion, item_id: int) -> bytes:
+    """Heat-map overlay (PNG) of one image of the model's data set version; other items are 404."""
+    item = session.get(DatasetItem, item_id)
+    if item is None or version.dataset_version_id is None or item.version_id != version.dataset_version_id:
+        raise NotFound("DatasetItem", item_id)
+    model = load_model(store, version)
+    try:
+        image = read_image(store.path(item.sha256))
+    except BadImageError:
+        raise InspectionWebError("This image cannot be read: {name}", name=item.path) from None
+    return _png(model.predict([image], [item.path])[0], image)
+
+
+def try_photo(
+    store: LocalBlobStore, version: ModelVersion, data: bytes, name: str
+) -> tuple[Prediction, bytes]:
+    """Score one uploaded photo with the version's threshold: the prediction and its heat-map PNG."""
+    if len(data) > MAX_PHOTO_BYTES:
+        raise InspectionWebError("The photo is larger than {mb} MB.", mb=MAX_PHOTO_BYTES // (1024 * 1024))
+    try:
+        image = decode_image(data, name or "photo")
+    except BadImageError:
+        raise InspectionWebError(
+            "The photo {name} could not be read: it is empty, damaged or not an image "
+            "(PNG, JPEG, BMP or TIFF).",
+            name=name or "photo",
+        ) from None
+    model = load_model(store, version)
+    prediction = model.predict([image], [name])[0]
+    return prediction, _png(prediction, image)
+
+
+def parse_threshold(value: str) -> float:
+    try:
+        t = float(value)
+    except (TypeError, ValueError):
+        raise InspectionWebError("The threshold must be a number.") from None
+    if not math.isfinite(t) or t <= 0:
+        raise InspectionWebError("The threshold must be a number above 0.")
+    return t
+
+
+def save_threshold(
+    session: Session,
+    store: LocalBlobStore,
+    cache_dir: Path,
+    model: RegisteredModel,
+    version: ModelVersion,
+    threshold: float,
+) -> ModelVersion:
+    """Write a copy of the model file with ``threshold`` as the next version (the new candidate).
+
+    The file carries the threshold, so the web try-out, downloads and ``aion inspect predict`` on an
+    edge PC all use it. Audited as ``inspection_threshold``.
+    """
+    if abs(threshold - load_model(store, version).meta.threshold) < 1e-12:
+        raise InspectionWebError("This threshold is already the model's threshold.")
+    ev = evaluation(session, store, cache_dir, version)
+    new_model = load_model(store, version).with_threshold(threshold, "manual")
+    metrics = {k: v for k, v in metrics_at(ev, threshold).items() if isinstance(v, float)}
+    metrics["threshold"] = threshold
+    with tempfile.TemporaryDirectory(prefix="aion-threshold-") as tmp:
+        path = new_model.save(Path(tmp) / "model.aion")
+        mv = reg.register_version(
+            session,
+            store,
+            model,
+            path,
+            dataset_version_id=version.dataset_version_id,
+            job_id=version.job_id,
+            params={**(version.params or {}), "threshold": threshold, "threshold_from": version.number},
+            metrics=metrics,
+            report={**(version.report or {}), "threshold_from_version_id": version.id},
+        )
+    reg.set_alias(session, model, "candidate", mv.id)
+    audit.record(
+        session,
+        "inspection_threshold",
+        "RegisteredModel",
+        model.id,
+        company_id=model.company_id,
+        detail={"from_version": version.number, "version": mv.number, "threshold": threshold},
+    )
+    return mv

@@ -1,0 +1,45 @@
+"""A tiny inspection model trained once on generated textures, registered for a company through the app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from aion.settings import Settings
+from aion.web.app import create_app
+from tests.foundation.factories import World, make_world
+from tests.inspectionweb.tools import N_NG, N_OK
+from tests.platform.helpers import png
+
+
+@pytest.fixture(scope="session")
+def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Trained on exactly the images ``image_zip_bytes(tmp, N_OK, N_NG)`` uploads (64 px, one thread)."""
+    import torch
+
+    from aion.solutions.inspection import TrainConfig, train
+
+    torch.set_num_threads(1)
+    root = tmp_path_factory.mktemp("train")
+    for i in range(N_OK):
+        (root / "ok").mkdir(exist_ok=True)
+        (root / "ok" / f"{i}.png").write_bytes(png(i))
+    for i in range(N_NG):
+        (root / "ng").mkdir(exist_ok=True)
+        (root / "ng" / f"{i}.png").write_bytes(png(500 + i, defect=True))
+    model = train(root, TrainConfig(resolution=64, threads=1, min_bank_size=300))
+    return model.save(root / "model.aion")
+
+
+@pytest.fixture
+def world(engine: Engine) -> World:
+    return make_world(engine)
+
+
+@pytest.fixture
+def app(tmp_path: Path, engine: Engine, db_url: str, world: World) -> Any:
+    settings = Settings(env="test", data_dir=tmp_path / "data", database_url=db_url, secret_key="s" * 48)
+    return create_app(settings, engine)

@@ -1,0 +1,146 @@
+"""Evaluation report, threshold saving and photo try-out of a trained inspection model (real app, DB, model)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+from sqlalchemy import Engine, select
+
+from aion.core.audit import AuditLog
+from aion.core.db import system_session
+from aion.platform.models import ModelVersion
+from aion.platform.runtime import PlatformStorage
+from aion.solutions.inspection import InspectionModel, evaluate
+from tests.foundation.factories import World
+from tests.inspectionweb.tools import N_NG, N_OK, register_model
+from tests.platform.helpers import png
+from tests.platform.webtools import client_for
+
+
+def test_report_shows_metrics_worst_cases_and_saves_a_threshold(
+    app: Any, world: World, engine: Engine, tmp_path: Path, model_file: Path
+) -> None:
+    reg = register_model(app, world, engine, tmp_path, model_file, "a_member", "브래킷")
+    assert sorted(it["label"] for it in reg.items) == ["ng"] * N_NG + ["ok"] * N_OK
+    c = client_for(app, world, "a_member")
+    page = c.get(reg.base + "/report")
+    assert page.status_code == 200, page.text
+    assert "평가 보고서" in page.text and "미검출률(불량 통과)" in page.text
+    # the page's AUROC is the engine's own evaluation of the same images
+    train_dir = model_file.parent
+    engine_auroc = evaluate(InspectionModel.load(model_file), train_dir).image_auroc
+    shown = re.search(r'id="m-auroc">([^<]+)<', page.text).group(1)  # type: ignore[union-attr]
+    assert engine_auroc is not None and float(shown) == round(engine_auroc, 3)
+    scores = re.search(r'id="scores-data">([^<]+)<', page.text).group(1)  # type: ignore[union-attr]
+    assert scores.count('"y": 1') == N_NG and scores.count('"y": 0') == N_OK
+
+    # heat map of an image of the data set version: a PNG of the image's size
+    r = c.get(f"{reg.base}/items/{reg.items[0]['id']}/heatmap.png")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(r.content)).size == (64, 64)
+
+    # a threshold below every score rejects every good image: they are listed as false rejects
+    token = c.cookies["aion_csrf"]
+    bad = c.post(reg.base + "/threshold", data={"csrf_token": token, "threshold": "abc"})
+    assert bad.status_code == 400 and "임계값은 숫자여야 합니다." in bad.text
+    r = c.post(reg.base + "/threshold", data={"csrf_token": token, "threshold": "0.000001"})
+    assert r.status_code == 200 and "새 버전으로 저장했습니다" in r.text, r.text
+    new_id = int(re.search(r"/versions/(\d+)/report", str(r.url)).group(1))  # type: ignore[union-attr]
+    assert new_id != reg.version_id
+    assert r.text.count("/heatmap.png") == 4  # every good image is a false reject now: the worst 4 shown
+    assert 'id="m-frr">100.0%' in r.text
+    with system_session(engine) as s:
+        mv = s.get(ModelVersion, new_id)
+        assert mv is not None and mv.params["threshold"] == 0.000001 and mv.number == 2
+        saved = InspectionModel.load(PlatformStorage.at(tmp_path / "data").store.path(mv.sha256))
+        assert saved.meta.threshold == 0.000001 and saved.meta.threshold_method == "manual"
+        actions = s.scalars(select(AuditLog.action).where(AuditLog.entity == "RegisteredModel")).all()
+        assert "inspection_threshold" in actions
+        assert s.scalar(select(ModelVersion).where(ModelVersion.number == 3)) is None  # "abc" stored nothing
+
+    # predictions of the new version use the saved threshold: a good photo now fails
+    photo = png(7)
+    old = c.post(
+        reg.base + "/try", data={"csrf_token": token}, files={"photo": ("p.png", photo, "image/png")}
+    )
+    new = c.post(
+        f"/models/{reg.model_id}/versions/{new_id}/try",
+        data={"csrf_token": token},
+        files={"photo": ("p.png", photo, "image/png")},
+    )
+    assert old.status_code == new.status_code == 200
+    assert 'id="verdict">합격<' in old.text and 'id="verdict">불합격<' in new.text
+    c.__exit__(None, None, None)
+
+
+def test_try_a_photo_shows_score_verdict_heatmap_and_refuses_bad_files(
+    app: Any, world: World, engine: Engine, tmp_path: Path, model_file: Path
+) -> None:
+    reg = register_model(app, world, engine, tmp_path, model_file, "a_member", "브래킷")
+    c = client_for(app, world, "a_member")
+    token = c.cookies["aion_csrf"]
+    assert c.get(reg.base + "/try").status_code == 200
+
+    def score(r: Any) -> float:
+        return float(re.search(r'id="score">([^<]+)<', r.text).group(1))  # type: ignore[union-attr]
+
+    good = c.post(
+        reg.base + "/try", data={"csrf_token": token}, files={"photo": ("g.png", png(42), "image/png")}
+    )
+    ng = c.post(
+        reg.base + "/try", data={"csrf_token": token}, files={"photo": ("n.png", png(942, defect=True), "x")}
+    )
+    assert good.status_code == ng.status_code == 200
+    assert 'id="verdict">불합격<' in ng.text and score(ng) > score(good)
+    heat = re.search(r'src="data:image/png;base64,([^"]+)"', ng.text).group(1)  # type: ignore[union-attr]
+    assert Image.open(io.BytesIO(base64.b64decode(heat))).size == (64, 64)
+
+    for name, data in (("broken.png", png(1)[:60]), ("empty.jpg", b""), ("notes.png", b"hello")):
+        r = c.post(reg.base + "/try", data={"csrf_token": token}, files={"photo": (name, data, "image/png")})
+        assert r.status_code == 400 and f"사진 {name}을(를) 읽을 수 없습니다" in r.text, r.text
+    r = c.post(reg.base + "/try", data={"csrf_token": token})
+    assert r.status_code == 400 and "검사할 사진을 고르세요." in r.text
+    c.cookies.set("aion_lang", "en")
+    en = c.post(
+        reg.base + "/try", data={"csrf_token": token}, files={"photo": ("broken.png", b"xx", "image/png")}
+    )
+    assert en.status_code == 400 and "could not be read" in en.text
+    c.__exit__(None, None, None)
+
+
+def test_a_file_that_is_no_inspection_model_gets_a_clear_message(
+    app: Any, world: World, engine: Engine, tmp_path: Path
+) -> None:
+    fake = tmp_path / "not-a-model.aion"
+    fake.write_bytes(b"not a zip at all")
+    reg = register_model(app, world, engine, tmp_path, fake, "a_member", "가짜")
+    c = client_for(app, world, "a_member")
+    r = c.get(reg.base + "/report")
+    assert r.status_code == 400 and "이 모델 파일을 검사 모델로 열 수 없습니다." in r.text
+    r = c.post(
+        reg.base + "/try",
+        data={"csrf_token": c.cookies["aion_csrf"]},
+        files={"photo": ("p.png", png(1), "image/png")},
+    )
+    assert r.status_code == 400 and "이 모델 파일을 검사 모델로 열 수 없습니다." in r.text
+    c.__exit__(None, None, None)
+
+
+def test_a_consultant_reads_the_report_but_cannot_save_a_threshold(
+    app: Any, world: World, engine: Engine, tmp_path: Path, model_file: Path
+) -> None:
+    reg = register_model(app, world, engine, tmp_path, model_file, "a_member", "브래킷")
+    c = client_for(app, world, "consultant")
+    page = c.get(reg.base + "/report")
+    assert page.status_code == 200 and 'id="hist"' in page.text
+    assert "이 임계값을 새 버전으로 저장" not in page.text  # no save button for a reader
+    r = c.post(reg.base + "/threshold", data={"csrf_token": c.cookies["aion_csrf"], "threshold": "0.5"})
+    assert r.status_code == 403
+    with system_session(engine) as s:
+        assert s.scalars(select(ModelVersion.number)).all() == [1]
+    c.__exit__(None, None, None)
