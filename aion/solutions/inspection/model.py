@@ -181,11 +181,13 @@ class InspectionModel:
         s = self.meta.resolution
         img = Image.fromarray(image).resize((s, s), Image.Resampling.BILINEAR)
         # (x / 255 - mean) / std as one multiply-add per channel, channels first
-        scale = 1.0 / (255.0 * np.asarray(self.meta.std, dtype=np.float32))
-        shift = -np.asarray(self.meta.mean, dtype=np.float32) / np.asarray(self.meta.std, dtype=np.float32)
+        mean = np.asarray(self.meta.mean, dtype=np.float32)
+        std = np.asarray(self.meta.std, dtype=np.float32)
+        scale: np.ndarray = np.float32(1.0) / (np.float32(255.0) * std)
+        shift: np.ndarray = -mean / std
         x = np.asarray(img).transpose(2, 0, 1).astype(np.float32, order="C")
-        x *= scale[:, None, None]
-        x += shift[:, None, None]
+        np.multiply(x, scale[:, None, None], out=x)
+        np.add(x, shift[:, None, None], out=x)
         return x
 
     def patch_scores(self, batch: np.ndarray) -> np.ndarray:
