@@ -20,7 +20,7 @@ from PIL import Image
 
 from aion.solutions.inspection.errors import BadImageError, ModelFileError
 from aion.solutions.inspection.images import read_image
-from aion.solutions.inspection.knn import IvfLists, NearestNeighbour
+from aion.solutions.inspection.knn import IvfLists, NearestNeighbour, single_thread_blas
 from aion.solutions.inspection.postprocess import (
     Region,
     find_regions,
@@ -180,10 +180,15 @@ class InspectionModel:
         """``(H, W, 3)`` uint8 -> ``(3, S, S)`` float32, resized (whole image, no crop) and normalised."""
         s = self.meta.resolution
         img = Image.fromarray(image).resize((s, s), Image.Resampling.BILINEAR)
-        x: np.ndarray = np.asarray(img, dtype=np.float32) / np.float32(255.0)
+        # (x / 255 - mean) / std as one multiply-add per channel, channels first
         mean = np.asarray(self.meta.mean, dtype=np.float32)
         std = np.asarray(self.meta.std, dtype=np.float32)
-        return np.ascontiguousarray(((x - mean) / std).transpose(2, 0, 1))
+        scale: np.ndarray = np.float32(1.0) / (np.float32(255.0) * std)
+        shift: np.ndarray = -mean / std
+        x = np.asarray(img).transpose(2, 0, 1).astype(np.float32, order="C")
+        np.multiply(x, scale[:, None, None], out=x)
+        np.add(x, shift[:, None, None], out=x)
+        return x
 
     def patch_scores(self, batch: np.ndarray) -> np.ndarray:
         """Nearest-neighbour distance of every patch: ``(N, 3, S, S)`` -> ``(N, grid, grid)``."""
@@ -198,7 +203,9 @@ class InspectionModel:
         for s in range(0, len(images), batch_size):
             batch = np.stack([self.preprocess(im) for im in images[s : s + batch_size]])
             patches = self.patch_scores(batch)
-            m = np.einsum("ij,njk,lk->nil", self._op, patches, self._op, optimize=True).astype(np.float32)
+            with single_thread_blas():  # small products: BLAS threads cost more than they save
+                m = np.einsum("ij,njk,lk->nil", self._op, patches, self._op, optimize=True)
+            m = m.astype(np.float32, copy=False)
             maps.append(m)
             scores.append(m.reshape(len(m), -1).max(axis=1))
         if not maps:

@@ -150,6 +150,9 @@ def test_few_labelled_defects_set_f1_threshold_and_help(tmp_path: Path) -> None:
         root, TrainConfig(resolution=64, threads=2, min_bank_size=100, target_frr=0.3, use_defects=False)
     )
     assert plain.meta.threshold_method == "frr" and set(plain.meta.thresholds) == {"frr"}
+    good = np.array(plain.meta.calibration["good_scores"])
+    assert plain.meta.threshold == pytest.approx(frr_threshold(good, 0.3), abs=1e-4)
+    assert plain.meta.calibration["frr"] <= 0.3  # at most the accepted share of good parts is rejected
     assert evaluate(plain, test).defect_gain() is None
 
 
