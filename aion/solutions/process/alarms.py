@@ -3,7 +3,7 @@
 >>> import numpy as np
 >>> p = AlarmPolicy(target_far=0.05, smooth=1, hysteresis=0.5, min_duration=3)
 >>> p = p.calibrate(np.linspace(0, 1, 101))
->>> s = np.array([0.0, 2.0, 2.0, 2.0, 0.7, 0.0, 2.0, 0.0])
+>>> s = np.array([0.0, 2.0, 2.0, 2.0, 0.8, 0.0, 2.0, 0.0])
 >>> [(a.start, a.end) for a in p.alarms(s)]
 [(1, 5)]
 """
@@ -42,12 +42,13 @@ class Alarm:
         return d
 
 
-def smooth_scores(scores: np.ndarray, window: int) -> np.ndarray:
-    """Trailing rolling mean (causal: row ``t`` sees only rows up to ``t``)."""
+def smooth_scores(scores: np.ndarray, window: int, centered: bool = False) -> np.ndarray:
+    """Rolling mean: trailing (causal, row ``t`` sees only rows up to ``t``, for live scoring) or
+    ``centered`` (no delay, for whole files scored after the fact)."""
     s = np.asarray(scores, dtype=np.float64)
     if window <= 1:
         return s.copy()
-    return pd.Series(s).rolling(window, min_periods=1).mean().to_numpy()
+    return pd.Series(s).rolling(window, min_periods=1, center=centered).mean().to_numpy()
 
 
 @dataclass
@@ -56,8 +57,11 @@ class AlarmPolicy:
 
     ``target_far``: share of normal rows allowed above the limit (sets ``threshold`` by calibration).
     ``smooth``: rows of trailing mean on the score. ``hysteresis``: the alarm clears only below
-    ``hysteresis * threshold``. ``min_duration``: shorter excursions are not alarms.
-    ``margin`` widens the calibrated limit: ``median + margin * (quantile - median)`` of the normal
+    ``baseline + hysteresis * (threshold - baseline)``, where ``baseline`` is the median normal score
+    (0 unless calibrated): the clearing level stays above the bulk of normal scores, so an alarm ends
+    when the process is back to normal. ``min_duration``: shorter excursions are not alarms.
+    ``centered``: smooth with a centred window (whole files scored after the fact: no delay) instead
+    of a trailing one (live scoring). ``margin`` widens the calibrated limit: ``median + margin * (quantile - median)`` of the normal
     scores (a safety factor for variation the normal period did not show).
     """
 
@@ -66,7 +70,9 @@ class AlarmPolicy:
     hysteresis: float = 0.8
     min_duration: int = 5
     margin: float = 1.0
+    centered: bool = False
     threshold: float | None = None
+    baseline: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0.0 < self.target_far < 0.5:
@@ -76,25 +82,31 @@ class AlarmPolicy:
 
     def calibrate(self, normal_scores: np.ndarray) -> AlarmPolicy:
         """A copy whose threshold lets ``target_far`` of the (smoothed) normal scores through."""
-        s = smooth_scores(np.asarray(normal_scores, dtype=np.float64), self.smooth)
+        s = smooth_scores(np.asarray(normal_scores, dtype=np.float64), self.smooth, self.centered)
         s = s[np.isfinite(s)]
         if len(s) == 0:
             raise ProcessError("정상 구간 점수가 없습니다 / No normal-period scores to calibrate on")
         med = float(np.median(s))
         thr = med + (float(np.quantile(s, 1.0 - self.target_far)) - med) * self.margin
-        return replace(self, threshold=max(thr, 1e-12))
+        return replace(self, threshold=max(thr, 1e-12), baseline=min(med, thr))
 
     def with_target(self, target_far: float, normal_scores: np.ndarray) -> AlarmPolicy:
         """Recalibrate for another false-alarm target (the web slider)."""
         return replace(self, target_far=target_far).calibrate(normal_scores)
 
+    @property
+    def clear_level(self) -> float:
+        """Score below which an active alarm clears."""
+        thr = float(self.threshold or 0.0)
+        return self.baseline + self.hysteresis * (thr - self.baseline)
+
     def mask(self, scores: np.ndarray) -> np.ndarray:
         """Boolean alarm state per row after smoothing, hysteresis and minimum duration."""
         if self.threshold is None:
             raise ProcessError("임계값이 없습니다: calibrate() 먼저 / No threshold: call calibrate() first")
-        s = smooth_scores(scores, self.smooth)
+        s = smooth_scores(scores, self.smooth, self.centered)
         on = s > self.threshold
-        off = s < self.threshold * self.hysteresis
+        off = s < self.clear_level
         state = np.zeros(len(s), dtype=bool)
         active = False
         on_l, off_l = on.tolist(), off.tolist()

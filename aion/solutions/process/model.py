@@ -23,6 +23,7 @@ import pandas as pd
 from aion.solutions.process.alarms import Alarm, AlarmPolicy, smooth_scores
 from aion.solutions.process.changepoint import detect_changepoints
 from aion.solutions.process.detectors import REGISTRY, AutoDetector, Detector
+from aion.solutions.process.detectors.flatline import FlatlineGuard
 from aion.solutions.process.errors import NotFittedError, ProcessError
 from aion.solutions.process.explain import explain_alarm
 from aion.solutions.process.frame import SensorFrame
@@ -46,6 +47,10 @@ class TrainConfig:
     drift_margin: bool = True
     autoencoder: bool = False
     top_k: int = 2
+    #: smooth with centred windows: for whole files scored after the fact (no delay); live: False
+    centered: bool = False
+    far_weight: float = 10.0
+    flatline_window: int = 10
     seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -76,10 +81,10 @@ class ScoreResult:
         }
 
 
-def _smooth_input(X: np.ndarray, window: int) -> np.ndarray:
+def _smooth_input(X: np.ndarray, window: int, centered: bool = False) -> np.ndarray:
     if window <= 1:
         return X
-    return pd.DataFrame(X).rolling(window, min_periods=1).mean().to_numpy()
+    return pd.DataFrame(X).rolling(window, min_periods=1, center=centered).mean().to_numpy()
 
 
 def propose_normal_period(frame: SensorFrame) -> tuple[int, int]:
@@ -117,32 +122,57 @@ class ProcessModel:
     center: np.ndarray
     scale: np.ndarray
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    guard: FlatlineGuard | None = None
 
-    def _prepare(self, frame: SensorFrame) -> np.ndarray:
+    def _raw(self, frame: SensorFrame) -> np.ndarray:
         missing = [c for c in self.columns if c not in frame.columns]
         if len(missing) == len(self.columns):
             raise ProcessError(
                 f"학습한 센서가 하나도 없습니다: {self.columns} / "
                 f"None of the trained sensors found: {self.columns}"
             )
-        return _smooth_input(frame.select(self.columns).values, self.config.input_smooth)
+        return frame.select(self.columns).values
+
+    def _prepare(self, frame: SensorFrame) -> np.ndarray:
+        return _smooth_input(self._raw(frame), self.config.input_smooth, self.config.centered)
+
+    def _parts(self, raw: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Detector scores and the flat-line scores mapped onto the alarm scale (or None)."""
+        scores = self.detector.score(X)
+        guard = getattr(self, "guard", None)
+        if guard is None:
+            return scores, None
+        thr = float(self.policy.threshold or 1.0)
+        return scores, guard.score(raw) * thr
 
     def raw_scores(self, frame: SensorFrame) -> np.ndarray:
-        return self.detector.score(self._prepare(frame))
+        """One score per row: the detector's, or the flat-line score where a sensor froze."""
+        raw = self._raw(frame)
+        scores, flat = self._parts(raw, _smooth_input(raw, self.config.input_smooth, self.config.centered))
+        return scores if flat is None else np.maximum(scores, flat)
 
     def score(self, frame: SensorFrame, explain: bool = True, changepoints: bool = True) -> ScoreResult:
         """Score every row, raise alarms and explain each one."""
-        X = self._prepare(frame)
-        scores = self.detector.score(X)
+        raw = self._raw(frame)
+        X = _smooth_input(raw, self.config.input_smooth, self.config.centered)
+        det_scores, flat = self._parts(raw, X)
+        scores = det_scores if flat is None else np.maximum(det_scores, flat)
         mask = self.policy.mask(scores)
         alarms = self.policy.alarms(scores)
         ts = None if frame.timestamps is None else [str(t) for t in frame.timestamps]
         if alarms and explain:
             contrib = self.detector.contributions(X)
+            ratio = None
+            if flat is not None and self.guard is not None:
+                # weigh each row's explanation by which part raised it (squared: the larger dominates)
+                wd = (det_scores / max(float(self.policy.threshold or 1.0), 1e-12))[:, None] ** 2
+                wf = (flat / max(float(self.policy.threshold or 1.0), 1e-12))[:, None] ** 2
+                contrib = (wd * contrib + wf * self.guard.contributions(raw)) / np.maximum(wd + wf, 1e-12)
+                ratio = np.where(wf > wd, self.guard.variation_ratio(raw), np.nan)
             for a in alarms:
                 if ts is not None:
                     a.start_time, a.end_time = ts[a.start], ts[a.end - 1]
-                explain_alarm(a, contrib, X, self.columns, self.center, self.scale)
+                explain_alarm(a, contrib, X, self.columns, self.center, self.scale, variation=ratio)
         cps = detect_changepoints(X) if changepoints else []
         return ScoreResult(
             list(self.columns), scores, float(self.policy.threshold or 0.0), mask, alarms, cps, ts
@@ -200,21 +230,28 @@ def drift_inflation(det: Detector, normal: np.ndarray, policy: AlarmPolicy, hold
             candidates=[m.clone() for m in det.members_],
             top_k=len(det.members_),
             target_far=det.target_far,
+            far_weight=det.far_weight,
             seed=det.seed,
         )
     probe.fit(normal[:cut], feature_names=det.feature_names_)
     q = 1.0 - policy.target_far
-    fit_scores = smooth_scores(probe.score(normal[:cut]), policy.smooth)
+    fit_scores = smooth_scores(probe.score(normal[:cut]), policy.smooth, policy.centered)
     med = float(np.median(fit_scores))
     fit_s = float(np.quantile(fit_scores, q)) - med
-    hold_s = float(np.quantile(smooth_scores(probe.score(normal), policy.smooth)[cut:], q)) - med
+    hold_s = (
+        float(np.quantile(smooth_scores(probe.score(normal), policy.smooth, policy.centered)[cut:], q)) - med
+    )
     return float(np.clip(hold_s / max(fit_s, 1e-12), 1.0, 4.0))
 
 
 def make_detector(config: TrainConfig) -> Detector:
     if config.detector == "auto":
         return AutoDetector(
-            target_far=config.target_far, top_k=config.top_k, autoencoder=config.autoencoder, seed=config.seed
+            target_far=config.target_far,
+            top_k=config.top_k,
+            autoencoder=config.autoencoder,
+            far_weight=config.far_weight,
+            seed=config.seed,
         )
     if config.detector not in REGISTRY:
         raise ProcessError(
@@ -240,7 +277,7 @@ def train(
     if progress:
         progress("normal period", 0.0)
     a, b = _rows(frame, normal_period) if normal_period is not None else propose_normal_period(frame)
-    X = _smooth_input(frame.values, cfg.input_smooth)
+    X = _smooth_input(frame.values, cfg.input_smooth, cfg.centered)
     normal = X[a:b]
     ev = events if events is not None else frame.labels.get("anomaly")
     det = make_detector(cfg)
@@ -268,12 +305,14 @@ def train(
         hysteresis=cfg.hysteresis,
         min_duration=cfg.min_duration,
         margin=cfg.margin,
+        centered=cfg.centered,
     )
     if cfg.drift_margin:
         if progress:
             progress("drift margin", 0.92)
         base = replace(base, margin=cfg.margin * drift_inflation(det, normal, base))
     policy = base.calibrate(normal_scores)
+    guard = _fit_guard(frame.values[a:b], cfg)
     if progress:
         progress("done", 1.0)
     return ProcessModel(
@@ -285,4 +324,12 @@ def train(
         normal_period=(a, b),
         center=det.center_,
         scale=det.scale_,
+        guard=guard,
     )
+
+
+def _fit_guard(raw_normal: np.ndarray, cfg: TrainConfig) -> FlatlineGuard | None:
+    """The flat-line guard on the raw normal rows (off when the window is < 3 or the period short)."""
+    if cfg.flatline_window < 3 or len(raw_normal) < 4 * cfg.flatline_window:
+        return None
+    return FlatlineGuard(window=cfg.flatline_window).fit(raw_normal)

@@ -4,12 +4,22 @@ Outliers: in each labelled file the first ``train_rows`` (400) rows train, the r
 FP, TN and FN are summed over all test rows of all files; F1 = TP / (TP + (FP + FN) / 2), FAR % =
 FP / (FP + TN), MAR % = FN / (FN + TP), each rounded to 2 decimals.
 
-Changepoints: the NAB score of SKAB's evaluation module: a detection window of ``nab_window``
-centred on each true changepoint (overlaps cut from the right window); in each window only the
+Changepoints: the NAB score of SKAB's evaluation module (``chp_score(metric="nab",
+window_width="60s", anomaly_window_destination="righter")`` in its notebooks): a detection window of
+``nab_window`` seconds starting at each true changepoint (overlaps cut from the right window); in
+each window only the
 first predicted changepoint counts, scored by a scaled tanh from A_tp (window start) to A_fp
 (window end); predictions outside windows cost A_fp; empty windows cost A_fn. Scores, the null and
 the perfect detector are summed over files; the result is ``100 (S - null) / (perfect - null)``.
-Predicted changepoints are the edges of the predicted outlier series, as in SKAB's notebooks.
+
+Predicted changepoints: ``nab_*`` are the platform's changepoint detector (the regime shifts that
+``ProcessModel.score`` reports for a whole file, i.e. found after the fact, not live);
+``nab_edges_*`` are the edges of the predicted outlier series, as in SKAB's notebooks (what a
+live alarm stream gives).
+
+Training is unsupervised: the labels of the first rows are never shown to the platform. By default
+files are scored after the fact (centred smoothing, ``TrainConfig(centered=True)``); pass
+``TrainConfig()`` for the live, causal figures.
 
 >>> binary_scores([np.array([0, 1, 1, 0])], [np.array([0, 1, 0, 1])])
 (0.5, 50.0, 50.0)
@@ -65,14 +75,26 @@ def _nab_scale(t0: float, t_det: float, t2: float, a_tp: float, a_fp: float) -> 
 
 
 def nab_scores(
-    true_cps: list[np.ndarray], pred_cps: list[np.ndarray], times: list[np.ndarray], window_s: float = 30.0
+    true_cps: list[np.ndarray],
+    pred_cps: list[np.ndarray],
+    times: list[np.ndarray],
+    window_s: float = 60.0,
+    destination: str = "righter",
 ) -> dict[str, float]:
-    """NAB standard / low-FP / low-FN scores (0 = null detector, 100 = perfect), SKAB style."""
+    """NAB standard / low-FP / low-FN scores (0 = null detector, 100 = perfect), SKAB style.
+
+    ``destination``: where the window lies relative to the changepoint: ``righter`` (after it, the
+    SKAB leaderboard), ``center`` or ``lefter``.
+    """
+    offsets = {"righter": (0.0, 1.0), "center": (-0.5, 0.5), "lefter": (-1.0, 0.0)}
+    if destination not in offsets:
+        raise ProcessError(f"destination={destination!r}: {sorted(offsets)}")
+    lo, hi = offsets[destination]
     totals = {k: [0.0, 0.0, 0.0] for k in NAB_PROFILES}  # score, null, perfect
     for tc, pc, tm in zip(true_cps, pred_cps, times, strict=True):
         t = np.asarray(tm, dtype=np.float64)
         cps = t[np.asarray(tc) == 1]
-        wins = [[c - window_s / 2, c + window_s / 2] for c in cps]
+        wins = [[c + lo * window_s, c + hi * window_s] for c in cps]
         for i in range(len(wins) - 1):
             if wins[i][1] >= wins[i + 1][0]:
                 wins[i + 1][0] = wins[i][1]
@@ -122,6 +144,9 @@ class SkabResult:
     nab_standard: float
     nab_low_fp: float
     nab_low_fn: float
+    nab_edges_standard: float
+    nab_edges_low_fp: float
+    nab_edges_low_fn: float
     files: list[FileResult]
     config: dict[str, Any]
 
@@ -141,15 +166,15 @@ def evaluate_skab(
     root: str | Path,
     config: Any = None,
     train_rows: int = 400,
-    nab_window_s: float = 30.0,
+    nab_window_s: float = 60.0,
     progress: Callable[[str, float], None] | None = None,
 ) -> SkabResult:
     """Run the SKAB outlier protocol with one configuration for every file (see module docstring)."""
     from aion.solutions.process.model import TrainConfig, train
 
-    cfg = config or TrainConfig()
+    cfg = config or TrainConfig(centered=True)
     files = skab_files(root)
-    trues, preds, true_cp, pred_cp, times, per_file = [], [], [], [], [], []
+    trues, preds, true_cp, pred_cp, edge_cp, times, per_file = [], [], [], [], [], [], []
     for i, path in enumerate(files):
         if progress:
             progress(path.name, i / len(files))
@@ -159,14 +184,19 @@ def evaluate_skab(
                 f"SKAB 형식이 아님(anomaly 열 또는 행 부족): {path} / "
                 f"Not a SKAB file (no anomaly column or too short): {path}"
             )
-        model = train(frame.slice(0, train_rows), normal_period=(0, train_rows), config=cfg)
-        mask = model.policy.mask(model.raw_scores(frame)).astype(np.int64)
+        head = frame.slice(0, train_rows)
+        head.labels = {}  # unsupervised: the labels of the training rows stay hidden
+        model = train(head, normal_period=(0, train_rows), config=cfg)
+        result = model.score(frame, explain=False)
         y = frame.labels["anomaly"].astype(np.int64)
-        pred = mask[train_rows:]
+        pred = result.alarm_mask[train_rows:].astype(np.int64)
         trues.append(y[train_rows:])
         preds.append(pred)
         true_cp.append(frame.labels.get("changepoint", np.zeros(len(frame)))[train_rows:].astype(np.int64))
-        pred_cp.append(edges(pred))
+        cps = np.zeros(len(pred), dtype=np.int64)
+        cps[[c - train_rows for c in result.changepoints if c >= train_rows]] = 1
+        pred_cp.append(cps)
+        edge_cp.append(edges(pred))
         ts = (
             frame.timestamps
             if frame.timestamps is not None
@@ -178,9 +208,22 @@ def evaluate_skab(
         per_file.append(FileResult(str(path), len(pred), f1, far, mar, names))
     f1, far, mar = binary_scores(trues, preds)
     nab = nab_scores(true_cp, pred_cp, times, window_s=nab_window_s)
+    nab_e = nab_scores(true_cp, edge_cp, times, window_s=nab_window_s)
     if progress:
         progress("done", 1.0)
-    return SkabResult(f1, far, mar, nab["standard"], nab["low_fp"], nab["low_fn"], per_file, cfg.to_dict())
+    return SkabResult(
+        f1,
+        far,
+        mar,
+        nab["standard"],
+        nab["low_fp"],
+        nab["low_fn"],
+        nab_e["standard"],
+        nab_e["low_fp"],
+        nab_e["low_fn"],
+        per_file,
+        cfg.to_dict(),
+    )
 
 
 def load_skab_frame(path: str | Path) -> SensorFrame:

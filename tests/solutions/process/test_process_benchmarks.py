@@ -30,9 +30,16 @@ def test_nab_perfect_null_and_false_positives() -> None:
     true = np.zeros(200)
     true[100] = 1
     assert nab_scores([true], [true.copy()], [t])["standard"] > 40
+    prompt = np.zeros(200)
+    prompt[100] = 1  # at the changepoint, the start of the 60 s window after it: full credit
+    assert nab_scores([true], [prompt], [t])["standard"] == 100.0
+    late = np.zeros(200)
+    late[150] = 1  # within the window but late: partial credit
+    assert 0 < nab_scores([true], [late], [t])["standard"] < 100
     early = np.zeros(200)
-    early[85] = 1  # at the very start of the 30 s centred window: full credit
-    assert nab_scores([true], [early], [t])["standard"] == 100.0
+    early[85] = 1  # before the window: a false positive and a miss (SKAB leaderboard windows)
+    assert nab_scores([true], [early], [t])["standard"] < 0
+    assert nab_scores([true], [early], [t], window_s=30, destination="center")["standard"] == 100.0
     assert nab_scores([true], [np.zeros(200)], [t])["standard"] == 0.0
     fp = np.zeros(200)
     fp[[10, 20, 30]] = 1
@@ -123,3 +130,34 @@ def test_failure_classifier_on_tabular_data() -> None:
     pred = clf.predict(df.iloc[1000:])
     y = df.failure.iloc[1000:].to_numpy()
     assert (pred == y).mean() > 0.95 and pred[y == 1].mean() > 0.6
+
+
+def _cmapss_dir(tmp: Path) -> Path:
+    rng = np.random.default_rng(3)
+
+    def units(n: int, truncate: bool) -> tuple[list[str], list[int]]:
+        lines, ruls = [], []
+        for u in range(1, n + 1):
+            life = int(rng.integers(130, 200))
+            last = int(life * rng.uniform(0.5, 0.9)) if truncate else life
+            for c in range(1, last + 1):
+                wear = (c / life) ** 2
+                sensors = [5 * wear + 0.1 * rng.normal(), -3 * wear + 0.1 * rng.normal()] + [1.0] * 19
+                lines.append(" ".join(str(v) for v in [u, c, 0.0, 0.0, 100.0, *sensors]))
+            ruls.append(life - last)
+        return lines, ruls
+
+    train, _ = units(20, False)
+    test, ruls = units(8, True)
+    (tmp / "train_FD001.txt").write_text("\n".join(train) + "\n")
+    (tmp / "test_FD001.txt").write_text("\n".join(test) + "\n")
+    (tmp / "RUL_FD001.txt").write_text("\n".join(str(r) for r in ruls) + "\n")
+    return tmp
+
+
+def test_evaluate_cmapss_json_keys(tmp_path: Path) -> None:
+    res = CliRunner().invoke(app, ["evaluate", str(_cmapss_dir(tmp_path)), "--benchmark", "cmapss", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert {"rmse", "phm_score"} <= set(out) and out["units"] == 8
+    assert out["rmse"] < 25  # the wear signal is learnable: far better than guessing (RUL up to 125)

@@ -118,3 +118,28 @@ def test_online_learn_and_score(make: Callable[[], Detector], series: np.ndarray
     one = [seq.score_one(dict(zip(names, r.tolist(), strict=True))) for r in series[600:640]]
     np.testing.assert_allclose(many, one, rtol=1e-5, atol=1e-6)
     pickle.dumps(det)  # online state stays picklable
+
+
+def test_online_readings_with_gaps(make: Callable[[], Detector], series: np.ndarray) -> None:
+    """Missing keys, None and NaN are no evidence; the fast paths agree with the general one."""
+    names = ["a", "b", "c", "d"]
+    det = make().fit(series[:600], feature_names=names)
+    twin = copy.deepcopy(det)
+    row = series[700].tolist()
+    full = det.score_one(dict(zip(names, row, strict=True)))
+    assert full == pytest.approx(twin.score_values(row), rel=1e-6, abs=1e-9)
+    for gap in ({"a": row[0], "b": row[1], "d": row[3]}, {"a": row[0], "b": row[1], "c": None, "d": row[3]}):
+        assert np.isfinite(det.score_one(gap))  # type: ignore[arg-type]
+    nan_row = dict(zip(names, row, strict=True)) | {"c": float("nan")}
+    assert np.isfinite(det.score_one(nan_row))
+
+
+def test_fused_online_pair_matches_batch(series: np.ndarray) -> None:
+    names = ["a", "b", "c", "d"]
+    det = AutoDetector(candidates=[RobustZDetector(), EWMADetector()], top_k=2).fit(series[:600], names)
+    seq = copy.deepcopy(det)
+    rows = series[600:660].copy()
+    rows[10, 2] = np.nan
+    one = [det.score_one(dict(zip(names, r.tolist(), strict=True))) for r in rows]
+    assert det.__dict__.get("_fused_") is not None  # the one-pass kernel served these
+    np.testing.assert_allclose(one, seq.score_many(rows), rtol=1e-9, atol=1e-12)

@@ -34,12 +34,50 @@ def as_matrix(X: ArrayLike | list[list[float]]) -> np.ndarray:
 
 
 def robust_center_scale(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-column median and a noise scale (1.4826 MAD, falling back to std, then 1)."""
+    """Per-column median and a noise scale, robust to outliers and to coarse quantisation.
+
+    The scale is the largest of 1.4826 MAD, IQR / 1.349 and a quarter of the standard deviation
+    (each about sigma, or below it, for Gaussian noise); where more than half the readings are one
+    value (IQR 0), the 10-90 % range / 2.563 too. On a quantised sensor that sits on one value most
+    of the time the MAD collapses toward 0 and would turn a reading seen every few minutes into a
+    "20 sigma" event; the quantile ranges keep the scale honest while a few per cent of spikes
+    still cannot inflate it. Falls back to the std, then 1.
+    """
     med = np.nanmedian(X, axis=0)
     mad = 1.4826 * np.nanmedian(np.abs(X - med), axis=0)
+    q10, q25, q75, q90 = np.nanquantile(X, [0.1, 0.25, 0.75, 0.9], axis=0)
     std = np.nanstd(X, axis=0)
-    scale = np.where(mad > MIN_SCALE, mad, np.where(std > MIN_SCALE, std, 1.0))
+    iqr = q75 - q25
+    wide = np.where(iqr > MIN_SCALE, 0.0, (q90 - q10) / 2.563)
+    robust = np.maximum.reduce([mad, iqr / 1.349, wide, 0.25 * std])
+    scale = np.where(robust > MIN_SCALE, robust, np.where(std > MIN_SCALE, std, 1.0))
     return np.nan_to_num(med), scale
+
+
+def swing_counts(z: np.ndarray, band: float = 0.5) -> np.ndarray:
+    """Per column, how often a standardised series swings from above ``+band`` to below ``-band``
+    or back (a Schmitt trigger on the median, so noise inside the band does not count)."""
+    hi, lo = z > band, z < -band
+    out = np.zeros(z.shape[1], dtype=np.int64)
+    for j in range(z.shape[1]):
+        sides = np.where(hi[:, j], 1, np.where(lo[:, j], -1, 0))
+        sides = sides[sides != 0]
+        out[j] = int(np.count_nonzero(np.diff(sides))) if len(sides) > 1 else 0
+    return out
+
+
+def slow_sensor_widening(X: np.ndarray, center: np.ndarray, scale: np.ndarray, swings: int = 6) -> np.ndarray:
+    """Per-sensor factor (>= 1) that widens the limits of sensors the normal period under-sampled.
+
+    A sensor that swings across its median many times during the normal period (noise, a cycle)
+    has shown its range; one that drifted through a single slow excursion (a temperature warming
+    up) has not, and its level will differ later without anything being wrong. Its scale is
+    multiplied by ``swings / observed swings`` (observed at least 1), so its level counts less.
+    """
+    if X.shape[0] < 4 * swings:
+        return np.ones(X.shape[1])
+    seen = swing_counts((X - center) / scale)
+    return np.maximum(1.0, swings / np.maximum(seen, 1))
 
 
 def impute(X: np.ndarray, fill: np.ndarray) -> np.ndarray:
@@ -54,6 +92,8 @@ class Detector:
     """Base of all detectors. Subclasses implement ``_fit`` and ``_score`` on clean arrays."""
 
     name: ClassVar[str] = "detector"
+    #: widen the scale of slowly drifting sensors (see :func:`slow_sensor_widening`)
+    widen_slow: ClassVar[bool] = True
     #: rows buffered by the default ``learn_one`` before the first fit
     online_min_samples: ClassVar[int] = 64
 
@@ -98,7 +138,14 @@ class Detector:
             )
         self.center_, self.scale_ = robust_center_scale(arr)
         self.feature_names_ = list(feature_names)
-        self._fit(impute(arr, self.center_))
+        clean = impute(arr, self.center_)
+        self.widening_ = (
+            slow_sensor_widening(clean, self.center_, self.scale_)
+            if self.widen_slow
+            else np.ones(arr.shape[1])
+        )
+        self.scale_ = self.scale_ * self.widening_
+        self._fit(clean)
         return self
 
     def score(self, X: ArrayLike) -> np.ndarray:
@@ -143,6 +190,11 @@ class Detector:
         if not self.is_fitted:
             return 0.0
         return float(self.score(self._vector(x).reshape(1, -1))[0])
+
+    def score_values(self, values: list[float]) -> float:
+        """``score_one`` on readings already in ``feature_names_`` order (NaN = missing): lets an
+        ensemble read each reading once. Subclasses with a fast path override it."""
+        return self.score_one(dict(zip(self.feature_names_, values, strict=True)))
 
     def score_many(self, X: ArrayLike) -> np.ndarray:
         """Vectorised online scoring of consecutive readings (same result as repeated ``score_one``)."""

@@ -39,7 +39,7 @@ class PCADetector(Detector):
         n, d = X.shape
         self.mean_ = X.mean(axis=0)
         std = X.std(axis=0)
-        self.std_ = np.where(std > 1e-9, std, 1.0)
+        self.std_ = np.where(std > 1e-9, std, 1.0) * self.widening_
         Z = (X - self.mean_) / self.std_
         _, s, vt = np.linalg.svd(Z, full_matrices=False)
         eig = s**2 / max(n - 1, 1)

@@ -29,6 +29,7 @@ class RobustZDetector(Detector):
         self._fast_ = list(
             zip(self.feature_names_, self.center_.tolist(), self.inv_scale_.tolist(), strict=True)
         )
+        self._centers_, self._inv_ = self.center_.tolist(), self.inv_scale_.tolist()
 
     def _score(self, X: np.ndarray) -> np.ndarray:
         return np.max(np.abs(X - self.center_) * self.inv_scale_, axis=1)
@@ -37,13 +38,32 @@ class RobustZDetector(Detector):
         if not self.is_fitted:
             return 0.0
         best = 0.0
+        try:
+            for k, c, s in self._fast_:
+                d = abs((x[k] - c) * s)
+                if d > best:  # a NaN reading compares False: no evidence
+                    best = d
+        except (KeyError, TypeError):  # a sensor missing (or None) in this reading
+            return self._score_sparse(x)
+        return best
+
+    def _score_sparse(self, x: dict[str, float]) -> float:
+        best = 0.0
         for k, c, s in self._fast_:
             v = x.get(k)
-            if v is None or v != v:  # missing or NaN: no evidence
+            if v is None:
                 continue
-            d = (v - c) * s
-            if d < 0:
-                d = -d
+            d = abs((v - c) * s)
+            if d > best:
+                best = d
+        return best
+
+    def score_values(self, values: list[float]) -> float:
+        if not self.is_fitted:
+            return 0.0
+        best = 0.0
+        for v, c, s in zip(values, self._centers_, self._inv_, strict=False):
+            d = abs((v - c) * s)
             if d > best:
                 best = d
         return best
@@ -69,6 +89,7 @@ class EWMADetector(Detector):
             zip(self.feature_names_, self.center_.tolist(), self.inv_scale_.tolist(), strict=True)
         )
         self._state_list_ = [0.0] * X.shape[1]
+        self._centers_, self._inv_ = self.center_.tolist(), self.inv_scale_.tolist()
 
     def _run(self, X: np.ndarray, state: np.ndarray) -> np.ndarray:
         z = (X - self.center_) * self.inv_scale_
@@ -96,6 +117,21 @@ class EWMADetector(Detector):
             v = x.get(k)
             z = 0.0 if v is None or v != v else (v - c) * s
             e = b * st[i] + a * z
+            st[i] = e
+            if e < 0:
+                e = -e
+            if e > best:
+                best = e
+        return best * self.sigma_factor_
+
+    def score_values(self, values: list[float]) -> float:
+        if not self.is_fitted:
+            return 0.0
+        a, b = self.alpha, 1.0 - self.alpha
+        st = self._state_list_
+        best = 0.0
+        for i, (v, c, s) in enumerate(zip(values, self._centers_, self._inv_, strict=False)):
+            e = b * st[i] + (a * (v - c) * s if v == v else 0.0)
             st[i] = e
             if e < 0:
                 e = -e

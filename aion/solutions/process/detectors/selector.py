@@ -4,8 +4,8 @@ No single unsupervised method wins everywhere, so the platform decides, not the 
 
 1. split the normal period in time: the first part fits, the last part is held out;
 2. each candidate's limit is set at the target false-alarm rate on the fitting part;
-3. candidates are rated on the held-out part: the false alarms they raise there (drift the fit did
-   not see) and how many synthetic faults they catch (a step of ``fault_sigma`` robust sigmas on
+3. candidates are rated on the held-out part: the false alarms they raise there beyond the target
+   (drift the fit did not see), weighted by ``far_weight``, against how many synthetic faults they catch (a step of ``fault_sigma`` robust sigmas on
    one sensor, then a broken correlation), or, when labelled events are given, how well their
    scores separate events from normal rows (AUC);
 4. the best ``top_k`` are refitted on the whole normal period; their scores, each divided by its
@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 
 from aion.solutions.process.detectors.base import ArrayLike, Detector, as_matrix, impute
+
+_NAN = float("nan")
 
 
 @dataclass
@@ -77,9 +79,11 @@ class AutoDetector(Detector):
         top_k: int = 2,
         fault_sigma: float = 4.0,
         autoencoder: bool = True,
+        far_weight: float = 10.0,
         seed: int = 0,
     ) -> None:
         self.candidates = candidates
+        self.far_weight = far_weight
         self.target_far = target_far
         self.holdout = holdout
         self.top_k = top_k
@@ -126,13 +130,15 @@ class AutoDetector(Detector):
                     det = _auc(c.score(event_rows), c.score(hold))
                 else:
                     det = float(np.mean([np.mean(c.score(f) > limit) for f in faults]))
-                util = det - 2.0 * max(0.0, far - self.target_far)
+                util = det - self.far_weight * max(0.0, far - self.target_far)
                 ratings.append(CandidateRating(c.name, far, det, util))
             order = sorted(range(len(cands)), key=lambda i: -ratings[i].utility)
         else:
             ratings = [CandidateRating(c.name, float("nan"), float("nan"), 0.0) for c in cands]
             order = list(range(len(cands)))
         chosen = order[: max(1, self.top_k)]
+        self.__dict__.pop("_online_", None)
+        self.__dict__.pop("_fused_", None)
         self.members_: list[Detector] = []
         self.limits_: list[float] = []
         for i in chosen:
@@ -169,12 +175,26 @@ class AutoDetector(Detector):
         return np.mean([m.contributions(arr) for m in self.members_], axis=0)
 
     def score_one(self, x: dict[str, float]) -> float:
+        """Reads each sensor once and hands the values to every member."""
         if not self.is_fitted:
             return 0.0
+        vals = [x.get(k, _NAN) for k in self.feature_names_]
+        vals = [_NAN if v is None else v for v in vals] if None in vals else vals
+        fused = self.__dict__.get("_fused_")
+        if fused is not None:
+            return fused.score_values(vals)
         total = 0.0
-        for m, lim in zip(self.members_, self.limits_, strict=True):
-            total += m.score_one(x) / lim
-        return total / len(self.members_)
+        for m, inv in self.__dict__.get("_online_") or self._online():
+            total += m.score_values(vals) * inv
+        return total
+
+    def _online(self) -> list[tuple[Detector, float]]:
+        """Members with ``1 / (limit * members)``: the ensemble mean as one multiply-add each."""
+        k = len(self.members_)
+        pairs = [(m, 1.0 / (lim * k)) for m, lim in zip(self.members_, self.limits_, strict=True)]
+        self._online_ = pairs
+        self._fused_ = _RobustEwmaKernel.of(pairs)
+        return pairs
 
     def score_many(self, X: ArrayLike) -> np.ndarray:
         self._check_fitted()
@@ -185,3 +205,56 @@ class AutoDetector(Detector):
     def describe(self) -> list[dict[str, Any]]:
         """The ratings of every candidate (chosen or not), for reports and the web page."""
         return [r.to_dict() for r in getattr(self, "ratings_", [])]
+
+
+class _RobustEwmaKernel:
+    """The usual pair (robust z and EWMA on the same normal period) in one pass over the sensors.
+
+    Both members standardise with the same centre and scale, so each reading is standardised once.
+    The EWMA member's state is shared (the kernel updates it), so switching between this path and
+    the members' own ``score_one`` keeps one consistent state.
+    """
+
+    def __init__(self, rz: Any, ew: Any, w_rz: float, w_ew: float) -> None:
+        self.rz, self.ew = rz, ew
+        self.w_rz, self.w_ew = w_rz, w_ew * ew.sigma_factor_
+        self.cs = list(zip(rz._centers_, rz._inv_, strict=True))
+
+    @classmethod
+    def of(cls, pairs: list[tuple[Detector, float]]) -> _RobustEwmaKernel | None:
+        from aion.solutions.process.detectors.robust import EWMADetector, RobustZDetector
+
+        if len(pairs) != 2:
+            return None
+        by = {type(m): (m, w) for m, w in pairs}
+        if set(by) != {RobustZDetector, EWMADetector}:
+            return None
+        (rz, w_rz), (ew, w_ew) = by[RobustZDetector], by[EWMADetector]
+        if not (np.array_equal(rz.center_, ew.center_) and np.array_equal(rz.scale_, ew.scale_)):
+            return None
+        return cls(rz, ew, w_rz, w_ew)
+
+    def score_values(self, vals: list[float]) -> float:
+        a = self.ew.alpha
+        b = 1.0 - a
+        old = self.ew._state_list_
+        new = []
+        push = new.append
+        best_z = best_e = 0.0
+        for v, (c, s), e in zip(vals, self.cs, old, strict=False):
+            if v == v:
+                z = (v - c) * s
+                e = b * e + a * z
+                if z < 0:
+                    z = -z
+                if z > best_z:
+                    best_z = z
+            else:
+                e = b * e
+            push(e)
+            if e < 0:
+                e = -e
+            if e > best_e:
+                best_e = e
+        self.ew._state_list_ = new
+        return best_z * self.w_rz + best_e * self.w_ew
