@@ -142,6 +142,7 @@ DOMAIN_ROUTERS: list[str] = [
     "aion.accounts.api:router",
     "aion.platform.web:router",
     "aion.platform.api:router",
+    "aion.process.web:router",
 ]
 
 

@@ -22,6 +22,7 @@ NAV: list[NavItem] = [
     NavItem("/datasets", "Data sets"),
     NavItem("/jobs", "Jobs"),
     NavItem("/models", "Models"),
+    NavItem("/process", "Process monitoring"),
     NavItem("/compute/admin", "Computing center", frozenset({"admin"})),
     NavItem("/account", "My account"),
 ]
