@@ -56,7 +56,9 @@ def _thin(n: int) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, min(n, MAX_POINTS)).round().astype(int)) if n else np.zeros(0, int)
 
 
-def _polyline(rows: np.ndarray, y: np.ndarray, n: int, top: float, height: float, lo: float, hi: float) -> str:
+def _polyline(
+    rows: np.ndarray, y: np.ndarray, n: int, top: float, height: float, lo: float, hi: float
+) -> str:
     span = hi - lo if hi > lo else 1.0
     ys = top + height - (np.clip(y, lo, hi) - lo) / span * height
     xs = rows / max(n - 1, 1) * WIDTH

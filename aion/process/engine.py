@@ -38,13 +38,20 @@ class StoredScores:
 
     def alarms(self, target_far: float | None = None) -> tuple[AlarmPolicy, list[Alarm], np.ndarray]:
         """The policy for ``target_far`` (the trained one when None), its explained alarms and mask."""
-        policy = self.policy if target_far is None else self.policy.with_target(target_far, self.normal_scores)
+        policy = (
+            self.policy if target_far is None else self.policy.with_target(target_far, self.normal_scores)
+        )
         alarms = policy.alarms(self.scores)
         for a in alarms:
             if self.timestamps is not None:
                 a.start_time, a.end_time = self.timestamps[a.start], self.timestamps[a.end - 1]
             explain_alarm(
-                a, self.contributions, self.smoothed, self.columns, self.center, self.scale,
+                a,
+                self.contributions,
+                self.smoothed,
+                self.columns,
+                self.center,
+                self.scale,
                 variation=self.variation,
             )
         return policy, alarms, policy.mask(self.scores)

@@ -70,8 +70,10 @@ def train_process(
         }
         for k, v in metrics.items():
             ctx.metric(k, v)
-        ctx.log(f"normal period rows {model.normal_period}, threshold {metrics['threshold']:.4f}, "
-                f"{len(alarms)} alarms")
+        ctx.log(
+            f"normal period rows {model.normal_period}, threshold {metrics['threshold']:.4f}, "
+            f"{len(alarms)} alarms"
+        )
         ctx.progress(1.0, "done")
         return metrics
     finally:

@@ -18,7 +18,7 @@ from aion.platform import jobs as job_service
 from aion.platform import policy
 from aion.platform.errors import PlatformError
 from aion.platform.runtime import runtime_for
-from aion.platform.storage.blobstore import BlobStore
+from aion.platform.storage.blobstore import LocalBlobStore
 from aion.process import kind as process_kind  # registers the train_process job kind
 from aion.process import service
 from aion.process.errors import ProcessWebError
@@ -34,7 +34,7 @@ add_template_dir(Path(__file__).resolve().parent / "templates")
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
 
-def _store(request: Request) -> BlobStore:
+def _store(request: Request) -> LocalBlobStore:
     return runtime_for(request.app).storage.store
 
 
@@ -77,9 +77,18 @@ def _dataset_page(
 
         dataset = ds_service.get_dataset(session, dataset_id)  # 404 first for another company
         return render(
-            request, "process/dataset.html", 400, view=None, dataset=dataset,
-            errors=[e.localized(request.state.lang)], values={}, models=[], versions={}, jobs=[],
-            can_edit=False, targets=TARGETS,
+            request,
+            "process/dataset.html",
+            400,
+            view=None,
+            dataset=dataset,
+            errors=[e.localized(request.state.lang)],
+            values={},
+            models=[],
+            versions={},
+            jobs=[],
+            can_edit=False,
+            targets=TARGETS,
         )
     models = service.process_models(session, view.dataset.id)
     return render(
@@ -125,14 +134,26 @@ async def train(request: Request, session: SessionDep, user: CurrentUser, datase
         if version is None:
             raise ProcessWebError("Upload a sensor file first.")
         await run_in_threadpool(
-            job_service.submit_job, session, runtime_for(request.app), process_kind.KIND,
-            dataset.id, version.id, options,
+            job_service.submit_job,
+            session,
+            runtime_for(request.app),
+            process_kind.KIND,
+            dataset.id,
+            version.id,
+            options,
         )
     except PlatformError as e:
         item = int(values["item_id"]) if values["item_id"].isdigit() else 0
         return await run_in_threadpool(
-            _dataset_page, request, session, user, dataset.id, item, 400,
-            [e.localized(request.state.lang)], values,
+            _dataset_page,
+            request,
+            session,
+            user,
+            dataset.id,
+            item,
+            400,
+            [e.localized(request.state.lang)],
+            values,
         )
     return redirect(f"/datasets/{dataset.id}/process", "saved")
 
@@ -148,7 +169,12 @@ def _target(value: str, pos: str = "") -> float | None:
 
 @router.get("/models/{model_id}/versions/{version_id}/alarms")
 async def alarms_page(
-    request: Request, session: SessionDep, user: CurrentUser, model_id: int, version_id: int, target: str = "",
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    model_id: int,
+    version_id: int,
+    target: str = "",
     pos: str = "",
 ) -> Response:
     errors: list[str] = []

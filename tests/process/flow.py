@@ -27,7 +27,9 @@ def sensor_csv(n: int = 1500, seed: int = 0) -> bytes:
     flow[DRIFT[0] : DRIFT[1]] += np.linspace(0, 6, DRIFT[1] - DRIFT[0])
     temp[STUCK[0] : STUCK[1]] = temp[STUCK[0]]
     ts = pd.date_range("2026-03-01 08:00", periods=n, freq="min")
-    df = pd.DataFrame({"time": ts.strftime("%Y-%m-%d %H:%M:%S"), "pressure": pressure, "flow": flow, "temp": temp})
+    df = pd.DataFrame(
+        {"time": ts.strftime("%Y-%m-%d %H:%M:%S"), "pressure": pressure, "flow": flow, "temp": temp}
+    )
     return df.to_csv(index=False, sep=";", decimal=",").encode("utf-8")
 
 

@@ -21,7 +21,9 @@ def used_ids() -> set[str]:
     for path in PROCESS.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in RAISERS:
-                ids |= {a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)}
+                ids |= {
+                    a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)
+                }
     return ids | {"Process monitoring", kind.KIND_TITLE}
 
 

@@ -50,12 +50,17 @@ def test_member_trains_on_proposed_normal_period_sees_explained_alarms_and_moves
     page = c.get(f"/datasets/{ds_id}/process")
     assert page.status_code == 200 and "pressure" in page.text and "<svg" in page.text
     start, end = int(field_value(page.text, "normal_start")), int(field_value(page.text, "normal_end"))
-    assert 0 <= start and end - start >= 50 and end <= SPIKE[0]  # proposed before the first fault
+    assert start >= 0 and end - start >= 50 and end <= SPIKE[0]  # proposed before the first fault
 
     # a too-short normal period: a clear Korean message, nothing queued
     bad = c.post(
         f"/datasets/{ds_id}/process/train",
-        data={"csrf_token": c.cookies["aion_csrf"], "normal_start": "5", "normal_end": "8", "target_far": "1"},
+        data={
+            "csrf_token": c.cookies["aion_csrf"],
+            "normal_start": "5",
+            "normal_end": "8",
+            "target_far": "1",
+        },
     )
     assert bad.status_code == 400 and "정상 구간" in bad.text
     bad = c.post(

@@ -238,7 +238,7 @@ class _RobustEwmaKernel:
         a = self.ew.alpha
         b = 1.0 - a
         old = self.ew._state_list_
-        new = []
+        new: list[float] = []
         push = new.append
         best_z = best_e = 0.0
         for v, (c, s), e in zip(vals, self.cs, old, strict=False):
