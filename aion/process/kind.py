@@ -15,11 +15,12 @@ from aion.platform.datasets import version_items
 from aion.platform.jobkinds import JobKindSpec, OutcomeContext, Prepared, PrepareRequest, register_kind
 from aion.platform.models import Dataset, DatasetItem, DatasetVersion
 from aion.platform.quota import DbStorageQuota
+from aion.platform.validation import XLSX
 from aion.process.errors import ProcessWebError
 
 KIND = "train_process"
 MODEL_KIND = "process"
-TABLE_MEDIA = ("text/csv", "text/tab-separated-values", "application/parquet")
+TABLE_MEDIA = ("text/csv", "text/tab-separated-values", "application/parquet", XLSX)
 MIN_NORMAL_ROWS = 10
 KIND_TITLE = "Train a process model"
 
@@ -55,7 +56,7 @@ def normal_option(options: dict[str, Any]) -> list[int] | None:
 def prepare_train_process(session: Session, req: PrepareRequest) -> Prepared:
     files = table_items(session, req.version.id)
     if not files:
-        raise ProcessWebError("This version has no sensor table (CSV, TSV or Parquet).")
+        raise ProcessWebError("This version has no sensor table (CSV, TSV, Excel or Parquet).")
     wanted = req.options.get("item_id")
     item = next((it for it in files if str(it.id) == str(wanted)), files[0]) if wanted else files[0]
     config = {"target_far": target_option(req.options.get("target_far")), "centered": True}

@@ -14,7 +14,7 @@ from aion.settings import Settings
 from aion.web.app import create_app
 from tests.foundation.factories import World, make_world
 from tests.platform.webtools import client_for
-from tests.process.flow import SPIKE, STUCK, create_sensor_dataset, field_value, train_through_web
+from tests.process.flow import SPIKE, STUCK, create_sensor_dataset, field_value, sensor_csv, train_through_web
 
 
 @pytest.fixture
@@ -106,4 +106,37 @@ def test_member_trains_on_proposed_normal_period_sees_explained_alarms_and_moves
     c.post("/lang", data={"csrf_token": c.cookies["aion_csrf"], "lang": "en"})
     en = c.get(base).text
     assert "was higher than normal" in en and "Alarms and the sensors that drove them" in en
+    c.__exit__(None, None, None)
+
+
+def test_excel_log_is_accepted_and_a_broken_workbook_is_refused(
+    app: Any, world: World, tmp_path: Path
+) -> None:
+    import io
+
+    import pandas as pd
+
+    c = client_for(app, world, "a_member")
+    token = c.cookies["aion_csrf"]
+    r = c.post("/datasets", data={"csrf_token": token, "name": "압축기", "kind": "sensor_series"})
+    ds_id = int(str(r.url).rstrip("/").split("/")[-1].split("?")[0])
+    frame = pd.read_csv(io.BytesIO(sensor_csv()), sep=";", decimal=",")
+    buf = io.BytesIO()
+    frame.to_excel(buf, index=False)
+    bad = c.post(
+        f"/datasets/{ds_id}/upload",
+        data={"csrf_token": token},
+        files=[("files", ("broken.xlsx", b"PK\x03\x04 not a workbook", "application/octet-stream"))],
+    )
+    assert bad.status_code == 400 and "broken.xlsx" in bad.text
+    assert "<svg" not in c.get(f"/datasets/{ds_id}/process").text  # nothing stored: nothing to chart
+    ok = c.post(
+        f"/datasets/{ds_id}/upload",
+        data={"csrf_token": token},
+        files=[("files", ("compressor.xlsx", buf.getvalue(), "application/octet-stream"))],
+    )
+    assert ok.status_code == 200, ok.text[:500]
+    page = c.get(f"/datasets/{ds_id}/process")
+    assert page.status_code == 200 and "1500행, 센서 3개: pressure, flow, temp" in page.text
+    assert int(field_value(page.text, "normal_end")) <= SPIKE[0]
     c.__exit__(None, None, None)
