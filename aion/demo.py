@@ -95,6 +95,7 @@ def load(session: Session) -> list[DemoAccount]:
         service.create_user(session, email, role, password, name=name, company=company, agency=agency)
         accounts.append(DemoAccount(email, role.value, company.name if company else "-", password))
     __import__("aion.platform.demo", fromlist=["load_demo"]).load_demo(session, companies)
+    __import__("aion.process.demo", fromlist=["load_demo"]).load_demo(session, companies)
     return accounts
 
 

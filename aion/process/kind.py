@@ -15,6 +15,7 @@ from aion.platform.datasets import version_items
 from aion.platform.jobkinds import JobKindSpec, OutcomeContext, Prepared, PrepareRequest, register_kind
 from aion.platform.models import Dataset, DatasetItem, DatasetVersion
 from aion.platform.quota import DbStorageQuota
+from aion.platform.storage.blobstore import LocalBlobStore
 from aion.platform.validation import XLSX
 from aion.process.errors import ProcessWebError
 
@@ -88,36 +89,58 @@ def prepare_train_process(session: Session, req: PrepareRequest) -> Prepared:
     )
 
 
-def register_process_model(session: Session, ctx: OutcomeContext) -> dict[str, Any]:
-    """The model file becomes the next version of the named model; its stored scores go with it."""
-    params = ctx.job.spec["params"]
-    meta = params["meta"]
-    out, scores = Path(params["out"]), Path(params["scores_out"])
+def store_trained(
+    session: Session,
+    store: LocalBlobStore,
+    company_id: int,
+    meta: dict[str, Any],
+    files: tuple[Path, Path],
+    metrics: dict[str, Any],
+    job_id: str | None = None,
+    created_by: str = "",
+) -> dict[str, Any]:
+    """A trained model file and its stored scores become the named model's next (candidate) version."""
+    out, scores = files
     if not out.exists() or not scores.exists():
         raise ProcessWebError("The job wrote no model file.")
     version = session.get(DatasetVersion, meta["dataset_version_id"])
     model = modelregistry.get_or_create_model(
-        session, ctx.job.company_id, meta["model_name"], MODEL_KIND, version.dataset_id if version else None
+        session, company_id, meta["model_name"], MODEL_KIND, version.dataset_id if version else None
     )
-    info = ctx.store.put_file(scores)
-    DbStorageQuota(session).charge(str(ctx.job.company_id), info.sha256, info.size)
+    info = store.put_file(scores)
+    DbStorageQuota(session).charge(str(company_id), info.sha256, info.size)
     report_path = Path(str(out) + ".report.json")
     report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.exists() else {}
     report.update(scores_sha256=info.sha256, item_id=meta["item_id"], item_path=meta["item_path"])
     mv = modelregistry.register_version(
         session,
-        ctx.store,
+        store,
         model,
         out,
         dataset_version_id=meta["dataset_version_id"],
-        job_id=ctx.job.id,
+        job_id=job_id,
         params={**meta["config"], "normal": meta["normal"]},
-        metrics=dict(ctx.job.metrics or {}),
+        metrics=metrics,
         report=report,
-        created_by=ctx.job.created_by,
+        created_by=created_by,
     )
     modelregistry.set_alias(session, model, "candidate", mv.id)
     return {"model_id": model.id, "model_version_id": mv.id, "model_version": mv.number}
+
+
+def register_process_model(session: Session, ctx: OutcomeContext) -> dict[str, Any]:
+    """The job's on-success hook: register what :func:`aion.process.tasks.train_process` wrote."""
+    params = ctx.job.spec["params"]
+    return store_trained(
+        session,
+        ctx.store,
+        ctx.job.company_id,
+        params["meta"],
+        (Path(params["out"]), Path(params["scores_out"])),
+        dict(ctx.job.metrics or {}),
+        ctx.job.id,
+        ctx.job.created_by,
+    )
 
 
 register_kind(
