@@ -29,7 +29,8 @@ IMAGE_TYPES = {
     ".tif": "image/tiff",
     ".tiff": "image/tiff",
 }
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# the registered type (…spreadsheetml.sheet) is 65 characters, one more than the items column holds
+XLSX = "application/xlsx"
 TABLE_TYPES = {
     ".csv": "text/csv",
     ".tsv": "text/tab-separated-values",
