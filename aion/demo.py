@@ -99,6 +99,7 @@ def load(session: Session) -> list[DemoAccount]:
         accounts.append(DemoAccount(email, role.value, company.name if company else "-", password))
     importlib.import_module("aion.platform.demo").load_demo(session, companies)
     importlib.import_module("aion.program.demo").load_demo(session)
+    importlib.import_module("aion.process.demo").load_demo(session, companies)
     return accounts
 
 

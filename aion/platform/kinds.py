@@ -108,3 +108,5 @@ register_kind(
         option_fields=("model_name", "resolution", "target_frr"),
     )
 )
+
+import aion.process.kind  # noqa: E402, F401  (registers train_process)

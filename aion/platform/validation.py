@@ -29,7 +29,14 @@ IMAGE_TYPES = {
     ".tif": "image/tiff",
     ".tiff": "image/tiff",
 }
-TABLE_TYPES = {".csv": "text/csv", ".tsv": "text/tab-separated-values", ".parquet": "application/parquet"}
+# the registered type (…spreadsheetml.sheet) is 65 characters, one more than the items column holds
+XLSX = "application/xlsx"
+TABLE_TYPES = {
+    ".csv": "text/csv",
+    ".tsv": "text/tab-separated-values",
+    ".parquet": "application/parquet",
+    ".xlsx": XLSX,
+}
 ALLOWED = {"inspection_images": IMAGE_TYPES, "sensor_series": TABLE_TYPES, "tabular": TABLE_TYPES}
 GOOD_NAMES = ("ok", "good", "normal", "pass")
 BAD_NAMES = ("ng", "defect", "bad", "fail")
@@ -119,8 +126,21 @@ def check_image(local: Path) -> str | None:
     return None
 
 
+def _is_workbook(local: Path) -> bool:
+    """An .xlsx file is a zip holding ``xl/workbook.xml`` (read later by pandas/openpyxl)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(local) as zf:
+            return "xl/workbook.xml" in zf.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
 def check_table(local: Path, suffix: str) -> str | None:
     """``None`` if the file looks like a readable table (CSV/TSV text with a header, or Parquet)."""
+    if suffix == ".xlsx":
+        return None if _is_workbook(local) else "not a readable Excel workbook (.xlsx)"
     with open(local, "rb") as f:
         head = f.read(65536)
         if suffix == ".parquet":

@@ -146,6 +146,7 @@ DOMAIN_ROUTERS: list[str] = [
     "aion.line.api:router",
     "aion.program.web:router",
     "aion.inspectionweb.web:router",
+    "aion.process.web:router",
 ]
 
 

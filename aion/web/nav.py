@@ -22,6 +22,7 @@ NAV: list[NavItem] = [
     NavItem("/datasets", "Data sets"),
     NavItem("/jobs", "Jobs"),
     NavItem("/models", "Models"),
+    NavItem("/process", "Process monitoring"),
     NavItem("/compute/admin", "Computing center", frozenset({"admin"})),
     NavItem("/lines", "Lines"),
     NavItem("/program", "Program"),
@@ -36,6 +37,6 @@ def items_for(role: str) -> list[NavItem]:
     """The entries ``role`` sees, in menu order.
 
     >>> [i.href for i in items_for("company_member")]
-    ['/', '/companies', '/datasets', '/jobs', '/models', '/lines', '/program', '/account']
+    ['/', '/companies', '/datasets', '/jobs', '/models', '/process', '/lines', '/program', '/account']
     """
     return [i for i in NAV if i.roles is None or role in i.roles]

@@ -1,0 +1,1 @@
+"""Process monitoring in the web app: sensor data sets -> normal period -> trained model -> alarms."""
