@@ -51,3 +51,24 @@ def test_all_ui_messages_are_translated() -> None:
     assert len(used) > 80
     missing = sorted(m for m in used if ko.gettext(m) == m and m != "AI-on")
     assert not missing, f"add Korean translations to a catalog in aion/locale/ko/LC_MESSAGES/: {missing}"
+
+
+def test_catalogs_agree_on_shared_message_ids() -> None:
+    """Each domain has its own catalog; one English id must read the same in all of them
+    (the merged catalog keeps only one: a second wording would silently win or lose)."""
+    from babel.messages.pofile import read_po
+
+    from aion.i18n import LOCALE_DIR
+
+    seen: dict[str, tuple[str, str]] = {}
+    clashes = []
+    for po in sorted((LOCALE_DIR / "ko" / "LC_MESSAGES").glob("*.po")):
+        with po.open("rb") as f:
+            for m in read_po(f, locale="ko"):
+                if not m.id or not m.string:
+                    continue
+                first = seen.setdefault(str(m.id), (po.name, str(m.string)))
+                if first[1] != m.string:
+                    clashes.append(f"{m.id!r}: {first} vs {(po.name, m.string)}")
+    assert len(seen) > 300
+    assert not clashes, "use one wording, or a more specific English id: " + "; ".join(clashes)

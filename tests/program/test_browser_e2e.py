@@ -91,7 +91,7 @@ def _apply(page: Any, base: str, call_id: int, plan: str) -> str:
     page.get_by_label("파일").set_input_files(
         {"name": "사업자등록증.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 demo"}
     )
-    page.get_by_role("button", name="올리기").click()
+    page.get_by_role("button", name="업로드", exact=True).click()
     expect(page.get_by_text("파일을 첨부했습니다.")).to_be_visible()
     page.get_by_role("button", name="제출", exact=True).click()
     expect(page.get_by_role("heading", name="신청 접수증")).to_be_visible()
