@@ -24,6 +24,27 @@ PG_URL = os.environ.get("AION_TEST_POSTGRES_URL", "").strip()
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "browser: drives Debian's chromium; runs on one database (PostgreSQL when set)"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests prove pages, not SQL: they run once, on the last backend (PostgreSQL when
+    AION_TEST_POSTGRES_URL is set, else SQLite); every service and API test runs on both."""
+    keep, drop = [], []
+    for item in items:
+        param = getattr(getattr(item, "callspec", None), "params", {}).get("db_url")
+        if item.get_closest_marker("browser") and param is not None and param != BACKENDS[-1]:
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     shown = make_url(PG_URL).render_as_string(hide_password=True) if PG_URL else "not set"
     return f"aion databases under test: {', '.join(BACKENDS)} (AION_TEST_POSTGRES_URL: {shown})"

@@ -23,10 +23,13 @@ from aion.web.app import create_app
 from .factories import PASSWORD, World, make_world
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(),
-    reason="Debian's chromium is not installed (apt-get install chromium); .ci/run installs it",
-)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(),
+        reason="Debian's chromium is not installed (apt-get install chromium); .ci/run installs it",
+    ),
+]
 CHROME_ARGS = [
     "--headless=new",
     "--no-sandbox",

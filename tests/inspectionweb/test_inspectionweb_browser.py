@@ -24,7 +24,10 @@ from tests.inspectionweb.tools import N_NG, N_OK
 from tests.platform.helpers import png
 from tests.platform.webtools import image_zip_bytes
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
+]
 
 
 @pytest.fixture

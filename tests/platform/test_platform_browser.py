@@ -24,7 +24,10 @@ from tests.foundation.factories import PASSWORD, World, make_world
 from tests.foundation.test_browser import CHROME_ARGS, CHROMIUM, _free_port
 from tests.platform.helpers import png
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
+]
 TRAIN_TIMEOUT_MS = 180_000
 
 

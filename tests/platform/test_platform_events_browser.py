@@ -10,7 +10,10 @@ from tests.foundation.factories import PASSWORD, World
 from tests.foundation.test_browser import CHROME_ARGS, CHROMIUM
 from tests.platform.test_platform_browser import server  # noqa: F401  (fixture)
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
+]
 
 
 def test_member_marks_sensor_events_by_dragging(server: tuple[str, World], tmp_path: Path) -> None:  # noqa: F811

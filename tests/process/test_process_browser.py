@@ -17,7 +17,10 @@ from tests.foundation.test_browser import CHROME_ARGS, CHROMIUM
 from tests.platform.test_platform_browser import server  # noqa: F401  (the live server fixture)
 from tests.process.flow import sensor_csv
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
+]
 TRAIN_TIMEOUT_MS = 180_000
 
 

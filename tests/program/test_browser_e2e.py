@@ -33,7 +33,10 @@ from aion.web.app import create_app
 from tests.foundation.factories import PASSWORD, World
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
+]
 ARGS = [
     "--headless=new",
     "--no-sandbox",
