@@ -83,14 +83,7 @@ def support_event(
             amount=parse_int(amount or "0", "amount"),
         )
     except InputError as e:
-        return page(
-            request,
-            "program/support.html",
-            400,
-            can_edit=True,
-            errors=[err(request, e)],
-            **_ctx(session, support),
-        )
+        return _refused(request, session, support, e)
     return redirect(f"/program/support/{support.id}?done=saved")
 
 
@@ -115,14 +108,7 @@ def support_update(
             agreement_on=_date(agreement_on) if agreement_on.strip() else None,
         )
     except InputError as e:
-        return page(
-            request,
-            "program/support.html",
-            400,
-            can_edit=True,
-            errors=[err(request, e)],
-            **_ctx(session, support),
-        )
+        return _refused(request, session, support, e)
     return redirect(f"/program/support/{support.id}?done=saved")
 
 
@@ -156,3 +142,15 @@ def outcome_save(
 
 
 METRIC_IDS = tuple(METRICS)
+
+
+def _refused(request: Request, session: SessionDep, support: Support, e: InputError) -> Response:
+    """The support page again, with the input error (400); nothing was saved."""
+    return page(
+        request,
+        "program/support.html",
+        400,
+        can_edit=True,
+        errors=[err(request, e)],
+        **_ctx(session, support),
+    )
