@@ -133,6 +133,7 @@ class MqttConnector(Connector):
         self.decoder_ = PayloadDecoder(self.known_tags)
         self.queue_: BoundedQueue[_Msg] = BoundedQueue(queue_size)
         self.pending_: list[_Msg] = []
+        self.widest_ = 1  # the most readings one message held so far
         self.generation_ = 0
         self.client_: WireClient | None = None
         self.closed_ = False
@@ -195,16 +196,17 @@ class MqttConnector(Connector):
     # -- pipeline side ----------------------------------------------------------------------
     def next_batch(self, max_items: int = 1000) -> Batch:
         out = Batch()
-        decode, machine_of, name = self.decoder_.decode, self.map_.machine_of, self.name
-        while len(out) < max_items:
-            msgs = self.queue_.drain(256)
+        decode, machine_of, name = self.decoder_.decode_into, self.map_.machine_of, self.name
+        readings = out.readings
+        while len(readings) < max_items:
+            # as many messages as fit, judged by the widest message seen: at most one over
+            before = len(readings)
+            msgs = self.queue_.drain(max(1, min(256, (max_items - before) // self.widest_)))
             if not msgs:
                 break
             for m in msgs:
-                b = decode(m.payload, machine_of(m.topic), name)
-                out.readings.extend(b.readings)
-                if b.rejects:
-                    out.rejects.extend(b.rejects)
+                decode(out, m.payload, machine_of(m.topic), name)
+            self.widest_ = max(self.widest_, -(-(len(readings) - before) // len(msgs)))
             self.pending_.extend(msgs)
         return self._count(out)
 
