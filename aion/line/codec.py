@@ -24,7 +24,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from aion.line.model import Batch, Reading, Reject
+
+_new = tuple.__new__  # builds a Reading without the NamedTuple's Python-level __new__
 
 RESERVED = {"ts", "seq", "tag", "value", "values", "machine"}
 MAX_PAYLOAD_BYTES = 256 * 1024
@@ -55,15 +59,16 @@ class PayloadDecoder:
     def __init__(self, known_tags: Iterable[str] = (), max_bytes: int = MAX_PAYLOAD_BYTES) -> None:
         self.known_tags = set(known_tags)
         self.max_bytes = max_bytes
+        self._tags: dict[str, dict[str, str]] = {}  # machine -> field name -> tag name
 
     def _reject(self, out: Batch, source: str, reason: str, detail: str, payload: Any) -> None:
-        if isinstance(payload, bytes):
-            text = payload.decode("utf-8", "replace")
+        if isinstance(payload, bytes):  # the quarantined excerpt, made only for refusals
+            text = payload[:300].decode("utf-8", "replace")
         else:
             text = payload if isinstance(payload, str) else repr(payload)
         out.rejects.append(Reject(source, reason, detail, text[:300], time.time()))
 
-    def _value(self, out: Batch, tag: str, raw: Any, ts: float, seq: int, source: str, text: str) -> None:
+    def _value(self, out: Batch, tag: str, raw: Any, ts: float, seq: int, source: str, text: Any) -> None:
         # the quarantined payload is the whole message (an excerpt), the detail names the field
         if self.known_tags and tag not in self.known_tags:
             self._reject(out, source, "unknown_tag", tag, text)
@@ -77,22 +82,37 @@ class PayloadDecoder:
             return
         out.readings.append(Reading(tag, ts, v, seq, source))
 
-    def _object(self, out: Batch, obj: Any, machine: str, source: str, now: float, text: str) -> None:
+    def _tag(self, machine: str, name: str) -> str:
+        names = self._tags.get(machine)
+        if names is None:
+            names = self._tags[machine] = {}
+        tag = names.get(name)
+        if tag is None:
+            if len(names) > 10_000:  # a source inventing names must not grow memory
+                names.clear()
+            tag = names[name] = f"{machine}.{name}" if machine else str(name)
+        return tag
+
+    def _object(self, out: Batch, obj: Any, machine: str, source: str, now: float, text: Any) -> None:
         if not isinstance(obj, dict):
             self._reject(out, source, "not_object", type(obj).__name__, text)
             return
-        ts = parse_ts(obj.get("ts"), now)
-        if ts is None:
-            self._reject(out, source, "bad_timestamp", repr(obj.get("ts"))[:80], text)
-            return
+        raw_ts = obj.get("ts")
+        if type(raw_ts) is float and 0 <= raw_ts < 1e11:  # the common case: Unix seconds
+            ts: float = raw_ts
+        else:
+            parsed = parse_ts(raw_ts, now)
+            if parsed is None:
+                self._reject(out, source, "bad_timestamp", repr(raw_ts)[:80], text)
+                return
+            ts = parsed
         seq_raw = obj.get("seq", 0)
-        if isinstance(seq_raw, bool) or not isinstance(seq_raw, int):
+        if type(seq_raw) is not int:
             self._reject(out, source, "wrong_type", f"seq: {type(seq_raw).__name__}", text)
             return
         m = str(obj.get("machine", machine))
-        prefix = f"{m}." if m else ""
         if "tag" in obj:
-            self._value(out, prefix + str(obj["tag"]), obj.get("value"), ts, seq_raw, source, text)
+            self._value(out, self._tag(m, str(obj["tag"])), obj.get("value"), ts, seq_raw, source, text)
             return
         values = obj.get("values")
         if values is None:
@@ -101,14 +121,15 @@ class PayloadDecoder:
             self._reject(out, source, "not_object", "values", text)
             return
         known = self.known_tags
+        names = self._tags.get(m) or {}
         append = out.readings.append
         isfinite = math.isfinite
         for name, raw in values.items():
-            tag = prefix + str(name)
+            tag = names.get(name) or self._tag(m, name)
             kind = type(raw)
             # the common case inline (a float or int of a known tag); everything else explains itself
             if (kind is float or kind is int) and (not known or tag in known) and isfinite(raw):
-                append(Reading(tag, ts, float(raw), seq_raw, source))
+                append(_new(Reading, (tag, ts, float(raw), seq_raw, source, "")))
             else:
                 self._value(out, tag, raw, ts, seq_raw, source, text)
 
@@ -117,18 +138,24 @@ class PayloadDecoder:
     ) -> Batch:
         """Decode one payload; never raises for bad input, it returns rejects instead."""
         out = Batch()
+        self.decode_into(out, payload, machine, source, now)
+        return out
+
+    def decode_into(
+        self, out: Batch, payload: bytes | str, machine: str = "", source: str = "", now: float | None = None
+    ) -> None:
+        """Append one payload's readings and rejects to ``out`` (many payloads, one batch)."""
         if len(payload) > self.max_bytes:
             self._reject(out, source, "oversized", f"{len(payload)} > {self.max_bytes} bytes", payload[:300])
-            return out
+            return
         try:
-            doc = json.loads(payload.decode("utf-8") if isinstance(payload, bytes) else payload)
-        except (ValueError, UnicodeDecodeError) as e:
-            text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else payload
-            self._reject(out, source, "bad_json", str(e)[:120], text)
-            return out
+            doc = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            try:  # the standard parser: its message names the error, and it reads NaN (refused below)
+                doc = json.loads(payload.decode("utf-8") if isinstance(payload, bytes) else payload)
+            except (ValueError, UnicodeDecodeError) as e:
+                self._reject(out, source, "bad_json", str(e)[:120], payload)
+                return
         t = time.time() if now is None else now
-        raw = payload[:300]
-        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
         for obj in doc if isinstance(doc, list) else [doc]:
-            self._object(out, obj, machine, source, t, text)
-        return out
+            self._object(out, obj, machine, source, t, payload)

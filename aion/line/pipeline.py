@@ -26,13 +26,17 @@ from aion.line.alarms import AlarmEvent, AlarmManager
 from aion.line.buffer import DiskBuffer
 from aion.line.connectors.base import Connector
 from aion.line.errors import BufferFull, LineError, StoreUnavailable
-from aion.line.model import Alarm, Reject, Scored
+from aion.line.model import Alarm, Reading, Reject, Scored
 from aion.line.notify import Notifier
 from aion.line.scoring import ImageScorer, Scorer
 from aion.line.store.base import TimeSeriesStore
 from aion.line.writeback import WriteBack
 
 log = logging.getLogger("aion.line")
+
+
+def _scored(pair: tuple[Reading, float]) -> Scored:
+    return tuple.__new__(Scored, pair)  # without the NamedTuple's Python-level __new__
 
 
 @dataclass
@@ -202,7 +206,7 @@ class Pipeline:
             for i, s in zip(idx, self.image_scorer.score_images([readings[i].ref for i in idx]), strict=True):
                 readings[i] = readings[i]._replace(value=float(s))
         self.stats_.received += len(readings)
-        scored = list(map(Scored, readings, self.scorer.score_batch(readings)))
+        scored = list(map(_scored, zip(readings, self.scorer.score_batch(readings), strict=True)))
         if self.alarms is not None:
             with self._lock:
                 self._handle(self.alarms.evaluate(scored))

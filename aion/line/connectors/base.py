@@ -55,6 +55,23 @@ class BoundedQueue(Generic[T]):
             self._items.append(item)
             return True
 
+    def put_many(self, items: list[T], timeout: float) -> int:
+        """Add as many of ``items`` as fit, waiting up to ``timeout`` for room; how many were added."""
+        deadline = time.monotonic() + timeout
+        done = 0
+        with self._cond:
+            while done < len(items):
+                room = self.maxsize - len(self._items)
+                if room <= 0:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._cond.wait(left)
+                    continue
+                self._items.extend(items[done : done + room])
+                done += min(room, len(items) - done)
+        return done
+
     def drain(self, max_items: int) -> list[T]:
         """Take up to ``max_items`` without waiting."""
         with self._cond:

@@ -1,8 +1,13 @@
-"""MQTT 3.1.1/5 connector (paho-mqtt): wildcards, JSON payloads, QoS 1, persistent sessions.
+"""MQTT 3.1.1/5 connector: wildcards, JSON payloads, QoS 1, persistent sessions.
 
 Messages are acknowledged (PUBACK) only after :meth:`MqttConnector.commit`, that is after the
 readings are stored or buffered on disk; a crash before that makes the broker redeliver them
 from the persistent session, and idempotent storage drops the copies.
+
+The network side is :mod:`aion.line.mqttwire` on one thread per connector: it reads packets in
+bulk into a bounded queue (when the queue is full it stops reading, and TCP and the broker hold
+the rest: backpressure) and reconnects with capped backoff; PUBACKs of a committed batch leave
+in one write.
 
 Topic filters may name a level ``{machine}``: ``aion/line1/{machine}/telemetry`` subscribes to
 ``aion/line1/+/telemetry`` and prefixes each field with the machine found in the topic.
@@ -23,13 +28,12 @@ from typing import Any, NamedTuple
 from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from aion.line.codec import PayloadDecoder
-from aion.line.connectors.base import BoundedQueue, Connector
+from aion.line.connectors.base import BoundedQueue, Connector, backoff
 from aion.line.errors import ConnectorError
 from aion.line.model import Batch
+from aion.line.mqttwire import ConnectOptions, Message, WireClient, WireError
 
 
 def parse_mqtt_url(url: str, default_port: int = 1883) -> tuple[str, int]:
@@ -102,9 +106,16 @@ class MqttConnector(Connector):
         session_expiry_s: int = 7 * 24 * 3600,
         username: str = "",
         password: str = "",
+        keepalive_s: int = 30,
         state: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(name)
+        if qos not in (0, 1):
+            raise ConnectorError(f"MQTT QoS는 0 또는 1 / MQTT qos must be 0 or 1, got {qos!r}")
+        if protocol not in (0, 4, 5):
+            raise ConnectorError(
+                f"MQTT 프로토콜은 0(자동), 4(3.1.1), 5 / MQTT protocol must be 0 (auto), 4 (3.1.1) or 5, got {protocol!r}"
+            )
         self.url = url
         self.topics = list(topics)
         self.qos = qos
@@ -115,81 +126,102 @@ class MqttConnector(Connector):
         self.session_expiry_s = session_expiry_s
         self.username = username
         self.password = password
+        self.keepalive_s = keepalive_s
         # the client id is the persistent session's identity: keep it across restarts
         self.client_id = client_id or (state or {}).get("client_id") or f"aion-{name}-{uuid.uuid4().hex[:8]}"
         self.map_ = TopicMap(self.topics)
         self.decoder_ = PayloadDecoder(self.known_tags)
         self.queue_: BoundedQueue[_Msg] = BoundedQueue(queue_size)
         self.pending_: list[_Msg] = []
+        self.widest_ = 1  # the most readings one message held so far
         self.generation_ = 0
-        self._lock = threading.Lock()
+        self.client_: WireClient | None = None
         self.closed_ = False
         host, port = parse_mqtt_url(url)
         # 0: MQTT 5, except the embedded broker (amqtt), which speaks 3.1.1
         v5 = protocol == 5 or (protocol == 0 and not url.startswith("embedded"))
-        self.client_ = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2,
-            client_id=self.client_id,
-            protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
-            clean_session=None if v5 else False,
-            manual_ack=True,
+        self.options_ = ConnectOptions(
+            host,
+            port,
+            self.client_id,
+            clean=False,
+            v5=v5,
+            keepalive=keepalive_s,
+            username=username,
+            password=password,
+            session_expiry_s=session_expiry_s,
+            receive_maximum=receive_maximum,
         )
-        if username:
-            self.client_.username_pw_set(username, password or None)
-        self.client_.reconnect_delay_set(1, 2)
-        self.client_.on_connect = self._on_connect
-        self.client_.on_disconnect = self._on_disconnect
-        self.client_.on_message = self._on_message
-        props = None
-        if v5:
-            props = Properties(PacketTypes.CONNECT)
-            props.SessionExpiryInterval = session_expiry_s
-            props.ReceiveMaximum = receive_maximum
-        kwargs: dict[str, Any] = {"clean_start": False, "properties": props} if v5 else {}
-        self.client_.connect_async(host, port, keepalive=15, **kwargs)
-        self.client_.loop_start()
+        self.thread_ = threading.Thread(target=self._run, name=f"mqtt-{name}", daemon=True)
+        self.thread_.start()
 
-    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, rc: Any, props: Any = None) -> None:
-        if rc.is_failure:
-            self.last_error_ = str(rc)
-            return
-        with self._lock:
-            self.generation_ += 1
-        self.connected_ = True
-        client.subscribe([(f, self.qos) for f in self.map_.filters])
+    # -- network thread ---------------------------------------------------------------------
+    def _run(self) -> None:
+        attempt = 0
+        while not self.closed_:
+            client = WireClient(self.options_)
+            try:
+                client.connect()
+                self.client_ = client
+                self.generation_ += 1
+                gen = self.generation_
+                early = client.subscribe([(f, self.qos) for f in self.map_.filters])
+                self.connected_, self.last_error_, attempt = True, "", 0
+                self._enqueue(client, early, gen)
+                while not self.closed_:
+                    msgs, _ = client.read(0.5)
+                    if msgs:
+                        self._enqueue(client, msgs, gen)
+            except WireError as e:
+                if not self.closed_:
+                    self.last_error_ = str(e)
+            except Exception as e:  # noqa: BLE001 - the network loop must survive anything
+                self.last_error_ = f"{type(e).__name__}: {e}"
+            finally:
+                self.connected_ = False
+                client.close()
+            wake = time.monotonic() + backoff(attempt, 0.5, 5.0)
+            attempt += 1
+            while not self.closed_ and time.monotonic() < wake:
+                time.sleep(0.05)
 
-    def _on_disconnect(
-        self, client: mqtt.Client, userdata: Any, flags: Any, rc: Any, props: Any = None
-    ) -> None:
-        self.connected_ = False
-        self.last_error_ = f"disconnected: {rc}"
+    def _enqueue(self, client: WireClient, msgs: list[Message], gen: int) -> None:
+        items = [_Msg(m.topic, m.payload, m.mid, m.qos, gen) for m in msgs]
+        while items and not self.closed_:
+            done = self.queue_.put_many(items, timeout=0.5)  # full: stop reading (backpressure)
+            items = items[done:]
+            if items:  # nothing is read while the queue is full, but the broker must hear from us
+                client.ping_if_idle()
 
-    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        item = _Msg(msg.topic, bytes(msg.payload), msg.mid, msg.qos, self.generation_)
-        while not self.queue_.put(item, timeout=0.5):  # full: hold the network thread (backpressure)
-            if self.closed_:
-                return
-
+    # -- pipeline side ----------------------------------------------------------------------
     def next_batch(self, max_items: int = 1000) -> Batch:
         out = Batch()
-        while len(out) < max_items:
-            msgs = self.queue_.drain(64)
+        decode, machine_of, name = self.decoder_.decode_into, self.map_.machine_of, self.name
+        readings = out.readings
+        while len(readings) < max_items:
+            # as many messages as fit, judged by the widest message seen: at most one over
+            before = len(readings)
+            msgs = self.queue_.drain(max(1, min(256, (max_items - before) // self.widest_)))
             if not msgs:
                 break
             for m in msgs:
-                b = self.decoder_.decode(m.payload, self.map_.machine_of(m.topic), self.name)
-                out.readings.extend(b.readings)
-                out.rejects.extend(b.rejects)
+                decode(out, m.payload, machine_of(m.topic), name)
+            self.widest_ = max(self.widest_, -(-(len(readings) - before) // len(msgs)))
             self.pending_.extend(msgs)
         return self._count(out)
 
     def commit(self) -> None:
         pending, self.pending_ = self.pending_, []
-        gen = self.generation_
-        for m in pending:
-            # a message id from an earlier connection means nothing now; the broker redelivers it
-            if m.qos > 0 and m.generation == gen:
-                self.client_.ack(m.mid, m.qos)
+        client, gen = self.client_, self.generation_
+        if client is None:
+            return
+        # a message id from an earlier connection means nothing now; the broker redelivers it
+        mids = [m.mid for m in pending if m.qos > 0 and m.generation == gen]
+        if mids:
+            try:
+                client.ack(mids)
+            except WireError as e:
+                self.last_error_ = str(e)  # the network thread reconnects; the broker redelivers
 
     def snapshot(self) -> dict[str, Any]:
         return {"client_id": self.client_id}
@@ -198,12 +230,8 @@ class MqttConnector(Connector):
         if self.closed_:
             return
         self.closed_ = True
-        # the PUBACKs of committed messages leave before the DISCONNECT, and the network thread
-        # writes both before it stops: otherwise the broker redelivers committed messages
-        deadline = time.monotonic() + 3.0
-        while self.client_._out_packet and time.monotonic() < deadline:
-            time.sleep(0.01)
-        self.client_.disconnect()
-        while self.client_.is_connected() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        self.client_.loop_stop()
+        # commit() wrote the PUBACKs synchronously, so they leave before the DISCONNECT
+        client = self.client_
+        if client is not None:
+            client.disconnect()
+        self.thread_.join(5.0)
