@@ -183,10 +183,11 @@ def pipeline_run(url: str, n: int, rate: float, timeout: float, workdir: Path) -
     from aion.line.buffer import DiskBuffer
     from aion.line.config import TagConfig
     from aion.line.connectors.mqtt import MqttConnector
-    from aion.line.pipeline import Pipeline
+    from aion.line.pipeline import Pipeline, tune_gc
     from aion.line.scoring import RulesScorer
     from aion.line.store.sqlite import SqliteStore
 
+    tune_gc()  # as Pipeline.run does
     run = uuid.uuid4().hex[:6]
     tags = {f"pump1.{k}": TagConfig(f"pump1.{k}", high=BASE[k] * 1.5, low=BASE[k] * 0.5) for k in TAGS}
     conn = MqttConnector(
@@ -287,10 +288,11 @@ def pipeline_only_rate(n: int, workdir: Path) -> float:
     from aion.line.alarms import AlarmManager
     from aion.line.buffer import DiskBuffer
     from aion.line.config import TagConfig
-    from aion.line.pipeline import Pipeline
+    from aion.line.pipeline import Pipeline, tune_gc
     from aion.line.scoring import RulesScorer
     from aion.line.store.sqlite import SqliteStore
 
+    tune_gc()
     tags = {f"pump1.{k}": TagConfig(f"pump1.{k}", high=BASE[k] * 1.5, low=BASE[k] * 0.5) for k in TAGS}
     values = json.dumps({k: round(BASE[k], 3) for k in TAGS})
     t0 = time.time()

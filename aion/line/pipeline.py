@@ -12,6 +12,7 @@ store, paced, once a write succeeds again.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -33,6 +34,21 @@ from aion.line.store.base import TimeSeriesStore
 from aion.line.writeback import WriteBack
 
 log = logging.getLogger("aion.line")
+
+
+GC_GEN0_THRESHOLD = 50_000
+
+
+def tune_gc() -> None:
+    """Run the youngest collection every 50,000 allocations instead of Python's 700.
+
+    At full speed the pipeline makes a few tuples per reading (hundreds of thousands a second)
+    and none of them form reference cycles; with the default threshold the cyclic collector
+    took a third of the pipeline's time (8-reading messages: 25.5 µs each, 18.4 µs with this).
+    Memory is unaffected: reference counting still frees everything at once."""
+    g0, g1, g2 = gc.get_threshold()
+    if g0 < GC_GEN0_THRESHOLD:
+        gc.set_threshold(GC_GEN0_THRESHOLD, g1, g2)
 
 
 def _scored(pair: tuple[Reading, float]) -> Scored:
@@ -245,6 +261,7 @@ class Pipeline:
 
     def run(self, stop: threading.Event, idle_sleep: float = 0.002) -> None:
         """Loop until ``stop`` is set; errors are logged and retried with capped backoff."""
+        tune_gc()
         attempt = 0
         while not stop.is_set():
             try:

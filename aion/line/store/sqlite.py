@@ -101,9 +101,12 @@ class SqliteStore(TimeSeriesStore):
                 self._db.execute("BEGIN IMMEDIATE")
                 try:
                     ids = self.tag_ids_
-                    for name in {r.tag for r, _ in scored} - ids.keys():
-                        self._tag_id(name)
-                    rows = [(ids[r.tag], round(r.ts * 1_000_000), r.seq, r.value, s) for r, s in scored]
+                    try:
+                        rows = [(ids[r.tag], round(r.ts * 1_000_000), r.seq, r.value, s) for r, s in scored]
+                    except KeyError:  # a tag seen for the first time: give it an id, then again
+                        for name in {r.tag for r, _ in scored} - ids.keys():
+                            self._tag_id(name)
+                        rows = [(ids[r.tag], round(r.ts * 1_000_000), r.seq, r.value, s) for r, s in scored]
                     before = self._db.total_changes
                     self._db.executemany("INSERT OR IGNORE INTO readings VALUES (?, ?, ?, ?, ?)", rows)
                     new = self._db.total_changes - before
