@@ -61,6 +61,7 @@ class PlatformStorage:
 
             storage_url = get_settings().storage_url
         store = store_from_url(storage_url, root, cache_dir=root / "blob-cache")
+        store.check()  # a remote store that does not answer is a configuration error: say so at start
         uploads = UploadManager(store, root / "uploads", max_size=max_upload_bytes)
         # staging on the blobs' file system when local: renames, not copies
         tmp = store.root / "tmp" / "stage" if isinstance(store, LocalBlobStore) else root / "staging"

@@ -12,6 +12,12 @@ import pytest
 from aion.platform.compute.executors.base import Executor
 from aion.platform.compute.executors.local import LocalExecutor
 
+S3_TEST_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "test",
+    "AWS_SECRET_ACCESS_KEY": "test",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
 
 @pytest.fixture(scope="session")
 def ray_cluster() -> Iterator[Any]:
@@ -23,7 +29,14 @@ def ray_cluster() -> Iterator[Any]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ray.init(num_cpus=2, include_dashboard=False, namespace="aion", log_to_driver=False)
+            ray.init(
+                num_cpus=2,
+                include_dashboard=False,
+                namespace="aion",
+                log_to_driver=False,
+                # the cluster's machines have credentials for the S3 store (the test server's)
+                runtime_env={"env_vars": dict(S3_TEST_CREDENTIALS)},
+            )
     except Exception as e:  # any failure to start means: no Ray here
         pytest.skip(f"a local Ray cluster could not start: {e}")
     yield ray
@@ -66,7 +79,7 @@ def s3_server() -> Iterator[str]:
     saved = {
         k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
     }
-    os.environ.update(AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_DEFAULT_REGION="us-east-1")
+    os.environ.update(S3_TEST_CREDENTIALS)
     server = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     yield f"http://127.0.0.1:{port}"

@@ -300,15 +300,11 @@ def test_two_web_processes_share_one_scheduler(engine: Engine, world: World, tmp
 
 
 def test_training_job_reads_its_data_through_the_s3_store(
-    engine: Engine, world: World, tmp_path: Path, s3_url: str
+    engine: Engine, world: World, tmp_path: Path, s3_url: str, executor: Executor
 ) -> None:
-    """Blobs in a bucket on a real S3 server: upload, train (the worker fetches by hash), register."""
-    rt = PlatformRuntime(
-        engine,
-        tmp_path / "data",
-        executor=LocalExecutor(tmp_path / "data" / "runs", cpus=2),
-        storage_url=s3_url,
-    )
+    """Blobs in a bucket on a real S3 server: upload, train (the worker, a local process or a Ray
+    actor, fetches the images by hash and hands the model back by ref), register."""
+    rt = PlatformRuntime(engine, tmp_path / "data", executor=executor, storage_url=s3_url)
     rt.start(background=False)
     try:
         store = rt.storage.store

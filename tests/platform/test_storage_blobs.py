@@ -192,12 +192,24 @@ def test_s3_reads_are_verified_against_the_name(s3_url: str, tmp_path: Path) -> 
     assert dest.read_bytes() == b"input image"
 
 
+def test_an_unreachable_bucket_is_a_clear_error_at_start(s3_server: str, tmp_path: Path) -> None:
+    from aion.platform.runtime import PlatformStorage
+
+    url = f"s3://no-such-bucket/p?endpoint_url={s3_server}"
+    with pytest.raises(StorageError, match="S3 bucket not reachable: s3://no-such-bucket/p"):
+        PlatformStorage.at(tmp_path / "data", storage_url=url)
+    with pytest.raises(StorageError, match="S3 error: s3://no-such-bucket"):
+        store_from_url(url).put_stream(io.BytesIO(b"x"))
+
+
 def test_store_urls_are_checked(tmp_path: Path) -> None:
     local = store_from_url(f"file://{tmp_path}/b")
     assert isinstance(local, LocalBlobStore) and local.root == tmp_path / "b"
     assert store_from_url("", tmp_path).url == (tmp_path / "blobs").resolve().as_uri()
     with pytest.raises(StorageError, match="valid: endpoint_url, region"):
         store_from_url("s3://bucket/p?endpoint=http://x")
+    with pytest.raises(StorageError, match="absolute path"):
+        store_from_url("file://relative/blobs")
     with pytest.raises(StorageError, match="Unsupported storage URL"):
         store_from_url("gs://bucket")
     with pytest.raises(StorageError, match="bucket"):

@@ -107,6 +107,10 @@ class BlobStore(ABC):
     def open(self, sha256: str) -> BinaryIO:
         """A readable binary stream of the blob; raises :class:`BlobNotFoundError`."""
 
+    def check(self) -> None:
+        """Raise :class:`StorageError` unless the store answers (a remote one; local ones always do)."""
+        return None
+
     @abstractmethod
     def path(self, sha256: str) -> Path:
         """A local file with the blob's content (the stored file itself, or a verified cached copy)."""

@@ -40,6 +40,11 @@ def store_from_url(
         return LocalBlobStore(Path(data_dir) / "blobs")
     parts = urlsplit(url)
     if parts.scheme == "file":
+        if parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
+            raise StorageError(
+                f"file: 주소는 절대 경로여야 함 (file:///폴더): {url!r} / "
+                f"A file: URL needs an absolute path (file:///folder): {url!r}"
+            )
         return LocalBlobStore(Path(unquote(parts.path)))
     if parts.scheme == "s3":
         from aion.platform.storage.s3 import S3BlobStore

@@ -40,6 +40,10 @@ def _missing(e: Exception) -> bool:
     return code in ("404", "NoSuchKey", "NotFound")
 
 
+def _failed(url: str, e: Exception) -> StorageError:
+    return StorageError(f"S3 오류: {url}: {e} / S3 error: {url}: {e}")
+
+
 def _mismatch(expected: str, got: str) -> ChecksumMismatchError:
     return ChecksumMismatchError(
         f"체크섬 불일치: 기대 {expected}, 실제 {got} / Checksum mismatch: expected {expected}, got {got}"
@@ -116,10 +120,30 @@ class S3BlobStore(BlobStore):
         except Exception as e:
             if _missing(e):
                 return None
-            raise StorageError(f"S3 오류: {self.url}: {e} / S3 error: {self.url}: {e}") from e
+            raise _failed(self.url, e) from e
+
+    def check(self) -> None:
+        """Raise :class:`StorageError` naming the URL unless the bucket answers (fail at start, not later)."""
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except Exception as e:
+            raise StorageError(
+                f"S3 버킷에 접근할 수 없음: {self.url}: {e} (버킷, endpoint_url, AWS 자격 증명 확인) / "
+                f"S3 bucket not reachable: {self.url}: {e} (check the bucket, endpoint_url and AWS credentials)"
+            ) from e
 
     # ------------------------------------------------------------------ writes
     def put_stream(self, source: BinaryIO | Iterable[bytes], expected_sha256: str | None = None) -> BlobInfo:
+        try:
+            return self._put_stream(source, expected_sha256)
+        except StorageError:
+            raise
+        except Exception as e:
+            if type(e).__module__.startswith(("botocore", "boto3", "s3transfer")):
+                raise _failed(self.url, e) from e
+            raise  # the source's own error (a client that went away...): as it is
+
+    def _put_stream(self, source: BinaryIO | Iterable[bytes], expected_sha256: str | None) -> BlobInfo:
         expected = check_sha256(expected_sha256) if expected_sha256 is not None else None
         h = hashlib.sha256()
         size = 0
@@ -186,7 +210,7 @@ class S3BlobStore(BlobStore):
         except Exception as e:
             if _missing(e):
                 raise BlobNotFoundError(f"블롭 없음: {sha256} / No such blob: {sha256}") from e
-            raise StorageError(f"S3 오류: {self.url}: {e} / S3 error: {self.url}: {e}") from e
+            raise _failed(self.url, e) from e
         return io.BufferedReader(_VerifyingReader(body, check_sha256(sha256)), 1024 * 1024)  # type: ignore[return-value]
 
     def path(self, sha256: str) -> Path:
@@ -210,7 +234,10 @@ class S3BlobStore(BlobStore):
         key = self.key(sha256)
         if self._head(key) is None:
             return False
-        self.client.delete_object(Bucket=self.bucket, Key=key)
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+        except Exception as e:
+            raise _failed(self.url, e) from e
         s = check_sha256(sha256)
         with contextlib.suppress(FileNotFoundError):
             (self.cache_dir / s[:2] / s[2:4] / s).unlink()
@@ -218,7 +245,10 @@ class S3BlobStore(BlobStore):
 
     def put_ref(self, name: str, sha256: str) -> None:
         body = check_sha256(sha256).encode("ascii")
-        self.client.put_object(Bucket=self.bucket, Key=f"{self.prefix}refs/{check_ref(name)}", Body=body)
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=f"{self.prefix}refs/{check_ref(name)}", Body=body)
+        except Exception as e:
+            raise _failed(self.url, e) from e
 
     def get_ref(self, name: str) -> str | None:
         try:
@@ -226,5 +256,5 @@ class S3BlobStore(BlobStore):
         except Exception as e:
             if _missing(e):
                 return None
-            raise StorageError(f"S3 오류: {self.url}: {e} / S3 error: {self.url}: {e}") from e
+            raise _failed(self.url, e) from e
         return check_sha256(r["Body"].read().decode("ascii"))
