@@ -106,6 +106,36 @@ def deploy(
     return row
 
 
+def undeploy(
+    session: Session, store: BlobStore, data_dir: Path, model: RegisteredModel, machine_id: int
+) -> None:
+    """Take the model off the machine (the line's rules score it again); audited."""
+    row = session.scalars(
+        select(Deployment).where(Deployment.machine_id == machine_id, Deployment.model_id == model.id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound("Deployment", machine_id)
+    machine = get_scoped(session, Machine, machine_id)
+    line = machine.line
+    version = session.get(ModelVersion, row.version_id)
+    session.delete(row)
+    session.flush()
+    audit.record(
+        session,
+        "model_undeploy",
+        "Machine",
+        machine.id,
+        company_id=model.company_id,
+        detail={
+            "line": line.name,
+            "machine": machine.name,
+            "model": model.name,
+            "version": version.number if version else None,
+        },
+    )
+    _write_line_models(session, store, line_dir(data_dir, line), line)
+
+
 def _write_line_models(session: Session, store: BlobStore, folder: Path, line: Line) -> None:
     """The line's model files and ``deployed.json`` from its deployment rows (atomic replace)."""
     models = folder / DEPLOYED.parent
@@ -131,3 +161,7 @@ def _write_line_models(session: Session, store: BlobStore, folder: Path, line: L
     tmp = models / f".deployed-{uuid.uuid4().hex}.json"
     tmp.write_text(json.dumps({"line": line.key, "machines": entries}, ensure_ascii=False), encoding="utf-8")
     os.replace(tmp, folder / DEPLOYED)
+    in_use = {e["file"] for e in entries.values()}
+    for old in models.glob("*.aion"):  # files no machine uses any more (a running line has loaded its own)
+        if old.name not in in_use:
+            old.unlink(missing_ok=True)

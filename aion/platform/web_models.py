@@ -175,3 +175,16 @@ async def deploy(request: Request, session: SessionDep, user: CurrentUser, model
     except PlatformError as e:
         return _model_page(request, session, user, model.id, 400, [message(e, request)])
     return redirect(f"/models/{model.id}", "deployed")
+
+
+@router.post("/models/{model_id}/deployments/{machine_id}/remove")
+async def undeploy(
+    request: Request, session: SessionDep, user: CurrentUser, model_id: int, machine_id: int
+) -> Response:
+    """Take the model off a machine (audited); the line's rules score the machine again."""
+    model = reg.get_model(session, model_id)
+    policy.require(can_deploy(user, model.company_id))
+    store = runtime(request).storage.store
+    data_dir = Path(request.app.state.settings.data_dir)
+    await run_in_threadpool(dep.undeploy, session, store, data_dir, model, machine_id)
+    return redirect(f"/models/{model.id}", "undeployed")

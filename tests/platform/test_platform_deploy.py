@@ -58,11 +58,11 @@ def normal_rows(rng: np.random.Generator, n: int, start: int = 0) -> np.ndarray:
     ]
 
 
-def process_model_file(tmp_path: Path) -> Path:
+def process_model_file(tmp_path: Path, seed: int = 0) -> Path:
     model = train(
-        SensorFrame(normal_rows(np.random.default_rng(0), 600), list(SENSORS)), (0, 600), TrainConfig()
+        SensorFrame(normal_rows(np.random.default_rng(seed), 600), list(SENSORS)), (0, 600), TrainConfig()
     )
-    path = tmp_path / "pump.aion"
+    path = tmp_path / f"pump-{seed}.aion"
     model.save(path)
     return path
 
@@ -194,6 +194,63 @@ def test_deploy_a_promoted_process_model_to_a_line_machine(
             pipe.step()
         assert pipe.store.latest()["pump1.pressure"].score > 10.0
         assert {a.tag for a in pipe.store.alarms() if a.rule == "score"} >= {"pump1.pressure"}
+
+        # a new version, promoted and deployed: it replaces the old one (audited with what was there)
+        with system_session(engine, actor="tests") as s:
+            m = reg.get_model(s, model_id)
+            v2 = reg.register_version(
+                s,
+                storage.store,
+                m,
+                process_model_file(tmp_path, seed=7),
+                dataset_version_id=None,
+                job_id=None,
+                params={},
+                metrics={},
+            )
+            reg.promote(s, m, v2.id)
+            v2_id, sha2 = v2.id, v2.sha256
+        assert deploy(admin, pump1).status_code == 303
+        deployed = json.loads((data / "line" / key / DEPLOYED).read_text(encoding="utf-8"))
+        assert (deployed["machines"]["pump1"]["version"], deployed["machines"]["pump1"]["sha256"]) == (
+            2,
+            sha2,
+        )
+        assert sorted(p.name for p in (data / "line" / key / "models").glob("*.aion")) == [f"{sha2}.aion"]
+        with system_session(engine) as s:
+            assert s.scalars(select(Deployment)).one().version_id == v2_id
+            events = s.scalars(
+                select(AuditLog).where(AuditLog.action == "model_deploy").order_by(AuditLog.id)
+            )
+            assert [(e.after or {}).get("before") for e in events] == [
+                None,
+                {"model_id": model_id, "version_id": v1_id},
+            ]
+
+        # taken off the machine: the running line scores it with its rules again (0 here)
+        remove = f"/models/{model_id}/deployments/{pump1}/remove"
+        assert client_for(app, world, "a_member").post(remove, data={"csrf_token": token}).status_code == 403
+        assert "설비에서 배포 해제" in admin.get(f"/models/{model_id}").text
+        r = admin.post(remove, data={"csrf_token": token}, follow_redirects=False)
+        page = admin.get(r.headers["location"])
+        assert (
+            r.status_code == 303
+            and "배포를 해제했습니다." in page.text
+            and "설비에서 배포 해제" not in page.text
+        )
+        assert admin.post(remove, data={"csrf_token": token}).status_code == 404  # nothing left there
+        deployed = json.loads((data / "line" / key / DEPLOYED).read_text(encoding="utf-8"))
+        assert deployed["machines"] == {} and not list((data / "line" / key / "models").glob("*.aion"))
+        with system_session(engine) as s:
+            assert s.scalars(select(Deployment)).all() == []
+            assert s.scalars(
+                select(AuditLog).where(AuditLog.action == "model_undeploy")
+            ).one().entity_id == str(pump1)
+        time.sleep(1.1)
+        post_rows(admin, line_id, gateway, bad, time.time() - 10)
+        for _ in range(3):
+            pipe.step()
+        assert pipe.store.latest()["pump1.pressure"].score == 0.0
     finally:
         pipe.close()
 
