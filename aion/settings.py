@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     lockout_threshold: int = 5
     lockout_minutes: int = 15
     max_upload_mb: int = 2048
+    storage_url: str = ""  # blobs: "" = DATA_DIR/blobs, file:///DIR, s3://BUCKET/PREFIX?endpoint_url=...
     log_format: Literal["json", "text"] = "json"
     log_level: str = "INFO"
 

@@ -8,8 +8,10 @@ Prints one JSON object and a short table; targets from the issue:
   (8 MiB chunks, as the browser sends them), in constant memory (peak RSS grows by about a chunk,
   not by the file size).
 
-Usage: ``python bench/platform_bench.py [--upload-mb 2048] [--dir /tmp] [--http-mb 256]``.
-``--http-mb`` also sends a file through the real web API (uvicorn, HTTP PUT per chunk).
+Usage: ``python bench/platform_bench.py [--upload-mb 2048] [--dir /tmp] [--http-mb 256] [--s3-mb 256]``.
+``--http-mb`` also sends a file through the real web API (uvicorn, HTTP PUT per chunk);
+``--s3-mb`` streams a blob into an S3-compatible store and back (``--s3-url s3://BUCKET/PREFIX?endpoint_url=...``,
+by default a moto server started in its own process, so this process's memory is the client's).
 """
 
 from __future__ import annotations
@@ -100,6 +102,63 @@ def bench_upload(total_mb: int, root: Path) -> dict[str, Any]:
     }
 
 
+def bench_s3(total_mb: int, url: str | None, root: Path) -> dict[str, Any]:
+    """Stream a blob of unknown hash into the S3 store (multipart, then a server-side copy) and back."""
+    import socket
+    import subprocess
+    import sys
+
+    from aion.platform.storage.factory import store_from_url
+
+    server = None
+    if not url:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+        os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+        server = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        endpoint = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "moto server did not start"
+                time.sleep(0.2)
+        import boto3
+
+        boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="bench")
+        url = f"s3://bench/aion?endpoint_url={endpoint}"
+    try:
+        store = store_from_url(url, cache_dir=root / "cache")
+        total = total_mb * 1024 * 1024
+        with RssSampler() as rss:
+            t0 = time.perf_counter()
+            info = store.put_stream(chunks(total))
+            t_put = time.perf_counter() - t0
+            t1 = time.perf_counter()
+            store.fetch(info.sha256, root / "back.bin")  # streamed and verified against the name
+            t_get = time.perf_counter() - t1
+        assert info.size == total and (root / "back.bin").stat().st_size == total
+        return {
+            "s3_mb": total_mb,
+            "s3_put_mb_per_s": round(total_mb / t_put, 1),
+            "s3_fetch_mb_per_s": round(total_mb / t_get, 1),
+            "s3_peak_rss_growth_mb": round((rss.peak - rss.base) / 1024**2, 1),
+        }
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=20)
+
+
 def bench_http(total_mb: int, root: Path) -> dict[str, Any]:
     """The same through the web API: a real uvicorn server, one PUT per 8 MiB chunk."""
     import socket
@@ -181,6 +240,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--upload-mb", type=int, default=2048)
     ap.add_argument("--http-mb", type=int, default=0)
+    ap.add_argument("--s3-mb", type=int, default=0)
+    ap.add_argument(
+        "--s3-url", default=None, help="s3://BUCKET/PREFIX?endpoint_url=... (default: a local moto)"
+    )
     ap.add_argument("--dir", default=None, help="Where to write (default: a temporary folder)")
     args = ap.parse_args()
     root = Path(tempfile.mkdtemp(prefix="aion-bench-", dir=args.dir))
@@ -190,6 +253,9 @@ def main() -> None:
         shutil.rmtree(root / "direct", ignore_errors=True)
         if args.http_mb:
             out.update(bench_http(args.http_mb, root / "http"))
+        if args.s3_mb:
+            (root / "s3").mkdir()
+            out.update(bench_s3(args.s3_mb, args.s3_url, root / "s3"))
         out.update(bench_scheduler())
         out["targets_met"] = {
             "decision_ms_p99<100": out["decision_ms_p99"] < 100,

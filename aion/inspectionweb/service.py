@@ -25,7 +25,7 @@ from aion.core.tenancy import NotFound
 from aion.inspectionweb.errors import InspectionWebError
 from aion.platform import modelregistry as reg
 from aion.platform.models import DatasetItem, ModelVersion, RegisteredModel
-from aion.platform.storage.blobstore import LocalBlobStore
+from aion.platform.storage.blobstore import BlobStore
 from aion.solutions.inspection import BadImageError, InspectionModel, ModelFileError, Prediction
 from aion.solutions.inspection.images import decode_image, read_image
 from aion.solutions.inspection.metrics import auroc, confusion
@@ -57,7 +57,7 @@ class Evaluation:
         return np.array([s.label for s in self.images]), np.array([s.raw for s in self.images])
 
 
-def load_model(store: LocalBlobStore, version: ModelVersion) -> InspectionModel:
+def load_model(store: BlobStore, version: ModelVersion) -> InspectionModel:
     """The version's file opened with ONNX Runtime (one thread), a few kept in memory."""
     with _LOCK:
         model = _MODELS.get(version.sha256)
@@ -86,7 +86,7 @@ def _items(session: Session, version: ModelVersion) -> list[DatasetItem]:
     return list(session.scalars(stmt))
 
 
-def evaluation(session: Session, store: LocalBlobStore, cache_dir: Path, version: ModelVersion) -> Evaluation:
+def evaluation(session: Session, store: BlobStore, cache_dir: Path, version: ModelVersion) -> Evaluation:
     """Score the data set version's images once per model file (cached as JSON beside the blobs)."""
     model = load_model(store, version)
     cache = cache_dir / f"{version.sha256}-{version.dataset_version_id}.json"
@@ -140,7 +140,7 @@ def _png(prediction: Prediction, image: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def heatmap_png(session: Session, store: LocalBlobStore, version: ModelVersion, item_id: int) -> bytes:
+def heatmap_png(session: Session, store: BlobStore, version: ModelVersion, item_id: int) -> bytes:
     """Heat-map overlay (PNG) of one image of the model's data set version; other items are 404."""
     item = session.get(DatasetItem, item_id)
     if item is None or version.dataset_version_id is None or item.version_id != version.dataset_version_id:
@@ -153,9 +153,7 @@ def heatmap_png(session: Session, store: LocalBlobStore, version: ModelVersion, 
     return _png(model.predict([image], [item.path])[0], image)
 
 
-def try_photo(
-    store: LocalBlobStore, version: ModelVersion, data: bytes, name: str
-) -> tuple[Prediction, bytes]:
+def try_photo(store: BlobStore, version: ModelVersion, data: bytes, name: str) -> tuple[Prediction, bytes]:
     """Score one uploaded photo with the version's threshold: the prediction and its heat-map PNG."""
     if len(data) > MAX_PHOTO_BYTES:
         raise InspectionWebError("The photo is larger than {mb} MB.", mb=MAX_PHOTO_BYTES // (1024 * 1024))
@@ -184,7 +182,7 @@ def parse_threshold(value: str) -> float:
 
 def save_threshold(
     session: Session,
-    store: LocalBlobStore,
+    store: BlobStore,
     cache_dir: Path,
     model: RegisteredModel,
     version: ModelVersion,

@@ -19,6 +19,7 @@ from aion.inspectionweb import service
 from aion.inspectionweb.errors import InspectionWebError
 from aion.platform import modelregistry as reg
 from aion.platform import policy
+from aion.platform.errors import PlatformError
 from aion.platform.models import ModelVersion, RegisteredModel
 from aion.platform.web import message, runtime
 from aion.web.deps import CurrentUser, SessionDep, verify_csrf
@@ -114,7 +115,7 @@ async def save_threshold(
         mv = await run_in_threadpool(
             service.save_threshold, session, store, _cache_dir(request), model, version, t
         )
-    except InspectionWebError as e:
+    except PlatformError as e:  # a bad value, or the new file over the storage quota
         return _report(request, session, user, model_id, version_id, 400, message(e, request))
     return redirect(f"/models/{model.id}/versions/{mv.id}/report", "threshold_saved")
 

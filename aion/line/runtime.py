@@ -1,7 +1,8 @@
 """Assemble a running line from its configuration: broker, connectors, store, buffer, rules.
 
 ``build_pipeline`` is what ``aion line run`` and the web app call; models plug in through
-``scorers`` (machine name -> :class:`~aion.line.scoring.Scorer`) and ``image_scorer``.
+``scorers`` (machine name -> :class:`~aion.line.scoring.Scorer`) and ``image_scorer``, and
+models deployed from the registry through the line folder's ``models/deployed.json``.
 """
 
 from __future__ import annotations
@@ -18,9 +19,13 @@ from aion.line.config import LineConfig
 from aion.line.connectors import make_connector
 from aion.line.notify import Notifier, SmtpNotifier, WebhookNotifier
 from aion.line.pipeline import Pipeline, load_state
-from aion.line.scoring import ImageScorer, MachineScorer, RulesScorer, Scorer
+from aion.line.scoring import DeployedScorer, ImageScorer, RulesScorer, Scorer
 from aion.line.store import open_store
 from aion.line.writeback import Interlock, WriteBack
+
+#: The score of a deployed model at its own alarm limit (models deployed from the registry are
+#: scaled so); score alarms start there when the line sets no ``score_threshold``.
+MODEL_SCORE_LIMIT = 1.0
 
 
 def embedded_brokers(cfg: LineConfig) -> list[EmbeddedBroker]:
@@ -60,12 +65,19 @@ def build_pipeline(
     connectors = [make_connector(s, cfg, states.get(s.name)) for s in cfg.sources]
     alarms = AlarmManager(cfg.line, cfg.tags, score_threshold, store.alarms(cfg.line, active_only=True))
     interlock = Interlock(line_dir / "interlock.json", cfg.line)
+
+    def models_changed(any_model: bool) -> None:
+        # deployed models score 1.0 at their alarm limit: alarm from there unless told otherwise
+        if score_threshold is None:
+            alarms.score_threshold = MODEL_SCORE_LIMIT if any_model else None
+
+    scorer = DeployedScorer(RulesScorer(cfg.tags), line_dir, scorers, on_change=models_changed)
     return Pipeline(
         cfg.line,
         connectors,
         store,
         DiskBuffer(line_dir / "buffer.sqlite", int(cfg.buffer_max_mb * 1024 * 1024)),
-        MachineScorer(RulesScorer(cfg.tags), scorers),
+        scorer,
         alarms,
         image_scorer=image_scorer,
         writeback=WriteBack(cfg.line, cfg.actions, interlock, store.write_audit) if cfg.actions else None,

@@ -12,11 +12,19 @@ growing with the distance outside them in units of the limit span.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from aion.line.config import TagConfig
 from aion.line.model import Reading
+
+log = logging.getLogger("aion.line")
+#: Models deployed to the line's machines from the registry, in the line's folder.
+DEPLOYED = Path("models") / "deployed.json"
 
 
 @runtime_checkable
@@ -85,3 +93,69 @@ class MachineScorer:
             for i, s in zip(idx, scorer.score_batch([readings[i] for i in idx]), strict=True):
                 out[i] = float(s)
         return out
+
+
+def load_deployed(folder: Path, fallback: Scorer) -> dict[str, Scorer]:
+    """Machine name -> scorer of the model deployed to it (``models/deployed.json`` in the line's folder)."""
+    try:
+        doc = json.loads((folder / DEPLOYED).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    out: dict[str, Scorer] = {}
+    for machine, entry in (doc.get("machines") or {}).items():
+        from aion.platform.linescoring import load_scorer  # models load only when some are deployed
+
+        out[machine] = load_scorer(folder / DEPLOYED.parent, machine, entry, fallback)
+    return out
+
+
+class DeployedScorer(MachineScorer):
+    """A :class:`MachineScorer` whose machine models follow the deployments in the line's folder.
+
+    The file is checked every ``check_s`` seconds, so a model deployed from the registry scores
+    the machine's next readings without restarting the line; a deployment that cannot load is
+    logged and the models in use are kept. ``on_change(any_deployed)`` is told of each change.
+    """
+
+    def __init__(
+        self,
+        default: Scorer,
+        folder: Path,
+        fixed: Mapping[str, Scorer] | None = None,
+        check_s: float = 1.0,
+        on_change: Callable[[bool], None] | None = None,
+    ) -> None:
+        super().__init__(default, fixed)
+        self.folder = folder
+        self.fixed = dict(fixed or {})
+        self.check_s = check_s
+        self.on_change = on_change
+        self.stamp_: tuple[int, int] | None = None
+        self.next_check_ = 0.0
+        self.refresh()
+
+    def refresh(self) -> None:
+        try:
+            st = (self.folder / DEPLOYED).stat()
+            stamp: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
+        except FileNotFoundError:
+            stamp = None
+        if stamp == self.stamp_:
+            return
+        try:
+            deployed = load_deployed(self.folder, self.default)
+        except Exception:  # a bad deployment must not stop the line: keep scoring with what we have
+            log.exception("deployed models of %s could not be loaded", self.folder)
+            return
+        self.stamp_ = stamp
+        self.by_machine = {**deployed, **self.fixed}
+        log.info("line models: %s", {m: type(s).__name__ for m, s in self.by_machine.items()})
+        if self.on_change is not None:
+            self.on_change(bool(self.by_machine))
+
+    def score_batch(self, readings: Sequence[Reading]) -> list[float]:
+        now = time.monotonic()
+        if now >= self.next_check_:
+            self.next_check_ = now + self.check_s
+            self.refresh()
+        return super().score_batch(readings)

@@ -30,7 +30,7 @@ from aion.platform.errors import PlatformError
 
 if TYPE_CHECKING:
     from aion.platform.models import DatasetVersion, JobRecord
-    from aion.platform.storage.blobstore import LocalBlobStore
+    from aion.platform.storage.blobstore import BlobStore
 
 
 @dataclass(frozen=True)
@@ -40,8 +40,13 @@ class PrepareRequest:
     company_id: int
     version: DatasetVersion
     options: dict[str, Any]
-    store: LocalBlobStore
+    store: BlobStore
     out_dir: Path  # a fresh folder for the job's output files
+
+    @property
+    def out_ref(self) -> str:
+        """Where a worker names its outputs in the store (see :func:`publish_outputs`)."""
+        return f"job-outputs/{self.out_dir.name}"
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,7 @@ class Prepared:
 @dataclass(frozen=True)
 class OutcomeContext:
     job: JobRecord
-    store: LocalBlobStore
+    store: BlobStore
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from aion.platform.datasets import version_items
 from aion.platform.errors import PlatformError
 from aion.platform.jobkinds import JobKindSpec, OutcomeContext, Prepared, PrepareRequest, register_kind
 from aion.platform.models import Dataset, DatasetVersion
+from aion.platform.storage.factory import job_output
 
 RESOLUTIONS = (64, 128, 224, 256)
 
@@ -51,10 +52,10 @@ def prepare_train_inspection(session: Session, req: PrepareRequest) -> Prepared:
     dataset = get_scoped(session, Dataset, req.version.dataset_id)
     model_name = str(req.options.get("model_name") or f"{dataset.name} inspection").strip()[:200]
     params = {
-        "items": [
-            {"path": it.path, "blob": str(req.store.path(it.sha256)), "label": it.label} for it in items
-        ],
+        "items": [{"path": it.path, "sha256": it.sha256, "label": it.label} for it in items],
+        "store": req.store.url,  # the worker fetches the images through the store, on any machine
         "out": str(req.out_dir / "model.aion"),
+        "out_ref": req.out_ref,
         "config": config,
     }
     meta = {"model_name": model_name, "dataset_version_id": req.version.id, "config": config}
@@ -71,9 +72,10 @@ def register_inspection_model(session: Session, ctx: OutcomeContext) -> dict[str
     """Store the trained file in the registry as the next version of the named model."""
     params = ctx.job.spec["params"]
     meta = params["meta"]
-    out = Path(params["out"])
-    if not out.exists():
+    out = job_output(ctx.store, params.get("out_ref"), params["out"])
+    if out is None:
         raise PlatformError("The job wrote no model file.")
+    job_output(ctx.store, params.get("out_ref"), str(out) + ".report.json")
     version = session.get(DatasetVersion, meta["dataset_version_id"])
     model = modelregistry.get_or_create_model(
         session, ctx.job.company_id, meta["model_name"], "inspection", version.dataset_id if version else None

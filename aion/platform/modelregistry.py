@@ -17,7 +17,7 @@ from aion.core.tenancy import NotFound, current_scope, get_scoped
 from aion.platform.errors import PlatformError
 from aion.platform.models import AliasEvent, ModelAlias, ModelVersion, RegisteredModel
 from aion.platform.quota import DbStorageQuota
-from aion.platform.storage.blobstore import BlobStore
+from aion.platform.storage.blobstore import BlobStore, hash_file
 
 ALIASES = ("production", "candidate")
 
@@ -51,8 +51,11 @@ def register_version(
 ) -> ModelVersion:
     """Store the model file content-addressed and add it as the model's next version.
 
-    The first version of a model becomes its ``candidate`` automatically.
+    The first version of a model becomes its ``candidate`` automatically. A file that would take
+    the company over its storage quota is refused (:class:`QuotaExceeded`) before anything is
+    stored; the versions already kept are untouched.
     """
+    require_room(session, model.company_id, file)
     info = store.put_file(file)
     DbStorageQuota(session).charge(str(model.company_id), info.sha256, info.size)
     last = session.scalars(
@@ -75,6 +78,12 @@ def register_version(
     session.add(version)
     session.flush()
     return version
+
+
+def require_room(session: Session, company_id: int, *files: Path) -> None:
+    """Raise :class:`QuotaExceeded` (naming used, new and allowed) unless the files not yet held
+    by the company fit in its storage quota; a file it already holds costs nothing."""
+    DbStorageQuota(session).require(company_id, {hash_file(f): f.stat().st_size for f in files})
 
 
 def list_models(session: Session) -> list[RegisteredModel]:

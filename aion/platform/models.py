@@ -263,3 +263,21 @@ class AliasEvent(CompanyOwned, Base):
     action: Mapped[str] = mapped_column(String(16))  # promote | rollback
     actor: Mapped[str] = mapped_column(String(255))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Deployment(CompanyOwned, TimestampMixin, Base):
+    """A process model version serving one machine of one of the company's lines (one per machine).
+
+    Redeploying replaces the row (audited with before/after); the line runtime reads the
+    machine's model from the line's folder (``models/deployed.json``), written with the row.
+    """
+
+    __tablename__ = "platform_deployments"
+    __table_args__ = (UniqueConstraint("machine_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("platform_models.id", ondelete="CASCADE"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("platform_model_versions.id", ondelete="CASCADE"))
+    line_id: Mapped[int] = mapped_column(ForeignKey("line_lines.id", ondelete="CASCADE"), index=True)
+    machine_id: Mapped[int] = mapped_column(ForeignKey("line_machines.id", ondelete="CASCADE"))
+    deployed_by: Mapped[str] = mapped_column(String(255), default="")

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from aion.core.db import system_session
+from aion.i18n import LocalizedError
 from aion.platform.compute.errors import InvalidTransitionError
 from aion.platform.compute.executors import executor_from_address
 from aion.platform.compute.executors.base import Executor
@@ -29,7 +30,8 @@ from aion.platform.jobkinds import OutcomeContext, get_kind
 from aion.platform.jobstore import SqlJobStore, record_to_job
 from aion.platform.models import JobRecord
 from aion.platform.quota import all_policies
-from aion.platform.storage.blobstore import LocalBlobStore
+from aion.platform.storage.blobstore import BlobStore, LocalBlobStore
+from aion.platform.storage.factory import store_from_url
 from aion.platform.storage.uploads import UploadManager
 
 log = logging.getLogger("aion.platform")
@@ -43,17 +45,26 @@ class PlatformStorage:
     """Where a data directory keeps blobs, uploads in progress, staging and job outputs."""
 
     root: Path
-    store: LocalBlobStore
+    store: BlobStore
     uploads: UploadManager
     tmp: Path
     outputs: Path
 
     @classmethod
-    def at(cls, data_dir: Path, max_upload_bytes: int | None = None) -> PlatformStorage:
+    def at(
+        cls, data_dir: Path, max_upload_bytes: int | None = None, storage_url: str | None = None
+    ) -> PlatformStorage:
+        """The data directory's storage; blobs where ``storage_url`` says (None: ``AION_STORAGE_URL``)."""
         root = Path(data_dir)
-        store = LocalBlobStore(root / "blobs")
+        if storage_url is None:
+            from aion.settings import get_settings
+
+            storage_url = get_settings().storage_url
+        store = store_from_url(storage_url, root, cache_dir=root / "blob-cache")
+        store.check()  # a remote store that does not answer is a configuration error: say so at start
         uploads = UploadManager(store, root / "uploads", max_size=max_upload_bytes)
-        tmp = root / "blobs" / "tmp" / "stage"  # same file system as the blobs: renames, not copies
+        # staging on the blobs' file system when local: renames, not copies
+        tmp = store.root / "tmp" / "stage" if isinstance(store, LocalBlobStore) else root / "staging"
         outputs = root / "job-outputs"
         tmp.mkdir(parents=True, exist_ok=True)
         outputs.mkdir(parents=True, exist_ok=True)
@@ -75,9 +86,10 @@ class PlatformRuntime:
         executor: Executor | None = None,
         tick_s: float = 0.5,
         max_upload_bytes: int | None = None,
+        storage_url: str | None = None,
     ) -> None:
         self.engine = engine
-        self.storage = PlatformStorage.at(data_dir, max_upload_bytes)
+        self.storage = PlatformStorage.at(data_dir, max_upload_bytes, storage_url)
         # AION_EXECUTOR: "" / "local" (worker processes) or "ray" / "ray://HOST:PORT"
         self.executor = executor or executor_from_address(
             os.environ.get("AION_EXECUTOR"), str(Path(data_dir) / "runs")
@@ -251,7 +263,8 @@ class PlatformRuntime:
                 with system_session(self.engine, actor="compute") as s:
                     rec = s.get(JobRecord, job_id)
                     if rec is not None:
-                        rec.outcome, rec.outcome_done = {"error": f"{type(e).__name__}: {e}"}, True
+                        text = e.bilingual() if isinstance(e, LocalizedError) else f"{type(e).__name__}: {e}"
+                        rec.outcome, rec.outcome_done = {"error": text}, True
         return done
 
 
@@ -267,6 +280,7 @@ def runtime_for(app: Any) -> PlatformRuntime:
                 os.environ.get("AION_EXECUTOR"), str(Path(settings.data_dir) / "runs")
             ),
             max_upload_bytes=settings.max_upload_mb * 1024 * 1024,
+            storage_url=settings.storage_url,
         )
         app.state.platform = rt
         rt.start()

@@ -6,28 +6,23 @@ They import no web or database code; everything they need arrives as plain param
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from aion.platform.compute.context import JobContext
+from aion.platform.storage.factory import fetch_input, publish_outputs
 
 STAGE_SPAN = {"load": (0.05, 0.15), "features": (0.15, 0.5), "coreset": (0.5, 0.65), "calibrate": (0.65, 0.8)}
 
 
-def _materialize(items: list[dict[str, Any]], root: Path) -> tuple[int, int]:
-    """Link each image into ``root/ok`` or ``root/ng`` (unlabelled images count as good)."""
+def _materialize(items: list[dict[str, Any]], root: Path, store: str | None) -> tuple[int, int]:
+    """Fetch each image into ``root/ok`` or ``root/ng`` (unlabelled images count as good)."""
     n_ok = n_ng = 0
     for i, it in enumerate(items):
         sub = "ng" if it.get("label") == "ng" else "ok"
-        dest = root / sub / f"{i:06d}{Path(it['path']).suffix.lower()}"
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(it["blob"], dest)
-        except OSError:
-            shutil.copyfile(it["blob"], dest)
+        fetch_input(store, it, root / sub / f"{i:06d}{Path(it['path']).suffix.lower()}")
         n_ok += sub == "ok"
         n_ng += sub == "ng"
     return n_ok, n_ng
@@ -40,11 +35,14 @@ def train_inspection(
     config: dict[str, Any],
     evaluate: bool = True,
     meta: dict[str, Any] | None = None,
+    store: str | None = None,
+    out_ref: str | None = None,
 ) -> dict[str, float]:
     """Train a visual inspection model on a data set version's images and write it to ``out``.
 
-    ``items``: ``{"path", "blob", "label"}`` per image (``blob`` is a readable file). Writes
-    ``out`` (the model) and ``out + ".report.json"`` (training and evaluation reports).
+    ``items``: ``{"path", "sha256", "label"}`` per image, fetched from the blob store at URL
+    ``store`` (local folder or S3). Writes ``out`` (the model) and ``out + ".report.json"``
+    (training and evaluation reports), and puts both in the store as ``out_ref/<name>``.
     """
     from aion.solutions.inspection import TrainConfig, train
     from aion.solutions.inspection import evaluate as evaluate_model
@@ -52,7 +50,7 @@ def train_inspection(
     cfg = TrainConfig(**config)
     work = Path(tempfile.mkdtemp(prefix="aion-train-"))
     try:
-        n_ok, n_ng = _materialize(items, work)
+        n_ok, n_ng = _materialize(items, work, store)
         ctx.log(f"images: {n_ok} good/unlabelled, {n_ng} NG; config {json.dumps(cfg.to_dict())}")
         ctx.progress(0.05, "load")
 
@@ -86,6 +84,7 @@ def train_inspection(
                     metrics[key] = float(value)
             ctx.log(f"evaluated on the labelled images (in-sample): {json.dumps(summary)}")
         Path(out + ".report.json").write_text(json.dumps(report, default=str), encoding="utf-8")
+        publish_outputs(store, out_ref, out, out + ".report.json")
         for k, v in metrics.items():
             ctx.metric(k, v)
         ctx.progress(1.0, "done")

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
 
 from aion.accounts.models import User
+from aion.core.tenancy import NotFound
+from aion.line import policy as line_policy
+from aion.line.models import Line
+from aion.platform import deploy as dep
 from aion.platform import modelregistry as reg
 from aion.platform import policy
 from aion.platform.errors import PlatformError
@@ -54,6 +60,8 @@ def _model_page(
     }
     present = {k for v in versions for k in (v.metrics or {})}
     metric_names = [k for k in KEY_METRICS if k in present]  # all of them on the comparison page
+    deployable = model.kind in dep.DEPLOYABLE_KINDS
+    targets = dep.machines(session, model.company_id) if deployable else []
     return render(
         request,
         "platform/model.html",
@@ -66,7 +74,18 @@ def _model_page(
         metric_names=metric_names,
         can_edit=policy.can_edit(user, model.company_id),
         errors=errors or [],
+        deployable=deployable,
+        targets=targets,
+        lines={m.line_id: session.get(Line, m.line_id) for m in targets},
+        deployments=dep.deployments(session, model.id) if deployable else [],
+        machines_by_id={m.id: m for m in targets},
+        can_deploy=can_deploy(user, model.company_id),
     )
+
+
+def can_deploy(user: User, company_id: int) -> bool:
+    """Deploy to a line: whoever may edit both the company's models and its lines (company admins, staff)."""
+    return policy.can_edit(user, company_id) and line_policy.can_edit(user, company_id)
 
 
 @router.get("/models/{model_id}")
@@ -134,3 +153,38 @@ def download(
     version = reg.get_version(session, model.id, version_id)
     path = runtime(request).storage.store.path(version.sha256)
     return FileResponse(path, media_type="application/octet-stream", filename=version.filename)
+
+
+@router.post("/models/{model_id}/deploy")
+async def deploy(request: Request, session: SessionDep, user: CurrentUser, model_id: int) -> Response:
+    """Deploy the model's production version to one of the company's line machines (audited)."""
+    model = reg.get_model(session, model_id)
+    form = await request.form()
+    machine_id = str(form.get("machine_id", ""))
+    if not machine_id.isdigit():
+        raise NotFound("Machine", machine_id)
+    policy.require(can_deploy(user, model.company_id))
+    production = reg.aliases(session, model.id).get("production")
+    try:
+        if production is None:
+            raise PlatformError("Promote this version to production before deploying it.")
+        version = reg.get_version(session, model.id, production)
+        store = runtime(request).storage.store
+        data_dir = Path(request.app.state.settings.data_dir)
+        await run_in_threadpool(dep.deploy, session, store, data_dir, model, version, int(machine_id))
+    except PlatformError as e:
+        return _model_page(request, session, user, model.id, 400, [message(e, request)])
+    return redirect(f"/models/{model.id}", "deployed")
+
+
+@router.post("/models/{model_id}/deployments/{machine_id}/remove")
+async def undeploy(
+    request: Request, session: SessionDep, user: CurrentUser, model_id: int, machine_id: int
+) -> Response:
+    """Take the model off a machine (audited); the line's rules score the machine again."""
+    model = reg.get_model(session, model_id)
+    policy.require(can_deploy(user, model.company_id))
+    store = runtime(request).storage.store
+    data_dir = Path(request.app.state.settings.data_dir)
+    await run_in_threadpool(dep.undeploy, session, store, data_dir, model, machine_id)
+    return redirect(f"/models/{model.id}", "undeployed")

@@ -15,7 +15,8 @@ from aion.platform.datasets import version_items
 from aion.platform.jobkinds import JobKindSpec, OutcomeContext, Prepared, PrepareRequest, register_kind
 from aion.platform.models import Dataset, DatasetItem, DatasetVersion
 from aion.platform.quota import DbStorageQuota
-from aion.platform.storage.blobstore import LocalBlobStore
+from aion.platform.storage.blobstore import BlobStore
+from aion.platform.storage.factory import job_output
 from aion.platform.validation import XLSX
 from aion.process.errors import ProcessWebError
 
@@ -73,10 +74,12 @@ def prepare_train_process(session: Session, req: PrepareRequest) -> Prepared:
         "normal": normal,
     }
     params = {
-        "blob": str(req.store.path(item.sha256)),
+        "blob": {"sha256": item.sha256},
+        "store": req.store.url,
         "filename": item.path,
         "out": str(req.out_dir / "model.aion"),
         "scores_out": str(req.out_dir / "scores.npz"),
+        "out_ref": req.out_ref,
         "normal": normal,
         "config": config,
         "meta": meta,
@@ -91,7 +94,7 @@ def prepare_train_process(session: Session, req: PrepareRequest) -> Prepared:
 
 def store_trained(
     session: Session,
-    store: LocalBlobStore,
+    store: BlobStore,
     company_id: int,
     meta: dict[str, Any],
     files: tuple[Path, Path],
@@ -107,6 +110,7 @@ def store_trained(
     model = modelregistry.get_or_create_model(
         session, company_id, meta["model_name"], MODEL_KIND, version.dataset_id if version else None
     )
+    modelregistry.require_room(session, company_id, out, scores)  # refused before anything is stored
     info = store.put_file(scores)
     DbStorageQuota(session).charge(str(company_id), info.sha256, info.size)
     report_path = Path(str(out) + ".report.json")
@@ -131,12 +135,15 @@ def store_trained(
 def register_process_model(session: Session, ctx: OutcomeContext) -> dict[str, Any]:
     """The job's on-success hook: register what :func:`aion.process.tasks.train_process` wrote."""
     params = ctx.job.spec["params"]
+    ref = params.get("out_ref")  # fetched through the store when the worker ran on another machine
+    out, scores = (job_output(ctx.store, ref, params[k]) for k in ("out", "scores_out"))
+    job_output(ctx.store, ref, params["out"] + ".report.json")
     return store_trained(
         session,
         ctx.store,
         ctx.job.company_id,
         params["meta"],
-        (Path(params["out"]), Path(params["scores_out"])),
+        (out or Path(params["out"]), scores or Path(params["scores_out"])),
         dict(ctx.job.metrics or {}),
         ctx.job.id,
         ctx.job.created_by,

@@ -19,7 +19,7 @@ from aion.core.tenancy import NotFound
 from aion.platform import datasets as ds_service
 from aion.platform import modelregistry
 from aion.platform.models import Dataset, DatasetItem, DatasetKind, JobRecord, ModelVersion, RegisteredModel
-from aion.platform.storage.blobstore import LocalBlobStore
+from aion.platform.storage.blobstore import BlobStore
 from aion.process.chart import Chart, series_chart
 from aion.process.engine import StoredScores
 from aion.process.errors import ProcessWebError
@@ -54,7 +54,7 @@ def training_jobs(session: Session, dataset_id: int, limit: int = 10) -> list[Jo
     return jobs[:limit]
 
 
-def load_item(store: LocalBlobStore, item: DatasetItem) -> tuple[SensorFrame, LoadReport]:
+def load_item(store: BlobStore, item: DatasetItem) -> tuple[SensorFrame, LoadReport]:
     """The sensor file of a data set item, loaded and cleaned (a bilingual error when unreadable)."""
     work = Path(tempfile.mkdtemp(prefix="aion-process-view-"))
     try:
@@ -81,7 +81,7 @@ class DatasetView:
     chart: Chart | None
 
 
-def dataset_view(session: Session, store: LocalBlobStore, dataset_id: int, item_id: int = 0) -> DatasetView:
+def dataset_view(session: Session, store: BlobStore, dataset_id: int, item_id: int = 0) -> DatasetView:
     dataset = ds_service.get_dataset(session, dataset_id)
     if dataset.kind != DatasetKind.SENSOR_SERIES:
         raise ProcessWebError("This is not a sensor data set.")
@@ -113,7 +113,7 @@ class AlarmView:
 
 
 def alarm_view(
-    session: Session, store: LocalBlobStore, model_id: int, version_id: int, target: float | None = None
+    session: Session, store: BlobStore, model_id: int, version_id: int, target: float | None = None
 ) -> AlarmView:
     """Alarms of a trained version at ``target`` (its trained target when None), from stored scores."""
     model = modelregistry.get_model(session, model_id)

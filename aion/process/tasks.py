@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from aion.platform.compute.context import JobContext
+from aion.platform.storage.factory import fetch_input, publish_outputs
 
 
 def train_process(
     ctx: JobContext,
-    blob: str,
+    blob: str | dict[str, Any],
     filename: str,
     out: str,
     scores_out: str,
     normal: list[int] | None,
     config: dict[str, Any],
     meta: dict[str, Any] | None = None,
+    store: str | None = None,
+    out_ref: str | None = None,
 ) -> dict[str, float]:
     """Train a process model on one sensor file; write the model (``out``) and its stored scores.
 
@@ -33,10 +35,7 @@ def train_process(
     work = Path(tempfile.mkdtemp(prefix="aion-process-"))
     try:
         local = work / f"data{Path(filename).suffix.lower() or '.csv'}"
-        try:
-            os.link(blob, local)
-        except OSError:
-            shutil.copyfile(blob, local)
+        fetch_input(store, blob if isinstance(blob, dict) else {"blob": blob}, local)  # through the store
         ctx.progress(0.02, "load")
         frame, report = load_sensor_file(local)
         ctx.log(f"loaded {len(frame)} rows x {len(frame.columns)} sensors: {', '.join(frame.columns)}")
@@ -59,6 +58,7 @@ def train_process(
         _, alarms, _ = stored.alarms()
         summary = model.summary()
         Path(out + ".report.json").write_text(json.dumps(summary, default=str), encoding="utf-8")
+        publish_outputs(store, out_ref, out, scores_out, out + ".report.json")  # for the web process
         metrics = {
             "threshold": float(model.policy.threshold or 0.0),
             "target_far": float(cfg.target_far),

@@ -18,7 +18,7 @@ from aion.platform import jobs as job_service
 from aion.platform import policy
 from aion.platform.errors import PlatformError
 from aion.platform.runtime import runtime_for
-from aion.platform.storage.blobstore import LocalBlobStore
+from aion.platform.storage.blobstore import BlobStore
 from aion.process import kind as process_kind  # registers the train_process job kind
 from aion.process import service
 from aion.process.errors import ProcessWebError
@@ -34,7 +34,7 @@ add_template_dir(Path(__file__).resolve().parent / "templates")
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
 
-def _store(request: Request) -> LocalBlobStore:
+def _store(request: Request) -> BlobStore:
     return runtime_for(request.app).storage.store
 
 

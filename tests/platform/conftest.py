@@ -12,6 +12,12 @@ import pytest
 from aion.platform.compute.executors.base import Executor
 from aion.platform.compute.executors.local import LocalExecutor
 
+S3_TEST_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "test",
+    "AWS_SECRET_ACCESS_KEY": "test",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
 
 @pytest.fixture(scope="session")
 def ray_cluster() -> Iterator[Any]:
@@ -23,7 +29,14 @@ def ray_cluster() -> Iterator[Any]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ray.init(num_cpus=2, include_dashboard=False, namespace="aion", log_to_driver=False)
+            ray.init(
+                num_cpus=2,
+                include_dashboard=False,
+                namespace="aion",
+                log_to_driver=False,
+                # the cluster's machines have credentials for the S3 store (the test server's)
+                runtime_env={"env_vars": dict(S3_TEST_CREDENTIALS)},
+            )
     except Exception as e:  # any failure to start means: no Ray here
         pytest.skip(f"a local Ray cluster could not start: {e}")
     yield ray
@@ -51,3 +64,40 @@ def executor(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Executo
         for info in ray.util.list_named_actors(all_namespaces=True):
             if info["name"].startswith("aion-run-"):
                 ray.kill(ray.get_actor(info["name"], namespace=info["namespace"]), no_restart=True)
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """A real S3-compatible HTTP server (moto) on a free local port; yields its endpoint URL."""
+    import os
+    import socket
+
+    server_mod = pytest.importorskip("moto.server", reason="moto[server] is not installed / moto 미설치")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    saved = {
+        k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
+    }
+    os.environ.update(S3_TEST_CREDENTIALS)
+    server = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@pytest.fixture
+def s3_url(s3_server: str) -> str:
+    """A fresh bucket on the test S3 server, as an ``AION_STORAGE_URL``."""
+    import uuid
+
+    import boto3
+
+    bucket = f"aion-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=s3_server).create_bucket(Bucket=bucket)
+    return f"s3://{bucket}/tenant-a?endpoint_url={s3_server}"

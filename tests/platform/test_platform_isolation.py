@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy import Engine
 
 from aion.core.db import system_session
+from aion.line import service as lines
+from aion.line.config import parse_line
 from aion.platform import jobs, modelregistry
 from aion.settings import Settings
 from aion.web.app import create_app
@@ -80,7 +82,10 @@ def company_b_objects(app: Any, world: World, engine: Engine, tmp_path: Path) ->
             metrics={"f1": 1.0},
         )
         modelregistry.promote(s, model, mv.id)
-        ids = {"model_id": str(model.id), "mv": str(mv.id)}
+        line = lines.apply_config(
+            s, world.company_b, parse_line({"line": "mixer", "machines": [{"name": "m1", "tags": ["x"]}]})
+        )
+        ids = {"model_id": str(model.id), "mv": str(mv.id), "machine_id": str(line.machines[0].id)}
     c.__exit__(None, None, None)
     return {
         "dataset_id": str(ds["id"]),

@@ -297,3 +297,53 @@ def test_two_web_processes_share_one_scheduler(engine: Engine, world: World, tmp
     finally:
         leader.stop()
         follower.stop()
+
+
+def test_training_job_reads_its_data_through_the_s3_store(
+    engine: Engine, world: World, tmp_path: Path, s3_url: str, executor: Executor
+) -> None:
+    """Blobs in a bucket on a real S3 server: upload, train (the worker, a local process or a Ray
+    actor, fetches the images by hash and hands the model back by ref), register."""
+    rt = PlatformRuntime(engine, tmp_path / "data", executor=executor, storage_url=s3_url)
+    rt.start(background=False)
+    try:
+        store = rt.storage.store
+        assert store.url == s3_url and not (tmp_path / "data" / "blobs").exists()
+        ds_id, v_id = image_set(engine, world, rt, tmp_path)
+        with member(engine, world) as s, s.begin():
+            rec = jobs.submit_job(s, rt, "train_inspection", ds_id, v_id, {"resolution": 64})
+            job_id, params = rec.id, rec.spec["params"]
+        assert params["store"] == s3_url and all("blob" not in it for it in params["items"])
+        assert all(store.exists(it["sha256"]) for it in params["items"])
+        done = wait_for(rt, engine, job_id, {"succeeded", "failed", "cancelled"})
+        assert done.state == "succeeded", done.error
+        with member(engine, world) as s:
+            mv = modelregistry.get_version(s, done.outcome["model_id"], done.outcome["model_version_id"])
+            assert store.exists(mv.sha256) and store.size(mv.sha256) == mv.size
+            assert store.get_ref(params["out_ref"] + "/model.aion") == mv.sha256  # handed back by the worker
+        keys = store.client.list_objects_v2(Bucket=store.bucket)["Contents"]  # type: ignore[attr-defined]
+        assert all(k["Key"].startswith("tenant-a/") for k in keys) and len(keys) >= 10
+    finally:
+        rt.stop()
+
+
+def test_a_trained_model_over_the_storage_quota_is_refused_with_a_clear_message(
+    engine: Engine, world: World, runtime: PlatformRuntime, tmp_path: Path
+) -> None:
+    from aion.platform.models import PlatformQuota
+    from aion.platform.quota import storage_used
+
+    ds_id, v_id = image_set(engine, world, runtime, tmp_path)
+    with system_session(engine) as s:
+        used = storage_used(s, world.company_a)
+        s.add(PlatformQuota(company_id=world.company_a, storage_bytes=used + 1000))  # no room for a model
+    with member(engine, world) as s, s.begin():
+        job_id = jobs.submit_job(s, runtime, "train_inspection", ds_id, v_id, {"resolution": 64}).id
+    done = wait_for(runtime, engine, job_id, {"succeeded", "failed", "cancelled"})
+    assert done.state == "succeeded" and done.outcome_done
+    assert "model_version_id" not in done.outcome
+    assert done.outcome["error"].startswith("저장 용량 초과: 사용 ")
+    assert "Storage quota exceeded:" in done.outcome["error"] and "MB allowed" in done.outcome["error"]
+    with system_session(engine) as s:
+        assert s.scalars(select(ModelVersion)).all() == []
+        assert storage_used(s, world.company_a) == used  # the data set's files are all still there

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,43 @@ def test_promote_rollback_and_compare(engine: Engine, world: World, tmp_path: Pa
         reg.get_version(b, model.id, vs[0].id)
     assert reg.list_models(b) == []
     b.close()
+
+
+def test_model_files_are_refused_over_the_storage_quota(engine: Engine, world: World, tmp_path: Path) -> None:
+    """Counted against the company's quota and refused when over it; nothing already stored is lost."""
+    from aion.core.db import system_session
+    from aion.platform.errors import QuotaExceeded
+    from aion.platform.models import ModelVersion, PlatformQuota
+    from aion.platform.quota import storage_used
+
+    storage = PlatformStorage.at(tmp_path / "data")
+    with system_session(engine) as sys:
+        sys.add(PlatformQuota(company_id=world.company_a, storage_bytes=2_500_000))
+    s = session_factory(engine)()
+    Scope.for_companies("member@alpha.example", [world.company_a], actor_id=world.users["a_member"]).bind(s)
+    model = reg.get_or_create_model(s, world.company_a, "bolt", "inspection")
+    small, big = tmp_path / "small.aion", tmp_path / "big.aion"
+    small.write_bytes(b"s" * 1_500_000)
+    big.write_bytes(b"b" * 1_200_000)
+
+    def register(f: Path) -> int:
+        v = reg.register_version(
+            s, storage.store, model, f, dataset_version_id=None, job_id=None, params={}, metrics={}
+        )
+        return v.number
+
+    assert register(small) == 1
+    assert storage_used(s, world.company_a) == 1_500_000  # counted
+    with pytest.raises(QuotaExceeded) as e:
+        register(big)  # 1.5 MB + 1.2 MB > 2.5 MB
+    assert e.value.bilingual() == (
+        "저장 용량 초과: 사용 1.5 MB + 신규 1.2 MB > 허용 2.5 MB. / "
+        "Storage quota exceeded: 1.5 MB used + 1.2 MB new > 2.5 MB allowed."
+    )
+    assert not storage.store.exists(hashlib.sha256(big.read_bytes()).hexdigest())  # nothing stored
+    assert register(small) == 2  # the same content again costs nothing: allowed at the limit
+    s.commit()
+    assert [v.number for v in s.scalars(select(ModelVersion).order_by(ModelVersion.number))] == [1, 2]
+    assert storage.store.exists(hashlib.sha256(small.read_bytes()).hexdigest())
+    assert storage_used(s, world.company_a) == 1_500_000
+    s.close()

@@ -29,6 +29,7 @@ from aion.platform.storage.errors import BlobNotFoundError, ChecksumMismatchErro
 
 CHUNK = 4 * 1024 * 1024
 _SHA = re.compile(r"^[0-9a-f]{64}$")
+_REF = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$")
 
 
 class BlobInfo(NamedTuple):
@@ -47,6 +48,24 @@ def check_sha256(sha256: str) -> str:
     return s
 
 
+def check_ref(name: str) -> str:
+    """Validate a ref name: lower-case path segments, no ``..``, no leading slash."""
+    if not _REF.match(name) or ".." in name or len(name) > 300:
+        raise StorageError(
+            f"잘못된 참조 이름: {name!r} (소문자, 숫자, . _ - /) / Bad ref name: {name!r} (a-z 0-9 . _ - /)"
+        )
+    return name
+
+
+def hash_file(path: str | os.PathLike[str], chunk_size: int = CHUNK) -> str:
+    """The hex SHA-256 of a file, read in chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk_size), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def iter_chunks(source: BinaryIO | Iterable[bytes], chunk_size: int = CHUNK) -> Iterator[bytes]:
     """Yield a stream or an iterable of byte strings in pieces of at most ``chunk_size``."""
     if hasattr(source, "read"):
@@ -62,7 +81,13 @@ def iter_chunks(source: BinaryIO | Iterable[bytes], chunk_size: int = CHUNK) -> 
 
 
 class BlobStore(ABC):
-    """A few verbs over immutable blobs; an S3-compatible backend implements the same."""
+    """A few verbs over immutable blobs, on local disk or in an S3-compatible bucket.
+
+    ``url`` says where the store is, so that a job's worker, on any machine, opens the same
+    store (:func:`aion.platform.storage.factory.store_from_url`) and fetches its inputs itself.
+    """
+
+    url: str = ""
 
     @abstractmethod
     def put_stream(self, source: BinaryIO | Iterable[bytes], expected_sha256: str | None = None) -> BlobInfo:
@@ -82,8 +107,47 @@ class BlobStore(ABC):
     def open(self, sha256: str) -> BinaryIO:
         """A readable binary stream of the blob; raises :class:`BlobNotFoundError`."""
 
+    def check(self) -> None:
+        """Raise :class:`StorageError` unless the store answers (a remote one; local ones always do)."""
+        return None
+
+    @abstractmethod
+    def path(self, sha256: str) -> Path:
+        """A local file with the blob's content (the stored file itself, or a verified cached copy)."""
+
+    def fetch(self, sha256: str, dest: str | os.PathLike[str]) -> Path:
+        """Write the blob to ``dest`` (streamed, verified, renamed into place); returns ``dest``."""
+        dest = Path(dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
+        try:
+            h = hashlib.sha256()
+            with self.open(sha256) as src, open(tmp, "wb") as out:
+                for block in iter_chunks(src):
+                    h.update(block)
+                    out.write(block)
+            if h.hexdigest() != check_sha256(sha256):
+                raise ChecksumMismatchError(
+                    f"체크섬 불일치: 기대 {sha256}, 실제 {h.hexdigest()} / "
+                    f"Checksum mismatch: expected {sha256}, got {h.hexdigest()}"
+                )
+            os.replace(tmp, dest)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+        return dest
+
     @abstractmethod
     def exists(self, sha256: str) -> bool: ...
+
+    @abstractmethod
+    def put_ref(self, name: str, sha256: str) -> None:
+        """Name a blob (e.g. ``job-outputs/<id>/model.aion``): how a job's worker on another
+        machine hands its output files back. Refs are small and may be overwritten."""
+
+    @abstractmethod
+    def get_ref(self, name: str) -> str | None:
+        """The SHA-256 a ref names, or None."""
 
     @abstractmethod
     def size(self, sha256: str) -> int: ...
@@ -98,6 +162,7 @@ class LocalBlobStore(BlobStore):
 
     def __init__(self, root: str | os.PathLike[str], chunk_size: int = CHUNK, fsync: bool = True) -> None:
         self.root = Path(root)
+        self.url = self.root.resolve().as_uri()
         self.chunk_size = chunk_size
         self.fsync = fsync
         (self.root / "blobs").mkdir(parents=True, exist_ok=True)
@@ -106,6 +171,19 @@ class LocalBlobStore(BlobStore):
     def path(self, sha256: str) -> Path:
         s = check_sha256(sha256)
         return self.root / "blobs" / s[:2] / s[2:4] / s
+
+    def fetch(self, sha256: str, dest: str | os.PathLike[str]) -> Path:
+        """A hard link to the stored file when on the same file system, else a copy."""
+        dest = Path(dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        src = self.path(sha256)
+        try:
+            os.link(src, dest)
+        except FileNotFoundError as e:
+            raise BlobNotFoundError(f"블롭 없음: {sha256} / No such blob: {sha256}") from e
+        except OSError:
+            return super().fetch(sha256, dest)
+        return dest
 
     def temp_path(self) -> Path:
         """A fresh path on the same file system as the blobs (for staging and atomic renames)."""
@@ -194,12 +272,35 @@ class LocalBlobStore(BlobStore):
         except FileNotFoundError:
             return False
 
+    def put_ref(self, name: str, sha256: str) -> None:
+        dest = self.root / "refs" / check_ref(name)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.temp_path()
+        tmp.write_text(check_sha256(sha256), encoding="ascii")
+        os.replace(tmp, dest)
+
+    def get_ref(self, name: str) -> str | None:
+        try:
+            return (self.root / "refs" / check_ref(name)).read_text(encoding="ascii").strip()
+        except FileNotFoundError:
+            return None
+
 
 class MemoryBlobStore(BlobStore):
     """Blobs in a dict: for tests and tiny demos (holds everything in memory, by design)."""
 
     def __init__(self) -> None:
         self.blobs_: dict[str, bytes] = {}
+        self.url = "memory:"
+        self.refs_: dict[str, str] = {}
+        self.cache_: Path | None = None
+
+    def path(self, sha256: str) -> Path:
+        import tempfile
+
+        if self.cache_ is None:
+            self.cache_ = Path(tempfile.mkdtemp(prefix="aion-memblobs-"))
+        return self.fetch(sha256, self.cache_ / check_sha256(sha256))
 
     def put_stream(self, source: BinaryIO | Iterable[bytes], expected_sha256: str | None = None) -> BlobInfo:
         h = hashlib.sha256()
@@ -233,3 +334,9 @@ class MemoryBlobStore(BlobStore):
 
     def delete(self, sha256: str) -> bool:
         return self.blobs_.pop(check_sha256(sha256), None) is not None
+
+    def put_ref(self, name: str, sha256: str) -> None:
+        self.refs_[check_ref(name)] = check_sha256(sha256)
+
+    def get_ref(self, name: str) -> str | None:
+        return self.refs_.get(check_ref(name))

@@ -1,0 +1,167 @@
+"""Deploy a promoted process model version to a machine of one of the company's lines.
+
+The registry keeps who deployed what where (:class:`~aion.platform.models.Deployment`, one row
+per machine, audited); the line's folder gets the model file and ``models/deployed.json``, which
+the line runtime follows (:class:`~aion.line.scoring.DeployedScorer`): the machine's next
+readings are scored by the model, without restarting the line. Functions take the caller's
+scoped session and never commit; another company's model, line or machine is a 404.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from aion.core import audit
+from aion.core.tenancy import NotFound, current_scope, get_scoped
+from aion.line.models import Line, Machine
+from aion.line.scoring import DEPLOYED
+from aion.line.service import line_dir
+from aion.platform import modelregistry as reg
+from aion.platform.errors import PlatformError
+from aion.platform.models import Deployment, ModelVersion, RegisteredModel
+from aion.platform.storage.blobstore import BlobStore
+
+DEPLOYABLE_KINDS = ("process",)
+
+
+def machines(session: Session, company_id: int) -> list[Machine]:
+    """The company's machines, line by line (what a model can be deployed to)."""
+    stmt = (
+        select(Machine)
+        .join(Line, Machine.line_id == Line.id)
+        .where(Line.company_id == company_id)
+        .order_by(Line.name, Machine.name)
+    )
+    return list(session.scalars(stmt))
+
+
+def deployments(session: Session, model_id: int) -> list[Deployment]:
+    stmt = select(Deployment).where(Deployment.model_id == model_id).order_by(Deployment.id)
+    return list(session.scalars(stmt))
+
+
+def _model_columns(store: BlobStore, version: ModelVersion) -> list[str]:
+    from aion.solutions.process.model import ProcessModel
+
+    return list(ProcessModel.load(store.path(version.sha256)).columns)
+
+
+def deploy(
+    session: Session,
+    store: BlobStore,
+    data_dir: Path,
+    model: RegisteredModel,
+    version: ModelVersion,
+    machine_id: int,
+) -> Deployment:
+    """Deploy ``version`` (the model's production version) to the machine; audited."""
+    machine = get_scoped(session, Machine, machine_id)
+    if machine.company_id != model.company_id:  # a program admin's scope sees both companies
+        raise NotFound("Machine", machine_id)
+    if model.kind not in DEPLOYABLE_KINDS:
+        raise PlatformError("Only process models can be deployed to a line machine.")
+    if reg.aliases(session, model.id).get("production") != version.id:
+        raise PlatformError("Promote this version to production before deploying it.")
+    columns = _model_columns(store, version)
+    tags = sorted(t.name for t in machine.tags)
+    missing = [c for c in columns if c not in tags]
+    if missing:
+        raise PlatformError(
+            "Machine {machine} has no tags for the model's sensors {missing} (its tags: {tags}).",
+            machine=machine.name,
+            missing=", ".join(missing),
+            tags=", ".join(tags) or "-",
+        )
+    line = machine.line
+    row = session.scalars(select(Deployment).where(Deployment.machine_id == machine.id)).one_or_none()
+    before = {"model_id": row.model_id, "version_id": row.version_id} if row else None
+    if row is None:
+        row = Deployment(company_id=model.company_id, line_id=line.id, machine_id=machine.id)
+        session.add(row)
+    row.model_id, row.version_id = model.id, version.id
+    row.deployed_by = current_scope(session).actor
+    session.flush()
+    audit.record(
+        session,
+        "model_deploy",
+        "Machine",
+        machine.id,
+        company_id=model.company_id,
+        detail={
+            "line": line.name,
+            "machine": machine.name,
+            "model": model.name,
+            "version": version.number,
+            "before": before,
+        },
+    )
+    _write_line_models(session, store, line_dir(data_dir, line), line)
+    return row
+
+
+def undeploy(
+    session: Session, store: BlobStore, data_dir: Path, model: RegisteredModel, machine_id: int
+) -> None:
+    """Take the model off the machine (the line's rules score it again); audited."""
+    row = session.scalars(
+        select(Deployment).where(Deployment.machine_id == machine_id, Deployment.model_id == model.id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound("Deployment", machine_id)
+    machine = get_scoped(session, Machine, machine_id)
+    line = machine.line
+    version = session.get(ModelVersion, row.version_id)
+    session.delete(row)
+    session.flush()
+    audit.record(
+        session,
+        "model_undeploy",
+        "Machine",
+        machine.id,
+        company_id=model.company_id,
+        detail={
+            "line": line.name,
+            "machine": machine.name,
+            "model": model.name,
+            "version": version.number if version else None,
+        },
+    )
+    _write_line_models(session, store, line_dir(data_dir, line), line)
+
+
+def _write_line_models(session: Session, store: BlobStore, folder: Path, line: Line) -> None:
+    """The line's model files and ``deployed.json`` from its deployment rows (atomic replace)."""
+    models = folder / DEPLOYED.parent
+    entries: dict[str, Any] = {}
+    for d in session.scalars(select(Deployment).where(Deployment.line_id == line.id)):
+        version = session.get(ModelVersion, d.version_id)
+        machine = session.get(Machine, d.machine_id)
+        if version is None or machine is None:
+            continue
+        name = f"{version.sha256}.aion"
+        if not (models / name).exists():
+            store.fetch(version.sha256, models / name)  # verified copy: the line needs no blob store
+        model = session.get(RegisteredModel, d.model_id)
+        entries[machine.name] = {
+            "kind": model.kind if model else "process",
+            "file": name,
+            "sha256": version.sha256,
+            "model": model.name if model else "",
+            "version": version.number,
+            "deployed_by": d.deployed_by,
+        }
+    models.mkdir(parents=True, exist_ok=True)
+    tmp = models / f".deployed-{uuid.uuid4().hex}.json"
+    tmp.write_text(json.dumps({"line": line.key, "machines": entries}, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, folder / DEPLOYED)
+    in_use = {e["file"] for e in entries.values()}
+    for old in models.glob("*.aion"):  # files no machine uses any more (a running line has loaded its own)
+        if old.name not in in_use:
+            old.unlink(missing_ok=True)
