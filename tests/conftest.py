@@ -6,6 +6,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
@@ -95,3 +96,17 @@ def engine(db_url: str) -> Iterator[Engine]:
     eng = make_engine(db_url)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture
+def server(tmp_path: Path, engine: Engine, db_url: str) -> Iterator[tuple[str, Any]]:
+    """The whole app on a real server (for browser tests): ``(base URL, the two-company world)``."""
+    from aion.settings import Settings
+    from aion.web.app import create_app
+    from tests.browser import serving
+    from tests.foundation.factories import make_world
+
+    world = make_world(engine)
+    settings = Settings(env="test", data_dir=tmp_path / "data", database_url=db_url, secret_key="k" * 48)
+    with serving(create_app(settings, engine)) as base:
+        yield base, world

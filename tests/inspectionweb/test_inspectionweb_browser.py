@@ -3,68 +3,35 @@
 from __future__ import annotations
 
 import re
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-import uvicorn
 from sqlalchemy import Engine, select
 
 from aion.core.db import system_session
 from aion.platform import modelregistry
 from aion.platform.models import DatasetVersion
 from aion.platform.runtime import PlatformStorage
-from aion.settings import Settings
-from aion.web.app import create_app
-from tests.foundation.factories import PASSWORD, World, make_world
-from tests.foundation.test_browser import CHROME_ARGS, CHROMIUM, _free_port
+from tests.browser import BROWSER, chromium_page, log_in
+from tests.foundation.factories import World
 from tests.inspectionweb.tools import N_NG, N_OK
 from tests.platform.helpers import png
 from tests.platform.webtools import image_zip_bytes
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
-]
-
-
-@pytest.fixture
-def server(tmp_path: Path, engine: Engine, db_url: str) -> Iterator[tuple[str, World]]:
-    world = make_world(engine)
-    settings = Settings(env="test", data_dir=tmp_path / "data", database_url=db_url, secret_key="k" * 48)
-    port = _free_port()
-    config = uvicorn.Config(create_app(settings, engine), host="127.0.0.1", port=port, log_config=None)
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", world
-    srv.should_exit = True
-    thread.join(timeout=20)
+pytestmark = BROWSER
 
 
 def test_drag_threshold_save_it_and_try_a_photo(
     server: tuple[str, World], engine: Engine, tmp_path: Path, model_file: Path
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     base, world = server
     archive = tmp_path / "parts.zip"
     archive.write_bytes(image_zip_bytes(tmp_path, N_OK, N_NG))
     photo = tmp_path / "new_part.png"
     photo.write_bytes(png(77))
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
-        page = browser.new_page(locale="ko-KR")
-        page.goto(f"{base}/login")
-        page.get_by_label("이메일").fill(world.emails["a_member"])
-        page.get_by_label("비밀번호").fill(PASSWORD)
-        page.get_by_label("비밀번호").press("Enter")
+    with chromium_page("ko-KR") as page:
+        log_in(page, base, world.emails["a_member"])
         page.goto(f"{base}/datasets")
         page.get_by_label("이름").fill("부싱")
         page.get_by_role("button", name="만들기").click()
@@ -119,4 +86,3 @@ def test_drag_threshold_save_it_and_try_a_photo(
         page.get_by_role("button", name="검사").click()
         expect(page.locator("#verdict")).to_have_text("불합격")
         expect(page.locator("#heatmap")).to_be_visible()
-        browser.close()

@@ -5,41 +5,28 @@ appears, a shop-floor member acknowledges it with the keyboard, and the acknowle
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlalchemy import Engine, select
 
 from aion.core.audit import AuditLog
 from aion.core.db import system_session
 from aion.line import service
-from aion.line.broker import free_port
 from aion.line.config import example_path, load_line
 from aion.line.connectors.ingest import IngestConnector
 from aion.line.models import Line
 from aion.line.runtime import build_pipeline
 from aion.settings import Settings
 from aion.web.app import create_app
+from tests.browser import BROWSER, chromium_page, serving
 
 from .factories import PASSWORD, World, make_world
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
-]
-CHROME_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-]
+pytestmark = BROWSER
 
 
 @pytest.fixture
@@ -61,19 +48,8 @@ def live_line(
     runner = threading.Thread(target=pipeline.run, args=(stop,), daemon=True)
     runner.start()
     settings = Settings(env="test", data_dir=data, database_url=db_url, secret_key="k" * 48)
-    port = free_port()
-    srv = uvicorn.Server(
-        uvicorn.Config(create_app(settings, engine), host="127.0.0.1", port=port, log_config=None)
-    )
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", world, line_id, ingest
-    srv.should_exit = True
-    thread.join(10)
+    with serving(create_app(settings, engine)) as base:
+        yield base, world, line_id, ingest
     stop.set()
     runner.join(10)
     pipeline.close()
@@ -87,13 +63,11 @@ def send(ingest: IngestConnector, **values: float) -> None:
 def test_live_page_updates_values_and_an_alarm_is_acknowledged(
     live_line: tuple[str, World, int, IngestConnector], engine: Engine, tmp_path: Path
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     base, world, line_id, ingest = live_line
     send(ingest, pressure=0.25, temperature=88.5)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
-        page = browser.new_page(locale="ko-KR", viewport={"width": 1600, "height": 900})
+    with chromium_page("ko-KR", viewport={"width": 1600, "height": 900}) as page:
         page.goto(f"{base}/login?next=/lines/{line_id}/live")
         page.get_by_label("이메일").fill(world.emails["a_member"])
         page.get_by_label("비밀번호").fill(PASSWORD)
@@ -120,7 +94,6 @@ def test_live_page_updates_values_and_an_alarm_is_acknowledged(
         acked = page.locator("#alarms tbody tr.acknowledged")
         expect(acked).to_contain_text(world.emails["a_member"], timeout=10_000)
         expect(acked.get_by_role("button")).to_have_count(0)
-        browser.close()
     with system_session(engine) as s:
         line = s.get(Line, line_id)
         assert line is not None

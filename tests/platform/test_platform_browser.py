@@ -9,50 +9,22 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
-from sqlalchemy import Engine
 
-from aion.settings import Settings
-from aion.web.app import create_app
-from tests.foundation.factories import PASSWORD, World, make_world
-from tests.foundation.test_browser import CHROME_ARGS, CHROMIUM, _free_port
+from tests.browser import BROWSER, chromium_page, log_in
+from tests.foundation.factories import World
 from tests.platform.helpers import png
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
-]
+pytestmark = BROWSER
 TRAIN_TIMEOUT_MS = 180_000
-
-
-@pytest.fixture
-def server(tmp_path: Path, engine: Engine, db_url: str) -> Iterator[tuple[str, World]]:
-    world = make_world(engine)
-    settings = Settings(env="test", data_dir=tmp_path / "data", database_url=db_url, secret_key="k" * 48)
-    port = _free_port()
-    config = uvicorn.Config(create_app(settings, engine), host="127.0.0.1", port=port, log_config=None)
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", world
-    srv.should_exit = True
-    thread.join(timeout=20)
 
 
 def test_member_uploads_labels_trains_compares_promotes_and_rolls_back(
     server: tuple[str, World], tmp_path: Path
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     base, world = server
     images = []
@@ -62,13 +34,8 @@ def test_member_uploads_labels_trains_compares_promotes_and_rolls_back(
         p.write_bytes(png(i, defect=i in (0, 1)))
         images.append(str(p))
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
-        page = browser.new_page(locale="ko-KR")
-        page.goto(f"{base}/login")
-        page.get_by_label("이메일").fill(world.emails["a_member"])
-        page.get_by_label("비밀번호").fill(PASSWORD)
-        page.get_by_label("비밀번호").press("Enter")
+    with chromium_page("ko-KR") as page:
+        log_in(page, base, world.emails["a_member"])
         page.get_by_role("link", name="데이터셋").click()
 
         # a new data set, and eight images from the browser
@@ -138,4 +105,3 @@ def test_member_uploads_labels_trains_compares_promotes_and_rolls_back(
         expect(page.locator("#alias-production")).to_have_text("v1")
         expect(page.locator("table").last).to_contain_text("되돌리기")
         page.screenshot(path=str(tmp_path / "model.png"), full_page=True)
-        browser.close()

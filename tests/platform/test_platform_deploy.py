@@ -5,12 +5,10 @@ readings with the model, without a restart."""
 from __future__ import annotations
 
 import json
-import re
 import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
@@ -30,9 +28,8 @@ from aion.settings import Settings
 from aion.solutions.process.frame import SensorFrame
 from aion.solutions.process.model import TrainConfig, train
 from aion.web.app import create_app
-from tests.foundation.factories import PASSWORD, World, make_world
-from tests.foundation.test_browser import CHROME_ARGS, CHROMIUM
-from tests.platform.test_platform_browser import server  # noqa: F401  (the live server fixture)
+from tests.browser import BROWSER, chromium_page, log_in
+from tests.foundation.factories import World, make_world
 from tests.platform.webtools import client_for
 
 SENSORS = ("pressure", "flow", "temp")
@@ -255,14 +252,14 @@ def test_deploy_a_promoted_process_model_to_a_line_machine(
         pipe.close()
 
 
-@pytest.mark.browser
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+@BROWSER[0]
+@BROWSER[1]
 def test_company_admin_deploys_from_the_model_page_in_a_browser(
-    server: tuple[str, World],  # noqa: F811
+    server: tuple[str, World],
     engine: Engine,
     tmp_path: Path,
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     base, world = server
     data = tmp_path / "data"  # the server fixture's data directory
@@ -284,14 +281,8 @@ def test_company_admin_deploys_from_the_model_page_in_a_browser(
         )
         reg.promote(s, model, v1.id)
         model_id = model.id
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
-        page = browser.new_page(locale="ko-KR")
-        page.goto(f"{base}/login")
-        page.get_by_label("이메일").fill(world.emails["a_admin"])
-        page.get_by_label("비밀번호").fill(PASSWORD)
-        page.get_by_label("비밀번호").press("Enter")
-        page.wait_for_url(re.compile(r"^(?!.*/login)"))
+    with chromium_page("ko-KR") as page:
+        log_in(page, base, world.emails["a_admin"])
         page.goto(f"{base}/models/{model_id}")
         expect(page.get_by_role("heading", name="라인에 배포")).to_be_visible()
         page.locator("#deploy-machine").select_option(str(pump1))
@@ -299,5 +290,4 @@ def test_company_admin_deploys_from_the_model_page_in_a_browser(
         expect(page.locator("#deployed-notice")).to_be_visible()
         expect(page.locator("#deployments tbody tr").first).to_contain_text("pump1")
         page.screenshot(path=str(tmp_path / "deploy.png"), full_page=True)
-        browser.close()
     assert (data / "line" / key / DEPLOYED).exists()

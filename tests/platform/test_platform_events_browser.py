@@ -4,20 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
+from tests.browser import BROWSER, chromium_page, log_in
+from tests.foundation.factories import World
 
-from tests.foundation.factories import PASSWORD, World
-from tests.foundation.test_browser import CHROME_ARGS, CHROMIUM
-from tests.platform.test_platform_browser import server  # noqa: F401  (fixture)
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
-]
+pytestmark = BROWSER
 
 
-def test_member_marks_sensor_events_by_dragging(server: tuple[str, World], tmp_path: Path) -> None:  # noqa: F811
-    from playwright.sync_api import expect, sync_playwright
+def test_member_marks_sensor_events_by_dragging(server: tuple[str, World], tmp_path: Path) -> None:
+    from playwright.sync_api import expect
 
     base, world = server
     csv = tmp_path / "pump_vibration.csv"
@@ -25,13 +19,8 @@ def test_member_marks_sensor_events_by_dragging(server: tuple[str, World], tmp_p
         "t,vibration,temp\n"
         + "".join(f"{i},{(i % 17) / 10 + (5 if 60 < i < 70 else 0)},{40 + i % 3}\n" for i in range(200))
     )
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
-        page = browser.new_page(locale="en-US")
-        page.goto(f"{base}/login")
-        page.get_by_label("이메일").fill(world.emails["a_member"])
-        page.get_by_label("비밀번호").fill(PASSWORD)
-        page.get_by_label("비밀번호").press("Enter")
+    with chromium_page("en-US") as page:
+        log_in(page, base, world.emails["a_member"])
         page.goto(f"{base}/datasets")
         page.get_by_label("이름").fill("펌프 진동")
         page.get_by_label("종류").select_option("sensor_series")
@@ -64,4 +53,3 @@ def test_member_marks_sensor_events_by_dragging(server: tuple[str, World], tmp_p
         page.get_by_role("link", name="펌프 진동").click()
         page.get_by_role("link", name="이벤트 표시").click()
         expect(page.locator("#chart rect.event")).to_have_count(1)  # kept in the new version
-        browser.close()

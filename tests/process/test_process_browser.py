@@ -10,36 +10,25 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-
-from tests.foundation.factories import PASSWORD, World
-from tests.foundation.test_browser import CHROME_ARGS, CHROMIUM
-from tests.platform.test_platform_browser import server  # noqa: F401  (the live server fixture)
+from tests.browser import BROWSER, chromium_page, log_in
+from tests.foundation.factories import World
 from tests.process.flow import sensor_csv
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
-]
+pytestmark = BROWSER
 TRAIN_TIMEOUT_MS = 180_000
 
 
 def test_member_uploads_accepts_normal_period_trains_and_moves_the_target(
-    server: tuple[str, World],  # noqa: F811
+    server: tuple[str, World],
     tmp_path: Path,
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     base, world = server
     log = tmp_path / "pump-a.csv"
     log.write_bytes(sensor_csv())
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
-        page = browser.new_page(locale="ko-KR")
-        page.goto(f"{base}/login")
-        page.get_by_label("이메일").fill(world.emails["a_member"])
-        page.get_by_label("비밀번호").fill(PASSWORD)
-        page.get_by_label("비밀번호").press("Enter")
+    with chromium_page("ko-KR") as page:
+        log_in(page, base, world.emails["a_member"])
         page.get_by_role("link", name="공정 모니터링").click()
         page.get_by_role("link", name=re.compile("데이터셋 페이지에서 만드세요")).click()
 
@@ -88,4 +77,3 @@ def test_member_uploads_accepts_normal_period_trains_and_moves_the_target(
         page.get_by_label("오경보 목표(정상 구간 행의 %)").fill("0")
         expect(page).to_have_url(re.compile(r"pos=0"))
         assert alarms.count() <= before
-        browser.close()

@@ -10,17 +10,12 @@ aliases and confirms the selection; a consultant runs a diagnosis and downloads 
 from __future__ import annotations
 
 import re
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from openpyxl import load_workbook
 from pypdf import PdfReader
 from sqlalchemy import Engine, select
@@ -30,52 +25,23 @@ from aion.program.models import Application, Assignment
 from aion.program.service.common import KST
 from aion.settings import Settings
 from aion.web.app import create_app
-from tests.foundation.factories import PASSWORD, World
+from tests.browser import BROWSER, CHROME_ARGS, CHROMIUM, log_in, serving
+from tests.foundation.factories import World
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
-]
-ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+pytestmark = BROWSER
 NAMES = ("알파정밀", "베타화학", "610-81-23454", "620-86-54323")
 
 
 @pytest.fixture
 def server(tmp_path: Path, engine: Engine, db_url: str, world: World) -> Iterator[str]:
     settings = Settings(env="test", data_dir=tmp_path / "data", database_url=db_url, secret_key="k" * 48)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    srv = uvicorn.Server(
-        uvicorn.Config(create_app(settings, engine), host="127.0.0.1", port=port, log_config=None)
-    )
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(settings, engine)) as base:
+        yield base
 
 
 def _login(browser: Any, base: str, email: str) -> Any:
     page = browser.new_context(locale="ko-KR", accept_downloads=True).new_page()
-    page.goto(f"{base}/login")
-    page.get_by_label("이메일").fill(email)
-    page.get_by_label("비밀번호").fill(PASSWORD)
-    page.get_by_label("비밀번호").press("Enter")
-    page.wait_for_url(f"{base}/")
+    log_in(page, base, email)
     return page
 
 
@@ -130,7 +96,7 @@ def test_call_to_kpi_in_a_real_browser(server: str, engine: Engine, world: World
     base = server
     now = datetime.now(KST)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
 
         # 1. the operator creates a blind call
         op = _login(browser, base, "operator@test.example")
