@@ -27,7 +27,7 @@ from aion.program.schemas import (
 from aion.program.service import calls as svc
 from aion.program.service import review as review_svc
 from aion.program.service.common import DEFAULT_RUBRIC, KST, InputError, now, window_of
-from aion.program.web.common import err, form_dict, page
+from aion.program.web.common import act, err, form_dict, page
 from aion.web.deps import CurrentUser, SessionDep
 from aion.web.forms import redirect
 
@@ -321,11 +321,9 @@ def app_receipt(request: Request, session: SessionDep, user: CurrentUser, app_id
 def app_reopen(request: Request, session: SessionDep, user: CurrentUser, app_id: int) -> Response:
     app = _app(session, user, app_id)
     accounts_policy.require(policy.can_apply(user))
-    try:
-        svc.reopen(session, app, user)
-    except InputError as e:
-        return page(request, "error.html", 400, status=400, message=err(request, e))
-    return redirect(f"/program/applications/{app.id}/edit?done=reopened")
+    return act(
+        request, lambda: svc.reopen(session, app, user), f"/program/applications/{app.id}/edit?done=reopened"
+    )
 
 
 @router.post("/program/applications/{app_id}/info")
@@ -334,11 +332,11 @@ def app_ask(
 ) -> Response:
     app = _app(session, user, app_id)
     accounts_policy.require(policy.can_manage_calls(user))
-    try:
-        svc.request_info(session, app, question, user)
-    except InputError as e:
-        return page(request, "error.html", 400, status=400, message=err(request, e))
-    return redirect(f"/program/applications/{app.id}?done=asked")
+    return act(
+        request,
+        lambda: svc.request_info(session, app, question, user),
+        f"/program/applications/{app.id}?done=asked",
+    )
 
 
 @router.post("/program/info/{req_id}/answer")
@@ -347,11 +345,11 @@ def info_answer(
 ) -> Response:
     accounts_policy.require(policy.can_apply(user))
     req = get_scoped(session, InfoRequest, req_id)
-    try:
-        svc.answer_info(session, req, answer)
-    except InputError as e:
-        return page(request, "error.html", 400, status=400, message=err(request, e))
-    return redirect(f"/program/applications/{req.application_id}?done=answered")
+    return act(
+        request,
+        lambda: svc.answer_info(session, req, answer),
+        f"/program/applications/{req.application_id}?done=answered",
+    )
 
 
 @router.post("/program/applications/{app_id}/withdraw")
@@ -360,11 +358,11 @@ def app_withdraw(
 ) -> Response:
     app = _app(session, user, app_id)
     accounts_policy.require(policy.can_manage_calls(user))
-    try:
-        review_svc.withdraw(session, app, reason, user)
-    except InputError as e:
-        return page(request, "error.html", 400, status=400, message=err(request, e))
-    return redirect(f"/program/calls/{app.call_id}/ranking?done=withdrawn")
+    return act(
+        request,
+        lambda: review_svc.withdraw(session, app, reason, user),
+        f"/program/calls/{app.call_id}/ranking?done=withdrawn",
+    )
 
 
 @router.get("/program/applications/{app_id}/letter.pdf")

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
-from aion.program.service.common import label
-from aion.web.forms import pick_language
+from aion.program.service.common import InputError, label
+from aion.web.forms import pick_language, redirect
 from aion.web.templating import add_template_dir, env, render
 
 add_template_dir(Path(__file__).resolve().parent.parent / "templates")
@@ -52,6 +53,16 @@ def page(request: Request, template: str, status_code: int = 200, **ctx: Any) ->
 
 def err(request: Request, e: Exception) -> str:
     return pick_language(str(e), getattr(request.state, "lang", "ko"))
+
+
+def act(request: Request, action: Callable[[], object], then: str) -> Response:
+    """A form's action: refused input (:class:`InputError`) is the error page (400) in the
+    user's language; otherwise redirect to ``then`` (post/redirect/get)."""
+    try:
+        action()
+    except InputError as e:
+        return page(request, "error.html", 400, status=400, message=err(request, e))
+    return redirect(then)
 
 
 async def form_dict(request: Request) -> dict[str, str]:

@@ -22,7 +22,7 @@ from aion.program.service.calls import all_fields
 from aion.program.service.common import InputError, rubric_of
 from aion.program.text import Text
 from aion.program.web.calls import _call
-from aion.program.web.common import err, form_dict, page
+from aion.program.web.common import act, err, form_dict, page
 from aion.web.deps import CurrentUser, SessionDep
 from aion.web.forms import redirect
 
@@ -108,11 +108,11 @@ def review_moderate(
     reason: Annotated[str, Form()] = "",
 ) -> Response:
     a = _staff_assignment(session, user, assignment_id)
-    try:
-        svc.moderate(session, a, action, reason, user)
-    except InputError as e:
-        return page(request, "error.html", 400, status=400, message=err(request, e))
-    return redirect(f"/program/calls/{a.call_id}/ranking?done=moderated")
+    return act(
+        request,
+        lambda: svc.moderate(session, a, action, reason, user),
+        f"/program/calls/{a.call_id}/ranking?done=moderated",
+    )
 
 
 WITHDRAWN = Text("선정 포기 (예비 순위 승계)", "Withdrawn (the reserve moved up)")
