@@ -59,7 +59,11 @@ class AlarmPolicy:
     ``smooth``: rows of trailing mean on the score. ``hysteresis``: the alarm clears only below
     ``baseline + hysteresis * (threshold - baseline)``, where ``baseline`` is the median normal score
     (0 unless calibrated): the clearing level stays above the bulk of normal scores, so an alarm ends
-    when the process is back to normal. ``min_duration``: shorter excursions are not alarms.
+    when the process is back to normal. ``min_duration``: the on-delay; shorter excursions are not
+    alarms unless they are intense: longer than the smoothing window (so not one bad reading) and
+    with an area above the limit, ``sum(score / threshold - 1)``, of at least ``short_area *
+    min_duration`` (with 0.5: twice the limit for half the on-delay, like a high-high alarm that
+    has a shorter delay than the high alarm).
     ``centered``: smooth with a centred window (whole files scored after the fact: no delay) instead
     of a trailing one (live scoring). ``margin`` widens the calibrated limit: ``median + margin * (quantile - median)`` of the normal
     scores (a safety factor for variation the normal period did not show).
@@ -71,6 +75,7 @@ class AlarmPolicy:
     min_duration: int = 5
     margin: float = 1.0
     centered: bool = False
+    short_area: float = 0.5
     threshold: float | None = None
     baseline: float = 0.0
 
@@ -114,8 +119,13 @@ class AlarmPolicy:
             active = not off_l[i] if active else on_l[i]
             state[i] = active
         if self.min_duration > 1:
+            thr = float(self.threshold)
+            need = self.short_area * self.min_duration
             for a, b in _runs(state):
-                if b - a < self.min_duration:
+                if b - a >= self.min_duration:
+                    continue
+                intense = b - a > self.smooth and float(np.sum(s[a:b] / thr - 1.0)) >= need
+                if not intense:
                     state[a:b] = False
         return state
 

@@ -40,9 +40,9 @@ class TrainConfig:
     detector: str = "auto"
     target_far: float = 0.01
     input_smooth: int = 10
-    smooth: int = 10
+    smooth: int = 8
     hysteresis: float = 0.7
-    min_duration: int = 10
+    min_duration: int = 30
     margin: float = 2.0
     drift_margin: bool = True
     autoencoder: bool = False

@@ -12,7 +12,9 @@ class PCADetector(Detector):
     """Hotelling T² in the principal subspace and SPE/Q in the residual subspace.
 
     Limits at confidence ``1 - alpha``: T² from the F distribution, Q from Jackson and Mudholkar.
-    The score is ``max(T²/T²_lim, Q/Q_lim)`` (``statistic="both"``) so 1.0 is the control limit.
+    The score is ``sqrt(max(T²/T²_lim, Q/Q_lim))`` (``statistic="both"``) so 1.0 is the control
+    limit. The square root puts it in amplitude units like the other detectors' z-scores (T² and Q
+    are sums of squares): a margin or an ensemble average then means the same for every detector.
 
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
@@ -86,10 +88,12 @@ class PCADetector(Detector):
         t2, spe = self._stats(X)
         a, b = t2 / self.t2_limit_, spe / self.q_limit_
         if self.statistic == "t2":
-            return a
-        if self.statistic == "spe":
-            return b
-        return np.maximum(a, b)
+            r = a
+        elif self.statistic == "spe":
+            r = b
+        else:
+            r = np.maximum(a, b)
+        return np.sqrt(r)
 
     def contributions(self, X: np.ndarray) -> np.ndarray:  # type: ignore[override]
         """Residual (SPE) contributions blended with T² contributions, per sensor."""
