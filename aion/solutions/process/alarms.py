@@ -18,6 +18,9 @@ import pandas as pd
 
 from aion.solutions.process.errors import ProcessError
 
+#: share of labelled event rows the limit must let through when events are given
+EVENT_REACH = 0.8
+
 
 @dataclass
 class Alarm:
@@ -85,19 +88,33 @@ class AlarmPolicy:
         if not 0.0 < self.hysteresis <= 1.0:
             raise ProcessError(f"hysteresis={self.hysteresis}: (0, 1] 범위 / must be in (0, 1]")
 
-    def calibrate(self, normal_scores: np.ndarray) -> AlarmPolicy:
-        """A copy whose threshold lets ``target_far`` of the (smoothed) normal scores through."""
+    def calibrate(self, normal_scores: np.ndarray, event_scores: np.ndarray | None = None) -> AlarmPolicy:
+        """A copy whose threshold lets ``target_far`` of the (smoothed) normal scores through.
+
+        ``event_scores``: the smoothed scores of rows the user labelled as known events (faults).
+        They show what a real fault of this plant scores. When the safety ``margin`` would hide
+        more than ``1 - EVENT_REACH`` of them, the limit comes down until ``EVENT_REACH`` of the
+        event rows are above it, but never below the plain ``target_far`` quantile of the normal
+        scores: the false-alarm target on the normal period still holds. Events never raise it.
+        """
         s = smooth_scores(np.asarray(normal_scores, dtype=np.float64), self.smooth, self.centered)
         s = s[np.isfinite(s)]
         if len(s) == 0:
             raise ProcessError("정상 구간 점수가 없습니다 / No normal-period scores to calibrate on")
         med = float(np.median(s))
-        thr = med + (float(np.quantile(s, 1.0 - self.target_far)) - med) * self.margin
+        q = float(np.quantile(s, 1.0 - self.target_far))
+        thr = med + (q - med) * self.margin
+        ev = np.asarray(event_scores if event_scores is not None else [], dtype=np.float64)
+        ev = ev[np.isfinite(ev)]
+        if len(ev):
+            thr = min(thr, max(float(np.quantile(ev, 1.0 - EVENT_REACH)), q))
         return replace(self, threshold=max(thr, 1e-12), baseline=min(med, thr))
 
-    def with_target(self, target_far: float, normal_scores: np.ndarray) -> AlarmPolicy:
+    def with_target(
+        self, target_far: float, normal_scores: np.ndarray, event_scores: np.ndarray | None = None
+    ) -> AlarmPolicy:
         """Recalibrate for another false-alarm target (the web slider)."""
-        return replace(self, target_far=target_far).calibrate(normal_scores)
+        return replace(self, target_far=target_far).calibrate(normal_scores, event_scores)
 
     @property
     def clear_level(self) -> float:
