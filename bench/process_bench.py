@@ -12,8 +12,11 @@ Prints one line per figure and, with ``--json PATH``, writes them all to a JSON 
   (``nab_edges_standard``, what a live stream gives).
 * C-MAPSS FD001 (``../shared/data/cmapss``): RMSE and PHM08 score at each test engine's last cycle,
   RUL capped at 125 (also the RMSE against the uncapped truth, for reference).
-* Online scoring: samples per second through ``score_one`` with 8 sensors on one core, and river's
-  HalfSpaceTrees measured in the same run.
+* Online scoring: samples per second through ``score_one`` (and ``score_many`` on batches of
+  1,000 consecutive readings) with 8 sensors on one core, and river's HalfSpaceTrees measured in
+  the same run. ``*_per_s`` are per second of this process's CPU time (``time.process_time``,
+  what one core delivers even when other programs load the machine); ``*_wall_per_s`` are per
+  second of wall clock.
 * Training: seconds to train the default model on 50,000 rows x 8 sensors.
 """
 
@@ -102,11 +105,23 @@ def _stream(n: int, d: int = 8, seed: int = 0) -> tuple[np.ndarray, list[dict[st
     return X, [dict(zip(names, row, strict=True)) for row in X.tolist()]
 
 
-def _rate(fn: Any, rows: list[dict[str, float]]) -> float:
-    t0 = time.perf_counter()
+def _rate(fn: Any, rows: list[Any]) -> tuple[float, float]:
+    """Calls per second of ``fn`` over ``rows``: (wall clock, CPU time of this process).
+
+    CPU time (``time.process_time``) counts only the cycles this process got, so it is the figure
+    for "on one core" when other programs compete for the machine; wall clock is what a caller
+    waits. On an idle core the two agree.
+    """
+    w0, c0 = time.perf_counter(), time.process_time()
     for x in rows:
         fn(x)
-    return len(rows) / (time.perf_counter() - t0)
+    wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+    return len(rows) / wall, len(rows) / max(cpu, 1e-9)
+
+
+def _put(out: dict[str, Any], key: str, rates: tuple[float, float], per: int = 1) -> None:
+    out[key] = round(rates[1] * per)  # CPU time: the figure compared with the target
+    out[key.replace("_per_s", "_wall_per_s")] = round(rates[0] * per)
 
 
 def bench_online(n: int = 200_000) -> dict[str, Any]:
@@ -120,15 +135,13 @@ def bench_online(n: int = 200_000) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for det in (RobustZDetector(), EWMADetector(), PCADetector()):
         det.fit(fit, feature_names=names)
-        out[f"online_{det.name}_per_s"] = round(_rate(det.score_one, test))
+        _put(out, f"online_{det.name}_per_s", _rate(det.score_one, test[: n // 4]))
     model = train(SensorFrame(fit, names), (0, 5_000), TrainConfig())
     auto = model.detector
     out["online_auto_members"] = "+".join(m.name for m in getattr(auto, "members_", [auto]))
-    out["online_auto_per_s"] = round(_rate(auto.score_one, test))
-    t0 = time.perf_counter()
-    for s in range(0, len(X) - 5_000, 1_000):
-        auto.score_many(X[5_000 + s : 6_000 + s])
-    out["online_auto_batch1000_per_s"] = round(n / (time.perf_counter() - t0))
+    _put(out, "online_auto_per_s", _rate(auto.score_one, test))
+    batches = [X[5_000 + s : 6_000 + s] for s in range(0, n, 1_000)]
+    _put(out, "online_auto_batch1000_per_s", _rate(auto.score_many, batches), per=1_000)
     out["online_samples_per_s"] = out["online_auto_per_s"]
     try:
         from river.anomaly import HalfSpaceTrees
@@ -142,7 +155,7 @@ def bench_online(n: int = 200_000) -> dict[str, Any]:
         hst = HalfSpaceTrees(n_trees=25, height=15, window_size=250, seed=0)
         for x in scaled[:5_000]:
             hst.learn_one(x)
-        out["online_river_hst_per_s"] = round(_rate(hst.score_one, scaled[5_000 : 5_000 + min(n, 50_000)]))
+        _put(out, "online_river_hst_per_s", _rate(hst.score_one, scaled[5_000 : 5_000 + min(n, 50_000)]))
     except ImportError:
         out["online_river_hst_per_s"] = "river not installed (pip install river)"
     return out

@@ -35,11 +35,15 @@ class StoredScores:
     center: np.ndarray
     scale: np.ndarray
     policy: AlarmPolicy
+    #: smoothed scores of the rows labelled as known events at training (None without events)
+    event_scores: np.ndarray | None = None
 
     def alarms(self, target_far: float | None = None) -> tuple[AlarmPolicy, list[Alarm], np.ndarray]:
         """The policy for ``target_far`` (the trained one when None), its explained alarms and mask."""
         policy = (
-            self.policy if target_far is None else self.policy.with_target(target_far, self.normal_scores)
+            self.policy
+            if target_far is None
+            else self.policy.with_target(target_far, self.normal_scores, self.event_scores)
         )
         alarms = policy.alarms(self.scores)
         for a in alarms:
@@ -75,6 +79,8 @@ class StoredScores:
         }
         if self.variation is not None:
             arrays["variation"] = self.variation.astype(np.float32)
+        if self.event_scores is not None:
+            arrays["event_scores"] = self.event_scores
         with open(path, "wb") as f:
             np.savez_compressed(f, **arrays)
 
@@ -95,6 +101,7 @@ class StoredScores:
                 center=z["center"],
                 scale=z["scale"],
                 policy=AlarmPolicy(**meta["policy"]),
+                event_scores=z.get("event_scores"),
             )
 
 
@@ -126,4 +133,5 @@ def score_and_store(model: ProcessModel, frame: SensorFrame) -> StoredScores:
         center=np.asarray(model.center, dtype=np.float64),
         scale=np.asarray(model.scale, dtype=np.float64),
         policy=model.policy,
+        event_scores=getattr(model, "event_scores", None),
     )

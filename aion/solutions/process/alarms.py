@@ -18,6 +18,9 @@ import pandas as pd
 
 from aion.solutions.process.errors import ProcessError
 
+#: share of labelled event rows the limit must let through when events are given
+EVENT_REACH = 0.8
+
 
 @dataclass
 class Alarm:
@@ -59,7 +62,11 @@ class AlarmPolicy:
     ``smooth``: rows of trailing mean on the score. ``hysteresis``: the alarm clears only below
     ``baseline + hysteresis * (threshold - baseline)``, where ``baseline`` is the median normal score
     (0 unless calibrated): the clearing level stays above the bulk of normal scores, so an alarm ends
-    when the process is back to normal. ``min_duration``: shorter excursions are not alarms.
+    when the process is back to normal. ``min_duration``: the on-delay; shorter excursions are not
+    alarms unless they are intense: longer than the smoothing window (so not one bad reading) and
+    with an area above the limit, ``sum(score / threshold - 1)``, of at least ``short_area *
+    min_duration`` (with 0.5: twice the limit for half the on-delay, like a high-high alarm that
+    has a shorter delay than the high alarm).
     ``centered``: smooth with a centred window (whole files scored after the fact: no delay) instead
     of a trailing one (live scoring). ``margin`` widens the calibrated limit: ``median + margin * (quantile - median)`` of the normal
     scores (a safety factor for variation the normal period did not show).
@@ -71,6 +78,7 @@ class AlarmPolicy:
     min_duration: int = 5
     margin: float = 1.0
     centered: bool = False
+    short_area: float = 0.5
     threshold: float | None = None
     baseline: float = 0.0
 
@@ -80,19 +88,33 @@ class AlarmPolicy:
         if not 0.0 < self.hysteresis <= 1.0:
             raise ProcessError(f"hysteresis={self.hysteresis}: (0, 1] 범위 / must be in (0, 1]")
 
-    def calibrate(self, normal_scores: np.ndarray) -> AlarmPolicy:
-        """A copy whose threshold lets ``target_far`` of the (smoothed) normal scores through."""
+    def calibrate(self, normal_scores: np.ndarray, event_scores: np.ndarray | None = None) -> AlarmPolicy:
+        """A copy whose threshold lets ``target_far`` of the (smoothed) normal scores through.
+
+        ``event_scores``: the smoothed scores of rows the user labelled as known events (faults).
+        They show what a real fault of this plant scores. When the safety ``margin`` would hide
+        more than ``1 - EVENT_REACH`` of them, the limit comes down until ``EVENT_REACH`` of the
+        event rows are above it, but never below the plain ``target_far`` quantile of the normal
+        scores: the false-alarm target on the normal period still holds. Events never raise it.
+        """
         s = smooth_scores(np.asarray(normal_scores, dtype=np.float64), self.smooth, self.centered)
         s = s[np.isfinite(s)]
         if len(s) == 0:
             raise ProcessError("정상 구간 점수가 없습니다 / No normal-period scores to calibrate on")
         med = float(np.median(s))
-        thr = med + (float(np.quantile(s, 1.0 - self.target_far)) - med) * self.margin
+        q = float(np.quantile(s, 1.0 - self.target_far))
+        thr = med + (q - med) * self.margin
+        ev = np.asarray(event_scores if event_scores is not None else [], dtype=np.float64)
+        ev = ev[np.isfinite(ev)]
+        if len(ev):
+            thr = min(thr, max(float(np.quantile(ev, 1.0 - EVENT_REACH)), q))
         return replace(self, threshold=max(thr, 1e-12), baseline=min(med, thr))
 
-    def with_target(self, target_far: float, normal_scores: np.ndarray) -> AlarmPolicy:
+    def with_target(
+        self, target_far: float, normal_scores: np.ndarray, event_scores: np.ndarray | None = None
+    ) -> AlarmPolicy:
         """Recalibrate for another false-alarm target (the web slider)."""
-        return replace(self, target_far=target_far).calibrate(normal_scores)
+        return replace(self, target_far=target_far).calibrate(normal_scores, event_scores)
 
     @property
     def clear_level(self) -> float:
@@ -114,8 +136,13 @@ class AlarmPolicy:
             active = not off_l[i] if active else on_l[i]
             state[i] = active
         if self.min_duration > 1:
+            thr = float(self.threshold)
+            need = self.short_area * self.min_duration
             for a, b in _runs(state):
-                if b - a < self.min_duration:
+                if b - a >= self.min_duration:
+                    continue
+                intense = b - a > self.smooth and float(np.sum(s[a:b] / thr - 1.0)) >= need
+                if not intense:
                     state[a:b] = False
         return state
 

@@ -40,9 +40,9 @@ class TrainConfig:
     detector: str = "auto"
     target_far: float = 0.01
     input_smooth: int = 10
-    smooth: int = 10
+    smooth: int = 8
     hysteresis: float = 0.7
-    min_duration: int = 10
+    min_duration: int = 30
     margin: float = 2.0
     drift_margin: bool = True
     autoencoder: bool = False
@@ -123,6 +123,8 @@ class ProcessModel:
     scale: np.ndarray
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     guard: FlatlineGuard | None = None
+    #: smoothed detector scores of the labelled event rows (None without events)
+    event_scores: np.ndarray | None = None
 
     def _raw(self, frame: SensorFrame) -> np.ndarray:
         missing = [c for c in self.columns if c not in frame.columns]
@@ -180,7 +182,8 @@ class ProcessModel:
 
     def with_target_far(self, target_far: float) -> ProcessModel:
         """The same model with limits recalibrated for another false-alarm target."""
-        return replace(self, policy=self.policy.with_target(target_far, self.normal_scores))
+        ev = getattr(self, "event_scores", None)
+        return replace(self, policy=self.policy.with_target(target_far, self.normal_scores, ev))
 
     def summary(self) -> dict[str, Any]:
         det = self.detector
@@ -271,7 +274,8 @@ def train(
     """Train on the normal period (rows or timestamps ``(start, end)``; proposed when None).
 
     ``events``: optional 0/1 per row of ``frame`` marking known abnormal rows; they never train the
-    detectors but help choose them. Without it, a frame label column ``anomaly`` is used if present.
+    detectors but help choose them (``auto``) and set the limit (see ``AlarmPolicy.calibrate``).
+    Without it, a frame label column ``anomaly`` is used if present.
     """
     cfg = config or TrainConfig()
     if progress:
@@ -281,13 +285,18 @@ def train(
     normal = X[a:b]
     ev = events if events is not None else frame.labels.get("anomaly")
     det = make_detector(cfg)
+    ev_rows = np.zeros(0, dtype=int)
+    if ev is not None:
+        ev_mask = np.asarray(ev) > 0
+        if len(ev_mask) != len(frame):
+            raise ProcessError(
+                f"이벤트 표시 길이가 다릅니다: {len(ev_mask)} (행 {len(frame)}) / "
+                f"Events must mark every row: got {len(ev_mask)} values for {len(frame)} rows"
+            )
+        ev_rows = np.flatnonzero(ev_mask)
+        normal_keep = ~ev_mask[a:b]
+        normal = normal[normal_keep] if normal_keep.sum() >= 10 else normal
     if isinstance(det, AutoDetector):
-        ev_rows = np.zeros(0, dtype=int)
-        if ev is not None:
-            ev_mask = np.asarray(ev) > 0
-            ev_rows = np.flatnonzero(ev_mask)
-            normal_keep = ~ev_mask[a:b]
-            normal = normal[normal_keep] if normal_keep.sum() >= 10 else normal
         data = np.vstack([normal, X[ev_rows]])
         flags = np.r_[np.zeros(len(normal), dtype=bool), np.ones(len(ev_rows), dtype=bool)]
 
@@ -311,7 +320,10 @@ def train(
         if progress:
             progress("drift margin", 0.92)
         base = replace(base, margin=cfg.margin * drift_inflation(det, normal, base))
-    policy = base.calibrate(normal_scores)
+    event_scores = None
+    if len(ev_rows):
+        event_scores = smooth_scores(det.score(X), base.smooth, base.centered)[ev_rows]
+    policy = base.calibrate(normal_scores, event_scores)
     guard = _fit_guard(frame.values[a:b], cfg)
     if progress:
         progress("done", 1.0)
@@ -325,6 +337,7 @@ def train(
         center=det.center_,
         scale=det.scale_,
         guard=guard,
+        event_scores=event_scores,
     )
 
 

@@ -37,6 +37,20 @@ def test_minimum_duration_and_smoothing_remove_blips() -> None:
     assert 50 <= alarms[0].start <= 55 and alarms[0].end >= 68
 
 
+def test_on_delay_passes_intense_short_excursions_only() -> None:
+    s = np.zeros(300)
+    s[20] = 500.0  # one bad reading, however large: never an alarm
+    s[60:80] = 1.3  # 20 rows just over the limit: shorter than the on-delay
+    s[120:140] = 3.0  # 20 rows at three times the limit: intense
+    s[200:240] = 1.3  # 40 rows just over the limit: long enough
+    p = AlarmPolicy(smooth=4, hysteresis=1.0, min_duration=30, threshold=1.0)
+    spans = [(a.start, a.end) for a in p.alarms(s)]
+    assert len(spans) == 2
+    assert 120 <= spans[0][0] <= 124 and 200 <= spans[1][0] <= 204
+    strict = AlarmPolicy(smooth=4, hysteresis=1.0, min_duration=30, threshold=1.0, short_area=2.0)
+    assert [a.start >= 200 for a in strict.alarms(s)] == [True]
+
+
 def test_lower_target_never_raises_more_alarms() -> None:
     rng = np.random.default_rng(2)
     normal = rng.normal(size=5000) ** 2

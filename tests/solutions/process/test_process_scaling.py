@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from aion.solutions.process.alarms import AlarmPolicy, smooth_scores
 from aion.solutions.process.detectors import RobustZDetector
@@ -52,3 +53,19 @@ def test_centred_smoothing_has_no_delay() -> None:
     files = AlarmPolicy(smooth=10, min_duration=5, threshold=2.0, centered=True)
     assert live.alarms(s)[0].start >= 103 and abs(files.alarms(s)[0].start - 100) <= 2
     assert files.alarms(s)[0].end <= live.alarms(s)[0].end
+
+
+def test_noisy_quantised_sensor_is_not_taken_for_a_slow_one() -> None:
+    rng = np.random.default_rng(3)
+    n = 400
+    counts = np.where(rng.random(n) < 0.8, 32.0, rng.choice([31.0, 33.0], n))  # flow: mostly one count
+    ramp = np.linspace(20.0, 22.0, n) + 0.02 * rng.normal(size=n)  # a warm-up: really slow
+    X = np.column_stack([counts, ramp])
+    X = np.asarray(pd.DataFrame(X).rolling(10, min_periods=1).mean())  # as the model smooths inputs
+    c, s = robust_center_scale(X)
+    assert s[0] > X[:, 0].std()  # the quantisation floor makes the scale exceed the spread
+    w = slow_sensor_widening(X, c, s)
+    assert w[0] == 1.0 and w[1] >= 5.0
+    # so a drop of the averaged flow by half a count (a valve partly closed) still stands out
+    det = RobustZDetector().fit(X)
+    assert det.score(np.array([[31.5, 21.0]]))[0] > 1.5 * np.quantile(det.score(X), 0.99)

@@ -73,10 +73,20 @@ def slow_sensor_widening(X: np.ndarray, center: np.ndarray, scale: np.ndarray, s
     has shown its range; one that drifted through a single slow excursion (a temperature warming
     up) has not, and its level will differ later without anything being wrong. Its scale is
     multiplied by ``swings / observed swings`` (observed at least 1), so its level counts less.
+
+    Swings are counted in units of the smaller of ``scale`` and the sensor's own standard
+    deviation over the normal period. The noise scale has floors for coarsely quantised sensors
+    (see :func:`robust_center_scale`), so on such a sensor, once averaged, ``scale`` can exceed
+    the whole spread of the readings; counted against it, a noisy flow sensor that never stops
+    moving would look "slow" and lose most of its sensitivity. The standard deviation alone has
+    the opposite fault: one level shift in the period inflates it and hides the swings around
+    each level. A sensor that is really slow (one warm-up ramp) swings once in either unit.
     """
     if X.shape[0] < 4 * swings:
         return np.ones(X.shape[1])
-    seen = swing_counts((X - center) / scale)
+    spread = np.nanstd(X, axis=0)
+    unit = np.where(spread > MIN_SCALE, np.minimum(spread, scale), scale)
+    seen = swing_counts((X - center) / unit)
     return np.maximum(1.0, swings / np.maximum(seen, 1))
 
 

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 from scipy import stats
 
 from aion.solutions.process.detectors.base import Detector, as_matrix, impute
+
+_NAN = float("nan")
 
 
 class PCADetector(Detector):
     """Hotelling T² in the principal subspace and SPE/Q in the residual subspace.
 
     Limits at confidence ``1 - alpha``: T² from the F distribution, Q from Jackson and Mudholkar.
-    The score is ``max(T²/T²_lim, Q/Q_lim)`` (``statistic="both"``) so 1.0 is the control limit.
+    The score is ``sqrt(max(T²/T²_lim, Q/Q_lim))`` (``statistic="both"``) so 1.0 is the control
+    limit. The square root puts it in amplitude units like the other detectors' z-scores (T² and Q
+    are sums of squares): a margin or an ensemble average then means the same for every detector.
 
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
@@ -36,6 +43,7 @@ class PCADetector(Detector):
             raise ProcessError(
                 f"statistic={self.statistic!r}: 'both', 't2', 'spe' 중 하나 / one of both, t2, spe"
             )
+        self.__dict__.pop("_online_", None)
         n, d = X.shape
         self.mean_ = X.mean(axis=0)
         std = X.std(axis=0)
@@ -86,10 +94,12 @@ class PCADetector(Detector):
         t2, spe = self._stats(X)
         a, b = t2 / self.t2_limit_, spe / self.q_limit_
         if self.statistic == "t2":
-            return a
-        if self.statistic == "spe":
-            return b
-        return np.maximum(a, b)
+            r = a
+        elif self.statistic == "spe":
+            r = b
+        else:
+            r = np.maximum(a, b)
+        return np.sqrt(r)
 
     def contributions(self, X: np.ndarray) -> np.ndarray:  # type: ignore[override]
         """Residual (SPE) contributions blended with T² contributions, per sensor."""
@@ -104,4 +114,42 @@ class PCADetector(Detector):
     def score_one(self, x: dict[str, float]) -> float:
         if not self.is_fitted:
             return 0.0
-        return float(self._score(impute(self._vector(x)[None, :], self.center_))[0])
+        vals = [x.get(k, _NAN) for k in self.feature_names_]
+        return self.score_values([_NAN if v is None else v for v in vals])
+
+    def score_values(self, values: list[float]) -> float:
+        """One reading in plain Python (no numpy call per reading): standardise, project on the
+        principal axes, and take SPE = |z|² - |t|² (the axes are orthonormal)."""
+        if not self.is_fitted:
+            return 0.0
+        fast = self.__dict__.get("_online_")
+        if fast is None:
+            fast = self._online()
+        fill, mean, inv, cols, inv_eig, t2_lim, q_lim = fast
+        z = [((v if v == v else f) - m) * s for v, f, m, s in zip(values, fill, mean, inv, strict=False)]
+        zz = 0.0
+        for zi in z:
+            zz += zi * zi
+        t2 = tt = 0.0
+        for col, ie in zip(cols, inv_eig, strict=True):
+            t = 0.0
+            for zi, c in zip(z, col, strict=False):
+                t += zi * c
+            tt += t * t
+            t2 += t * t * ie
+        a, b = t2 / t2_lim, max(zz - tt, 0.0) / q_lim
+        r = a if self.statistic == "t2" else b if self.statistic == "spe" else max(a, b)
+        return math.sqrt(r)
+
+    def _online(self) -> tuple[Any, ...]:
+        fast = (
+            self.center_.tolist(),
+            self.mean_.tolist(),
+            (1.0 / self.std_).tolist(),
+            self.components_.T.tolist(),
+            (1.0 / self.eigenvalues_).tolist(),
+            self.t2_limit_,
+            self.q_limit_,
+        )
+        self._online_ = fast
+        return fast
