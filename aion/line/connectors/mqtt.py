@@ -4,10 +4,12 @@ Messages are acknowledged (PUBACK) only after :meth:`MqttConnector.commit`, that
 readings are stored or buffered on disk; a crash before that makes the broker redeliver them
 from the persistent session, and idempotent storage drops the copies.
 
-The network side is :mod:`aion.line.mqttwire` on one thread per connector: it reads packets in
-bulk into a bounded queue (when the queue is full it stops reading, and TCP and the broker hold
-the rest: backpressure) and reconnects with capped backoff; PUBACKs of a committed batch leave
-in one write.
+The network side is :mod:`aion.line.mqttwire`. ``next_batch`` reads the socket itself, without
+waiting, and cuts every packet out of a read at once; a small thread per connector connects,
+subscribes, keeps the session alive and reconnects with capped backoff. While the pipeline does
+not call ``next_batch`` (its store and buffer are full) nothing is read: TCP and the broker hold
+the rest (backpressure), and the broker sends no more than ``receive_maximum`` unacknowledged
+messages (MQTT 5; capped at ``queue_size``). PUBACKs of a committed batch leave in one write.
 
 Topic filters may name a level ``{machine}``: ``aion/line1/{machine}/telemetry`` subscribes to
 ``aion/line1/+/telemetry`` and prefixes each field with the machine found in the topic.
@@ -23,6 +25,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 from urllib.parse import urlparse
@@ -30,10 +33,10 @@ from urllib.parse import urlparse
 import paho.mqtt.client as mqtt
 
 from aion.line.codec import PayloadDecoder
-from aion.line.connectors.base import BoundedQueue, Connector, backoff
+from aion.line.connectors.base import Connector, backoff
 from aion.line.errors import ConnectorError
 from aion.line.model import Batch
-from aion.line.mqttwire import ConnectOptions, Message, WireClient, WireError
+from aion.line.mqttwire import ConnectOptions, WireClient, WireError
 
 
 def parse_mqtt_url(url: str, default_port: int = 1883) -> tuple[str, int]:
@@ -131,7 +134,10 @@ class MqttConnector(Connector):
         self.client_id = client_id or (state or {}).get("client_id") or f"aion-{name}-{uuid.uuid4().hex[:8]}"
         self.map_ = TopicMap(self.topics)
         self.decoder_ = PayloadDecoder(self.known_tags)
-        self.queue_: BoundedQueue[_Msg] = BoundedQueue(queue_size)
+        # read from the socket only when empty; a read holds at most ``receive_maximum``
+        # messages (the broker sends no more unacknowledged), so memory stays bounded
+        self.queue_: deque[_Msg] = deque()
+        self.broken_ = threading.Event()
         self.pending_: list[_Msg] = []
         self.widest_ = 1  # the most readings one message held so far
         self.generation_ = 0
@@ -150,32 +156,33 @@ class MqttConnector(Connector):
             username=username,
             password=password,
             session_expiry_s=session_expiry_s,
-            receive_maximum=receive_maximum,
+            receive_maximum=max(1, min(receive_maximum, queue_size)),
         )
         self.thread_ = threading.Thread(target=self._run, name=f"mqtt-{name}", daemon=True)
         self.thread_.start()
 
-    # -- network thread ---------------------------------------------------------------------
+    # -- connection thread: connect, subscribe, keep alive, reconnect with capped backoff ----
     def _run(self) -> None:
         attempt = 0
         while not self.closed_:
             client = WireClient(self.options_)
             try:
                 client.connect()
-                self.client_ = client
+                early = client.subscribe([(f, self.qos) for f in self.map_.filters])
                 self.generation_ += 1
                 gen = self.generation_
-                early = client.subscribe([(f, self.qos) for f in self.map_.filters])
+                self.queue_.extend(_Msg(m.topic, m.payload, m.mid, m.qos, gen) for m in early)
+                self.client_ = client
+                self.broken_.clear()
                 self.connected_, self.last_error_, attempt = True, "", 0
-                self._enqueue(client, early, gen)
-                while not self.closed_:
-                    msgs, _ = client.read(0.5)
-                    if msgs:
-                        self._enqueue(client, msgs, gen)
+                # the pipeline thread reads the socket in next_batch (no lock passed back and
+                # forth per packet); this thread only keeps the session alive and notices breaks
+                while not self.closed_ and not self.broken_.wait(0.5):
+                    client.ping_if_idle()
             except WireError as e:
                 if not self.closed_:
                     self.last_error_ = str(e)
-            except Exception as e:  # noqa: BLE001 - the network loop must survive anything
+            except Exception as e:  # noqa: BLE001 - the connection loop must survive anything
                 self.last_error_ = f"{type(e).__name__}: {e}"
             finally:
                 self.connected_ = False
@@ -185,29 +192,40 @@ class MqttConnector(Connector):
             while not self.closed_ and time.monotonic() < wake:
                 time.sleep(0.05)
 
-    def _enqueue(self, client: WireClient, msgs: list[Message], gen: int) -> None:
-        items = [_Msg(m.topic, m.payload, m.mid, m.qos, gen) for m in msgs]
-        while items and not self.closed_:
-            done = self.queue_.put_many(items, timeout=0.5)  # full: stop reading (backpressure)
-            items = items[done:]
-            if items:  # nothing is read while the queue is full, but the broker must hear from us
-                client.ping_if_idle()
+    def _read(self) -> bool:
+        """One non-blocking read of the socket into the queue; False when nothing came."""
+        client = self.client_
+        if not self.connected_ or client is None:
+            return False
+        try:
+            msgs, _ = client.read(0.0)
+        except WireError as e:
+            self.connected_ = False
+            self.last_error_ = str(e)
+            self.broken_.set()  # the connection thread reconnects; unacknowledged ones come again
+            return False
+        if not msgs:
+            return False
+        gen = self.generation_
+        self.queue_.extend(_Msg(m.topic, m.payload, m.mid, m.qos, gen) for m in msgs)
+        return True
 
     # -- pipeline side ----------------------------------------------------------------------
     def next_batch(self, max_items: int = 1000) -> Batch:
         out = Batch()
         decode, machine_of, name = self.decoder_.decode_into, self.map_.machine_of, self.name
-        readings = out.readings
+        readings, queue, pending = out.readings, self.queue_, self.pending_
         while len(readings) < max_items:
+            if not queue and not self._read():
+                break
             # as many messages as fit, judged by the widest message seen: at most one over
             before = len(readings)
-            msgs = self.queue_.drain(max(1, min(256, (max_items - before) // self.widest_)))
-            if not msgs:
-                break
-            for m in msgs:
+            k = min(len(queue), max(1, (max_items - before) // self.widest_))
+            for _ in range(k):
+                m = queue.popleft()
                 decode(out, m.payload, machine_of(m.topic), name)
-            self.widest_ = max(self.widest_, -(-(len(readings) - before) // len(msgs)))
-            self.pending_.extend(msgs)
+                pending.append(m)
+            self.widest_ = max(self.widest_, -(-(len(readings) - before) // k))
         return self._count(out)
 
     def commit(self) -> None:
