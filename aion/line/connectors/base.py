@@ -7,8 +7,10 @@
   snapshot resumes where the committed data ends.
 * ``close()`` releases sockets and threads; it is idempotent.
 
-Sources that push (MQTT, OPC UA subscriptions, Modbus polling threads, HTTP ingest) fill a
-:class:`BoundedQueue`; when it is full the producer blocks, which is the backpressure.
+Sources that push from threads (OPC UA subscriptions, Modbus polling, HTTP ingest) fill a
+:class:`BoundedQueue`; when it is full the producer blocks, which is the backpressure. The MQTT
+connector reads its socket inside ``next_batch`` instead: what it does not read, TCP and the
+broker hold.
 """
 
 from __future__ import annotations
@@ -54,23 +56,6 @@ class BoundedQueue(Generic[T]):
                 self._cond.wait(left if left is not None else 0.5)
             self._items.append(item)
             return True
-
-    def put_many(self, items: list[T], timeout: float) -> int:
-        """Add as many of ``items`` as fit, waiting up to ``timeout`` for room; how many were added."""
-        deadline = time.monotonic() + timeout
-        done = 0
-        with self._cond:
-            while done < len(items):
-                room = self.maxsize - len(self._items)
-                if room <= 0:
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        break
-                    self._cond.wait(left)
-                    continue
-                self._items.extend(items[done : done + room])
-                done += min(room, len(items) - done)
-        return done
 
     def drain(self, max_items: int) -> list[T]:
         """Take up to ``max_items`` without waiting."""
