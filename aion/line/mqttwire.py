@@ -98,14 +98,17 @@ def puback_packets(mids: Iterable[int]) -> bytes:
     return b"".join(b"\x40\x02" + struct.pack("!H", m) for m in mids)
 
 
-def parse_packets(buf: bytes | bytearray, v5: bool) -> tuple[list[Message], list[tuple[int, bytes]], int]:
-    """Every complete packet in ``buf``: PUBLISH messages, other packets as ``(type, body)``, and
-    how many bytes were used (the rest is an incomplete packet to keep for the next read)."""
+def parse_packets(
+    buf: bytes | bytearray, v5: bool, max_messages: int = 0
+) -> tuple[list[Message], list[tuple[int, bytes]], int]:
+    """The complete packets in ``buf`` (at most ``max_messages`` PUBLISH when given): messages,
+    other packets as ``(type, body)``, and how many bytes were used (the rest waits)."""
     msgs: list[Message] = []
     others: list[tuple[int, bytes]] = []
     topics: dict[bytes, str] = {}
     pos, n = 0, len(buf)
-    while pos + 2 <= n:
+    limit = max_messages or n
+    while pos + 2 <= n and len(msgs) < limit:
         head = buf[pos]
         length, i = decode_varint(buf, pos + 1)
         if length < 0 or i + length > n:
@@ -228,11 +231,18 @@ class WireClient:
         raise WireError(f"브로커 응답 없음 / broker did not answer (waiting for packet type {kind})")
 
     # -- reading ----------------------------------------------------------------------------
-    def read(self, timeout: float) -> tuple[list[Message], list[tuple[int, bytes]]]:
-        """Wait up to ``timeout`` for data; every complete packet that arrived. Sends PINGREQ
-        when the connection has been quiet, and raises :class:`WireError` when it is gone."""
+    def read(self, timeout: float, max_messages: int = 0) -> tuple[list[Message], list[tuple[int, bytes]]]:
+        """Complete packets, at most ``max_messages`` PUBLISH when given: first those already
+        read, else whatever arrives within ``timeout``. Sends PINGREQ when the connection has
+        been quiet, and raises :class:`WireError` when it is gone. What is not returned stays
+        in this client's buffer (at most one read of 256 KiB plus one packet), so a caller that
+        takes few messages at a time bounds its memory whatever the broker sends."""
         sock = self._sock()
         self.ping_if_idle()
+        if self.buf_:
+            got = self._parse(max_messages)
+            if got[0] or got[1]:
+                return got
         ready, _, _ = select.select([sock], [], [], timeout)
         if not ready:
             ka = self.opts.keepalive
@@ -246,9 +256,12 @@ class WireClient:
         if not data:
             raise WireError("브로커가 연결을 닫음 / broker closed the connection")
         self._last_recv = time.monotonic()
+        self.buf_ += data
+        return self._parse(max_messages)
+
+    def _parse(self, max_messages: int) -> tuple[list[Message], list[tuple[int, bytes]]]:
         buf = self.buf_
-        buf += data
-        msgs, others, used = parse_packets(buf, self.opts.v5)
+        msgs, others, used = parse_packets(buf, self.opts.v5, max_messages)
         del buf[:used]
         if len(buf) > MAX_PACKET:
             raise WireError(f"패킷이 너무 큼 / packet over {MAX_PACKET} bytes")

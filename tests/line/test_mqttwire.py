@@ -166,3 +166,37 @@ def test_line_bench_json_counts_every_message(embedded_broker) -> None:  # type:
         assert doc[key] > 0, key
     assert doc["readings_per_second"] == pytest.approx(doc["messages_per_second"] * 8, rel=0.01)
     assert (doc["lost"], doc["duplicated"]) == (0, 0)
+
+
+def test_parse_stops_at_max_messages_and_says_where() -> None:
+    stream = b"".join(publish_packet("t", bytes([i]), qos=1, mid=i + 1) for i in range(5))
+    msgs, _, used = parse_packets(stream, v5=False, max_messages=2)
+    assert [m.mid for m in msgs] == [1, 2]
+    rest, _, _ = parse_packets(stream[used:], v5=False)
+    assert [m.mid for m in rest] == [3, 4, 5]
+
+
+def test_reads_take_at_most_max_messages_whatever_the_broker_sent(system_mosquitto: str) -> None:
+    """The connector's memory bound does not depend on the broker honouring receive maximum."""
+    topic = f"wire/{uuid.uuid4().hex[:8]}"
+    sub = WireClient(
+        ConnectOptions("127.0.0.1", 1883, f"m-{uuid.uuid4().hex[:8]}", clean=True, receive_maximum=1000)
+    )
+    sub.connect()
+    sub.subscribe([(topic, 1)])
+    pub = WireClient(ConnectOptions("127.0.0.1", 1883, f"mp-{uuid.uuid4().hex[:8]}", clean=True, v5=False))
+    pub.connect()
+    pub.send_raw(b"".join(publish_packet(topic, str(i).encode(), 1, i + 1) for i in range(300)))
+    time.sleep(0.5)  # all of it is on its way to the subscriber
+    got: list[Message] = []
+    sizes = []
+    deadline = time.monotonic() + 10
+    while len(got) < 300 and time.monotonic() < deadline:
+        msgs, _ = sub.read(0.2, max_messages=40)
+        sizes.append(len(msgs))
+        got.extend(msgs)
+    assert max(sizes) <= 40 and len(got) == 300
+    assert [int(m.payload) for m in got] == list(range(300))
+    sub.ack(m.mid for m in got)
+    sub.disconnect()
+    pub.disconnect()

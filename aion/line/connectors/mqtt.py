@@ -8,8 +8,10 @@ The network side is :mod:`aion.line.mqttwire`. ``next_batch`` reads the socket i
 waiting, and cuts every packet out of a read at once; a small thread per connector connects,
 subscribes, keeps the session alive and reconnects with capped backoff. While the pipeline does
 not call ``next_batch`` (its store and buffer are full) nothing is read: TCP and the broker hold
-the rest (backpressure), and the broker sends no more than ``receive_maximum`` unacknowledged
-messages (MQTT 5; capped at ``queue_size``). PUBACKs of a committed batch leave in one write.
+the rest (backpressure). At most ``queue_size`` messages wait decoded-to-be, plus one socket
+read (256 KiB) in the wire client, whatever the broker sends; with MQTT 5 the broker also sends
+no more than ``receive_maximum`` unacknowledged (capped at ``queue_size``; a broker configured
+with unlimited in-flight messages may ignore it). PUBACKs of a committed batch leave in one write.
 
 Topic filters may name a level ``{machine}``: ``aion/line1/{machine}/telemetry`` subscribes to
 ``aion/line1/+/telemetry`` and prefixes each field with the machine found in the topic.
@@ -134,8 +136,8 @@ class MqttConnector(Connector):
         self.client_id = client_id or (state or {}).get("client_id") or f"aion-{name}-{uuid.uuid4().hex[:8]}"
         self.map_ = TopicMap(self.topics)
         self.decoder_ = PayloadDecoder(self.known_tags)
-        # read from the socket only when empty; a read holds at most ``receive_maximum``
-        # messages (the broker sends no more unacknowledged), so memory stays bounded
+        # filled from the socket only when empty, with at most ``queue_size`` messages (the rest
+        # waits, already read, in the wire client's buffer of at most 256 KiB)
         self.queue_: deque[_Msg] = deque()
         self.broken_ = threading.Event()
         self.pending_: list[_Msg] = []
@@ -198,7 +200,7 @@ class MqttConnector(Connector):
         if not self.connected_ or client is None:
             return False
         try:
-            msgs, _ = client.read(0.0)
+            msgs, _ = client.read(0.0, max_messages=self.queue_size)
         except WireError as e:
             self.connected_ = False
             self.last_error_ = str(e)
