@@ -51,8 +51,9 @@ def _aggregate(levels: list[torch.Tensor], grid: tuple[int, int]) -> torch.Tenso
     out = []
     for f in levels:
         f = F.avg_pool2d(f, 3, stride=1, padding=1, count_include_pad=False)
-        if f.shape[-2] > grid[0]:
-            f = F.adaptive_avg_pool2d(f, grid)
+        if f.shape[-2] > grid[0]:  # a finer level (stride 4): average its 2x2 cells
+            k = f.shape[-2] // grid[0]
+            f = F.avg_pool2d(f, k, stride=k)
         elif f.shape[-2] < grid[0]:
             f = F.interpolate(f, size=grid, mode="bilinear", align_corners=False)
         out.append(f)

@@ -29,7 +29,7 @@ class TrainConfig:
     top_fraction: float = 0.01
     # backbone levels (EfficientNet-Lite0 block indices; None: the backbone's default)
     blocks: tuple[int, ...] | None = None
-    level_norm: bool = False  # scale each level to the same mean patch norm (on the good images)
+    level_norm: bool = True  # scale each level to the same mean patch norm (on the good images)
     batch_size: int = 8
     threads: int | None = None  # CPU threads for torch / onnxruntime / faiss (None: library default)
     knn: str = "auto"  # "exact", "ivf" (inverted file, ~10x less search) or "auto" (ivf for >= 1024 rows)
