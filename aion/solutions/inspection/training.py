@@ -147,13 +147,19 @@ def train(
     t1 = time.perf_counter()
     # features of every good image, once: the fit images build the memory bank, the held-back
     # ones are scored against it for the threshold and then join the bank too
-    per_image = []
-    for s in range(0, len(good), cfg.batch_size):
-        batch = np.stack([probe.preprocess(im) for _, im in good[s : s + cfg.batch_size]])
-        per_image.append(probe.patch_features(batch))
-        report_progress("features", min(1.0, (s + cfg.batch_size) / len(good)))
-    feats = np.concatenate(per_image)  # (images, grid * grid, D)
-    del per_image
+    # _split gives disjoint fit / held-back sets, or (tiny sets) calibrates on the fit images
+    held = np.setdiff1d(cal_idx, fit_idx)
+    order = np.concatenate([fit_idx, held]).astype(np.int64)
+    n_fit = len(fit_idx)
+    feats: np.ndarray | None = None  # (images, grid * grid, D): fit images first, then held-back
+    for s in range(0, len(order), cfg.batch_size):
+        rows = order[s : s + cfg.batch_size]
+        f = probe.patch_features(np.stack([probe.preprocess(good[i][1]) for i in rows]))
+        if feats is None:
+            feats = np.empty((len(order), *f.shape[1:]), dtype=np.float32)
+        feats[s : s + len(rows)] = f
+        report_progress("features", min(1.0, (s + cfg.batch_size) / len(order)))
+    assert feats is not None
     scale = level_scale(feats, level_dims(module), seed=cfg.seed) if cfg.level_norm else None
     if scale is not None:
         feats *= scale
@@ -163,11 +169,10 @@ def train(
     d = feats.shape[2]
     n_patches = len(feats) * feats.shape[1]
     k_all = _bank_size(cfg, n_patches)
-    fit_flat = feats[fit_idx].reshape(-1, d)
+    fit_flat = feats[:n_fit].reshape(-1, d)  # a view, no copy
     k_fit = min(k_all, _bank_size(cfg, len(fit_flat)))
     report = _coreset_progress(report_progress, k_all)
     bank = fit_flat[np.sort(greedy_coreset(fit_flat, k_fit, seed=cfg.seed, progress=report(0)))]
-    del fit_flat
     times["coreset"] = time.perf_counter() - t2
 
     t3 = time.perf_counter()
@@ -176,18 +181,18 @@ def train(
         meta = ModelMeta(**{**meta.to_dict(), "feature_scale": [float(x) for x in scale]})
     fit_scorer = InspectionModel(meta, bank, fast, cfg.threads)  # exact search on the fit bank
     report_progress("calibrate", 0.0)
-    good_scores = fit_scorer.maps_of_patch_scores(fit_scorer.scores_of_features(feats[cal_idx]))[0]
+    cal_feats = feats[n_fit:] if len(held) else feats[:n_fit]
+    good_scores = fit_scorer.maps_of_patch_scores(fit_scorer.scores_of_features(cal_feats))[0]
     times["calibrate"] = time.perf_counter() - t3
 
     t4 = time.perf_counter()
-    held = np.setdiff1d(cal_idx, fit_idx)
     if len(held) and k_all > len(bank):  # the held-back images join the bank (same ratio)
-        held_flat = feats[held].reshape(-1, d)
+        held_flat = feats[n_fit:].reshape(-1, d)
         k_held = min(len(held_flat), k_all - len(bank))
         extra_idx = greedy_coreset(held_flat, k_held, seed=cfg.seed, progress=report(len(bank)))
         bank = np.concatenate([bank, held_flat[np.sort(extra_idx)]])
         del held_flat
-    del feats
+    del feats, fit_flat, cal_feats
     if cfg.knn not in ("auto", "exact", "ivf"):
         raise InspectionError(f"knn은 auto, exact, ivf 중 하나: {cfg.knn} / knn must be auto, exact or ivf")
     centroids = None
