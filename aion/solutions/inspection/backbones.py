@@ -77,23 +77,26 @@ def level_dims(module: nn.Module) -> list[int]:
     raise InspectionError(f"알 수 없는 백본 모듈: {type(module).__name__} / Unknown backbone module")
 
 
-def level_scale(features: np.ndarray, dims: list[int], sample: int = 65536, seed: int = 0) -> np.ndarray:
+def level_scale(features: np.ndarray, dims: list[int], chunk: int = 65536) -> np.ndarray:
     """Per-channel factors giving every level the same mean squared patch norm (1) on ``features``
-    (``(..., D)``, a random sample of at most ``sample`` rows is used).
+    (``(..., D)``; every row counts, so the factors do not depend on the row order).
 
     >>> f = np.concatenate([np.ones((10, 2)), 10 * np.ones((10, 3))], axis=1).astype(np.float32)
     >>> level_scale(f, [2, 3]).round(4).tolist()
     [0.7071, 0.7071, 0.0577, 0.0577, 0.0577]
     """
     flat = features.reshape(-1, features.shape[-1])
-    if len(flat) > sample:
-        flat = flat[np.random.default_rng(seed).choice(len(flat), sample, replace=False)]
-    out, start = [], 0
-    for d in dims:
-        ms = float(np.mean(np.sum(flat[:, start : start + d].astype(np.float64) ** 2, axis=1)))
-        out.append(np.full(d, 1.0 / np.sqrt(ms) if ms > 0 else 1.0))
-        start += d
-    return np.concatenate(out).astype(np.float32)
+    sums = np.zeros(len(dims), dtype=np.float64)
+    bounds = np.concatenate([[0], np.cumsum(dims)])
+    for s in range(0, len(flat), chunk):
+        sq = np.square(flat[s : s + chunk], dtype=np.float32)
+        sums += [
+            float(sq[:, a:b].sum(dtype=np.float64)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+        ]
+    ms = sums / max(len(flat), 1)
+    return np.concatenate(
+        [np.full(d, 1.0 / np.sqrt(m) if m > 0 else 1.0) for d, m in zip(dims, ms, strict=True)]
+    ).astype(np.float32)
 
 
 class EfficientNetLite0Features(nn.Module):

@@ -160,7 +160,7 @@ def train(
         feats[s : s + len(rows)] = f
         report_progress("features", min(1.0, (s + cfg.batch_size) / len(order)))
     assert feats is not None
-    scale = level_scale(feats, level_dims(module), seed=cfg.seed) if cfg.level_norm else None
+    scale = level_scale(feats, level_dims(module)) if cfg.level_norm else None
     if scale is not None:
         feats *= scale
     times["features"] = time.perf_counter() - t1
