@@ -11,7 +11,9 @@
   var scores = data.map(function (d) { return d.s; });
   var t0 = parseFloat(svg.getAttribute("data-threshold"));
   var lo = Math.min.apply(null, scores.concat([t0])), hi = Math.max.apply(null, scores.concat([t0]));
-  var span = (hi - lo) || 1; lo -= span * 0.05; hi += span * 0.05; span = hi - lo;
+  // a margin on both sides, but the left end stays above 0 (scores are distances; the server
+  // refuses a threshold of 0 or below)
+  var span = (hi - lo) || 1; lo -= lo > 0 ? Math.min(span * 0.05, lo * 0.5) : 0; hi += span * 0.05; span = hi - lo;
   var good = new Array(BINS).fill(0), bad = new Array(BINS).fill(0);
   data.forEach(function (d) {
     var b = Math.min(BINS - 1, Math.floor((d.s - lo) / span * BINS));

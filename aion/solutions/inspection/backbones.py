@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -50,8 +51,9 @@ def _aggregate(levels: list[torch.Tensor], grid: tuple[int, int]) -> torch.Tenso
     out = []
     for f in levels:
         f = F.avg_pool2d(f, 3, stride=1, padding=1, count_include_pad=False)
-        if f.shape[-2] > grid[0]:
-            f = F.adaptive_avg_pool2d(f, grid)
+        if f.shape[-2] > grid[0]:  # a finer level (stride 4): average its 2x2 cells
+            k = f.shape[-2] // grid[0]
+            f = F.avg_pool2d(f, k, stride=k)
         elif f.shape[-2] < grid[0]:
             f = F.interpolate(f, size=grid, mode="bilinear", align_corners=False)
         out.append(f)
@@ -61,6 +63,40 @@ def _aggregate(levels: list[torch.Tensor], grid: tuple[int, int]) -> torch.Tenso
 # output channels and stride of each MBConv block of EfficientNet-Lite0
 LITE0_BLOCKS = [(16, 2), (24, 4), (24, 4), (40, 8), (40, 8), (80, 16), (80, 16), (80, 16)]
 LITE0_BLOCKS += [(112, 16)] * 3 + [(192, 32)] * 4 + [(320, 32)]
+#: Default levels: ends of stages 3 and 5 (strides 8 and 16), like PatchCore's ResNet layers 2 + 3.
+LITE0_DEFAULT_BLOCKS = (4, 10)
+
+
+def level_dims(module: nn.Module) -> list[int]:
+    """Channels of each level a feature extractor concatenates, in order."""
+    if isinstance(module, EfficientNetLite0Features):
+        return [LITE0_BLOCKS[b][0] for b in module.levels]
+    if isinstance(module, ResNetFeatures):
+        expansion = module.out_dim // (128 + 256)
+        return [128 * expansion, 256 * expansion]
+    raise InspectionError(f"알 수 없는 백본 모듈: {type(module).__name__} / Unknown backbone module")
+
+
+def level_scale(features: np.ndarray, dims: list[int], chunk: int = 65536) -> np.ndarray:
+    """Per-channel factors giving every level the same mean squared patch norm (1) on ``features``
+    (``(..., D)``; every row counts, so the factors do not depend on the row order).
+
+    >>> f = np.concatenate([np.ones((10, 2)), 10 * np.ones((10, 3))], axis=1).astype(np.float32)
+    >>> level_scale(f, [2, 3]).round(4).tolist()
+    [0.7071, 0.7071, 0.0577, 0.0577, 0.0577]
+    """
+    flat = features.reshape(-1, features.shape[-1])
+    sums = np.zeros(len(dims), dtype=np.float64)
+    bounds = np.concatenate([[0], np.cumsum(dims)])
+    for s in range(0, len(flat), chunk):
+        sq = np.square(flat[s : s + chunk], dtype=np.float32)
+        sums += [
+            float(sq[:, a:b].sum(dtype=np.float64)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+        ]
+    ms = sums / max(len(flat), 1)
+    return np.concatenate(
+        [np.full(d, 1.0 / np.sqrt(m) if m > 0 else 1.0) for d, m in zip(dims, ms, strict=True)]
+    ).astype(np.float32)
 
 
 class EfficientNetLite0Features(nn.Module):
@@ -211,10 +247,14 @@ class ResNetFeatures(nn.Module):
         return _aggregate([fine, self.layer3(fine)], (fine.shape[-2], fine.shape[-1]))
 
 
-def build_backbone(name: str, resolution: int, weights: Path | None = None) -> nn.Module:
+def build_backbone(
+    name: str, resolution: int, weights: Path | None = None, blocks: tuple[int, ...] | None = None
+) -> nn.Module:
     """Build a feature extractor in eval mode.
 
     ``name`` is one of :data:`BACKBONES`; ResNets need ``weights`` (a torchvision checkpoint).
+    ``blocks`` chooses the EfficientNet-Lite0 levels (block indices, 0-15; default
+    :data:`LITE0_DEFAULT_BLOCKS`); ResNets always use layers 2 and 3.
     """
     if name not in BACKBONES:
         raise InspectionError(
@@ -228,7 +268,13 @@ def build_backbone(name: str, resolution: int, weights: Path | None = None) -> n
         )
     module: nn.Module
     if name == "efficientnet-lite0":
-        module = EfficientNetLite0Features(resolution, weights)
+        bad = [b for b in blocks or () if not 0 <= b < len(LITE0_BLOCKS)]
+        if bad or (blocks is not None and not blocks):
+            raise InspectionError(
+                f"블록 번호는 0-{len(LITE0_BLOCKS) - 1}: {blocks} / "
+                f"Block indices must be in 0-{len(LITE0_BLOCKS) - 1}: {blocks}"
+            )
+        module = EfficientNetLite0Features(resolution, weights, tuple(blocks or LITE0_DEFAULT_BLOCKS))
     else:
         if weights is None:
             raise InspectionError(

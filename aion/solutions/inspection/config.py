@@ -25,6 +25,11 @@ class TrainConfig:
     holdout_fraction: float = 0.2  # share of good training images kept back for the threshold
     use_defects: bool = True  # labelled defect images, when given, set an F1-optimal threshold
     sigma: float = 4.0  # Gaussian smoothing of the anomaly map, in pixels at model resolution
+    # image score: mean of the highest top_fraction of the anomaly map (0: its maximum)
+    top_fraction: float = 0.01
+    # backbone levels (EfficientNet-Lite0 block indices; None: the backbone's default)
+    blocks: tuple[int, ...] | None = None
+    level_norm: bool = True  # scale each level to the same mean patch norm (on the good images)
     batch_size: int = 8
     threads: int | None = None  # CPU threads for torch / onnxruntime / faiss (None: library default)
     knn: str = "auto"  # "exact", "ivf" (inverted file, ~10x less search) or "auto" (ivf for >= 1024 rows)
@@ -33,4 +38,5 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["weights"] = str(self.weights) if self.weights else None
+        d["blocks"] = list(self.blocks) if self.blocks else None
         return d

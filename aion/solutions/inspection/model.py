@@ -32,7 +32,7 @@ from aion.solutions.inspection.postprocess import (
 from aion.solutions.inspection.runners import FeatureRunner, OnnxRunner
 
 FORMAT = "aion-inspection"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 Progress = Callable[[str, float], None]
 
 
@@ -54,6 +54,11 @@ class ModelMeta:
     thresholds: dict[str, float] = field(default_factory=dict)
     calibration: dict[str, Any] = field(default_factory=dict)
     knn: str = "exact"  # "exact" or "ivf" (lists in ivf_sizes and ivf_centroids.npy)
+    # image score: mean of the highest ``top_fraction`` of the anomaly map (0: its maximum)
+    top_fraction: float = 0.0
+    # per-channel factors applied to the backbone's features before the search (empty: none)
+    feature_scale: list[float] = field(default_factory=list)
+    blocks: list[int] = field(default_factory=list)  # backbone levels used (information only)
     ivf_sizes: list[int] = field(default_factory=list)
     ivf_nprobe: int = 0
     n_train_images: int = 0
@@ -69,7 +74,7 @@ class ModelMeta:
         if d.get("format") != FORMAT or int(d.get("version", 0)) > FORMAT_VERSION:
             raise ModelFileError(
                 f"지원하지 않는 모델 형식: {d.get('format')} v{d.get('version')} / "
-                f"Unsupported model format: {d.get('format')} v{d.get('version')} (expected {FORMAT} v1)"
+                f"Unsupported model format: {d.get('format')} v{d.get('version')} (expected {FORMAT} v{FORMAT_VERSION} or older)"
             )
         names = set(cls.__dataclass_fields__)
         d = {k: v for k, v in d.items() if k in names}
@@ -140,6 +145,22 @@ class PredictionBatch:
         }
 
 
+def image_scores(maps: np.ndarray, top_fraction: float) -> np.ndarray:
+    """Image score of each map ``(N, H, W)``: the mean of its highest ``top_fraction`` of pixels
+    (at least one pixel), or its maximum when ``top_fraction`` is 0.
+
+    >>> m = np.zeros((1, 10, 10), np.float32); m[0, 0, :3] = [9.0, 3.0, 3.0]
+    >>> image_scores(m, 0.0).tolist(), image_scores(m, 0.03).tolist()
+    ([9.0], [5.0])
+    """
+    flat = maps.reshape(len(maps), -1)
+    k = max(1, int(round(top_fraction * flat.shape[1]))) if top_fraction > 0 else 1
+    if k == 1:
+        return flat.max(axis=1)
+    top = np.partition(flat, flat.shape[1] - k, axis=1)[:, -k:]
+    return top.mean(axis=1, dtype=np.float64).astype(np.float32)
+
+
 class InspectionModel:
     """A PatchCore-style anomaly detector ready to score images.
 
@@ -163,6 +184,7 @@ class InspectionModel:
         self.train_report_: Any = None  # set by train()
         self._nn: NearestNeighbour | None = None
         self._op = map_operator(meta.grid, meta.resolution, meta.sigma)
+        self._scale = np.asarray(meta.feature_scale, dtype=np.float32) if meta.feature_scale else None
 
     # -- scoring -------------------------------------------------------------------------------
 
@@ -190,24 +212,40 @@ class InspectionModel:
         np.add(x, shift[:, None, None], out=x)
         return x
 
-    def patch_scores(self, batch: np.ndarray) -> np.ndarray:
-        """Nearest-neighbour distance of every patch: ``(N, 3, S, S)`` -> ``(N, grid, grid)``."""
+    def patch_features(self, batch: np.ndarray) -> np.ndarray:
+        """Patch features, one row per patch: ``(N, 3, S, S)`` -> ``(N, grid * grid, D)``."""
         feats = self.runner(batch)
         n, d, h, w = feats.shape
-        flat = feats.transpose(0, 2, 3, 1).reshape(-1, d)
-        return self.nn.search(flat).reshape(n, h, w)
+        flat = feats.transpose(0, 2, 3, 1).reshape(n, h * w, d)
+        if self._scale is not None:
+            flat = flat * self._scale
+        return flat
+
+    def patch_scores(self, batch: np.ndarray) -> np.ndarray:
+        """Nearest-neighbour distance of every patch: ``(N, 3, S, S)`` -> ``(N, grid, grid)``."""
+        return self.scores_of_features(self.patch_features(batch))
+
+    def scores_of_features(self, feats: np.ndarray) -> np.ndarray:
+        """Nearest-neighbour distances of patch features ``(N, grid * grid, D)`` -> ``(N, grid, grid)``."""
+        n, p, d = feats.shape
+        g = self.meta.grid
+        return self.nn.search(feats.reshape(n * p, d)).reshape(n, g, g)
+
+    def maps_of_patch_scores(self, patches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Image scores ``(N,)`` and anomaly maps ``(N, S, S)`` from patch scores ``(N, grid, grid)``."""
+        with single_thread_blas():  # small products: BLAS threads cost more than they save
+            m = np.einsum("ij,njk,lk->nil", self._op, patches, self._op, optimize=True)
+        m = m.astype(np.float32, copy=False)
+        return image_scores(m, self.meta.top_fraction), m
 
     def raw_maps(self, images: Sequence[np.ndarray], batch_size: int = 8) -> tuple[np.ndarray, np.ndarray]:
         """Raw image scores ``(N,)`` and raw anomaly maps ``(N, S, S)`` of decoded images."""
         scores, maps = [], []
         for s in range(0, len(images), batch_size):
             batch = np.stack([self.preprocess(im) for im in images[s : s + batch_size]])
-            patches = self.patch_scores(batch)
-            with single_thread_blas():  # small products: BLAS threads cost more than they save
-                m = np.einsum("ij,njk,lk->nil", self._op, patches, self._op, optimize=True)
-            m = m.astype(np.float32, copy=False)
+            score, m = self.maps_of_patch_scores(self.patch_scores(batch))
             maps.append(m)
-            scores.append(m.reshape(len(m), -1).max(axis=1))
+            scores.append(score)
         if not maps:
             s = self.meta.resolution
             return np.zeros(0, np.float32), np.zeros((0, s, s), np.float32)
@@ -231,6 +269,10 @@ class InspectionModel:
             per_ms = (time.perf_counter() - start) * 1000 / max(len(chunk), 1)
             for i, im in enumerate(chunk):
                 norm = normalise(maps[i], t, self.meta.score_low).astype(np.float32)
+                if raw[i] <= t:
+                    # the image score is a mean over the hottest pixels, so a passed image can have a
+                    # few pixels above the threshold: its map shows no defect (nothing above 0.5)
+                    np.minimum(norm, 0.5, out=norm)
                 size = (int(im.shape[1]), int(im.shape[0]))
                 out.append(
                     Prediction(

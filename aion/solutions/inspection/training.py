@@ -67,6 +67,20 @@ def _split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return np.sort(idx[n_cal:]), np.sort(idx[:n_cal])
 
 
+def _bank_size(cfg: TrainConfig, n_patches: int) -> int:
+    k = int(round(cfg.coreset_ratio * n_patches))
+    return min(n_patches, max(cfg.min_bank_size, min(cfg.max_bank_size, k)))
+
+
+def _coreset_progress(report: Progress, total: int) -> Callable[[int], Callable[[str, float], None]]:
+    """Progress of the two coreset passes (fit images, then held-back images) as one bar."""
+
+    def part(done: int) -> Callable[[str, float], None]:
+        return lambda _stage, f: report("coreset", min(1.0, (done + f * (total - done)) / total))
+
+    return part
+
+
 def train(
     data: InspectionDataset | Path | str,
     config: TrainConfig | None = None,
@@ -85,9 +99,16 @@ def train(
         import torch
 
         torch.set_num_threads(cfg.threads)
-    from aion.solutions.inspection.backbones import BACKBONES, build_backbone, export_onnx
+    from aion.solutions.inspection.backbones import (
+        BACKBONES,
+        build_backbone,
+        export_onnx,
+        level_dims,
+        level_scale,
+    )
 
-    module = build_backbone(cfg.backbone, cfg.resolution, Path(cfg.weights) if cfg.weights else None)
+    weights = Path(cfg.weights) if cfg.weights else None
+    module = build_backbone(cfg.backbone, cfg.resolution, weights, cfg.blocks)
     spec = BACKBONES[cfg.backbone]
     onnx = export_onnx(module, cfg.resolution)
     torch_runner = TorchRunner(module, cfg.resolution)
@@ -116,44 +137,75 @@ def train(
         threshold=0.0,
         score_low=0.0,
         target_frr=cfg.target_frr,
-        n_train_images=len(fit_idx),
+        top_fraction=cfg.top_fraction,
+        blocks=list(getattr(module, "levels", ())),
+        n_train_images=len(good),
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     probe = InspectionModel(meta, np.zeros((1, 1), np.float32), fast, cfg.threads)
 
     t1 = time.perf_counter()
-    chunks = []
-    for s in range(0, len(fit_idx), cfg.batch_size):
-        batch = np.stack([probe.preprocess(good[i][1]) for i in fit_idx[s : s + cfg.batch_size]])
-        f = fast(batch)
-        chunks.append(f.transpose(0, 2, 3, 1).reshape(-1, f.shape[1]))
-        report_progress("features", min(1.0, (s + cfg.batch_size) / len(fit_idx)))
-    feats = np.concatenate(chunks)
-    del chunks
+    # features of every good image, once: the fit images build the memory bank, the held-back
+    # ones are scored against it for the threshold and then join the bank too
+    # _split gives disjoint fit / held-back sets, or (tiny sets) calibrates on the fit images
+    held = np.setdiff1d(cal_idx, fit_idx)
+    order = np.concatenate([fit_idx, held]).astype(np.int64)
+    n_fit = len(fit_idx)
+    feats: np.ndarray | None = None  # (images, grid * grid, D): fit images first, then held-back
+    for s in range(0, len(order), cfg.batch_size):
+        rows = order[s : s + cfg.batch_size]
+        f = probe.patch_features(np.stack([probe.preprocess(good[i][1]) for i in rows]))
+        if feats is None:
+            feats = np.empty((len(order), *f.shape[1:]), dtype=np.float32)
+        feats[s : s + len(rows)] = f
+        report_progress("features", min(1.0, (s + cfg.batch_size) / len(order)))
+    assert feats is not None
+    scale = level_scale(feats, level_dims(module)) if cfg.level_norm else None
+    if scale is not None:
+        feats *= scale
     times["features"] = time.perf_counter() - t1
 
     t2 = time.perf_counter()
-    k = int(round(cfg.coreset_ratio * len(feats)))
-    k = min(len(feats), max(cfg.min_bank_size, min(cfg.max_bank_size, k)))
-    idx = greedy_coreset(feats, k, seed=cfg.seed, progress=lambda _s, f: report_progress("coreset", f))
-    bank = feats[np.sort(idx)].copy()
-    n_patches = len(feats)
-    del feats
+    d = feats.shape[2]
+    n_patches = len(feats) * feats.shape[1]
+    k_all = _bank_size(cfg, n_patches)
+    fit_flat = feats[:n_fit].reshape(-1, d)  # a view, no copy
+    k_fit = min(k_all, _bank_size(cfg, len(fit_flat)))
+    report = _coreset_progress(report_progress, k_all)
+    bank = fit_flat[np.sort(greedy_coreset(fit_flat, k_fit, seed=cfg.seed, progress=report(0)))]
+    times["coreset"] = time.perf_counter() - t2
+
+    t3 = time.perf_counter()
+    meta = ModelMeta(**{**meta.to_dict(), "feature_dim": int(d)})
+    if scale is not None:
+        meta = ModelMeta(**{**meta.to_dict(), "feature_scale": [float(x) for x in scale]})
+    fit_scorer = InspectionModel(meta, bank, fast, cfg.threads)  # exact search on the fit bank
+    report_progress("calibrate", 0.0)
+    cal_feats = feats[n_fit:] if len(held) else feats[:n_fit]
+    good_scores = fit_scorer.maps_of_patch_scores(fit_scorer.scores_of_features(cal_feats))[0]
+    times["calibrate"] = time.perf_counter() - t3
+
+    t4 = time.perf_counter()
+    if len(held) and k_all > len(bank):  # the held-back images join the bank (same ratio)
+        held_flat = feats[n_fit:].reshape(-1, d)
+        k_held = min(len(held_flat), k_all - len(bank))
+        extra_idx = greedy_coreset(held_flat, k_held, seed=cfg.seed, progress=report(len(bank)))
+        bank = np.concatenate([bank, held_flat[np.sort(extra_idx)]])
+        del held_flat
+    del feats, fit_flat, cal_feats
     if cfg.knn not in ("auto", "exact", "ivf"):
         raise InspectionError(f"knn은 auto, exact, ivf 중 하나: {cfg.knn} / knn must be auto, exact or ivf")
     centroids = None
-    extra: dict[str, Any] = {"feature_dim": int(bank.shape[1]), "knn": "exact"}
+    extra: dict[str, Any] = {"knn": "exact"}
     if cfg.knn == "ivf" or (cfg.knn == "auto" and len(bank) >= IVF_MIN_BANK):
         order, ivf = build_ivf(bank, seed=cfg.seed)
         bank, centroids = bank[order], ivf.centroids
         extra.update(knn="ivf", ivf_sizes=[int(x) for x in ivf.sizes], ivf_nprobe=ivf.nprobe)
-    times["coreset"] = time.perf_counter() - t2
+    times["coreset"] += time.perf_counter() - t4
 
-    t3 = time.perf_counter()
+    t5 = time.perf_counter()
     meta = ModelMeta(**{**meta.to_dict(), **extra})
-    scorer = InspectionModel(meta, bank, fast, cfg.threads, centroids)
-    report_progress("calibrate", 0.0)
-    good_scores, _ = scorer.raw_maps([good[i][1] for i in cal_idx], cfg.batch_size)
+    scorer = fit_scorer
     defect_items = list(defects) if defects is not None else ds.train_defects
     bad = _load_items(defect_items, skipped)
     defect_scores = scorer.raw_maps([b[1] for b in bad], cfg.batch_size)[0] if bad else None
@@ -179,12 +231,11 @@ def train(
             },
         }
     )
-    times["calibrate"] = time.perf_counter() - t3
+    times["calibrate"] += time.perf_counter() - t5
     times["total"] = time.perf_counter() - t0
     report_progress("done", 1.0)
 
     model = InspectionModel(meta, bank, torch_runner, cfg.threads, centroids)
-    model._nn = scorer.nn
     model.train_report_ = TrainReport(
         n_fit_images=len(fit_idx),
         n_calibration_images=len(cal_idx),

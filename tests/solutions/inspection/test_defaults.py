@@ -1,0 +1,120 @@
+"""The PatchCore choices behind the defaults: bank from every good image, level normalisation,
+top-fraction image score, backbone levels, and reading model files of the previous format."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from aion.solutions.inspection import InspectionError, InspectionModel, ModelFileError, TrainConfig, train
+from aion.solutions.inspection.backbones import build_backbone, level_dims
+from aion.solutions.inspection.data import load_dataset
+from aion.solutions.inspection.model import image_scores
+from aion.solutions.inspection.training import _split
+
+from .conftest import RESOLUTION, make_mvtec
+
+
+def test_held_back_images_join_the_bank_after_calibration(tmp_path: Path) -> None:
+    root = make_mvtec(tmp_path / "set", seed=3, n_train=10, n_test_good=1, n_defect=1)
+    # a bank as large as all patches: every patch of every good image is kept
+    cfg = TrainConfig(resolution=64, threads=2, min_bank_size=100_000, target_frr=0.0, knn="exact")
+    model = train(root, cfg)
+    rep = model.train_report_
+    grid = model.meta.grid
+    assert rep.n_fit_images == 8 and rep.n_calibration_images == 2
+    assert rep.n_patches == 10 * grid * grid
+    assert len(model.memory_bank_) == rep.n_patches == rep.bank_size
+    assert model.meta.n_train_images == 10
+    # calibration scored the held-back images against the other images' bank: non-zero scores
+    assert min(model.meta.calibration["good_scores"]) > 0.1
+    # ... and now they are in the bank: a held-back image scores zero everywhere
+    ds = load_dataset(root)
+    _, cal = _split(10, cfg.holdout_fraction, cfg.seed)
+    held = [ds.train[i].load() for i in cal]
+    raw, maps = model.raw_maps(held)
+    assert np.abs(maps).max() < 1e-2 and raw.max() < 1e-2
+
+
+def test_image_score_is_the_mean_of_the_top_fraction(trained, mvtec_dir: Path) -> None:
+    _, _, edge = trained
+    assert edge.meta.top_fraction == TrainConfig().top_fraction == 0.01
+    images = [it.load() for it in load_dataset(mvtec_dir).test]
+    raw, maps = edge.raw_maps(images)
+    k = round(0.01 * RESOLUTION * RESOLUTION)
+    expected = np.sort(maps.reshape(len(maps), -1), axis=1)[:, -k:].mean(axis=1)
+    np.testing.assert_allclose(raw, expected, rtol=1e-5)
+    assert (raw < maps.reshape(len(maps), -1).max(axis=1)).all()
+    # 0 keeps PatchCore's maximum of the map
+    np.testing.assert_array_equal(image_scores(maps, 0.0), maps.reshape(len(maps), -1).max(axis=1))
+
+
+def test_levels_are_normalised_to_the_same_mean_norm(trained, mvtec_dir: Path) -> None:
+    model, _, _ = trained
+    dims = level_dims(model.runner.module)
+    scale = np.asarray(model.meta.feature_scale, dtype=np.float32)
+    assert dims == [40, 112] and len(scale) == sum(dims) == model.meta.feature_dim
+    images = [it.load() for it in load_dataset(mvtec_dir).train]
+    feats = model.patch_features(np.stack([model.preprocess(im) for im in images]))
+    feats = feats.reshape(-1, feats.shape[-1])
+    fine, coarse = feats[:, :40], feats[:, 40:]
+    assert np.mean((fine**2).sum(1)) == pytest.approx(1.0, rel=1e-3)
+    assert np.mean((coarse**2).sum(1)) == pytest.approx(1.0, rel=1e-3)
+    # without it the levels weigh differently in the distances (mean squared norms per patch)
+    raw = model.runner(np.stack([model.preprocess(im) for im in images]))
+    fine_raw, coarse_raw = np.mean(raw[:, :40] ** 2) * 40, np.mean(raw[:, 40:] ** 2) * 112
+    assert max(fine_raw, coarse_raw) > 1.3 * min(fine_raw, coarse_raw)
+    plain = train(mvtec_dir, TrainConfig(resolution=64, threads=2, min_bank_size=100, level_norm=False))
+    assert plain.meta.feature_scale == []
+
+
+def test_stride4_level_exports_within_tolerance(tmp_path: Path, mvtec_dir: Path) -> None:
+    cfg = TrainConfig(resolution=64, threads=2, min_bank_size=100, blocks=(2, 4, 10), knn="exact")
+    model = train(mvtec_dir, cfg)
+    assert model.meta.blocks == [2, 4, 10] and model.meta.feature_dim == 24 + 40 + 112
+    edge = InspectionModel.load(model.save(tmp_path / "b.aion"), threads=2)
+    images = [it.load() for it in load_dataset(mvtec_dir).test]
+    raw_t, maps_t = model.raw_maps(images)
+    raw_o, maps_o = edge.raw_maps(images)
+    assert np.abs(raw_t - raw_o).max() < 1e-3 and np.abs(maps_t - maps_o).max() < 1e-3
+    with pytest.raises(InspectionError, match="0-15"):
+        build_backbone("efficientnet-lite0", 64, blocks=(4, 99))
+
+
+def test_previous_format_files_still_score_with_the_map_maximum(
+    trained, tmp_path: Path, mvtec_dir: Path
+) -> None:
+    _, path, edge = trained
+    images = [it.load() for it in load_dataset(mvtec_dir).test]
+    _, maps = edge.raw_maps(images)
+    # a version-1 file: no top fraction, no level factors (its bank was built unscaled)
+    old = tmp_path / "v1.aion"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(old, "w") as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == "meta.json":
+                meta = json.loads(data)
+                for key in ("top_fraction", "feature_scale", "blocks"):
+                    meta.pop(key)
+                meta["version"] = 1
+                data = json.dumps(meta).encode()
+            dst.writestr(name, data)
+    v1 = InspectionModel.load(old)
+    assert v1.meta.top_fraction == 0.0 and v1.meta.feature_scale == []
+    raw1, maps1 = v1.raw_maps(images)
+    np.testing.assert_allclose(raw1, maps1.reshape(len(maps1), -1).max(axis=1))
+    assert not np.allclose(maps1, maps)  # unscaled features: another distance scale
+    # a file from a newer engine is refused by name
+    newer = tmp_path / "v9.aion"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(newer, "w") as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == "meta.json":
+                data = json.dumps({**json.loads(data), "version": 9}).encode()
+            dst.writestr(name, data)
+    with pytest.raises(ModelFileError, match="v9"):
+        InspectionModel.load(newer)
