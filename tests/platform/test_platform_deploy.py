@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from aion.accounts import service as accounts
 from aion.accounts.models import User
@@ -22,7 +23,7 @@ from aion.line.models import Machine
 from aion.line.runtime import build_pipeline
 from aion.line.scoring import DEPLOYED
 from aion.platform import modelregistry as reg
-from aion.platform.models import Deployment
+from aion.platform.models import Deployment, ModelVersion, RegisteredModel
 from aion.platform.runtime import PlatformStorage
 from aion.settings import Settings
 from aion.solutions.process.frame import SensorFrame
@@ -64,6 +65,25 @@ def process_model_file(tmp_path: Path, seed: int = 0) -> Path:
     return path
 
 
+def register_pump_model(
+    s: Session, storage: PlatformStorage, world: World, tmp_path: Path, metrics: dict | None = None
+) -> tuple[RegisteredModel, ModelVersion]:
+    """Company A's process model "1호 펌프", version 1, trained on generated normal pump data."""
+    model = reg.get_or_create_model(s, world.company_a, "1호 펌프", "process")
+    v1 = reg.register_version(
+        s,
+        storage.store,
+        model,
+        process_model_file(tmp_path),
+        dataset_version_id=None,
+        job_id=None,
+        params={},
+        metrics=metrics or {},
+        created_by="tests",
+    )
+    return model, v1
+
+
 def token_for(engine: Engine, user_id: int) -> str:
     with system_session(engine) as s:
         user = s.get(User, user_id)
@@ -97,18 +117,7 @@ def test_deploy_a_promoted_process_model_to_a_line_machine(
         pump1, fan1 = (m.id for m in sorted(line.machines, key=lambda m: m.name != "pump1"))
         other_line = lines.apply_config(s, world.company_b, parse_line(line_doc("mixer")))
         b_machine = next(m.id for m in other_line.machines if m.name == "pump1")
-        model = reg.get_or_create_model(s, world.company_a, "1호 펌프", "process")
-        v1 = reg.register_version(
-            s,
-            storage.store,
-            model,
-            process_model_file(tmp_path),
-            dataset_version_id=None,
-            job_id=None,
-            params={},
-            metrics={"threshold": 1.0},
-            created_by="tests",
-        )
+        model, v1 = register_pump_model(s, storage, world, tmp_path, metrics={"threshold": 1.0})
         model_id, v1_id, sha = model.id, v1.id, v1.sha256
         inspection = reg.get_or_create_model(s, world.company_a, "bracket", "inspection")
         inspection_id = inspection.id
@@ -268,17 +277,7 @@ def test_company_admin_deploys_from_the_model_page_in_a_browser(
         line = lines.apply_config(s, world.company_a, parse_line(line_doc("press")))
         lines.write_runtime(data, line)
         pump1, key = next(m.id for m in line.machines if m.name == "pump1"), line.key
-        model = reg.get_or_create_model(s, world.company_a, "1호 펌프", "process")
-        v1 = reg.register_version(
-            s,
-            storage.store,
-            model,
-            process_model_file(tmp_path),
-            dataset_version_id=None,
-            job_id=None,
-            params={},
-            metrics={},
-        )
+        model, v1 = register_pump_model(s, storage, world, tmp_path)
         reg.promote(s, model, v1.id)
         model_id = model.id
     with chromium_page("ko-KR") as page:
