@@ -82,7 +82,7 @@ def level_scale(features: np.ndarray, dims: list[int], chunk: int = 65536) -> np
     (``(..., D)``; every row counts, so the factors do not depend on the row order).
 
     >>> f = np.concatenate([np.ones((10, 2)), 10 * np.ones((10, 3))], axis=1).astype(np.float32)
-    >>> level_scale(f, [2, 3]).round(4).tolist()
+    >>> [round(float(x), 4) for x in level_scale(f, [2, 3])]
     [0.7071, 0.7071, 0.0577, 0.0577, 0.0577]
     """
     flat = features.reshape(-1, features.shape[-1])
