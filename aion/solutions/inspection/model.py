@@ -61,6 +61,7 @@ class ModelMeta:
     blocks: list[int] = field(default_factory=list)  # backbone levels used (information only)
     ivf_sizes: list[int] = field(default_factory=list)
     ivf_nprobe: int = 0
+    ivf_dim: int = 0  # lists scanned in this many principal directions of the bank (0: all)
     n_train_images: int = 0
     created_at: str = ""
     format: str = FORMAT
@@ -194,7 +195,7 @@ class InspectionModel:
             ivf = None
             if self.meta.knn == "ivf" and self.ivf_centroids_ is not None:
                 sizes = np.asarray(self.meta.ivf_sizes, dtype=np.int64)
-                ivf = IvfLists(self.ivf_centroids_, sizes, self.meta.ivf_nprobe)
+                ivf = IvfLists(self.ivf_centroids_, sizes, self.meta.ivf_nprobe, self.meta.ivf_dim)
             self._nn = NearestNeighbour(self.memory_bank_, threads=self.threads, ivf=ivf)
         return self._nn
 
@@ -216,10 +217,11 @@ class InspectionModel:
         """Patch features, one row per patch: ``(N, 3, S, S)`` -> ``(N, grid * grid, D)``."""
         feats = self.runner(batch)
         n, d, h, w = feats.shape
-        flat = feats.transpose(0, 2, 3, 1).reshape(n, h * w, d)
-        if self._scale is not None:
-            flat = flat * self._scale
-        return flat
+        if self._scale is None:
+            return feats.transpose(0, 2, 3, 1).reshape(n, h * w, d)
+        flat = np.empty((n, h, w, d), dtype=np.float32)  # channels last and scaled in one pass
+        np.multiply(feats.transpose(0, 2, 3, 1), self._scale, out=flat)
+        return flat.reshape(n, h * w, d)
 
     def patch_scores(self, batch: np.ndarray) -> np.ndarray:
         """Nearest-neighbour distance of every patch: ``(N, 3, S, S)`` -> ``(N, grid, grid)``."""
