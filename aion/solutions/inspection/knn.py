@@ -14,6 +14,7 @@ Two searches, both returning the Euclidean distance to the nearest bank row:
 from __future__ import annotations
 
 import contextlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,6 +148,8 @@ class NearestNeighbour:
     ) -> None:
         self.bank = np.ascontiguousarray(bank, dtype=np.float32)
         self.ivf = ivf
+        self._threads = max(1, threads or 1)
+        self._pool: ThreadPoolExecutor | None = None
         self._bank_sq = (self.bank * self.bank).sum(1)
         self._index: Any = None
         if ivf is not None:
@@ -206,7 +209,14 @@ class NearestNeighbour:
     def _search_ivf(self, q: np.ndarray) -> np.ndarray:
         # many small products: BLAS threads only add overhead (measured: 6x more CPU time with 2)
         with single_thread_blas():
-            return self._search_ivf_lists(q)
+            parts = min(self._threads, len(q) // 2048)
+            if parts < 2:
+                return self._search_ivf_lists(q)
+            # query blocks on the model's threads: the products release the GIL
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="aion-knn")
+            chunks = np.array_split(q, parts)
+            return np.concatenate(list(self._pool.map(self._search_ivf_lists, chunks)))
 
     def _search_ivf_lists(self, q: np.ndarray) -> np.ndarray:
         assert self.ivf is not None

@@ -91,6 +91,11 @@ def test_ivf_scanned_in_the_principal_subspace_measures_the_row_it_finds_exactly
     # every distance is the true distance to one row of the bank (the one the scan found)
     d_all = np.sqrt(((q[:, None, :] - sorted_bank[None]) ** 2).sum(-1))
     assert np.all(np.abs(d_all - approx[:, None]).min(1) < 1e-3 * approx + 1e-4)
+    # a large batch is split over the model's threads: the same distances, in the same order
+    many = np.concatenate([q[::-1], q, q[::2]] * 2)
+    threaded = NearestNeighbour(sorted_bank, threads=2, ivf=ivf)
+    expected = np.concatenate([approx[::-1], approx, approx[::2]] * 2)
+    np.testing.assert_allclose(threaded.search(many), expected, rtol=1e-5)
 
 
 def test_ivf_with_empty_lists_falls_back_to_search_all() -> None:
