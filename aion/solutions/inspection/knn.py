@@ -7,8 +7,11 @@ Two searches, both returning the Euclidean distance to the nearest bank row:
   numpy. The bank is split by k-means into ``sqrt(N)/2`` lists; each query is compared with the
   rows of its ``nprobe`` nearest lists only (about a tenth of the bank). The lists are built once
   at training time and stored in the model file, so training and the edge runtime search exactly
-  alike, without faiss. A missed neighbour can only make a distance larger, and on real patch
-  features more than 99% of the distances come out exact (``bench/inspection_bench.py``).
+  alike, without faiss. The lists are scanned in the bank's principal subspace (``dim``
+  directions, :func:`search_dim`), and the row found is then measured in every dimension: each
+  distance is a true distance to a bank row, and a missed neighbour can only make it larger
+  (image and pixel AUROC as with the full-width scan: ``docs/benchmarks.md``). Large batches are
+  split over the model's threads.
 """
 
 from __future__ import annotations
