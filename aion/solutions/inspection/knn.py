@@ -7,13 +7,17 @@ Two searches, both returning the Euclidean distance to the nearest bank row:
   numpy. The bank is split by k-means into ``sqrt(N)/2`` lists; each query is compared with the
   rows of its ``nprobe`` nearest lists only (about a tenth of the bank). The lists are built once
   at training time and stored in the model file, so training and the edge runtime search exactly
-  alike, without faiss. A missed neighbour can only make a distance larger, and on real patch
-  features more than 99% of the distances come out exact (``bench/inspection_bench.py``).
+  alike, without faiss. The lists are scanned in the bank's principal subspace (``dim``
+  directions, :func:`search_dim`), and the row found is then measured in every dimension: each
+  distance is a true distance to a bank row, and a missed neighbour can only make it larger
+  (image and pixel AUROC as with the full-width scan: ``docs/benchmarks.md``). Large batches are
+  split over the model's threads.
 """
 
 from __future__ import annotations
 
 import contextlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +64,7 @@ class IvfLists:
     centroids: np.ndarray  # (L, d) float32
     sizes: np.ndarray  # (L,) int64, rows of the sorted bank per list
     nprobe: int
+    dim: int = 0  # lists scanned in the top ``dim`` principal directions of the bank (0: all)
 
     @property
     def offsets(self) -> np.ndarray:
@@ -94,7 +99,37 @@ def build_ivf(bank: np.ndarray, seed: int = 0, iterations: int = 12) -> tuple[np
     order = np.argsort(assign, kind="stable")
     sizes = np.bincount(assign, minlength=n_lists).astype(np.int64)
     nprobe = min(n_lists, max(4, n_lists // 8))
-    return order, IvfLists(centroids.astype(np.float32), sizes, nprobe)
+    return order, IvfLists(centroids.astype(np.float32), sizes, nprobe, search_dim(x))
+
+
+#: Share of the bank's variance kept by the projection that the inverted lists are scanned in.
+SEARCH_VARIANCE = 0.95
+
+
+def search_dim(bank: np.ndarray, variance: float = SEARCH_VARIANCE) -> int:
+    """Fewest principal directions (a multiple of 8) holding ``variance`` of the bank's variance;
+    0 when that is not at least a quarter fewer than the feature width (no gain).
+
+    >>> rng = np.random.default_rng(0)
+    >>> low = rng.normal(size=(500, 4)) @ rng.normal(size=(4, 64))  # rank 4 in 64 dimensions
+    >>> search_dim(low.astype(np.float32)), search_dim(rng.normal(size=(500, 64)).astype(np.float32))
+    (8, 0)
+    """
+    ev = np.linalg.eigvalsh(np.cov(bank.astype(np.float64), rowvar=False))[::-1]
+    share = np.cumsum(ev) / max(float(ev.sum()), 1e-30)
+    k = int(np.searchsorted(share, variance) + 1)
+    k = -(-k // 8) * 8
+    return k if k <= 0.75 * bank.shape[1] else 0
+
+
+def principal_axes(bank: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean ``(d,)`` and top ``dim`` principal directions ``(d, dim)`` of ``bank`` (float32)."""
+    x = bank.astype(np.float64)
+    mean = x.mean(0)
+    _, vecs = np.linalg.eigh(np.cov(x - mean, rowvar=False))
+    axes = vecs[:, ::-1][:, :dim]
+    axes = axes * np.where(axes[np.abs(axes).argmax(0), np.arange(dim)] < 0, -1.0, 1.0)  # fixed signs
+    return mean.astype(np.float32), np.ascontiguousarray(axes, dtype=np.float32)
 
 
 class NearestNeighbour:
@@ -116,6 +151,8 @@ class NearestNeighbour:
     ) -> None:
         self.bank = np.ascontiguousarray(bank, dtype=np.float32)
         self.ivf = ivf
+        self._threads = max(1, threads or 1)
+        self._pool: ThreadPoolExecutor | None = None
         self._bank_sq = (self.bank * self.bank).sum(1)
         self._index: Any = None
         if ivf is not None:
@@ -124,11 +161,25 @@ class NearestNeighbour:
                     f"IVF lists cover {int(ivf.sizes.sum())} rows, the bank has {len(self.bank)}"
                 )
             off = ivf.offsets
-            self._lists = [
-                (self.bank[off[i] : off[i + 1]], self._bank_sq[off[i] : off[i + 1]])
-                for i in range(len(ivf.sizes))
-            ]
-            self._csq = (ivf.centroids * ivf.centroids).sum(1)
+            # each list as [-2 * rows, |rows|^2]: one product with [query, 1] gives the squared
+            # distance less |query|^2, with no element-wise pass over the (queries x rows) block
+            self._axes: np.ndarray | None = None
+            self._mean = np.zeros(self.bank.shape[1], dtype=np.float32)
+            rows, cents = self.bank, ivf.centroids
+            if ivf.dim:
+                # lists scanned in the principal subspace (centred): |b|^2 - 2 q.b with q.b taken
+                # in ``dim`` directions; the best row found is then measured exactly
+                self._mean, self._axes = principal_axes(self.bank, ivf.dim)
+                self._mean_proj = self._mean @ self._axes
+                rows, cents = self.bank - self._mean, ivf.centroids - self._mean
+                aug = _augment(rows @ self._axes, (rows * rows).sum(1))
+                caug = _augment(cents @ self._axes, (cents * cents).sum(1))
+            else:
+                aug = _augment(rows, self._bank_sq)
+                caug = _augment(cents, (cents * cents).sum(1))
+            self._lists = [aug[off[i] : off[i + 1]] for i in range(len(ivf.sizes))]
+            self._starts = off[:-1]
+            self._centroids = caug
             return
         faiss = _faiss() if use_faiss is not False else None
         if faiss is not None:
@@ -161,27 +212,67 @@ class NearestNeighbour:
     def _search_ivf(self, q: np.ndarray) -> np.ndarray:
         # many small products: BLAS threads only add overhead (measured: 6x more CPU time with 2)
         with single_thread_blas():
-            return self._search_ivf_lists(q)
+            parts = min(self._threads, len(q) // 2048)
+            if parts < 2:
+                return self._search_ivf_lists(q)
+            # query blocks on the model's threads: the products release the GIL
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="aion-knn")
+            chunks = np.array_split(q, parts)
+            return np.concatenate(list(self._pool.map(self._search_ivf_lists, chunks)))
 
     def _search_ivf_lists(self, q: np.ndarray) -> np.ndarray:
         assert self.ivf is not None
         m, p = len(q), self.ivf.nprobe
-        cd = self._csq[None, :] - 2.0 * (q @ self.ivf.centroids.T)
-        probe = np.argpartition(cd, p - 1, axis=1)[:, :p].ravel() if p < cd.shape[1] else None
-        if probe is None:
-            probe = np.tile(np.arange(cd.shape[1]), m)
+        if self._axes is None:
+            qa = np.empty((m, q.shape[1] + 1), dtype=np.float32)
+            qa[:, :-1] = q
+        else:
+            qa = np.empty((m, self._axes.shape[1] + 1), dtype=np.float32)
+            np.matmul(q, self._axes, out=qa[:, :-1])
+            qa[:, :-1] -= self._mean_proj  # (q - mean) @ axes
+        qa[:, -1] = 1.0
+        n_lists = len(self._lists)
+        if p < n_lists:
+            cd = qa @ self._centroids.T
+            probe = np.argpartition(cd, p - 1, axis=1)[:, :p].ravel()
+        else:
+            probe = np.tile(np.arange(n_lists), m)
         rows = np.repeat(np.arange(m), p)
         order = np.argsort(probe, kind="stable")
-        ends = np.cumsum(np.bincount(probe, minlength=len(self._lists)))
+        ends = np.cumsum(np.bincount(probe, minlength=n_lists))
         best = np.full(m, np.inf, dtype=np.float32)
+        arg = np.zeros(m, dtype=np.int64)
         start = 0
-        for (members, msq), end in zip(self._lists, ends, strict=True):
+        for members, first, end in zip(self._lists, self._starts, ends, strict=True):
             if end > start and len(members):
                 qi = rows[order[start:end]]
-                d = (msq[None, :] - 2.0 * (q[qi] @ members.T)).min(axis=1)
-                best[qi] = np.minimum(best[qi], d)
+                if self._axes is None:
+                    # (rows x queries): the minimum over axis 0 runs along contiguous memory
+                    d = (members @ qa[qi].T).min(axis=0)
+                    best[qi] = np.minimum(best[qi], d)
+                else:
+                    block = qa[qi] @ members.T
+                    j = block.argmin(axis=1)
+                    d = block[np.arange(len(qi)), j]
+                    better = d < best[qi]
+                    best[qi[better]] = d[better]
+                    arg[qi[better]] = first + j[better]
             start = end
         missed = ~np.isfinite(best)  # only when every probed list is empty: search all
+        if self._axes is not None:
+            if missed.any():
+                arg[missed] = (self._bank_sq[None, :] - 2.0 * (q[missed] @ self.bank.T)).argmin(axis=1)
+            diff = q - self.bank[arg]  # the distance to the row found, in every dimension
+            return np.einsum("ij,ij->i", diff, diff)
         if missed.any():
             best[missed] = (self._bank_sq[None, :] - 2.0 * (q[missed] @ self.bank.T)).min(axis=1)
         return best + (q * q).sum(1)
+
+
+def _augment(rows: np.ndarray, sq: np.ndarray) -> np.ndarray:
+    """``[-2 * rows, sq]`` as one contiguous float32 matrix ``(n, d + 1)``."""
+    out = np.empty((len(rows), rows.shape[1] + 1), dtype=np.float32)
+    out[:, :-1] = -2.0 * rows
+    out[:, -1] = sq
+    return out

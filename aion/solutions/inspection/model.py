@@ -61,6 +61,7 @@ class ModelMeta:
     blocks: list[int] = field(default_factory=list)  # backbone levels used (information only)
     ivf_sizes: list[int] = field(default_factory=list)
     ivf_nprobe: int = 0
+    ivf_dim: int = 0  # lists scanned in this many principal directions of the bank (0: all)
     n_train_images: int = 0
     created_at: str = ""
     format: str = FORMAT
@@ -194,7 +195,7 @@ class InspectionModel:
             ivf = None
             if self.meta.knn == "ivf" and self.ivf_centroids_ is not None:
                 sizes = np.asarray(self.meta.ivf_sizes, dtype=np.int64)
-                ivf = IvfLists(self.ivf_centroids_, sizes, self.meta.ivf_nprobe)
+                ivf = IvfLists(self.ivf_centroids_, sizes, self.meta.ivf_nprobe, self.meta.ivf_dim)
             self._nn = NearestNeighbour(self.memory_bank_, threads=self.threads, ivf=ivf)
         return self._nn
 
@@ -216,9 +217,11 @@ class InspectionModel:
         """Patch features, one row per patch: ``(N, 3, S, S)`` -> ``(N, grid * grid, D)``."""
         feats = self.runner(batch)
         n, d, h, w = feats.shape
-        flat = feats.transpose(0, 2, 3, 1).reshape(n, h * w, d)
-        if self._scale is not None:
-            flat = flat * self._scale
+        if self._scale is None:
+            return feats.transpose(0, 2, 3, 1).reshape(n, h * w, d)
+        flat = np.empty((n, h * w, d), dtype=np.float32)  # channels last and scaled in one pass
+        for i in range(n):  # image by image: a 2-D transpose reads memory in larger runs
+            np.multiply(feats[i].reshape(d, h * w).T, self._scale, out=flat[i])
         return flat
 
     def patch_scores(self, batch: np.ndarray) -> np.ndarray:

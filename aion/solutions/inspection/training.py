@@ -200,7 +200,7 @@ def train(
     if cfg.knn == "ivf" or (cfg.knn == "auto" and len(bank) >= IVF_MIN_BANK):
         order, ivf = build_ivf(bank, seed=cfg.seed)
         bank, centroids = bank[order], ivf.centroids
-        extra.update(knn="ivf", ivf_sizes=[int(x) for x in ivf.sizes], ivf_nprobe=ivf.nprobe)
+        extra.update(knn="ivf", ivf_sizes=[int(x) for x in ivf.sizes], ivf_nprobe=ivf.nprobe, ivf_dim=ivf.dim)
     times["coreset"] += time.perf_counter() - t4
 
     t5 = time.perf_counter()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from aion.solutions.inspection.coreset import greedy_coreset
-from aion.solutions.inspection.knn import IvfLists, NearestNeighbour, build_ivf
+from aion.solutions.inspection.knn import IvfLists, NearestNeighbour, build_ivf, search_dim
 from aion.solutions.inspection.metrics import aupro, auroc, confusion
 from aion.solutions.inspection.postprocess import bilinear_matrix, find_regions, gaussian_matrix
 from aion.solutions.inspection.threshold import choose_threshold, f1_threshold
@@ -64,6 +66,36 @@ def test_ivf_search_is_near_exact_and_never_below_the_true_distance() -> None:
     assert np.all(approx >= exact - 1e-3)  # a missed neighbour can only make the distance larger
     assert np.mean(np.abs(approx - exact) < 1e-3) > 0.97
     assert np.percentile(approx / exact, 99) < 1.1
+
+
+def test_ivf_scanned_in_the_principal_subspace_measures_the_row_it_finds_exactly() -> None:
+    rng = np.random.default_rng(5)
+    # patch-like features: most of the variance in 6 directions of 64, a little in all of them
+    basis = rng.normal(size=(6, 64))
+    centres = rng.normal(size=(50, 6)) * 3
+    bank = (centres[rng.integers(50, size=3000)] + rng.normal(size=(3000, 6))) @ basis
+    bank = (bank + 0.3 * rng.normal(size=bank.shape)).astype(np.float32)
+    q = ((centres[rng.integers(50, size=1000)] + rng.normal(size=(1000, 6))) @ basis).astype(np.float32)
+    q += (0.3 * rng.normal(size=q.shape)).astype(np.float32)
+    q[:30] += 5.0  # anomalies: far off the bank's subspace
+    order, ivf = build_ivf(bank)
+    assert 0 < ivf.dim < 64 and ivf.dim % 8 == 0  # a few directions hold 95% of the variance
+    assert search_dim(rng.normal(size=(500, 64)).astype(np.float32)) == 0  # isotropic: no gain
+    sorted_bank = bank[order]
+    exact = NearestNeighbour(sorted_bank, use_faiss=False).search(q)
+    approx = NearestNeighbour(sorted_bank, ivf=ivf).search(q)
+    full = NearestNeighbour(sorted_bank, ivf=replace(ivf, dim=0)).search(q)
+    assert np.all(approx >= exact - 1e-3) and np.all(full >= exact - 1e-3)
+    assert np.mean(np.abs(approx - exact) < 1e-3 * exact) > 0.9
+    assert np.percentile(approx / exact, 99) < 1.1
+    # every distance is the true distance to one row of the bank (the one the scan found)
+    d_all = np.sqrt(((q[:, None, :] - sorted_bank[None]) ** 2).sum(-1))
+    assert np.all(np.abs(d_all - approx[:, None]).min(1) < 1e-3 * approx + 1e-4)
+    # a large batch is split over the model's threads: the same distances, in the same order
+    many = np.concatenate([q[::-1], q, q[::2]] * 2)
+    threaded = NearestNeighbour(sorted_bank, threads=2, ivf=ivf)
+    expected = np.concatenate([approx[::-1], approx, approx[::2]] * 2)
+    np.testing.assert_allclose(threaded.search(many), expected, rtol=1e-5)
 
 
 def test_ivf_with_empty_lists_falls_back_to_search_all() -> None:
