@@ -31,6 +31,12 @@ import numpy as np
 from aion.line.simulate import BASE, TAGS
 
 WINDOW = 15_000  # messages the publisher may run ahead of the consumer
+VALUES = json.dumps({k: round(BASE[k], 3) for k in TAGS})  # the pump at rest, as JSON
+
+
+def payload(ts: float, seq: int) -> bytes:
+    """One pump message: 8 readings at ``ts`` with sequence number ``seq``."""
+    return f'{{"ts": {ts:.6f}, "seq": {seq}, "values": {VALUES}}}'.encode()
 
 
 def publisher(url: str, topic: str, n: int, rate: float, ready: Any, consumed: Any) -> None:
@@ -50,7 +56,6 @@ def publisher(url: str, topic: str, n: int, rate: float, ready: Any, consumed: A
     client = WireClient(ConnectOptions(host, port, f"bench-pub-{uuid.uuid4().hex[:6]}", clean=True, v5=False))
     client.connect()
     ready.wait(30)
-    values = json.dumps({k: round(BASE[k], 3) for k in TAGS})
     chunk = 100 if rate <= 0 else max(1, int(rate / 500))
     start = time.time()
     sent = 0
@@ -62,12 +67,7 @@ def publisher(url: str, topic: str, n: int, rate: float, ready: Any, consumed: A
         k = min(chunk, n - sent)
         now = time.time()
         client.send_raw(
-            b"".join(
-                publish_packet(
-                    topic, f'{{"ts": {now:.6f}, "seq": {i}, "values": {values}}}'.encode(), 1, i % 65535 + 1
-                )
-                for i in range(sent, sent + k)
-            )
+            b"".join(publish_packet(topic, payload(now, i), 1, i % 65535 + 1) for i in range(sent, sent + k))
         )
         sent += k
         client.read(0.0)
@@ -177,19 +177,39 @@ def paho_bare_rate(url: str, n: int, timeout: float) -> tuple[float, int]:
     return rate, got[0]
 
 
-def pipeline_run(url: str, n: int, rate: float, timeout: float, workdir: Path) -> dict[str, Any]:
-    """Publish ``n`` messages and run the pipeline until all are stored (or ``timeout``)."""
+def bench_tags() -> dict[str, Any]:
+    """The pump's tags with limits at half and one and a half times their resting values."""
+    from aion.line.config import TagConfig
+
+    return {f"pump1.{k}": TagConfig(f"pump1.{k}", high=BASE[k] * 1.5, low=BASE[k] * 0.5) for k in TAGS}
+
+
+def bench_pipeline(source: Any, tags: dict[str, Any], workdir: Path, run: str, **kw: Any) -> Any:
+    """The pipeline under test: rules scorer, alarms, SQLite store and disk buffer in ``workdir``."""
     from aion.line.alarms import AlarmManager
     from aion.line.buffer import DiskBuffer
-    from aion.line.config import TagConfig
-    from aion.line.connectors.mqtt import MqttConnector
     from aion.line.pipeline import Pipeline, tune_gc
     from aion.line.scoring import RulesScorer
     from aion.line.store.sqlite import SqliteStore
 
     tune_gc()  # as Pipeline.run does
+    return Pipeline(
+        "bench",
+        [source],
+        SqliteStore(workdir / f"ts-{run}.sqlite"),
+        DiskBuffer(workdir / f"buf-{run}.sqlite"),
+        RulesScorer(tags),
+        AlarmManager("bench", tags),
+        **kw,
+    )
+
+
+def pipeline_run(url: str, n: int, rate: float, timeout: float, workdir: Path) -> dict[str, Any]:
+    """Publish ``n`` messages and run the pipeline until all are stored (or ``timeout``)."""
+    from aion.line.connectors.mqtt import MqttConnector
+
     run = uuid.uuid4().hex[:6]
-    tags = {f"pump1.{k}": TagConfig(f"pump1.{k}", high=BASE[k] * 1.5, low=BASE[k] * 0.5) for k in TAGS}
+    tags = bench_tags()
     conn = MqttConnector(
         "bench",
         url,
@@ -198,7 +218,6 @@ def pipeline_run(url: str, n: int, rate: float, timeout: float, workdir: Path) -
         receive_maximum=20000,
         queue_size=50000,
     )
-    store = SqliteStore(workdir / f"ts-{run}.sqlite")
     lat: list[float] = []
     first = "pump1." + TAGS[0]
 
@@ -207,15 +226,8 @@ def pipeline_run(url: str, n: int, rate: float, timeout: float, workdir: Path) -
         # one reading per message (the connector keeps a message's readings together, in order)
         lat.extend(now - r.ts for r, _ in scored[:: len(TAGS)] if r.tag == first)
 
-    pipe = Pipeline(
-        "bench",
-        [conn],
-        store,
-        DiskBuffer(workdir / f"buf-{run}.sqlite"),
-        RulesScorer(tags),
-        AlarmManager("bench", tags),
-        on_stored=on_stored,
-    )
+    pipe = bench_pipeline(conn, tags, workdir, run, on_stored=on_stored)
+    store = pipe.store
     deadline = time.time() + 10
     while not conn.connected_ and time.time() < deadline:
         time.sleep(0.02)
@@ -286,28 +298,10 @@ class _Payloads:
 def pipeline_only_rate(n: int, workdir: Path) -> float:
     """Messages/s through decode, scoring, rules and the SQLite store, with no broker or network:
     the pipeline's own ceiling on this machine."""
-    from aion.line.alarms import AlarmManager
-    from aion.line.buffer import DiskBuffer
-    from aion.line.config import TagConfig
-    from aion.line.pipeline import Pipeline, tune_gc
-    from aion.line.scoring import RulesScorer
-    from aion.line.store.sqlite import SqliteStore
-
-    tune_gc()
-    tags = {f"pump1.{k}": TagConfig(f"pump1.{k}", high=BASE[k] * 1.5, low=BASE[k] * 0.5) for k in TAGS}
-    values = json.dumps({k: round(BASE[k], 3) for k in TAGS})
+    tags = bench_tags()
     t0 = time.time()
-    payloads = [f'{{"ts": {t0 + i * 1e-4:.6f}, "seq": {i}, "values": {values}}}'.encode() for i in range(n)]
-    run = uuid.uuid4().hex[:6]
-    src = _Payloads(payloads, set(tags))
-    pipe = Pipeline(
-        "bench",
-        [src],  # type: ignore[list-item]
-        SqliteStore(workdir / f"only-{run}.sqlite"),
-        DiskBuffer(workdir / f"only-buf-{run}.sqlite"),
-        RulesScorer(tags),
-        AlarmManager("bench", tags),
-    )
+    src = _Payloads([payload(t0 + i * 1e-4, i) for i in range(n)], set(tags))
+    pipe = bench_pipeline(src, tags, workdir, f"only-{uuid.uuid4().hex[:6]}")
     start = time.perf_counter()
     while pipe.stats_.stored < n * len(TAGS):
         pipe.step()
