@@ -4,6 +4,9 @@ idempotent writes, downsampled reads, latest values, retention, quarantine, alar
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -78,3 +81,35 @@ def test_quarantine_alarms_and_audit(store: TimeSeriesStore) -> None:
     [rec] = store.audit()
     assert rec.outcome == "blocked" and rec.alarm_id == alarm.id
     store.ping()
+
+
+OPEN_AND_WRITE = """
+import sys, time
+from aion.line.model import Reading, Scored
+from aion.line.store.sqlite import SqliteStore
+path, i, at = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+time.sleep(max(0.0, at - time.time()))
+store = SqliteStore(path)
+store.write([Scored(Reading(f"m.t{i}", 1.0, 1.0, 0), 0.0)])
+store.close()
+"""
+
+
+def test_sqlite_stores_opened_at_once_on_a_new_file_all_open(tmp_path: Path) -> None:
+    """Processes that open a new store together race to switch it to WAL; none may fail."""
+    for round_ in range(3):
+        path = tmp_path / f"ts-{round_}.sqlite"
+        at = time.time() + 1.5  # all start at this instant, after their imports
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", OPEN_AND_WRITE, str(path), str(i), str(at)], stderr=subprocess.PIPE
+            )
+            for i in range(6)
+        ]
+        errors = [p.communicate(timeout=60)[1].decode() for p in procs]
+        assert [p.returncode for p in procs] == [0] * 6, errors
+        store = SqliteStore(path)
+        try:
+            assert store.count() == 6
+        finally:
+            store.close()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -82,12 +83,35 @@ class SqliteStore(TimeSeriesStore):
         self.busy_timeout_ms = busy_timeout_ms
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
+        self._db = self._open()
         self.tag_ids_: dict[str, int] = dict((n, i) for i, n in self._db.execute("SELECT id, name FROM tags"))
+
+    def _open(self) -> sqlite3.Connection:
+        """Connect, switch to WAL once, create the schema; retried while another process does the same.
+
+        Two connections that both open a new file and ask for WAL can deadlock on the lock upgrade;
+        SQLite then answers one of them ``database is locked`` at once, without waiting for the busy
+        timeout. The file's creator finishes in milliseconds, so the loser retries until the timeout.
+        """
+        deadline = time.monotonic() + max(self.busy_timeout_ms, 1) / 1000.0
+        delay = 0.01
+        while True:
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            try:
+                db.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
+                if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.executescript(SCHEMA)
+                return db
+            except sqlite3.OperationalError as e:
+                db.close()
+                if "locked" not in str(e) and "busy" not in str(e):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise StoreUnavailable(f"SQLite store {self.path} stays locked: {e}") from e
+                time.sleep(delay)
+                delay = min(delay * 2, 0.2)
 
     def _tag_id(self, name: str) -> int:
         tid = self.tag_ids_.get(name)
