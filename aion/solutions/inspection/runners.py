@@ -1,4 +1,5 @@
-"""Feature runners: the backbone behind one call ``(N, 3, S, S) float32 -> (N, D, h, w) float32``.
+"""Feature runners: the backbone graph behind one call, ``(N, S, S, 3) uint8 -> (N, P, D) float32``
+(model files before format 3: ``(N, 3, S, S)`` normalised float32 -> ``(N, D, h, w)``).
 
 :class:`OnnxRunner` needs only onnxruntime and numpy (the edge path); :class:`TorchRunner` wraps the
 torch module used at training time and exports it to ONNX bytes on demand.
@@ -40,10 +41,13 @@ class OnnxRunner:
             self._session = ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
         except Exception as e:  # onnxruntime raises its own exception types
             raise ModelFileError(f"ONNX 백본을 열 수 없음: {e} / Cannot open the ONNX backbone: {e}") from e
-        self._input = self._session.get_inputs()[0].name
+        inp = self._session.get_inputs()[0]
+        self._input = inp.name
+        # model files of format 3 take uint8 pixels; earlier ones normalised floats
+        self._dtype = np.uint8 if inp.type == "tensor(uint8)" else np.float32
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
-        out = self._session.run(None, {self._input: np.ascontiguousarray(batch, dtype=np.float32)})
+        out = self._session.run(None, {self._input: np.ascontiguousarray(batch, dtype=self._dtype)})
         return np.asarray(out[0], dtype=np.float32)
 
     def onnx_bytes(self) -> bytes:
@@ -62,7 +66,7 @@ class TorchRunner:
         import torch
 
         with torch.inference_mode():
-            out = self.module(torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)))
+            out = self.module(torch.from_numpy(np.ascontiguousarray(batch)))
         return out.numpy().astype(np.float32, copy=False)
 
     def onnx_bytes(self) -> bytes:

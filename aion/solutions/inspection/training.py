@@ -101,6 +101,7 @@ def train(
         torch.set_num_threads(cfg.threads)
     from aion.solutions.inspection.backbones import (
         BACKBONES,
+        PatchGraph,
         build_backbone,
         export_onnx,
         level_dims,
@@ -110,9 +111,8 @@ def train(
     weights = Path(cfg.weights) if cfg.weights else None
     module = build_backbone(cfg.backbone, cfg.resolution, weights, cfg.blocks)
     spec = BACKBONES[cfg.backbone]
-    onnx = export_onnx(module, cfg.resolution)
-    torch_runner = TorchRunner(module, cfg.resolution)
-    torch_runner._onnx = onnx
+    graph = PatchGraph(module, spec.mean, spec.std).eval()
+    onnx = export_onnx(graph, cfg.resolution)
     fast = OnnxRunner(onnx, cfg.threads)  # same graph, several times faster than eager torch on CPU
     times["backbone"] = time.perf_counter() - t0
 
@@ -141,6 +141,7 @@ def train(
         blocks=list(getattr(module, "levels", ())),
         n_train_images=len(good),
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        graph_input="pixels",
     )
     probe = InspectionModel(meta, np.zeros((1, 1), np.float32), fast, cfg.threads)
 
@@ -163,6 +164,11 @@ def train(
     scale = level_scale(feats, level_dims(module)) if cfg.level_norm else None
     if scale is not None:
         feats *= scale
+        graph.set_feature_scale(scale)  # the shipped graph applies the factors itself
+        onnx = export_onnx(graph, cfg.resolution)
+        fast = OnnxRunner(onnx, cfg.threads)
+    torch_runner = TorchRunner(graph, cfg.resolution)
+    torch_runner._onnx = onnx
     times["features"] = time.perf_counter() - t1
 
     t2 = time.perf_counter()

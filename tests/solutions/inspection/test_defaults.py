@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from aion.solutions.inspection import InspectionError, InspectionModel, ModelFileError, TrainConfig, train
-from aion.solutions.inspection.backbones import build_backbone, level_dims
+from aion.solutions.inspection.backbones import build_backbone, export_onnx, level_dims
 from aion.solutions.inspection.data import load_dataset
 from aion.solutions.inspection.model import image_scores
 from aion.solutions.inspection.training import _split
@@ -64,9 +64,10 @@ def test_levels_are_normalised_to_the_same_mean_norm(trained, mvtec_dir: Path) -
     fine, coarse = feats[:, :40], feats[:, 40:]
     assert np.mean((fine**2).sum(1)) == pytest.approx(1.0, rel=1e-3)
     assert np.mean((coarse**2).sum(1)) == pytest.approx(1.0, rel=1e-3)
-    # without it the levels weigh differently in the distances (mean squared norms per patch)
-    raw = model.runner(np.stack([model.preprocess(im) for im in images]))
-    fine_raw, coarse_raw = np.mean(raw[:, :40] ** 2) * 40, np.mean(raw[:, 40:] ** 2) * 112
+    # without it the levels weigh differently in the distances (mean squared norms per patch);
+    # the factors are applied inside the exported graph
+    raw = feats / scale
+    fine_raw, coarse_raw = np.mean((raw[:, :40] ** 2).sum(1)), np.mean((raw[:, 40:] ** 2).sum(1))
     assert max(fine_raw, coarse_raw) > 1.3 * min(fine_raw, coarse_raw)
     plain = train(mvtec_dir, TrainConfig(resolution=64, threads=2, min_bank_size=100, level_norm=False))
     assert plain.meta.feature_scale == []
@@ -91,19 +92,25 @@ def test_previous_format_files_still_score_with_the_map_maximum(
     _, path, edge = trained
     images = [it.load() for it in load_dataset(mvtec_dir).test]
     _, maps = edge.raw_maps(images)
-    # a version-1 file: no top fraction, no level factors (its bank was built unscaled)
-    old = tmp_path / "v1.aion"
-    with zipfile.ZipFile(path) as src, zipfile.ZipFile(old, "w") as dst:
-        for name in src.namelist():
-            data = src.read(name)
-            if name == "meta.json":
-                meta = json.loads(data)
-                for key in ("top_fraction", "feature_scale", "blocks"):
-                    meta.pop(key)
-                meta["version"] = 1
-                data = json.dumps(meta).encode()
-            dst.writestr(name, data)
-    v1 = InspectionModel.load(old)
+    # files written before format 3 ship a graph of normalised floats in, (N, D, h, w) out
+    bare = export_onnx(trained[0].runner.module.features, RESOLUTION)
+
+    def rewrite(dst: Path, version: int, drop: tuple[str, ...]) -> InspectionModel:
+        with zipfile.ZipFile(path) as src, zipfile.ZipFile(dst, "w") as out:
+            for name in src.namelist():
+                data = src.read(name)
+                if name == "meta.json":
+                    meta = {k: v for k, v in json.loads(data).items() if k not in drop}
+                    data = json.dumps({**meta, "version": version}).encode()
+                out.writestr(name, bare if name == "backbone.onnx" else data)
+        return InspectionModel.load(dst)
+
+    # version 2: the same bank and level factors, applied outside the graph: the same maps
+    v2 = rewrite(tmp_path / "v2.aion", 2, ("graph_input",))
+    raw2, maps2 = v2.raw_maps(images)
+    assert np.abs(maps2 - maps).max() < 1e-3
+    # version 1: no top fraction, no level factors (its bank was built unscaled)
+    v1 = rewrite(tmp_path / "v1.aion", 1, ("top_fraction", "feature_scale", "blocks", "graph_input"))
     assert v1.meta.top_fraction == 0.0 and v1.meta.feature_scale == []
     raw1, maps1 = v1.raw_maps(images)
     np.testing.assert_allclose(raw1, maps1.reshape(len(maps1), -1).max(axis=1))
