@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from aion.core.db import system_session
 from aion.i18n import LocalizedError
@@ -249,8 +249,12 @@ class PlatformRuntime:
         for job_id in ids:
             try:
                 with system_session(self.engine, actor="compute") as s:
+                    # claim the job in this transaction: of two harvesters (two processes on one
+                    # database) only one runs the hook; a failed hook rolls the claim back
+                    if not _claim(s, job_id):
+                        continue
                     rec = s.get(JobRecord, job_id)
-                    if rec is None or rec.outcome_done:
+                    if rec is None:
                         continue
                     kind = get_kind(rec.kind)
                     outcome: dict[str, Any] = {}
@@ -261,11 +265,25 @@ class PlatformRuntime:
             except Exception as e:  # one bad outcome must not stop the loop: record it on the job
                 log.exception("on_success of job %s failed", job_id)
                 with system_session(self.engine, actor="compute") as s:
-                    rec = s.get(JobRecord, job_id)
-                    if rec is not None:
-                        text = e.bilingual() if isinstance(e, LocalizedError) else f"{type(e).__name__}: {e}"
-                        rec.outcome, rec.outcome_done = {"error": text}, True
+                    if _claim(s, job_id):  # never over a good outcome another harvester wrote
+                        rec = s.get(JobRecord, job_id)
+                        if rec is not None:
+                            text = (
+                                e.bilingual() if isinstance(e, LocalizedError) else f"{type(e).__name__}: {e}"
+                            )
+                            rec.outcome = {"error": text}
         return done
+
+
+def _claim(s: Any, job_id: str) -> bool:
+    """Mark a job's outcome as handled if nobody has; True when this session did."""
+    claimed = s.execute(
+        update(JobRecord)
+        .where(JobRecord.id == job_id, JobRecord.outcome_done.is_(False))
+        .values(outcome_done=True)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(claimed.rowcount == 1)
 
 
 def runtime_for(app: Any) -> PlatformRuntime:

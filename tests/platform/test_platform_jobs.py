@@ -347,3 +347,54 @@ def test_a_trained_model_over_the_storage_quota_is_refused_with_a_clear_message(
     with system_session(engine) as s:
         assert s.scalars(select(ModelVersion)).all() == []
         assert storage_used(s, world.company_a) == used  # the data set's files are all still there
+
+
+def test_two_harvesters_run_a_jobs_outcome_hook_once(engine: Engine, world: World, tmp_path: Path) -> None:
+    """Two runtimes on one database (two data directories) harvest at once: the hook runs once,
+    and the loser never overwrites the winner's outcome with an error."""
+    import threading
+
+    calls: list[str] = []
+
+    def on_success(session: Session, ctx: Any) -> dict[str, Any]:
+        calls.append(ctx.job.id)
+        time.sleep(0.5)  # the other harvester arrives while this one is inside the hook
+        if len(calls) > 1:
+            raise RuntimeError("the hook ran twice")
+        return {"model_id": 7}
+
+    register_kind(
+        JobKindSpec(
+            name="test_outcome",
+            title="Outcome",
+            entrypoint="aion.platform.compute.samplejobs:sleep",
+            engine_kind=JobKind.OTHER,
+            dataset_kinds=("inspection_images",),
+            prepare=_prepare_sleep,
+            on_success=on_success,
+        )
+    )
+    one, two = make_runtime(engine, tmp_path / "one"), make_runtime(engine, tmp_path / "two")
+    try:
+        store = SqlJobStore(engine)
+        job = Job(id="c" * 32, spec=JobSpec(company_id=str(world.company_a)), submitted_at=1.0)
+        store.annotate("test_outcome", world.emails["a_member"])
+        store.add(job)
+        with system_session(engine) as s:
+            rec = s.get(JobRecord, job.id)
+            assert rec is not None
+            rec.state = "succeeded"
+        done: list[int] = []
+        threads = [threading.Thread(target=lambda rt=rt: done.append(rt.harvest())) for rt in (one, two)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert calls == [job.id] and sorted(done) == [0, 1]
+        with system_session(engine) as s:
+            rec = s.get(JobRecord, job.id)
+            assert rec is not None and rec.outcome_done and rec.outcome == {"model_id": 7}
+    finally:
+        KINDS.pop("test_outcome", None)
+        one.stop()
+        two.stop()
