@@ -110,3 +110,12 @@ def server(tmp_path: Path, engine: Engine, db_url: str) -> Iterator[tuple[str, A
     settings = Settings(env="test", data_dir=tmp_path / "data", database_url=db_url, secret_key="k" * 48)
     with serving(create_app(settings, engine)) as base:
         yield base, world
+
+
+@pytest.fixture(autouse=True)
+def _close_web_clients() -> Iterator[None]:
+    """Close the clients a test opened with ``client_for`` (their apps' job runtimes stop)."""
+    yield
+    from tests.platform.webtools import close_clients
+
+    close_clients()

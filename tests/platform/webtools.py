@@ -12,10 +12,20 @@ from tests.foundation.conftest import csrf_of, login
 from tests.foundation.factories import World
 from tests.platform.helpers import png
 
+#: Clients opened by :func:`client_for`; the root conftest closes them after each test, so that no
+#: app's job runtime outlives its test and harvests the next test's jobs on a shared database.
+OPEN_CLIENTS: list[TestClient] = []
+
+
+def close_clients() -> None:
+    while OPEN_CLIENTS:
+        OPEN_CLIENTS.pop().__exit__(None, None, None)
+
 
 def client_for(app: Any, world: World, who: str) -> TestClient:
     c = TestClient(app)
     c.__enter__()
+    OPEN_CLIENTS.append(c)
     login(c, world.emails[who])
     csrf_of(c)
     return c
