@@ -163,17 +163,21 @@ class NearestNeighbour:
             off = ivf.offsets
             # each list as [-2 * rows, |rows|^2]: one product with [query, 1] gives the squared
             # distance less |query|^2, with no element-wise pass over the (queries x rows) block
-            self._axes: np.ndarray | None = None
-            self._mean = np.zeros(self.bank.shape[1], dtype=np.float32)
+            self._axes: np.ndarray | None = None  # (d, dim + 1): the projection, then a zero column
             rows, cents = self.bank, ivf.centroids
             if ivf.dim:
-                # lists scanned in the principal subspace (centred): |b|^2 - 2 q.b with q.b taken
-                # in ``dim`` directions; the best row found is then measured exactly
-                self._mean, self._axes = principal_axes(self.bank, ivf.dim)
-                self._mean_proj = self._mean @ self._axes
-                rows, cents = self.bank - self._mean, ivf.centroids - self._mean
-                aug = _augment(rows @ self._axes, (rows * rows).sum(1))
-                caug = _augment(cents @ self._axes, (cents * cents).sum(1))
+                # lists scanned in the principal subspace: |b - m|^2 - 2 (q - m)_s . (b - m)_s with
+                # the dot product in ``dim`` directions; the best row found is then measured
+                # exactly. The mean is folded into the lists (its part of the product is a
+                # constant per row), so a query is only projected: [q @ axes, 1]
+                mean, axes = principal_axes(self.bank, ivf.dim)
+                mean_proj = mean @ axes
+                rows, cents = self.bank - mean, ivf.centroids - mean
+                rp, cp = rows @ axes, cents @ axes
+                aug = _augment(rp, (rows * rows).sum(1) + 2.0 * (rp @ mean_proj))
+                caug = _augment(cp, (cents * cents).sum(1) + 2.0 * (cp @ mean_proj))
+                self._axes = np.zeros((self.bank.shape[1], ivf.dim + 1), dtype=np.float32)
+                self._axes[:, :-1] = axes
             else:
                 aug = _augment(rows, self._bank_sq)
                 caug = _augment(cents, (cents * cents).sum(1))
@@ -223,14 +227,11 @@ class NearestNeighbour:
 
     def _search_ivf_lists(self, q: np.ndarray) -> np.ndarray:
         assert self.ivf is not None
+        if self._axes is not None:
+            return self._search_subspace(q)
         m, p = len(q), self.ivf.nprobe
-        if self._axes is None:
-            qa = np.empty((m, q.shape[1] + 1), dtype=np.float32)
-            qa[:, :-1] = q
-        else:
-            qa = np.empty((m, self._axes.shape[1] + 1), dtype=np.float32)
-            np.matmul(q, self._axes, out=qa[:, :-1])
-            qa[:, :-1] -= self._mean_proj  # (q - mean) @ axes
+        qa = np.empty((m, q.shape[1] + 1), dtype=np.float32)
+        qa[:, :-1] = q
         qa[:, -1] = 1.0
         n_lists = len(self._lists)
         if p < n_lists:
@@ -242,32 +243,58 @@ class NearestNeighbour:
         order = np.argsort(probe, kind="stable")
         ends = np.cumsum(np.bincount(probe, minlength=n_lists))
         best = np.full(m, np.inf, dtype=np.float32)
-        arg = np.zeros(m, dtype=np.int64)
         start = 0
-        for members, first, end in zip(self._lists, self._starts, ends, strict=True):
+        for members, end in zip(self._lists, ends, strict=True):
             if end > start and len(members):
                 qi = rows[order[start:end]]
-                if self._axes is None:
-                    # (rows x queries): the minimum over axis 0 runs along contiguous memory
-                    d = (members @ qa[qi].T).min(axis=0)
-                    best[qi] = np.minimum(best[qi], d)
-                else:
-                    block = qa[qi] @ members.T
-                    j = block.argmin(axis=1)
-                    d = block[np.arange(len(qi)), j]
-                    better = d < best[qi]
-                    best[qi[better]] = d[better]
-                    arg[qi[better]] = first + j[better]
+                # (rows x queries): the minimum over axis 0 runs along contiguous memory
+                d = (members @ qa[qi].T).min(axis=0)
+                best[qi] = np.minimum(best[qi], d)
             start = end
         missed = ~np.isfinite(best)  # only when every probed list is empty: search all
-        if self._axes is not None:
-            if missed.any():
-                arg[missed] = (self._bank_sq[None, :] - 2.0 * (q[missed] @ self.bank.T)).argmin(axis=1)
-            diff = q - self.bank[arg]  # the distance to the row found, in every dimension
-            return np.einsum("ij,ij->i", diff, diff)
         if missed.any():
             best[missed] = (self._bank_sq[None, :] - 2.0 * (q[missed] @ self.bank.T)).min(axis=1)
         return best + (q * q).sum(1)
+
+
+    def _search_subspace(self, q: np.ndarray) -> np.ndarray:
+        """Scan the probed lists in the principal subspace, then measure the row found exactly."""
+        assert self.ivf is not None and self._axes is not None
+        m, p, n_lists = len(q), self.ivf.nprobe, len(self._lists)
+        qa = q @ self._axes  # [q @ axes, 0]
+        qa[:, -1] = 1.0
+        if p < n_lists:
+            probe = np.argpartition(qa @ self._centroids.T, p - 1, axis=1)[:, :p]
+        else:
+            p = n_lists
+            probe = np.broadcast_to(np.arange(n_lists), (m, n_lists))
+        # the (query, list) pairs grouped by list; a stable sort of small integers is a radix sort
+        flat = probe.ravel().astype(np.int16 if n_lists < 2**15 else np.int32)
+        order = np.argsort(flat, kind="stable")
+        ends = np.cumsum(np.bincount(flat, minlength=n_lists))
+        queries = order // p  # the pairs are query-major
+        est = np.full(m * p, np.inf, dtype=np.float32)
+        found = np.zeros(m * p, dtype=np.int64)
+        start = 0
+        for members, first, end in zip(self._lists, self._starts, ends, strict=True):
+            if end > start and len(members):
+                block = qa[queries[start:end]] @ members.T
+                j = block.argmin(axis=1)
+                est[start:end] = np.take_along_axis(block, j[:, None], axis=1)[:, 0]
+                found[start:end] = first + j
+            start = end
+        # back in (query, list) order: each query's best list
+        by_query = np.empty_like(est)
+        by_query[order] = est
+        rows = np.empty_like(found)
+        rows[order] = found
+        pick = by_query.reshape(m, p).argmin(axis=1)
+        arg = rows.reshape(m, p)[np.arange(m), pick]
+        missed = ~np.isfinite(by_query.reshape(m, p)[np.arange(m), pick])  # every probed list empty
+        if missed.any():
+            arg[missed] = (self._bank_sq[None, :] - 2.0 * (q[missed] @ self.bank.T)).argmin(axis=1)
+        diff = q - self.bank[arg]  # the distance to the row found, in every dimension
+        return np.einsum("ij,ij->i", diff, diff)
 
 
 def _augment(rows: np.ndarray, sq: np.ndarray) -> np.ndarray:

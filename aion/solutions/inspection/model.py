@@ -11,6 +11,7 @@ import json
 import time
 import zipfile
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -206,6 +207,7 @@ class InspectionModel:
         self.ivf_centroids_ = ivf_centroids
         self.train_report_: Any = None  # set by train()
         self._nn: NearestNeighbour | None = None
+        self._pool: ThreadPoolExecutor | None = None
         self._op = map_operator(meta.grid, meta.resolution, meta.sigma)
         self._pixels = meta.graph_input == "pixels"
         # the graph of a format-3 file applies the level factors itself
@@ -241,6 +243,14 @@ class InspectionModel:
         np.add(x, shift[:, None, None], out=x)
         return x
 
+    def _preprocess_all(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Preprocess several images on the model's threads (Pillow resizes without the GIL)."""
+        if (self.threads or 1) < 2 or len(images) < 2:
+            return [self.preprocess(im) for im in images]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="aion-preprocess")
+        return list(self._pool.map(self.preprocess, images))
+
     def patch_features(self, batch: np.ndarray) -> np.ndarray:
         """Patch features, one row per patch: ``(N, 3, S, S)`` -> ``(N, grid * grid, D)``."""
         feats = self.runner(batch)
@@ -275,7 +285,7 @@ class InspectionModel:
         """Raw image scores ``(N,)`` and raw anomaly maps ``(N, S, S)`` of decoded images."""
         scores, maps = [], []
         for s in range(0, len(images), batch_size):
-            batch = np.stack([self.preprocess(im) for im in images[s : s + batch_size]])
+            batch = np.stack(self._preprocess_all(images[s : s + batch_size]))
             score, m = self.maps_of_patch_scores(self.patch_scores(batch))
             maps.append(m)
             scores.append(score)
