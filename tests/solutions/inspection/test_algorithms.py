@@ -109,6 +109,13 @@ def test_ivf_with_empty_lists_falls_back_to_search_all() -> None:
     )
     with pytest.raises(ValueError, match="IVF lists"):
         NearestNeighbour(bank, ivf=IvfLists(centroids, np.array([1, 0, 1]), nprobe=1))
+    # the same when the lists are scanned in a principal subspace (here one direction of two)
+    sub = NearestNeighbour(bank, ivf=IvfLists(centroids, np.array([2, 0, 1]), nprobe=1, dim=1))
+    np.testing.assert_allclose(
+        sub.search(np.array([[49.0, 50.0], [1.0, 1.0], [9.0, 10.0]], np.float32)),
+        [np.hypot(39, 40), 1.0, 1.0],
+        rtol=1e-5,
+    )
 
 
 def test_map_operators() -> None:
