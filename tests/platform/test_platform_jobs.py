@@ -34,19 +34,24 @@ def _prepare_sleep(session: Session, req: PrepareRequest) -> Prepared:
     )
 
 
-@pytest.fixture(autouse=True)
-def sleep_kind() -> Iterator[None]:
-    """A second kind, plugged in the way process training would be (removed after each test)."""
+def _register_sleep_kind(name: str, on_success: Any = None) -> None:
     register_kind(
         JobKindSpec(
-            name="test_sleep",
-            title="Sleep",
+            name=name,
+            title=name,
             entrypoint="aion.platform.compute.samplejobs:sleep",
             engine_kind=JobKind.OTHER,
             dataset_kinds=("inspection_images",),
             prepare=_prepare_sleep,
+            on_success=on_success,
         )
     )
+
+
+@pytest.fixture(autouse=True)
+def sleep_kind() -> Iterator[None]:
+    """A second kind, plugged in the way process training would be (removed after each test)."""
+    _register_sleep_kind("test_sleep")
     yield
     KINDS.pop("test_sleep", None)
 
@@ -363,17 +368,7 @@ def test_two_harvesters_run_a_jobs_outcome_hook_once(engine: Engine, world: Worl
             raise RuntimeError("the hook ran twice")
         return {"model_id": 7}
 
-    register_kind(
-        JobKindSpec(
-            name="test_outcome",
-            title="Outcome",
-            entrypoint="aion.platform.compute.samplejobs:sleep",
-            engine_kind=JobKind.OTHER,
-            dataset_kinds=("inspection_images",),
-            prepare=_prepare_sleep,
-            on_success=on_success,
-        )
-    )
+    _register_sleep_kind("test_outcome", on_success)
     one, two = make_runtime(engine, tmp_path / "one"), make_runtime(engine, tmp_path / "two")
     try:
         store = SqlJobStore(engine)
