@@ -248,7 +248,7 @@ def pipeline_run(url: str, n: int, rate: float, timeout: float, workdir: Path) -
     for _ in range(50):  # late redeliveries, if any, would show as duplicates
         pipe.step()
     stored = store.count()
-    distinct = store._exec("SELECT COUNT(*) FROM (SELECT DISTINCT tag_id, seq FROM readings)")[0][0]
+    distinct = store.distinct_count()
     pipe.close()
     ms = np.array(lat) * 1000 if lat else np.array([float("nan")])
     elapsed = done_at - (first_ts or done_at)

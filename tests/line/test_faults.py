@@ -154,11 +154,7 @@ def test_postgres_store_unreachable_then_back(system_mosquitto: str, tmp_path: P
             assert pipe.stats_.buffered > 0 and pipe.stats_.replayed == pipe.stats_.buffered
         check = PostgresStore(os.environ["AION_TEST_POSTGRES_URL"].replace("+psycopg", ""), schema=schema)
         rows = check.count()
-        distinct = check._run(
-            lambda c: c.execute(
-                f"SELECT COUNT(*) FROM (SELECT DISTINCT tag_id, seq FROM {schema}.readings) d"
-            )
-        ).fetchone()[0]
+        distinct = check.distinct_count()
         check.drop()
         check.close()
     finally:

@@ -44,7 +44,7 @@ def test_writes_are_idempotent_and_reads_downsample(store: TimeSeriesStore) -> N
     assert store.write(a[:4]) == 4
     assert store.write(a) == 2  # the first four again: stored once
     assert store.write(a[2:3] + series("m.b", [9.0])) == 1
-    assert store.count() == 7 and store.count("m.a") == 6
+    assert store.count() == 7 and store.count("m.a") == 6 and store.distinct_count() == 7
     raw = store.query("m.a", 1000.0, 1006.0)
     assert [p.value for p in raw] == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
     buckets = store.query("m.a", 1000.0, 1006.0, bucket_s=2.0)
@@ -60,6 +60,9 @@ def test_writes_are_idempotent_and_reads_downsample(store: TimeSeriesStore) -> N
     assert store.query("m.zz", 0, 2000) == []
     assert store.apply_retention(1003.0) == 4  # m.a 1000..1002 and m.b 1000
     assert store.count() == 3 and store.latest()["m.a"].value == 6.0
+    # the same reading (tag, sequence number) delivered again under another timestamp
+    assert store.write([Scored(Reading("m.a", 1500.0, 6.0, 5), 0.6)]) == 1
+    assert store.count() == 4 and store.distinct_count() == 3
 
 
 def test_quarantine_alarms_and_audit(store: TimeSeriesStore) -> None:

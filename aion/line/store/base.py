@@ -73,6 +73,11 @@ class TimeSeriesStore(ABC):
         """Stored readings (of one tag, or all)."""
 
     @abstractmethod
+    def distinct_count(self) -> int:
+        """Distinct (tag, sequence number) pairs stored: equal to :meth:`count` unless a reading
+        was stored twice under two timestamps (a duplicate delivery)."""
+
+    @abstractmethod
     def quarantine_counts(self) -> dict[str, int]:
         """Quarantined payloads by reason."""
 

@@ -187,6 +187,10 @@ class PostgresStore(TimeSeriesStore):
             return int(self._run(lambda c: c.execute(sql, (tag,)).fetchone()[0]))
         return int(self._run(lambda c: c.execute(f"SELECT COUNT(*) FROM {s}.readings").fetchone()[0]))
 
+    def distinct_count(self) -> int:
+        sql = f"SELECT COUNT(*) FROM (SELECT DISTINCT tag_id, seq FROM {self.schema}.readings) d"
+        return int(self._run(lambda c: c.execute(sql).fetchone()[0]))
+
     def quarantine_counts(self) -> dict[str, int]:
         sql = f"SELECT reason, COUNT(*) FROM {self.schema}.quarantine GROUP BY reason"
         return dict(self._run(lambda c: c.execute(sql).fetchall()))

@@ -244,6 +244,9 @@ class SqliteStore(TimeSeriesStore):
             )[0][0]
         return self._exec("SELECT COUNT(*) FROM readings")[0][0]
 
+    def distinct_count(self) -> int:
+        return int(self._exec("SELECT COUNT(*) FROM (SELECT DISTINCT tag_id, seq FROM readings)")[0][0])
+
     def quarantine_counts(self) -> dict[str, int]:
         return dict(self._exec("SELECT reason, COUNT(*) FROM quarantine GROUP BY reason"))
 
