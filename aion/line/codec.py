@@ -26,9 +26,7 @@ from typing import Any
 
 import orjson
 
-from aion.line.model import Batch, Reading, Reject
-
-_new = tuple.__new__  # builds a Reading without the NamedTuple's Python-level __new__
+from aion.line.model import Batch, Reading, Reject, build
 
 RESERVED = {"ts", "seq", "tag", "value", "values", "machine"}
 MAX_PAYLOAD_BYTES = 256 * 1024
@@ -129,7 +127,7 @@ class PayloadDecoder:
             kind = type(raw)
             # the common case inline (a float or int of a known tag); everything else explains itself
             if (kind is float or kind is int) and (not known or tag in known) and isfinite(raw):
-                append(_new(Reading, (tag, ts, float(raw), seq_raw, source, "")))
+                append(build(Reading, (tag, ts, float(raw), seq_raw, source, "")))
             else:
                 self._value(out, tag, raw, ts, seq_raw, source, text)
 

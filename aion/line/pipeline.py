@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from aion.line.alarms import AlarmEvent, AlarmManager
 from aion.line.buffer import DiskBuffer
 from aion.line.connectors.base import Connector
 from aion.line.errors import BufferFull, LineError, StoreUnavailable
-from aion.line.model import Alarm, Reading, Reject, Scored
+from aion.line.model import Alarm, Reject, Scored, build
 from aion.line.notify import Notifier
 from aion.line.scoring import ImageScorer, Scorer
 from aion.line.store.base import TimeSeriesStore
@@ -49,10 +50,6 @@ def tune_gc() -> None:
     g0, g1, g2 = gc.get_threshold()
     if g0 < GC_GEN0_THRESHOLD:
         gc.set_threshold(GC_GEN0_THRESHOLD, g1, g2)
-
-
-def _scored(pair: tuple[Reading, float]) -> Scored:
-    return tuple.__new__(Scored, pair)  # without the NamedTuple's Python-level __new__
 
 
 @dataclass
@@ -222,7 +219,9 @@ class Pipeline:
             for i, s in zip(idx, self.image_scorer.score_images([readings[i].ref for i in idx]), strict=True):
                 readings[i] = readings[i]._replace(value=float(s))
         self.stats_.received += len(readings)
-        scored = list(map(_scored, zip(readings, self.scorer.score_batch(readings), strict=True)))
+        scored = list(
+            map(partial(build, Scored), zip(readings, self.scorer.score_batch(readings), strict=True))
+        )
         if self.alarms is not None:
             with self._lock:
                 self._handle(self.alarms.evaluate(scored))

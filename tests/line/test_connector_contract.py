@@ -172,6 +172,9 @@ def test_connector_contract(peer: Peer) -> None:
     t0 = time.monotonic()
     early = c.next_batch(100).readings
     assert time.monotonic() - t0 < 0.5, "next_batch must not block"
+    # values written before a subscription exists may be overwritten unseen (OPC UA reports the
+    # current value when it subscribes): feed once the connector says it is connected
+    assert wait(lambda: c.connected_, 20), "the connector must report connected_"
 
     first = [1.0, 2.0, 3.0]
     peer.feed(first)

@@ -256,7 +256,6 @@ class NearestNeighbour:
             best[missed] = (self._bank_sq[None, :] - 2.0 * (q[missed] @ self.bank.T)).min(axis=1)
         return best + (q * q).sum(1)
 
-
     def _search_subspace(self, q: np.ndarray) -> np.ndarray:
         """Scan the probed lists in the principal subspace, then measure the row found exactly."""
         assert self.ivf is not None and self._axes is not None
