@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 
@@ -56,7 +56,7 @@ def _progress(enabled: bool = True) -> Iterator[Callable[[str, float], None]]:
         yield update
 
 
-def _fail(e: Exception) -> None:
+def _fail(e: Exception) -> NoReturn:
     _console().print(f"[red]오류 / Error:[/red] {e}")
     raise typer.Exit(code=2) from e
 
@@ -77,6 +77,11 @@ def train_cmd(
     ),
     target_frr: float = typer.Option(0.01, help="Accepted false-reject rate on good parts (0-1)."),
     resolution: int = typer.Option(256, help="Model input size in pixels (multiple of 32)."),
+    blocks: str | None = typer.Option(
+        None,
+        help="EfficientNet-Lite0 levels, comma-separated block numbers (default 4,10); "
+        "2,4,10 adds the stride-4 level for very small defects (docs/inspection.md).",
+    ),
     coreset_ratio: float = typer.Option(0.01, help="Memory bank size as a fraction of training patches."),
     defects: Path | None = typer.Option(None, help="Folder of a few labelled defect images (F1 threshold)."),
     threads: int | None = typer.Option(None, help="CPU threads (default: all)."),
@@ -88,6 +93,15 @@ def train_cmd(
     from aion.solutions.inspection.errors import InspectionError
     from aion.solutions.inspection.training import train
 
+    try:
+        levels = tuple(int(b) for b in blocks.split(",")) if blocks else None
+    except ValueError:
+        _fail(
+            InspectionError(
+                f"--blocks는 쉼표로 나눈 블록 번호 (예: 2,4,10): {blocks} / "
+                f"--blocks takes comma-separated block numbers (e.g. 2,4,10): {blocks}"
+            )
+        )
     cfg = TrainConfig(
         backbone=backbone,
         weights=weights,
@@ -95,6 +109,7 @@ def train_cmd(
         target_frr=target_frr,
         coreset_ratio=coreset_ratio,
         threads=threads,
+        blocks=levels,
     )
     try:
         ds = load_dataset(data_dir)

@@ -76,3 +76,19 @@ def test_bad_paths_fail_cleanly(tmp_path: Path) -> None:
     assert "none.aion" in res.output
     res = runner.invoke(app, ["train", str(tmp_path / "nodata"), "--out", str(tmp_path / "x.aion")])
     assert res.exit_code == 2 and "nodata" in res.output
+
+
+def test_train_with_chosen_levels_and_bad_level_lists(tmp_path: Path) -> None:
+    data = make_mvtec(tmp_path / "data", seed=5, n_train=6, n_test_good=1, n_defect=1)
+    base = ["train", str(data), "--resolution", "64", "--threads", "2"]
+    model = tmp_path / "fine.aion"
+    res = runner.invoke(app, [*base, "--out", str(model), "--blocks", "2,4,10", "--json"])
+    assert res.exit_code == 0, res.output
+    from aion.solutions.inspection import InspectionModel
+
+    assert InspectionModel.load(model).meta.blocks == [2, 4, 10]
+    res = runner.invoke(app, [*base, "--out", str(tmp_path / "x.aion"), "--blocks", "4,x"])
+    assert res.exit_code == 2 and "--blocks" in res.output and "4,x" in res.output
+    res = runner.invoke(app, [*base, "--out", str(tmp_path / "y.aion"), "--blocks", "4,99"])
+    assert res.exit_code == 2 and "0-15" in res.output
+    assert not (tmp_path / "x.aion").exists() and not (tmp_path / "y.aion").exists()
