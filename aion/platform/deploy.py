@@ -88,20 +88,7 @@ def deploy(
     row.model_id, row.version_id = model.id, version.id
     row.deployed_by = current_scope(session).actor
     session.flush()
-    audit.record(
-        session,
-        "model_deploy",
-        "Machine",
-        machine.id,
-        company_id=model.company_id,
-        detail={
-            "line": line.name,
-            "machine": machine.name,
-            "model": model.name,
-            "version": version.number,
-            "before": before,
-        },
-    )
+    _audit(session, "model_deploy", machine, model, version.number, before=before)
     _write_line_models(session, store, line_dir(data_dir, line), line)
     return row
 
@@ -120,20 +107,17 @@ def undeploy(
     version = session.get(ModelVersion, row.version_id)
     session.delete(row)
     session.flush()
-    audit.record(
-        session,
-        "model_undeploy",
-        "Machine",
-        machine.id,
-        company_id=model.company_id,
-        detail={
-            "line": line.name,
-            "machine": machine.name,
-            "model": model.name,
-            "version": version.number if version else None,
-        },
-    )
+    _audit(session, "model_undeploy", machine, model, version.number if version else None)
     _write_line_models(session, store, line_dir(data_dir, line), line)
+
+
+def _audit(
+    session: Session, action: str, machine: Machine, model: RegisteredModel, version: int | None, **extra: Any
+) -> None:
+    detail = {"line": machine.line.name, "machine": machine.name, "model": model.name, "version": version}
+    audit.record(
+        session, action, "Machine", machine.id, company_id=model.company_id, detail={**detail, **extra}
+    )
 
 
 def _write_line_models(session: Session, store: BlobStore, folder: Path, line: Line) -> None:
