@@ -156,10 +156,13 @@ def resize_pixels(image: np.ndarray, size: int) -> np.ndarray:
     A grey image (three equal channels, as monochrome line cameras give) is resized once, not
     three times; the result is the same.
 
-    >>> grey = np.repeat(np.arange(48, dtype=np.uint8).reshape(6, 8, 1), 3, axis=2)
+    >>> grey = np.repeat((np.arange(48, dtype=np.uint8) * 5).reshape(6, 8, 1), 3, axis=2)
+    >>> three = np.asarray(Image.fromarray(grey).resize((4, 4), Image.Resampling.BILINEAR))
+    >>> resize_pixels(grey, 4).shape, bool((resize_pixels(grey, 4) == three).all())
+    ((4, 4, 3), True)
     >>> colour = grey.copy(); colour[0, 0, 2] = 255
-    >>> resize_pixels(grey, 4).shape, bool((resize_pixels(grey, 4) == resize_pixels(colour, 4)).all())
-    ((4, 4, 3), False)
+    >>> bool((resize_pixels(colour, 4) == three).all())
+    False
     """
     first = image[..., 0]
     if np.array_equal(first, image[..., 1]) and np.array_equal(first, image[..., 2]):
