@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import CursorResult, Engine, select, update
+from sqlalchemy.orm import Session
 
 from aion.core.db import system_session
 from aion.i18n import LocalizedError
@@ -275,9 +276,9 @@ class PlatformRuntime:
         return done
 
 
-def _claim(s: Any, job_id: str) -> bool:
+def _claim(s: Session, job_id: str) -> bool:
     """Mark a job's outcome as handled if nobody has; True when this session did."""
-    claimed = s.execute(
+    claimed: CursorResult[Any] = s.execute(  # type: ignore[assignment]  # an UPDATE gives a cursor result
         update(JobRecord)
         .where(JobRecord.id == job_id, JobRecord.outcome_done.is_(False))
         .values(outcome_done=True)

@@ -116,3 +116,28 @@ def test_sqlite_stores_opened_at_once_on_a_new_file_all_open(tmp_path: Path) -> 
             assert store.count() == 6
         finally:
             store.close()
+
+
+def test_a_store_locked_past_its_busy_timeout_at_open_says_so(tmp_path: Path) -> None:
+    """Opening retries while another process holds the new file, then fails with the line's own
+    error naming the file, not a bare sqlite3 error."""
+    import sqlite3
+
+    from aion.line.errors import StoreUnavailable
+
+    path = tmp_path / "held.sqlite"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable, match="held.sqlite"):
+            SqliteStore(path, busy_timeout_ms=300)
+        assert time.monotonic() - started >= 0.3
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    store = SqliteStore(path)  # free again: opens, nothing lost
+    try:
+        assert store.count() == 0
+    finally:
+        store.close()

@@ -226,41 +226,15 @@ class NearestNeighbour:
             return np.concatenate(list(self._pool.map(self._search_ivf_lists, chunks)))
 
     def _search_ivf_lists(self, q: np.ndarray) -> np.ndarray:
+        """Scan the probed lists (in the principal subspace when there is one), keep each query's
+        best row, then measure that row exactly."""
         assert self.ivf is not None
-        if self._axes is not None:
-            return self._search_subspace(q)
-        m, p = len(q), self.ivf.nprobe
-        qa = np.empty((m, q.shape[1] + 1), dtype=np.float32)
-        qa[:, :-1] = q
-        qa[:, -1] = 1.0
-        n_lists = len(self._lists)
-        if p < n_lists:
-            cd = qa @ self._centroids.T
-            probe = np.argpartition(cd, p - 1, axis=1)[:, :p].ravel()
-        else:
-            probe = np.tile(np.arange(n_lists), m)
-        rows = np.repeat(np.arange(m), p)
-        order = np.argsort(probe, kind="stable")
-        ends = np.cumsum(np.bincount(probe, minlength=n_lists))
-        best = np.full(m, np.inf, dtype=np.float32)
-        start = 0
-        for members, end in zip(self._lists, ends, strict=True):
-            if end > start and len(members):
-                qi = rows[order[start:end]]
-                # (rows x queries): the minimum over axis 0 runs along contiguous memory
-                d = (members @ qa[qi].T).min(axis=0)
-                best[qi] = np.minimum(best[qi], d)
-            start = end
-        missed = ~np.isfinite(best)  # only when every probed list is empty: search all
-        if missed.any():
-            best[missed] = (self._bank_sq[None, :] - 2.0 * (q[missed] @ self.bank.T)).min(axis=1)
-        return best + (q * q).sum(1)
-
-    def _search_subspace(self, q: np.ndarray) -> np.ndarray:
-        """Scan the probed lists in the principal subspace, then measure the row found exactly."""
-        assert self.ivf is not None and self._axes is not None
         m, p, n_lists = len(q), self.ivf.nprobe, len(self._lists)
-        qa = q @ self._axes  # [q @ axes, 0]
+        if self._axes is not None:
+            qa = q @ self._axes  # [q @ axes, 0]
+        else:
+            qa = np.empty((m, q.shape[1] + 1), dtype=np.float32)
+            qa[:, :-1] = q
         qa[:, -1] = 1.0
         if p < n_lists:
             probe = np.argpartition(qa @ self._centroids.T, p - 1, axis=1)[:, :p]

@@ -165,7 +165,9 @@ def resize_pixels(image: np.ndarray, size: int) -> np.ndarray:
     False
     """
     first = image[..., 0]
-    if np.array_equal(first, image[..., 1]) and np.array_equal(first, image[..., 2]):
+    # the first row settles almost every colour image before the whole image is compared
+    row_grey = np.array_equal(first[0], image[0, :, 1]) and np.array_equal(first[0], image[0, :, 2])
+    if row_grey and np.array_equal(first, image[..., 1]) and np.array_equal(first, image[..., 2]):
         grey = Image.fromarray(np.ascontiguousarray(first))
         small = np.asarray(grey.resize((size, size), Image.Resampling.BILINEAR))
         return np.stack([small, small, small], axis=2)
