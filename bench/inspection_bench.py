@@ -89,7 +89,7 @@ def _speed(model: Any, images: list[np.ndarray], batch: int, reps: int) -> dict[
     """Total inference vs backbone alone on the same images, best of ``reps``; the ratios are the
     median over every batch of the two timed back to back (robust to a shared machine's swings)."""
     batches = [images[s : s + batch] for s in range(0, len(images), batch)]
-    pre = [np.stack([model.preprocess(im) for im in b]) for b in batches]
+    pre = [model.batch(b) for b in batches]
     model.raw_maps(batches[0], batch)  # warm-up (session, index, threads)
     model.runner(pre[0])
     total, backbone, total_cpu, backbone_cpu = [], [], [], []

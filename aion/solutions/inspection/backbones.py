@@ -71,7 +71,8 @@ LITE0_DEFAULT_BLOCKS = (4, 10)
 class PatchGraph(nn.Module):
     """Raw pixels in, search-ready patch features out: the graph a model file ships.
 
-    ``(N, S, S, 3)`` uint8 RGB -> ``(N, grid * grid, D)`` float32: the backbone's normalisation
+    ``(N, S, S, 3)`` uint8 RGB (or ``(N, S, S, 1)`` grey, spread to three channels by the
+    normalisation) -> ``(N, grid * grid, D)`` float32: the backbone's normalisation
     (``(x / 255 - mean) / std``), the feature extractor, the per-channel ``feature_scale`` (level
     normalisation, ones until training measures it) and the channels-last patch layout, so that
     the runtime only resizes images before the graph and searches its output after it.
@@ -322,13 +323,16 @@ def build_backbone(
 
 def export_onnx(module: nn.Module, resolution: int) -> bytes:
     """Export a feature extractor to ONNX bytes with a dynamic batch axis (a :class:`PatchGraph`
-    takes uint8 ``(N, S, S, 3)`` pixels, a bare extractor normalised ``(N, 3, S, S)`` floats)."""
+    takes uint8 ``(N, S, S, C)`` pixels, C = 3 or 1 (grey); a bare extractor normalised
+    ``(N, 3, S, S)`` floats)."""
     import io
     import warnings
 
     buf = io.BytesIO()
+    axes: dict[str, dict[int, str]] = {"image": {0: "batch"}, "features": {0: "batch"}}
     if isinstance(module, PatchGraph):
         dummy = torch.zeros(1, resolution, resolution, 3, dtype=torch.uint8)
+        axes["image"][3] = "channels"  # a grey image needs no copy into three channels
     else:
         dummy = torch.zeros(1, 3, resolution, resolution)
     # The TorchScript exporter is deprecated upstream but needs no extra packages (onnxscript);
@@ -341,7 +345,7 @@ def export_onnx(module: nn.Module, resolution: int) -> bytes:
             buf,  # type: ignore[arg-type]
             input_names=["image"],
             output_names=["features"],
-            dynamic_axes={"image": {0: "batch"}, "features": {0: "batch"}},
+            dynamic_axes=axes,  # type: ignore[arg-type]
             opset_version=17,
             dynamo=False,
         )

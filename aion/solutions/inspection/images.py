@@ -34,6 +34,8 @@ def decode_image(data: bytes, name: str, max_pixels: int = MAX_PIXELS) -> np.nda
     """Decode image bytes to an ``(H, W, 3)`` uint8 RGB array.
 
     Grayscale, palette, alpha, 16-bit and CMYK images are converted; EXIF rotation is applied.
+    A grey image comes back as a read-only three-channel view of its one channel
+    (``np.broadcast_to``): a third of the memory, and the model knows it is grey without looking.
     Raises :class:`BadImageError` for empty, corrupt, truncated or oversized images.
 
     >>> decode_image(b"", "empty.png")  # doctest: +ELLIPSIS
@@ -70,8 +72,9 @@ def _to_rgb_array(img: Image.Image, name: str) -> np.ndarray:
         arr = np.asarray(img, dtype=np.float64)
         lo, hi = float(arr.min()), float(arr.max())
         scale = 255.0 / (hi - lo) if hi > lo else 0.0
-        gray = ((arr - lo) * scale).clip(0, 255).astype(np.uint8)
-        return np.repeat(gray[:, :, None], 3, axis=2)
+        return _grey_view(((arr - lo) * scale).clip(0, 255).astype(np.uint8))
+    if img.mode in ("L", "1"):
+        return _grey_view(np.asarray(img.convert("L"), dtype=np.uint8))
     try:
         rgb = np.asarray(img.convert("RGB"), dtype=np.uint8)
     except (OSError, ValueError) as e:
@@ -79,6 +82,11 @@ def _to_rgb_array(img: Image.Image, name: str) -> np.ndarray:
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise BadImageError(name, f"unexpected shape {rgb.shape}")
     return rgb
+
+
+def _grey_view(grey: np.ndarray) -> np.ndarray:
+    """``(H, W)`` -> ``(H, W, 3)`` read-only view with the same plane in every channel."""
+    return np.broadcast_to(grey[:, :, None], (*grey.shape, 3))
 
 
 def read_image(path: Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:

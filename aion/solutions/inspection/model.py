@@ -150,27 +150,48 @@ class PredictionBatch:
         }
 
 
-def resize_pixels(image: np.ndarray, size: int) -> np.ndarray:
+def is_grey(image: np.ndarray) -> bool:
+    """True for a grey image: ``(H, W)``, ``(H, W, 1)``, a three-channel view of one channel (as
+    :func:`~aion.solutions.inspection.images.decode_image` gives for grey files: no check needed),
+    or three equal channels (monochrome line cameras saved as RGB).
+
+    >>> grey = np.zeros((4, 5), np.uint8)
+    >>> is_grey(grey), is_grey(np.broadcast_to(grey[:, :, None], (4, 5, 3))), is_grey(np.zeros((4, 5, 3), np.uint8))
+    (True, True, True)
+    >>> colour = np.zeros((4, 5, 3), np.uint8); colour[3, 4, 1] = 1
+    >>> is_grey(colour)
+    False
+    """
+    if image.ndim == 2 or image.shape[2] == 1 or image.strides[2] == 0:
+        return True
+    first = image[..., 0]
+    # the first row settles almost every colour image before the whole image is compared
+    row_grey = np.array_equal(first[0], image[0, :, 1]) and np.array_equal(first[0], image[0, :, 2])
+    return row_grey and np.array_equal(first, image[..., 1]) and np.array_equal(first, image[..., 2])
+
+
+def resize_pixels(image: np.ndarray, size: int, keep_grey: bool = False) -> np.ndarray:
     """``(H, W, 3)`` uint8 -> ``(size, size, 3)`` uint8, bilinear (Pillow), whole image, no crop.
 
-    A grey image (three equal channels, as monochrome line cameras give) is resized once, not
-    three times; the result is the same.
+    A grey image (:func:`is_grey`) is resized once, not three times, with the same result; with
+    ``keep_grey`` it stays one channel, ``(size, size, 1)`` (graphs that take grey batches).
 
     >>> grey = np.repeat((np.arange(48, dtype=np.uint8) * 5).reshape(6, 8, 1), 3, axis=2)
     >>> three = np.asarray(Image.fromarray(grey).resize((4, 4), Image.Resampling.BILINEAR))
     >>> resize_pixels(grey, 4).shape, bool((resize_pixels(grey, 4) == three).all())
     ((4, 4, 3), True)
+    >>> one = resize_pixels(grey, 4, keep_grey=True)
+    >>> one.shape, bool((one[..., 0] == three[..., 2]).all())
+    ((4, 4, 1), True)
     >>> colour = grey.copy(); colour[0, 0, 2] = 255
-    >>> bool((resize_pixels(colour, 4) == three).all())
+    >>> bool((resize_pixels(colour, 4, keep_grey=True) == three).all())
     False
     """
-    first = image[..., 0]
-    # the first row settles almost every colour image before the whole image is compared
-    row_grey = np.array_equal(first[0], image[0, :, 1]) and np.array_equal(first[0], image[0, :, 2])
-    if row_grey and np.array_equal(first, image[..., 1]) and np.array_equal(first, image[..., 2]):
-        grey = Image.fromarray(np.ascontiguousarray(first))
+    if is_grey(image):
+        plane = image if image.ndim == 2 else image[..., 0]
+        grey = Image.fromarray(np.ascontiguousarray(plane))
         small = np.asarray(grey.resize((size, size), Image.Resampling.BILINEAR))
-        return np.stack([small, small, small], axis=2)
+        return small[:, :, None] if keep_grey else np.stack([small, small, small], axis=2)
     return np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.BILINEAR))
 
 
@@ -178,16 +199,34 @@ def image_scores(maps: np.ndarray, top_fraction: float) -> np.ndarray:
     """Image score of each map ``(N, H, W)``: the mean of its highest ``top_fraction`` of pixels
     (at least one pixel), or its maximum when ``top_fraction`` is 0.
 
+    The k-th highest value of every 16th pixel is a floor with at least k pixels above it, so
+    only the pixels above it are partitioned (about a sixteenth of the map; same values).
+
     >>> m = np.zeros((1, 10, 10), np.float32); m[0, 0, :3] = [9.0, 3.0, 3.0]
     >>> image_scores(m, 0.0).tolist(), image_scores(m, 0.03).tolist()
     ([9.0], [5.0])
+    >>> big = np.random.default_rng(0).random((2, 64, 64), dtype=np.float32)
+    >>> top = np.sort(big.reshape(2, -1), axis=1)[:, -41:].mean(axis=1)
+    >>> bool(np.allclose(image_scores(big, 0.01), top, rtol=1e-6))
+    True
     """
     flat = maps.reshape(len(maps), -1)
     k = max(1, int(round(top_fraction * flat.shape[1]))) if top_fraction > 0 else 1
     if k == 1:
         return flat.max(axis=1)
-    top = np.partition(flat, flat.shape[1] - k, axis=1)[:, -k:]
-    return top.mean(axis=1, dtype=np.float64).astype(np.float32)
+    sample = flat[:, ::_SCORE_STRIDE]
+    if k > sample.shape[1] // 2:  # small maps: partition every pixel
+        top = np.partition(flat, flat.shape[1] - k, axis=1)[:, -k:]
+        return top.mean(axis=1, dtype=np.float64).astype(np.float32)
+    floor = np.partition(sample, sample.shape[1] - k, axis=1)[:, sample.shape[1] - k]
+    out = np.empty(len(flat), dtype=np.float32)
+    for i, row in enumerate(flat):
+        above = row[row >= floor[i]]  # at least k values: the sample's top k are among them
+        out[i] = np.partition(above, len(above) - k)[-k:].mean(dtype=np.float64)
+    return out
+
+
+_SCORE_STRIDE = 16
 
 
 class InspectionModel:
@@ -233,9 +272,10 @@ class InspectionModel:
 
     def preprocess(self, image: np.ndarray) -> np.ndarray:
         """``(H, W, 3)`` uint8 -> the graph's input for one image: the whole image (no crop) resized to
-        ``(S, S, 3)`` uint8 (files before format 3: ``(3, S, S)`` float32, also normalised)."""
+        ``(S, S, 3)`` uint8, ``(S, S, 1)`` for a grey image when the graph takes grey batches (files
+        before format 3: ``(3, S, S)`` float32, also normalised). :meth:`batch` stacks them."""
         if self._pixels:
-            return resize_pixels(image, self.meta.resolution)
+            return resize_pixels(image, self.meta.resolution, keep_grey=self.runner.grey_input)
         s = self.meta.resolution
         img = Image.fromarray(image).resize((s, s), Image.Resampling.BILINEAR)
         # (x / 255 - mean) / std as one multiply-add per channel, channels first
@@ -256,8 +296,17 @@ class InspectionModel:
             self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="aion-preprocess")
         return list(self._pool.map(self.preprocess, images))
 
+    def batch(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        """The graph's input for several images (preprocessed on the model's threads): a grey batch
+        stays one channel; in a batch that mixes grey and colour every image gets three."""
+        pre = self._preprocess_all(images)
+        if len({p.shape for p in pre}) > 1:
+            s = self.meta.resolution
+            pre = [np.broadcast_to(p, (s, s, 3)) for p in pre]
+        return np.stack(pre)
+
     def patch_features(self, batch: np.ndarray) -> np.ndarray:
-        """Patch features, one row per patch: ``(N, 3, S, S)`` -> ``(N, grid * grid, D)``."""
+        """Patch features, one row per patch: a :meth:`batch` -> ``(N, grid * grid, D)``."""
         feats = self.runner(batch)
         if self._pixels:
             return feats
@@ -290,7 +339,7 @@ class InspectionModel:
         """Raw image scores ``(N,)`` and raw anomaly maps ``(N, S, S)`` of decoded images."""
         scores, maps = [], []
         for s in range(0, len(images), batch_size):
-            batch = np.stack(self._preprocess_all(images[s : s + batch_size]))
+            batch = self.batch(images[s : s + batch_size])
             score, m = self.maps_of_patch_scores(self.patch_scores(batch))
             maps.append(m)
             scores.append(score)

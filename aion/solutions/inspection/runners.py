@@ -1,5 +1,6 @@
 """Feature runners: the backbone graph behind one call, ``(N, S, S, 3) uint8 -> (N, P, D) float32``
-(model files before format 3: ``(N, 3, S, S)`` normalised float32 -> ``(N, D, h, w)``).
+(model files before format 3: ``(N, 3, S, S)`` normalised float32 -> ``(N, D, h, w)``). A runner
+whose ``grey_input`` is true also takes grey ``(N, S, S, 1)`` batches.
 
 :class:`OnnxRunner` needs only onnxruntime and numpy (the edge path); :class:`TorchRunner` wraps the
 torch module used at training time and exports it to ONNX bytes on demand.
@@ -15,6 +16,8 @@ from aion.solutions.inspection.errors import ModelFileError
 
 
 class FeatureRunner(Protocol):
+    grey_input: bool
+
     def __call__(self, batch: np.ndarray) -> np.ndarray: ...
 
     def onnx_bytes(self) -> bytes: ...
@@ -45,6 +48,10 @@ class OnnxRunner:
         self._input = inp.name
         # model files of format 3 take uint8 pixels; earlier ones normalised floats
         self._dtype = np.uint8 if inp.type == "tensor(uint8)" else np.float32
+        # graphs exported since the grey path have a named (dynamic) channel axis
+        self.grey_input = (
+            self._dtype == np.uint8 and len(inp.shape) == 4 and not isinstance(inp.shape[3], int)
+        )
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         out = self._session.run(None, {self._input: np.ascontiguousarray(batch, dtype=self._dtype)})
@@ -58,8 +65,11 @@ class TorchRunner:
     """Runs a torch feature extractor (training time)."""
 
     def __init__(self, module: Any, resolution: int) -> None:
+        from aion.solutions.inspection.backbones import PatchGraph
+
         self.module = module.eval()
         self.resolution = resolution
+        self.grey_input = isinstance(module, PatchGraph)
         self._onnx: bytes | None = None
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:

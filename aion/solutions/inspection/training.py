@@ -155,7 +155,7 @@ def train(
     feats: np.ndarray | None = None  # (images, grid * grid, D): fit images first, then held-back
     for s in range(0, len(order), cfg.batch_size):
         rows = order[s : s + cfg.batch_size]
-        f = probe.patch_features(np.stack([probe.preprocess(good[i][1]) for i in rows]))
+        f = probe.patch_features(probe.batch([good[i][1] for i in rows]))
         if feats is None:
             feats = np.empty((len(order), *f.shape[1:]), dtype=np.float32)
         feats[s : s + len(rows)] = f

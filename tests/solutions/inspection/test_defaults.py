@@ -3,17 +3,20 @@ top-fraction image score, backbone levels, and reading model files of the previo
 
 from __future__ import annotations
 
+import io
 import json
+import warnings
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from aion.solutions.inspection import InspectionError, InspectionModel, ModelFileError, TrainConfig, train
 from aion.solutions.inspection.backbones import build_backbone, export_onnx, level_dims
 from aion.solutions.inspection.data import load_dataset
-from aion.solutions.inspection.model import image_scores
+from aion.solutions.inspection.model import image_scores, is_grey
 from aion.solutions.inspection.training import _split
 
 from .conftest import RESOLUTION, make_mvtec
@@ -59,7 +62,7 @@ def test_levels_are_normalised_to_the_same_mean_norm(trained, mvtec_dir: Path) -
     scale = np.asarray(model.meta.feature_scale, dtype=np.float32)
     assert dims == [40, 112] and len(scale) == sum(dims) == model.meta.feature_dim
     images = [it.load() for it in load_dataset(mvtec_dir).train]
-    feats = model.patch_features(np.stack([model.preprocess(im) for im in images]))
+    feats = model.patch_features(model.batch(images))
     feats = feats.reshape(-1, feats.shape[-1])
     fine, coarse = feats[:, :40], feats[:, 40:]
     assert np.mean((fine**2).sum(1)) == pytest.approx(1.0, rel=1e-3)
@@ -125,3 +128,59 @@ def test_previous_format_files_still_score_with_the_map_maximum(
             dst.writestr(name, data)
     with pytest.raises(ModelFileError, match="v9"):
         InspectionModel.load(newer)
+
+
+def _static_channel_graph(module: torch.nn.Module) -> bytes:
+    """A format-3 graph as files before the grey path have it: three channels, fixed."""
+    buf = io.BytesIO()
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dummy = torch.zeros(1, RESOLUTION, RESOLUTION, 3, dtype=torch.uint8)
+        torch.onnx.export(
+            module,
+            (dummy,),
+            buf,
+            input_names=["image"],
+            output_names=["features"],
+            dynamic_axes={"image": {0: "batch"}, "features": {0: "batch"}},
+            opset_version=17,
+            dynamo=False,
+        )
+    return buf.getvalue()
+
+
+def test_grey_images_run_as_one_channel_with_the_same_maps(trained, tmp_path: Path, mvtec_dir: Path) -> None:
+    model, path, edge = trained
+    images = [it.load() for it in load_dataset(mvtec_dir).test]
+    # grey files decode to a read-only view of one plane: no copy, known grey at once
+    assert all(im.shape[2] == 3 and im.strides[2] == 0 and is_grey(im) for im in images)
+    with pytest.raises(ValueError, match="read-only"):
+        images[0][0, 0, 0] = 1
+    assert edge.runner.grey_input and model.runner.grey_input
+    assert edge.batch(images).shape == (len(images), RESOLUTION, RESOLUTION, 1)
+    raw, maps = edge.raw_maps(images)
+    # the same pixels as three stored channels (how other readers give them): the same maps
+    copies = [np.ascontiguousarray(im) for im in images]
+    assert copies[0].strides[2] == 1 and edge.batch(copies).shape[-1] == 1
+    np.testing.assert_array_equal(edge.raw_maps(copies)[1], maps)
+    # a batch that mixes grey and colour images gets three channels; the grey ones score alike
+    colour = np.ascontiguousarray(images[0]).copy()
+    colour[..., 2] //= 2
+    mixed = edge.batch([colour, *images])
+    assert mixed.shape[-1] == 3 and (mixed[1:] == mixed[1:, ..., :1]).all()
+    raw_mixed, maps_mixed = edge.raw_maps([colour, *images], batch_size=len(images) + 1)
+    assert np.abs(maps_mixed[1:] - maps).max() < 1e-5
+    assert np.abs(maps_mixed[0] - maps[0]).max() > 1e-3  # the colour change is seen
+    # a format-3 file whose graph takes three channels only: grey images are spread to three
+    old = tmp_path / "three.aion"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(old, "w") as out:
+        for name in src.namelist():
+            data = src.read(name)
+            out.writestr(
+                name, _static_channel_graph(model.runner.module) if name == "backbone.onnx" else data
+            )
+    three = InspectionModel.load(old, threads=2)
+    assert not three.runner.grey_input
+    assert three.batch(images).shape == (len(images), RESOLUTION, RESOLUTION, 3)
+    raw3, maps3 = three.raw_maps(images)
+    assert np.abs(maps3 - maps).max() < 1e-5 and np.abs(raw3 - raw).max() < 1e-5
