@@ -13,6 +13,7 @@ import numpy as np
 from aion.solutions.inspection.data import ImageItem, InspectionDataset, load_dataset
 from aion.solutions.inspection.errors import BadImageError, DatasetError
 from aion.solutions.inspection.metrics import aupro, auroc, confusion
+from aion.solutions.inspection.metrics import pixel_auroc as pixel_auroc_of
 from aion.solutions.inspection.model import InspectionModel, SkippedImage
 from aion.solutions.inspection.postprocess import normalise
 
@@ -167,9 +168,7 @@ def evaluate(
     has_pixel = any(g.any() for g in masks)
     pixel_auroc = aupro_v = None
     if has_pixel:
-        pixel_auroc = auroc(
-            np.concatenate([g.ravel() for g in masks]), np.concatenate([m.ravel() for m in mask_maps])
-        )
+        pixel_auroc = pixel_auroc_of(masks, mask_maps)
         aupro_v = aupro(masks, mask_maps)
     conf = confusion(labels, raw_scores, t)
     comparison = {}

@@ -30,6 +30,38 @@ def auroc(labels: np.ndarray, scores: np.ndarray) -> float | None:
     return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 
+def pixel_auroc(masks: list[np.ndarray], maps: list[np.ndarray], bins: int = 1 << 20) -> float | None:
+    """AUROC of every pixel of ``maps`` against ``masks`` without concatenating them: the scores are
+    counted in ``bins`` equal bins over their range (pixels in one bin count as ties), so memory
+    stays flat however many images are evaluated (an exact sort needs about 50 bytes per pixel).
+
+    >>> rng = np.random.default_rng(0)
+    >>> masks = [rng.random((64, 64)) < 0.1 for _ in range(3)]
+    >>> maps = [rng.normal(size=(64, 64)) + 1.5 * g for g in masks]
+    >>> exact = auroc(np.concatenate([g.ravel() for g in masks]), np.concatenate([m.ravel() for m in maps]))
+    >>> abs(pixel_auroc(masks, maps) - exact) < 1e-5
+    True
+    """
+    if not maps:
+        return None
+    lo = min(float(m.min()) for m in maps)
+    hi = max(float(m.max()) for m in maps)
+    pos = np.zeros(bins, dtype=np.int64)
+    neg = np.zeros(bins, dtype=np.int64)
+    scale = (bins - 1) / (hi - lo) if hi > lo else 0.0
+    for g, m in zip(masks, maps, strict=True):
+        idx = np.minimum(((m.astype(np.float64) - lo) * scale).astype(np.int64), bins - 1).ravel()
+        flat = g.ravel()
+        pos += np.bincount(idx[flat], minlength=bins)
+        neg += np.bincount(idx[~flat], minlength=bins)
+    n_pos, n_neg = int(pos.sum()), int(neg.sum())
+    if n_pos == 0 or n_neg == 0:
+        return None
+    below = np.cumsum(neg) - neg  # negatives in lower bins
+    wins = (pos * (below + 0.5 * neg)).sum(dtype=np.float64)
+    return float(wins / (n_pos * n_neg))
+
+
 def aupro(
     masks: list[np.ndarray], maps: list[np.ndarray], max_fpr: float = 0.3, steps: int = 300
 ) -> float | None:
