@@ -266,7 +266,8 @@ class NearestNeighbour:
         missed = ~np.isfinite(by_query.reshape(m, p)[np.arange(m), pick])  # every probed list empty
         if missed.any():
             arg[missed] = (self._bank_sq[None, :] - 2.0 * (q[missed] @ self.bank.T)).argmin(axis=1)
-        diff = q - self.bank[arg]  # the distance to the row found, in every dimension
+        diff = np.take(self.bank, arg, axis=0)  # the distance to the row found, in every dimension
+        np.subtract(q, diff, out=diff)
         return np.einsum("ij,ij->i", diff, diff)
 
 
