@@ -125,6 +125,26 @@ def _speed(model: Any, images: list[np.ndarray], batch: int, reps: int) -> dict[
     }
 
 
+def _steps(model: Any, images: list[np.ndarray], batch: int, reps: int) -> dict[str, float]:
+    """Wall ms per image of each step of ``raw_maps`` (medians over batches), timed one by one."""
+    steps: dict[str, list[float]] = {"preprocess": [], "backbone": [], "search": [], "map_and_score": []}
+    for _ in range(reps):
+        for s in range(0, len(images), batch):
+            ims = images[s : s + batch]
+            t0 = time.perf_counter()
+            b = model.batch(ims)
+            t1 = time.perf_counter()
+            feats = model.patch_features(b)
+            t2 = time.perf_counter()
+            patches = model.scores_of_features(feats)
+            t3 = time.perf_counter()
+            model.maps_of_patch_scores(patches)
+            t4 = time.perf_counter()
+            for key, v in zip(steps, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
+                steps[key].append(v * 1000 / len(ims))
+    return {k: round(float(np.median(v)), 3) for k, v in steps.items()}
+
+
 def phase_evaluate(data: Path, model_path: Path, threads: int, n_sample: int) -> dict[str, Any]:
     from aion.solutions.inspection import InspectionModel, evaluate, load_dataset
 
@@ -141,6 +161,11 @@ def phase_evaluate(data: Path, model_path: Path, threads: int, n_sample: int) ->
         "escape_rate": rep.escape_rate,
         "n_test_images": rep.n_images,
         "speed": _speed(model, images, batch=8, reps=5),
+        "steps": _steps(model, images, batch=8, reps=3),
+        # a station scoring one photo at a time, and larger batches
+        "ratio_by_batch": {
+            str(b): _speed(model, images, batch=b, reps=2)["total_over_backbone"] for b in (1, 4, 16)
+        },
         "infer_peak_mib": round(_peak_mib()),
         "model_file_mib": round(model_path.stat().st_size / 2**20, 1),
     }
@@ -314,6 +339,10 @@ def _report(name: str, r: dict[str, Any], threads: int) -> None:
     print(
         f"  CPU time (all threads): {sp['cpu_ms_per_image']} ms/image, backbone alone "
         f"{sp['backbone_cpu_ms_per_image']} ms, total/backbone {sp['total_over_backbone_cpu']}x"
+    )
+    print(f"  steps, wall ms/image (batch 8): {e['steps']}")
+    print(
+        f"  total/backbone by batch size (paired median): {e['ratio_by_batch']} (8: {sp['total_over_backbone']})"
     )
     if "reference" in r:
         ref, sub = r["reference"], e.get("sample", {})

@@ -26,6 +26,10 @@ import numpy as np
 #: Banks at least this large use the inverted file by default.
 IVF_MIN_BANK = 1024
 
+#: Queries per thread below which a search is not split over threads (one image has 1,024 patches
+#: at 256 x 256, so even a single image is split in two).
+SPLIT_ROWS = 512
+
 
 def _faiss() -> Any | None:
     try:
@@ -216,7 +220,7 @@ class NearestNeighbour:
     def _search_ivf(self, q: np.ndarray) -> np.ndarray:
         # many small products: BLAS threads only add overhead (measured: 6x more CPU time with 2)
         with single_thread_blas():
-            parts = min(self._threads, len(q) // 2048)
+            parts = min(self._threads, len(q) // SPLIT_ROWS)
             if parts < 2:
                 return self._search_ivf_lists(q)
             # query blocks on the model's threads: the products release the GIL
