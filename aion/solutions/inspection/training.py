@@ -58,6 +58,21 @@ def _load_items(items: Sequence[ImageItem], skipped: list[SkippedImage]) -> list
     return out
 
 
+def _decode(
+    items: Sequence[ImageItem], order: np.ndarray, positions: range, skipped: list[SkippedImage]
+) -> tuple[list[int], list[np.ndarray]]:
+    """Decode ``items[order[k]]`` for ``k`` in ``positions``; the positions that decoded, and their images."""
+    kept, images = [], []
+    for k in positions:
+        try:
+            images.append(items[order[k]].load())
+            kept.append(k)
+        except BadImageError as e:
+            log.warning("%s", e)
+            skipped.append(SkippedImage(items[order[k]].name, e.reason))
+    return kept, images
+
+
 def _split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices of fit and calibration images; tiny sets calibrate on the fit images themselves."""
     idx = np.random.default_rng(seed).permutation(n)
@@ -117,13 +132,12 @@ def train(
     times["backbone"] = time.perf_counter() - t0
 
     skipped: list[SkippedImage] = []
-    report_progress("load", 0.0)
-    good = _load_items(ds.train, skipped)
-    if not good:
-        raise InspectionError(
-            f"학습할 양품 이미지가 없음: {ds.root} / No readable good images to train on: {ds.root}"
-        )
-    fit_idx, cal_idx = _split(len(good), cfg.holdout_fraction, cfg.seed)
+    items = list(ds.train)
+    if not items:
+        raise InspectionError(f"학습할 양품 이미지가 없음: {ds.root} / No good images to train on: {ds.root}")
+    # split by item, before decoding: images are decoded a batch at a time (thousands of
+    # high-resolution photos never sit in memory at once); unreadable ones are skipped there
+    fit_idx, cal_idx = _split(len(items), cfg.holdout_fraction, cfg.seed)
 
     grid = cfg.resolution // 8
     meta = ModelMeta(
@@ -139,7 +153,7 @@ def train(
         target_frr=cfg.target_frr,
         top_fraction=cfg.top_fraction,
         blocks=list(getattr(module, "levels", ())),
-        n_train_images=len(good),
+        n_train_images=len(items),
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         graph_input="pixels",
     )
@@ -151,16 +165,27 @@ def train(
     # _split gives disjoint fit / held-back sets, or (tiny sets) calibrates on the fit images
     held = np.setdiff1d(cal_idx, fit_idx)
     order = np.concatenate([fit_idx, held]).astype(np.int64)
-    n_fit = len(fit_idx)
     feats: np.ndarray | None = None  # (images, grid * grid, D): fit images first, then held-back
+    n_fit = n_loaded = 0
     for s in range(0, len(order), cfg.batch_size):
-        rows = order[s : s + cfg.batch_size]
-        f = probe.patch_features(probe.batch([good[i][1] for i in rows]))
-        if feats is None:
-            feats = np.empty((len(order), *f.shape[1:]), dtype=np.float32)
-        feats[s : s + len(rows)] = f
+        positions, images = _decode(items, order, range(s, min(s + cfg.batch_size, len(order))), skipped)
+        if images:
+            f = probe.patch_features(probe.batch(images))
+            if feats is None:
+                feats = np.empty((len(order), *f.shape[1:]), dtype=np.float32)
+            feats[n_loaded : n_loaded + len(f)] = f
+            n_fit += sum(1 for k in positions if k < len(fit_idx))  # ``order`` lists the fit images first
+            n_loaded += len(f)
         report_progress("features", min(1.0, (s + cfg.batch_size) / len(order)))
-    assert feats is not None
+    if feats is None:
+        raise InspectionError(
+            f"학습할 양품 이미지가 없음: {ds.root} / No readable good images to train on: {ds.root}"
+        )
+    feats = feats[:n_loaded]
+    if n_fit == 0:  # every fit image was unreadable: the held-back ones build the bank
+        n_fit = n_loaded
+    n_held = n_loaded - n_fit
+    meta = ModelMeta(**{**meta.to_dict(), "n_train_images": n_loaded})
     scale = level_scale(feats, level_dims(module)) if cfg.level_norm else None
     if scale is not None:
         feats *= scale
@@ -187,12 +212,12 @@ def train(
         meta = ModelMeta(**{**meta.to_dict(), "feature_scale": [float(x) for x in scale]})
     fit_scorer = InspectionModel(meta, bank, fast, cfg.threads)  # exact search on the fit bank
     report_progress("calibrate", 0.0)
-    cal_feats = feats[n_fit:] if len(held) else feats[:n_fit]
+    cal_feats = feats[n_fit:] if n_held else feats[:n_fit]
     good_scores = fit_scorer.maps_of_patch_scores(fit_scorer.scores_of_features(cal_feats))[0]
     times["calibrate"] = time.perf_counter() - t3
 
     t4 = time.perf_counter()
-    if len(held) and k_all > len(bank):  # the held-back images join the bank (same ratio)
+    if n_held and k_all > len(bank):  # the held-back images join the bank (same ratio)
         held_flat = feats[n_fit:].reshape(-1, d)
         k_held = min(len(held_flat), k_all - len(bank))
         extra_idx = greedy_coreset(held_flat, k_held, seed=cfg.seed, progress=report(len(bank)))
@@ -243,8 +268,8 @@ def train(
 
     model = InspectionModel(meta, bank, torch_runner, cfg.threads, centroids)
     model.train_report_ = TrainReport(
-        n_fit_images=len(fit_idx),
-        n_calibration_images=len(cal_idx),
+        n_fit_images=n_fit,
+        n_calibration_images=n_held or n_fit,
         n_defect_images=len(bad),
         n_patches=n_patches,
         bank_size=len(bank),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import struct
+import weakref
 import zipfile
 import zlib
 from pathlib import Path
@@ -95,6 +96,7 @@ def test_training_and_evaluation_skip_bad_images(tmp_path: Path) -> None:
         "truncated.png",
     }
     assert model.train_report_.n_fit_images + model.train_report_.n_calibration_images == 6
+    assert model.meta.n_train_images == 6
     report = evaluate(model, root)
     assert report.n_images == 4 and len(report.skipped) == 5
 
@@ -138,3 +140,27 @@ def test_flat_folder_and_missing_data(tmp_path: Path) -> None:
         load_dataset(tmp_path / "empty")
     with pytest.raises(DatasetError, match="nowhere"):
         load_dataset(tmp_path / "nowhere")
+
+
+def test_training_decodes_a_batch_of_images_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aion.solutions.inspection import TrainConfig, train
+    from aion.solutions.inspection.data import ImageItem
+
+    root = make_mvtec(tmp_path / "d", seed=5, n_train=20, n_test_good=1, n_defect=1)
+    alive: list[weakref.ref[np.ndarray]] = []
+    most = 0
+    load = ImageItem.load
+
+    def tracked(self: ImageItem) -> np.ndarray:
+        nonlocal most
+        image = load(self)
+        alive.append(weakref.ref(image))
+        most = max(most, sum(r() is not None for r in alive))
+        return image
+
+    monkeypatch.setattr(ImageItem, "load", tracked)
+    model = train(root, TrainConfig(resolution=64, threads=2, min_bank_size=100, batch_size=4))
+    assert model.meta.n_train_images == 20 and len(alive) == 20
+    # decoded images live for their batch (and the next one being decoded), not the whole set
+    assert most <= 2 * 4
+
