@@ -38,6 +38,11 @@ def test_coreset_projection_and_small_inputs() -> None:
     idx = greedy_coreset(x, 40, proj_dim=32)
     assert len(set(idx.tolist())) == 40
     assert greedy_coreset(x[:10], 20).tolist() == list(range(10))
+    first = int(np.random.default_rng(0).integers(500))
+    # up to twice proj_dim wide (Lite0's 152 channels for 128): exact distances, no projection
+    np.testing.assert_array_equal(greedy_coreset(x[:, :256], 40), naive_greedy(x[:, :256], 40, first))
+    # wider (ResNet levels): projected first, for speed, so the choices differ
+    assert not np.array_equal(greedy_coreset(x, 40, proj_dim=32), naive_greedy(x, 40, first))
 
 
 def test_nearest_neighbour_faiss_and_numpy_agree() -> None:
