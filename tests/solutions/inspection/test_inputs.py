@@ -142,7 +142,9 @@ def test_flat_folder_and_missing_data(tmp_path: Path) -> None:
         load_dataset(tmp_path / "nowhere")
 
 
-def test_training_decodes_a_batch_of_images_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_training_decodes_a_batch_of_images_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from aion.solutions.inspection import TrainConfig, train
     from aion.solutions.inspection.data import ImageItem
 
@@ -163,4 +165,3 @@ def test_training_decodes_a_batch_of_images_at_a_time(tmp_path: Path, monkeypatc
     assert model.meta.n_train_images == 20 and len(alive) == 20
     # decoded images live for their batch (and the next one being decoded), not the whole set
     assert most <= 2 * 4
-
