@@ -47,29 +47,23 @@ class TrainReport:
         return d
 
 
-def _load_items(items: Sequence[ImageItem], skipped: list[SkippedImage]) -> list[tuple[str, np.ndarray]]:
-    out = []
-    for it in items:
-        try:
-            out.append((it.name, it.load()))
-        except BadImageError as e:
-            log.warning("%s", e)
-            skipped.append(SkippedImage(it.name, e.reason))
-    return out
-
-
 def _decode(
-    items: Sequence[ImageItem], order: np.ndarray, positions: range, skipped: list[SkippedImage]
+    items: Sequence[ImageItem],
+    order: Sequence[int] | np.ndarray,
+    positions: range,
+    skipped: list[SkippedImage],
 ) -> tuple[list[int], list[np.ndarray]]:
-    """Decode ``items[order[k]]`` for ``k`` in ``positions``; the positions that decoded, and their images."""
+    """Decode ``items[order[k]]`` for ``k`` in ``positions``: the positions that decoded, and their
+    images; the others are logged and added to ``skipped``."""
     kept, images = [], []
     for k in positions:
+        item = items[order[k]]
         try:
-            images.append(items[order[k]].load())
+            images.append(item.load())
             kept.append(k)
         except BadImageError as e:
             log.warning("%s", e)
-            skipped.append(SkippedImage(items[order[k]].name, e.reason))
+            skipped.append(SkippedImage(item.name, e.reason))
     return kept, images
 
 
@@ -238,8 +232,9 @@ def train(
     meta = ModelMeta(**{**meta.to_dict(), **extra})
     scorer = fit_scorer
     defect_items = list(defects) if defects is not None else ds.train_defects
-    bad = _load_items(defect_items, skipped)
-    defect_scores = scorer.raw_maps([b[1] for b in bad], cfg.batch_size)[0] if bad else None
+    every = range(len(defect_items))
+    _, bad = _decode(defect_items, every, every, skipped)
+    defect_scores = scorer.raw_maps(bad, cfg.batch_size)[0] if bad else None
     choice = choose_threshold(good_scores, defect_scores, cfg.target_frr, cfg.use_defects)
     thresholds = {"frr": frr_threshold(good_scores, cfg.target_frr)}
     if choice.method == "f1":
