@@ -89,6 +89,51 @@ def _grey_view(grey: np.ndarray) -> np.ndarray:
     return np.broadcast_to(grey[:, :, None], (*grey.shape, 3))
 
 
+def is_grey(image: np.ndarray) -> bool:
+    """True for a grey image: ``(H, W)``, ``(H, W, 1)``, a three-channel view of one channel (as
+    :func:`decode_image` gives for grey files: no check needed),
+    or three equal channels (monochrome line cameras saved as RGB).
+
+    >>> grey = np.zeros((4, 5), np.uint8)
+    >>> is_grey(grey), is_grey(np.broadcast_to(grey[:, :, None], (4, 5, 3))), is_grey(np.zeros((4, 5, 3), np.uint8))
+    (True, True, True)
+    >>> colour = np.zeros((4, 5, 3), np.uint8); colour[3, 4, 1] = 1
+    >>> is_grey(colour)
+    False
+    """
+    if image.ndim == 2 or image.shape[2] == 1 or image.strides[2] == 0:
+        return True
+    first = image[..., 0]
+    # the first row settles almost every colour image before the whole image is compared
+    row_grey = np.array_equal(first[0], image[0, :, 1]) and np.array_equal(first[0], image[0, :, 2])
+    return row_grey and np.array_equal(first, image[..., 1]) and np.array_equal(first, image[..., 2])
+
+
+def resize_pixels(image: np.ndarray, size: int, keep_grey: bool = False) -> np.ndarray:
+    """``(H, W, 3)`` uint8 -> ``(size, size, 3)`` uint8, bilinear (Pillow), whole image, no crop.
+
+    A grey image (:func:`is_grey`) is resized once, not three times, with the same result; with
+    ``keep_grey`` it stays one channel, ``(size, size, 1)`` (graphs that take grey batches).
+
+    >>> grey = np.repeat((np.arange(48, dtype=np.uint8) * 5).reshape(6, 8, 1), 3, axis=2)
+    >>> three = np.asarray(Image.fromarray(grey).resize((4, 4), Image.Resampling.BILINEAR))
+    >>> resize_pixels(grey, 4).shape, bool((resize_pixels(grey, 4) == three).all())
+    ((4, 4, 3), True)
+    >>> one = resize_pixels(grey, 4, keep_grey=True)
+    >>> one.shape, bool((one[..., 0] == three[..., 2]).all())
+    ((4, 4, 1), True)
+    >>> colour = grey.copy(); colour[0, 0, 2] = 255
+    >>> bool((resize_pixels(colour, 4, keep_grey=True) == three).all())
+    False
+    """
+    if is_grey(image):
+        plane = image if image.ndim == 2 else image[..., 0]
+        grey = Image.fromarray(np.ascontiguousarray(plane))
+        small = np.asarray(grey.resize((size, size), Image.Resampling.BILINEAR))
+        return small[:, :, None] if keep_grey else np.stack([small, small, small], axis=2)
+    return np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.BILINEAR))
+
+
 def read_image(path: Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Read and decode one image file (see :func:`decode_image`)."""
     try:

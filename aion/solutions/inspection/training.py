@@ -47,17 +47,11 @@ class TrainReport:
         return d
 
 
-def _decode(
-    items: Sequence[ImageItem],
-    order: Sequence[int] | np.ndarray,
-    positions: range,
-    skipped: list[SkippedImage],
-) -> tuple[list[int], list[np.ndarray]]:
-    """Decode ``items[order[k]]`` for ``k`` in ``positions``: the positions that decoded, and their
-    images; the others are logged and added to ``skipped``."""
+def _decode(items: Sequence[ImageItem], skipped: list[SkippedImage]) -> tuple[list[int], list[np.ndarray]]:
+    """Decode ``items``: the indices of those that decoded, and their images; the others are
+    logged and added to ``skipped``."""
     kept, images = [], []
-    for k in positions:
-        item = items[order[k]]
+    for k, item in enumerate(items):
         try:
             images.append(item.load())
             kept.append(k)
@@ -162,13 +156,13 @@ def train(
     feats: np.ndarray | None = None  # (images, grid * grid, D): fit images first, then held-back
     n_fit = n_loaded = 0
     for s in range(0, len(order), cfg.batch_size):
-        positions, images = _decode(items, order, range(s, min(s + cfg.batch_size, len(order))), skipped)
+        kept, images = _decode([items[i] for i in order[s : s + cfg.batch_size]], skipped)
         if images:
             f = probe.patch_features(probe.batch(images))
             if feats is None:
                 feats = np.empty((len(order), *f.shape[1:]), dtype=np.float32)
             feats[n_loaded : n_loaded + len(f)] = f
-            n_fit += sum(1 for k in positions if k < len(fit_idx))  # ``order`` lists the fit images first
+            n_fit += sum(1 for k in kept if s + k < len(fit_idx))  # ``order`` lists the fit images first
             n_loaded += len(f)
         report_progress("features", min(1.0, (s + cfg.batch_size) / len(order)))
     if feats is None:
@@ -232,8 +226,7 @@ def train(
     meta = ModelMeta(**{**meta.to_dict(), **extra})
     scorer = fit_scorer
     defect_items = list(defects) if defects is not None else ds.train_defects
-    every = range(len(defect_items))
-    _, bad = _decode(defect_items, every, every, skipped)
+    _, bad = _decode(defect_items, skipped)
     defect_scores = scorer.raw_maps(bad, cfg.batch_size)[0] if bad else None
     choice = choose_threshold(good_scores, defect_scores, cfg.target_frr, cfg.use_defects)
     thresholds = {"frr": frr_threshold(good_scores, cfg.target_frr)}

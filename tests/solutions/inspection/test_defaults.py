@@ -16,7 +16,8 @@ import torch
 from aion.solutions.inspection import InspectionError, InspectionModel, ModelFileError, TrainConfig, train
 from aion.solutions.inspection.backbones import build_backbone, export_onnx, level_dims
 from aion.solutions.inspection.data import load_dataset
-from aion.solutions.inspection.model import image_scores, is_grey
+from aion.solutions.inspection.images import is_grey
+from aion.solutions.inspection.model import image_scores
 from aion.solutions.inspection.training import _split
 
 from .conftest import RESOLUTION, make_mvtec
