@@ -12,9 +12,9 @@ import numpy as np
 
 from aion.solutions.inspection.data import ImageItem, InspectionDataset, load_dataset
 from aion.solutions.inspection.errors import BadImageError, DatasetError
-from aion.solutions.inspection.metrics import aupro, auroc, confusion
-from aion.solutions.inspection.metrics import pixel_auroc as pixel_auroc_of
+from aion.solutions.inspection.metrics import auroc, confusion
 from aion.solutions.inspection.model import InspectionModel, SkippedImage
+from aion.solutions.inspection.pixelmetrics import PixelMetrics
 from aion.solutions.inspection.postprocess import normalise
 
 Progress = Callable[[str, float], None]
@@ -128,8 +128,7 @@ def evaluate(
     s = model.meta.resolution
     results: list[ImageResult] = []
     skipped: list[SkippedImage] = []
-    masks: list[np.ndarray] = []
-    mask_maps: list[np.ndarray] = []
+    pixels = PixelMetrics()  # pixel AUROC and AUPRO, counted image by image
     model_seconds = 0.0
     for start in range(0, len(items), batch_size):
         batch_items, images, batch_masks = [], [], []
@@ -157,19 +156,17 @@ def evaluate(
                 )
             )
             if g is not None:
-                masks.append(g)
-                mask_maps.append(m.astype(np.float32))
+                pixels.add(g, m)
         if progress is not None:
             progress("evaluate", min(1.0, (start + batch_size) / len(items)))
 
     labels = np.array([r.label for r in results])
     raw_scores = np.array([r.raw_score for r in results])
     n = len(results)
-    has_pixel = any(g.any() for g in masks)
     pixel_auroc = aupro_v = None
-    if has_pixel:
-        pixel_auroc = pixel_auroc_of(masks, mask_maps)
-        aupro_v = aupro(masks, mask_maps)
+    if pixels.n_regions:
+        pixel_auroc = pixels.auroc()
+        aupro_v = pixels.aupro()
     conf = confusion(labels, raw_scores, t)
     comparison = {}
     for name, value in model.meta.thresholds.items():

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from aion.solutions.inspection.pixelmetrics import PixelMetrics
 from aion.solutions.inspection.postprocess import label_components
 
 
@@ -30,10 +31,9 @@ def auroc(labels: np.ndarray, scores: np.ndarray) -> float | None:
     return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 
-def pixel_auroc(masks: list[np.ndarray], maps: list[np.ndarray], bins: int = 1 << 20) -> float | None:
-    """AUROC of every pixel of ``maps`` against ``masks`` without concatenating them: the scores are
-    counted in ``bins`` equal bins over their range (pixels in one bin count as ties), so memory
-    stays flat however many images are evaluated (an exact sort needs about 50 bytes per pixel).
+def pixel_auroc(masks: list[np.ndarray], maps: list[np.ndarray]) -> float | None:
+    """AUROC of every pixel of ``maps`` against ``masks``, counted image by image
+    (:class:`~.pixelmetrics.PixelMetrics`: memory stays flat however many images there are).
 
     >>> rng = np.random.default_rng(0)
     >>> masks = [rng.random((64, 64)) < 0.1 for _ in range(3)]
@@ -42,30 +42,17 @@ def pixel_auroc(masks: list[np.ndarray], maps: list[np.ndarray], bins: int = 1 <
     >>> abs(pixel_auroc(masks, maps) - exact) < 1e-5
     True
     """
-    if not maps:
-        return None
-    lo = min(float(m.min()) for m in maps)
-    hi = max(float(m.max()) for m in maps)
-    pos = np.zeros(bins, dtype=np.int64)
-    neg = np.zeros(bins, dtype=np.int64)
-    scale = (bins - 1) / (hi - lo) if hi > lo else 0.0
+    px = PixelMetrics()
     for g, m in zip(masks, maps, strict=True):
-        idx = np.minimum(((m.astype(np.float64) - lo) * scale).astype(np.int64), bins - 1).ravel()
-        flat = g.ravel()
-        pos += np.bincount(idx[flat], minlength=bins)
-        neg += np.bincount(idx[~flat], minlength=bins)
-    n_pos, n_neg = int(pos.sum()), int(neg.sum())
-    if n_pos == 0 or n_neg == 0:
-        return None
-    below = np.cumsum(neg) - neg  # negatives in lower bins
-    wins = (pos * (below + 0.5 * neg)).sum(dtype=np.float64)
-    return float(wins / (n_pos * n_neg))
+        px.add(g, m)
+    return px.auroc()
 
 
 def aupro(
     masks: list[np.ndarray], maps: list[np.ndarray], max_fpr: float = 0.3, steps: int = 300
 ) -> float | None:
-    """Area under the per-region-overlap curve up to ``max_fpr``, normalised to 0-1 (MVTec AD)."""
+    """Area under the per-region-overlap curve up to ``max_fpr``, normalised to 0-1 (MVTec AD),
+    from every pixel held at once (the reference for :meth:`.PixelMetrics.aupro`)."""
     normal = np.concatenate([m[~g].ravel() for g, m in zip(masks, maps, strict=True)])
     regions: list[np.ndarray] = []
     for g, m in zip(masks, maps, strict=True):

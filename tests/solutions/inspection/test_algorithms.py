@@ -10,7 +10,13 @@ import pytest
 from aion.solutions.inspection.coreset import greedy_coreset
 from aion.solutions.inspection.knn import IvfLists, NearestNeighbour, build_ivf, search_dim
 from aion.solutions.inspection.metrics import aupro, auroc, confusion
-from aion.solutions.inspection.postprocess import bilinear_matrix, find_regions, gaussian_matrix
+from aion.solutions.inspection.pixelmetrics import PixelMetrics
+from aion.solutions.inspection.postprocess import (
+    bilinear_matrix,
+    find_regions,
+    gaussian_matrix,
+    label_components,
+)
 from aion.solutions.inspection.threshold import choose_threshold, f1_threshold
 
 
@@ -167,6 +173,31 @@ def test_aupro_perfect_and_random() -> None:
         noise.append(rng.uniform(0, 1, g.shape))
     assert aupro(masks, perfect) == pytest.approx(1.0, abs=1e-3)
     assert aupro(masks, noise) == pytest.approx(0.15, abs=0.05)  # random: mean FPR over [0, 0.3]
+
+
+def test_pixel_metrics_counted_image_by_image_match_the_exact_ones() -> None:
+    rng = np.random.default_rng(8)
+    masks, maps = [], []
+    for i in range(24):
+        g = np.zeros((96, 96), bool)
+        if i % 3:  # a third of the images are good
+            y, x = rng.integers(5, 70, 2)
+            g[y : y + rng.integers(2, 20), x : x + rng.integers(2, 20)] = True
+            g[3:5, 40:80] = i % 2 == 1  # a thin second region on some
+        m = rng.normal(size=g.shape).astype(np.float32) + g * rng.uniform(0.3, 2.5)  # negatives too
+        m[:8, :8] = np.round(m[:8, :8])  # and ties
+        masks.append(g)
+        maps.append(m)
+    px = PixelMetrics()
+    for g, m in zip(masks, maps, strict=True):
+        px.add(g, m)
+    exact_auroc = auroc(np.concatenate([g.ravel() for g in masks]), np.concatenate([m.ravel() for m in maps]))
+    assert px.auroc() == pytest.approx(exact_auroc, abs=1e-5)
+    assert px.aupro() == pytest.approx(aupro(masks, maps), abs=1e-4)
+    assert px.n_regions == sum(label_components(g)[1] for g in masks)
+    assert PixelMetrics().auroc() is None and PixelMetrics().aupro() is None
+    with pytest.raises(ValueError, match="mask shape"):
+        px.add(np.zeros((4, 4), bool), np.zeros((5, 5), np.float32))
 
 
 def test_threshold_choices() -> None:
