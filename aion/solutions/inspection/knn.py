@@ -23,6 +23,9 @@ from typing import Any
 
 import numpy as np
 
+from . import listscan
+from .listscan import OrtListScan
+
 #: Banks at least this large use the inverted file by default.
 IVF_MIN_BANK = 1024
 
@@ -152,6 +155,7 @@ class NearestNeighbour:
         threads: int | None = None,
         use_faiss: bool | None = None,
         ivf: IvfLists | None = None,
+        use_ort: bool | None = None,
     ) -> None:
         self.bank = np.ascontiguousarray(bank, dtype=np.float32)
         self.ivf = ivf
@@ -159,6 +163,7 @@ class NearestNeighbour:
         self._pool: ThreadPoolExecutor | None = None
         self._bank_sq = (self.bank * self.bank).sum(1)
         self._index: Any = None
+        self._scan: OrtListScan | None = None  # the lists scanned by ONNX Runtime (else numpy)
         if ivf is not None:
             if int(ivf.sizes.sum()) != len(self.bank):
                 raise ValueError(
@@ -188,6 +193,9 @@ class NearestNeighbour:
             self._lists = [aug[off[i] : off[i + 1]] for i in range(len(ivf.sizes))]
             self._starts = off[:-1]
             self._centroids = caug
+            if use_ort is not False and listscan.available():
+                axes_k = None if self._axes is None else self._axes[:, :-1]
+                self._scan = OrtListScan(self._lists, self._starts, caug, axes_k, ivf.nprobe)
             return
         faiss = _faiss() if use_faiss is not False else None
         if faiss is not None:
@@ -200,6 +208,13 @@ class NearestNeighbour:
     @property
     def backend(self) -> str:
         return "ivf" if self.ivf is not None else "faiss" if self._index is not None else "numpy"
+
+    @property
+    def scanner(self) -> str | None:
+        """What scans the inverted lists: ``onnxruntime``, ``numpy``, or ``None`` without lists."""
+        if self.ivf is None:
+            return None
+        return "onnxruntime" if self._scan is not None else "numpy"
 
     def search(self, queries: np.ndarray) -> np.ndarray:
         """Euclidean distance to the nearest bank row, float32, one value per query row."""
@@ -232,6 +247,18 @@ class NearestNeighbour:
     def _search_ivf_lists(self, q: np.ndarray) -> np.ndarray:
         """Scan the probed lists (in the principal subspace when there is one), keep each query's
         best row, then measure that row exactly."""
+        if self._scan is not None:
+            arg, missed = self._scan.best_rows(q)
+        else:
+            arg, missed = self._best_rows_numpy(q)
+        if missed.any():
+            arg[missed] = (self._bank_sq[None, :] - 2.0 * (q[missed] @ self.bank.T)).argmin(axis=1)
+        diff = np.take(self.bank, arg, axis=0)  # the distance to the row found, in every dimension
+        np.subtract(q, diff, out=diff)
+        return np.einsum("ij,ij->i", diff, diff)
+
+    def _best_rows_numpy(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The list scan in numpy: each query's best row, and which queries found none."""
         assert self.ivf is not None
         m, p, n_lists = len(q), self.ivf.nprobe, len(self._lists)
         if self._axes is not None:
@@ -268,11 +295,7 @@ class NearestNeighbour:
         pick = by_query.reshape(m, p).argmin(axis=1)
         arg = rows.reshape(m, p)[np.arange(m), pick]
         missed = ~np.isfinite(by_query.reshape(m, p)[np.arange(m), pick])  # every probed list empty
-        if missed.any():
-            arg[missed] = (self._bank_sq[None, :] - 2.0 * (q[missed] @ self.bank.T)).argmin(axis=1)
-        diff = np.take(self.bank, arg, axis=0)  # the distance to the row found, in every dimension
-        np.subtract(q, diff, out=diff)
-        return np.einsum("ij,ij->i", diff, diff)
+        return arg, missed
 
 
 def _augment(rows: np.ndarray, sq: np.ndarray) -> np.ndarray:

@@ -109,15 +109,38 @@ def test_ivf_scanned_in_the_principal_subspace_measures_the_row_it_finds_exactly
     np.testing.assert_allclose(threaded.search(many), expected, rtol=1e-5)
 
 
+@pytest.mark.parametrize("dim", [None, 0], ids=["subspace", "full-width"])
+def test_ivf_lists_scanned_by_onnxruntime_find_the_rows_numpy_finds(dim: int | None) -> None:
+    rng = np.random.default_rng(9)
+    basis = rng.normal(size=(8, 48))
+    centres = rng.normal(size=(40, 8)) * 3
+    bank = ((centres[rng.integers(40, size=2500)] + rng.normal(size=(2500, 8))) @ basis).astype(np.float32)
+    bank += (0.3 * rng.normal(size=bank.shape)).astype(np.float32)
+    q = np.concatenate([bank[:300] + 0.2, rng.normal(size=(200, 48)).astype(np.float32) * 4])
+    order, ivf = build_ivf(bank)
+    if dim is not None:
+        ivf = replace(ivf, dim=dim)
+    sorted_bank = bank[order]
+    ort_nn = NearestNeighbour(sorted_bank, threads=2, ivf=ivf)
+    numpy_nn = NearestNeighbour(sorted_bank, threads=2, ivf=ivf, use_ort=False)
+    assert (ort_nn.scanner, numpy_nn.scanner) == ("onnxruntime", "numpy")
+    assert NearestNeighbour(sorted_bank).scanner is None
+    np.testing.assert_array_equal(ort_nn.search(q), numpy_nn.search(q))
+    many = np.concatenate([q] * 3)  # split over the two threads
+    np.testing.assert_array_equal(ort_nn.search(many), numpy_nn.search(many))
+    assert ort_nn.search(q[:0]).shape == (0,)
+
+
 def test_ivf_with_empty_lists_falls_back_to_search_all() -> None:
     bank = np.array([[0.0, 0.0], [1.0, 0.0], [10.0, 10.0]], dtype=np.float32)
     centroids = np.array([[0.5, 0.0], [50.0, 50.0], [10.0, 10.0]], dtype=np.float32)
     ivf = IvfLists(centroids, np.array([2, 0, 1]), nprobe=1)
-    nn = NearestNeighbour(bank, ivf=ivf)
-    assert nn.backend == "ivf"
-    np.testing.assert_allclose(
-        nn.search(np.array([[49.0, 50.0], [1.0, 1.0]], np.float32)), [np.hypot(39, 40), 1.0]
-    )
+    for use_ort in (True, False):  # both scanners
+        nn = NearestNeighbour(bank, ivf=ivf, use_ort=use_ort)
+        assert nn.backend == "ivf"
+        np.testing.assert_allclose(
+            nn.search(np.array([[49.0, 50.0], [1.0, 1.0]], np.float32)), [np.hypot(39, 40), 1.0]
+        )
     with pytest.raises(ValueError, match="IVF lists"):
         NearestNeighbour(bank, ivf=IvfLists(centroids, np.array([1, 0, 1]), nprobe=1))
     # the same when the lists are scanned in a principal subspace (here one direction of two)
