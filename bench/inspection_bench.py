@@ -184,8 +184,8 @@ def phase_reference(data: Path, threads: int, n_sample: int) -> dict[str, Any]:
     from aion.solutions.inspection import TrainConfig, load_dataset
     from aion.solutions.inspection.backbones import BACKBONES, build_backbone
     from aion.solutions.inspection.metrics import aupro, auroc
-    from aion.solutions.inspection.model import image_scores
     from aion.solutions.inspection.postprocess import gaussian_matrix
+    from aion.solutions.inspection.scoring import image_scores
 
     torch.set_num_threads(threads)
     cfg = TrainConfig()

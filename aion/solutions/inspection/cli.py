@@ -56,6 +56,26 @@ def _progress(enabled: bool = True) -> Iterator[Callable[[str, float], None]]:
         yield update
 
 
+def _fractions(text: str) -> tuple[float, ...]:
+    """``--pooled-fractions``: comma-separated shares in (0, 1], or ``none``."""
+    from aion.solutions.inspection.errors import InspectionError
+
+    if text.strip().lower() in ("", "none"):
+        return ()
+    try:
+        values = tuple(float(x) for x in text.split(","))
+    except ValueError:
+        values = ()
+    if not values or not all(0.0 < v <= 1.0 for v in values):
+        _fail(
+            InspectionError(
+                f"--pooled-fractions는 0 초과 1 이하의 비율을 쉼표로 나눈 값 또는 none: {text} / "
+                f"--pooled-fractions takes comma-separated shares in (0, 1], or none: {text}"
+            )
+        )
+    return values
+
+
 def _fail(e: Exception) -> NoReturn:
     _console().print(f"[red]오류 / Error:[/red] {e}")
     raise typer.Exit(code=2) from e
@@ -83,6 +103,11 @@ def train_cmd(
         "2,4,10 adds the stride-4 level for very small defects (docs/inspection.md).",
     ),
     coreset_ratio: float = typer.Option(0.01, help="Memory bank size as a fraction of training patches."),
+    pooled_fractions: str = typer.Option(
+        "0.1,1",
+        help="Shares of the anomaly map pooled beside its top 1% for the image score, each "
+        "standardised on held-back good images (1 = whole map; 'none': top 1% alone).",
+    ),
     defects: Path | None = typer.Option(None, help="Folder of a few labelled defect images (F1 threshold)."),
     threads: int | None = typer.Option(None, help="CPU threads (default: all)."),
     as_json: bool = typer.Option(False, "--json", help="Print the training report as one JSON object."),
@@ -102,6 +127,7 @@ def train_cmd(
                 f"--blocks takes comma-separated block numbers (e.g. 2,4,10): {blocks}"
             )
         )
+    pooled = _fractions(pooled_fractions)
     cfg = TrainConfig(
         backbone=backbone,
         weights=weights,
@@ -110,6 +136,7 @@ def train_cmd(
         coreset_ratio=coreset_ratio,
         threads=threads,
         blocks=levels,
+        pooled_fractions=pooled,
     )
     try:
         ds = load_dataset(data_dir)

@@ -25,8 +25,11 @@ class TrainConfig:
     holdout_fraction: float = 0.2  # share of good training images kept back for the threshold
     use_defects: bool = True  # labelled defect images, when given, set an F1-optimal threshold
     sigma: float = 4.0  # Gaussian smoothing of the anomaly map, in pixels at model resolution
-    # image score: mean of the highest top_fraction of the anomaly map (0: its maximum)
+    # image score: mean of the highest top_fraction of the anomaly map (0: its maximum), and
+    # beside it the means of these larger shares (1.0: the whole map); each statistic is
+    # standardised on the held-back good images and the largest counts (empty: top_fraction alone)
     top_fraction: float = 0.01
+    pooled_fractions: tuple[float, ...] = (0.1, 1.0)
     # backbone levels (EfficientNet-Lite0 block indices; None: the backbone's default)
     blocks: tuple[int, ...] | None = None
     level_norm: bool = True  # scale each level to the same mean patch norm (on the good images)
@@ -39,4 +42,5 @@ class TrainConfig:
         d = asdict(self)
         d["weights"] = str(self.weights) if self.weights else None
         d["blocks"] = list(self.blocks) if self.blocks else None
+        d["pooled_fractions"] = list(self.pooled_fractions)
         return d

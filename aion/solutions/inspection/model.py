@@ -31,9 +31,10 @@ from aion.solutions.inspection.postprocess import (
     overlay,
 )
 from aion.solutions.inspection.runners import FeatureRunner, OnnxRunner
+from aion.solutions.inspection.scoring import combined_scores, image_scores, pooled_scores
 
 FORMAT = "aion-inspection"
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 Progress = Callable[[str, float], None]
 
 
@@ -55,8 +56,13 @@ class ModelMeta:
     thresholds: dict[str, float] = field(default_factory=dict)
     calibration: dict[str, Any] = field(default_factory=dict)
     knn: str = "exact"  # "exact" or "ivf" (lists in ivf_sizes and ivf_centroids.npy)
-    # image score: mean of the highest ``top_fraction`` of the anomaly map (0: its maximum)
+    # image score: mean of the highest ``top_fraction`` of the anomaly map (0: its maximum) ...
     top_fraction: float = 0.0
+    # ... or (format 4) the largest of the statistics over these fractions, each standardised by
+    # the held-back good images' mean and deviation (``scoring.py``)
+    score_fractions: list[float] = field(default_factory=list)
+    score_mean: list[float] = field(default_factory=list)
+    score_std: list[float] = field(default_factory=list)
     # per-channel factors applied to the backbone's features before the search (empty: none)
     feature_scale: list[float] = field(default_factory=list)
     blocks: list[int] = field(default_factory=list)  # backbone levels used (information only)
@@ -148,41 +154,6 @@ class PredictionBatch:
             "predictions": [p.to_dict() for p in self.predictions],
             "skipped": [s.to_dict() for s in self.skipped],
         }
-
-
-#: Every this many pixels of a map give the floor above which the top fraction is sought.
-_SCORE_STRIDE = 16
-
-
-def image_scores(maps: np.ndarray, top_fraction: float) -> np.ndarray:
-    """Image score of each map ``(N, H, W)``: the mean of its highest ``top_fraction`` of pixels
-    (at least one pixel), or its maximum when ``top_fraction`` is 0.
-
-    The k-th highest value of every 16th pixel is a floor with at least k pixels above it, so
-    only the pixels above it are partitioned (about a sixteenth of the map; same values).
-
-    >>> m = np.zeros((1, 10, 10), np.float32); m[0, 0, :3] = [9.0, 3.0, 3.0]
-    >>> image_scores(m, 0.0).tolist(), image_scores(m, 0.03).tolist()
-    ([9.0], [5.0])
-    >>> big = np.random.default_rng(0).random((2, 64, 64), dtype=np.float32)
-    >>> top = np.sort(big.reshape(2, -1), axis=1)[:, -41:].mean(axis=1)
-    >>> bool(np.allclose(image_scores(big, 0.01), top, rtol=1e-6))
-    True
-    """
-    flat = maps.reshape(len(maps), -1)
-    k = max(1, int(round(top_fraction * flat.shape[1]))) if top_fraction > 0 else 1
-    if k == 1:
-        return flat.max(axis=1)
-    sample = flat[:, ::_SCORE_STRIDE]
-    if k > sample.shape[1] // 2:  # small maps: partition every pixel
-        top = np.partition(flat, flat.shape[1] - k, axis=1)[:, -k:]
-        return top.mean(axis=1, dtype=np.float64).astype(np.float32)
-    floor = np.partition(sample, sample.shape[1] - k, axis=1)[:, sample.shape[1] - k]
-    out = np.empty(len(flat), dtype=np.float32)
-    for i, row in enumerate(flat):
-        above = row[row >= floor[i]]  # at least k values: the sample's top k are among them
-        out[i] = np.partition(above, len(above) - k)[-k:].mean(dtype=np.float64)
-    return out
 
 
 class InspectionModel:
@@ -290,7 +261,15 @@ class InspectionModel:
         with single_thread_blas():  # small products: BLAS threads cost more than they save
             m = np.matmul(np.matmul(self._op, patches), self._op_t)  # A @ P @ A.T, image by image
         m = m.astype(np.float32, copy=False)
-        return image_scores(m, self.meta.top_fraction), m
+        return self.image_scores(m), m
+
+    def image_scores(self, maps: np.ndarray) -> np.ndarray:
+        """Raw image score of each anomaly map ``(N, S, S)`` (``scoring.py``)."""
+        meta = self.meta
+        if meta.score_fractions:
+            pooled = pooled_scores(maps, meta.score_fractions)
+            return combined_scores(pooled, meta.score_mean, meta.score_std)
+        return image_scores(maps, meta.top_fraction)
 
     def raw_maps(self, images: Sequence[np.ndarray], batch_size: int = 8) -> tuple[np.ndarray, np.ndarray]:
         """Raw image scores ``(N,)`` and raw anomaly maps ``(N, S, S)`` of decoded images."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from aion.solutions.inspection.errors import BadImageError, InspectionError
 from aion.solutions.inspection.knn import IVF_MIN_BANK, build_ivf
 from aion.solutions.inspection.model import InspectionModel, ModelMeta, SkippedImage
 from aion.solutions.inspection.runners import OnnxRunner, TorchRunner
+from aion.solutions.inspection.scoring import good_statistics, pooled_scores
 from aion.solutions.inspection.threshold import choose_threshold, frr_threshold
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,21 @@ def _decode(items: Sequence[ImageItem], skipped: list[SkippedImage]) -> tuple[li
     return kept, images
 
 
+#: Fewest good calibration images whose spread standardises the pooled image statistics; with
+#: fewer, the image score is the top fraction's statistic alone.
+MIN_POOLED_IMAGES = 5
+
+
+def _score_statistics(meta: ModelMeta, good_maps: np.ndarray, cfg: TrainConfig) -> ModelMeta:
+    """``meta`` with the pooled image statistics' fractions and their mean and deviation over
+    the good calibration images' maps (unchanged without pooled fractions or enough images)."""
+    if not cfg.pooled_fractions or len(good_maps) < MIN_POOLED_IMAGES:
+        return meta
+    fractions = [cfg.top_fraction, *cfg.pooled_fractions]
+    mean, std = good_statistics(pooled_scores(good_maps, fractions))
+    return replace(meta, score_fractions=fractions, score_mean=mean, score_std=std)
+
+
 def _split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices of fit and calibration images; tiny sets calibrate on the fit images themselves."""
     idx = np.random.default_rng(seed).permutation(n)
@@ -93,6 +109,11 @@ def train(
     """Train on the good images of ``data``; labelled ``defects`` (default: the ``ng`` images of an
     OK/NG set) calibrate an F1-optimal threshold. The report is in ``model.train_report_``."""
     cfg = config or TrainConfig()
+    if not all(0.0 < f <= 1.0 for f in cfg.pooled_fractions):
+        raise InspectionError(
+            f"pooled_fractions는 0 초과 1 이하: {cfg.pooled_fractions} / "
+            f"pooled_fractions must lie in (0, 1]: {cfg.pooled_fractions}"
+        )
     ds = data if isinstance(data, InspectionDataset) else load_dataset(Path(data))
     report_progress: Progress = progress or (lambda stage, frac: None)
     times: dict[str, float] = {}
@@ -201,7 +222,11 @@ def train(
     fit_scorer = InspectionModel(meta, bank, fast, cfg.threads)  # exact search on the fit bank
     report_progress("calibrate", 0.0)
     cal_feats = feats[n_fit:] if n_held else feats[:n_fit]
-    good_scores = fit_scorer.maps_of_patch_scores(fit_scorer.scores_of_features(cal_feats))[0]
+    good_maps = fit_scorer.maps_of_patch_scores(fit_scorer.scores_of_features(cal_feats))[1]
+    meta = _score_statistics(meta, good_maps, cfg)
+    fit_scorer.meta = meta
+    good_scores = fit_scorer.image_scores(good_maps)
+    del good_maps
     times["calibrate"] = time.perf_counter() - t3
 
     t4 = time.perf_counter()

@@ -92,3 +92,20 @@ def test_train_with_chosen_levels_and_bad_level_lists(tmp_path: Path) -> None:
     res = runner.invoke(app, [*base, "--out", str(tmp_path / "y.aion"), "--blocks", "4,99"])
     assert res.exit_code == 2 and "0-15" in res.output
     assert not (tmp_path / "x.aion").exists() and not (tmp_path / "y.aion").exists()
+    for bad in ("0.1,x", "0,1", "1.5"):
+        res = runner.invoke(app, [*base, "--out", str(tmp_path / "z.aion"), "--pooled-fractions", bad])
+        assert res.exit_code == 2 and "--pooled-fractions" in res.output and bad in res.output
+    assert not (tmp_path / "z.aion").exists()
+
+
+def test_train_with_pooled_image_statistics_or_none(tmp_path: Path) -> None:
+    data = make_mvtec(tmp_path / "data", seed=6, n_train=30, n_test_good=1, n_defect=1)
+    base = ["train", str(data), "--resolution", "64", "--threads", "2", "--json"]
+    from aion.solutions.inspection import InspectionModel
+
+    res = runner.invoke(app, [*base, "--out", str(tmp_path / "p.aion"), "--pooled-fractions", "0.05,0.5,1"])
+    assert res.exit_code == 0, res.output
+    assert InspectionModel.load(tmp_path / "p.aion").meta.score_fractions == [0.01, 0.05, 0.5, 1.0]
+    res = runner.invoke(app, [*base, "--out", str(tmp_path / "n.aion"), "--pooled-fractions", "none"])
+    assert res.exit_code == 0, res.output
+    assert InspectionModel.load(tmp_path / "n.aion").meta.score_fractions == []

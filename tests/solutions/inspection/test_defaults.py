@@ -17,10 +17,11 @@ from aion.solutions.inspection import InspectionError, InspectionModel, ModelFil
 from aion.solutions.inspection.backbones import build_backbone, export_onnx, level_dims
 from aion.solutions.inspection.data import load_dataset
 from aion.solutions.inspection.images import is_grey
-from aion.solutions.inspection.model import image_scores
+from aion.solutions.inspection.metrics import auroc
+from aion.solutions.inspection.scoring import combined_scores, image_scores, pooled_scores
 from aion.solutions.inspection.training import _split
 
-from .conftest import RESOLUTION, make_mvtec
+from .conftest import RESOLUTION, make_mvtec, save, texture
 
 
 def test_held_back_images_join_the_bank_after_calibration(tmp_path: Path) -> None:
@@ -55,6 +56,41 @@ def test_image_score_is_the_mean_of_the_top_fraction(trained, mvtec_dir: Path) -
     assert (raw < maps.reshape(len(maps), -1).max(axis=1)).all()
     # 0 keeps PatchCore's maximum of the map
     np.testing.assert_array_equal(image_scores(maps, 0.0), maps.reshape(len(maps), -1).max(axis=1))
+
+
+def test_image_score_pools_shares_of_the_map_standardised_on_good_images(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    root = make_mvtec(tmp_path / "set", seed=5, n_train=40, n_test_good=8, n_defect=4)
+    for i in range(6):  # a wrong finish all over the part: the texture's contrast lowered
+        img = np.clip(128 + 0.6 * (texture(rng).astype(np.float64) - 128), 0, 255).astype(np.uint8)
+        save(img, root / "test" / "finish" / f"{i:03d}.png")
+    model = train(root, TrainConfig(resolution=RESOLUTION, threads=2))
+    meta = model.meta
+    assert model.train_report_.n_calibration_images == 8  # enough good images to standardise on
+    assert meta.score_fractions == [0.01, 0.1, 1.0] and len(meta.score_mean) == len(meta.score_std) == 3
+    assert all(s > 0 for s in meta.score_std)
+    test = load_dataset(root).test
+    images = [it.load() for it in test]
+    labels = np.array([it.label for it in test])
+    kinds = np.array([it.kind for it in test])
+    raw, maps = model.raw_maps(images)
+    pooled = pooled_scores(maps, meta.score_fractions)
+    np.testing.assert_allclose(raw, combined_scores(pooled, meta.score_mean, meta.score_std), rtol=1e-5)
+    np.testing.assert_allclose(pooled[:, 0], image_scores(maps, 0.01), rtol=1e-6)  # the local statistic
+    # the diffuse defect is told from good parts better by the pooled score than by the top 1%
+    diffuse = (kinds == "finish") | (kinds == "good")
+    assert auroc(labels[diffuse], raw[diffuse]) > auroc(labels[diffuse], pooled[diffuse, 0])
+    # the statistics travel in the model file (format 4)
+    edge = InspectionModel.load(model.save(tmp_path / "m.aion"))
+    assert edge.meta.version == 4 and edge.meta.score_std == meta.score_std
+    np.testing.assert_allclose(edge.raw_maps(images)[0], raw, atol=1e-2)
+    # without pooled shares the image score is the top fraction's alone
+    single = train(root, TrainConfig(resolution=RESOLUTION, threads=2, pooled_fractions=()))
+    assert single.meta.score_fractions == []
+    raw1, maps1 = single.raw_maps(images)
+    np.testing.assert_allclose(raw1, image_scores(maps1, 0.01), rtol=1e-6)
+    with pytest.raises(InspectionError, match="pooled_fractions"):
+        train(root, TrainConfig(resolution=RESOLUTION, pooled_fractions=(0.1, 2.0)))
 
 
 def test_levels_are_normalised_to_the_same_mean_norm(trained, mvtec_dir: Path) -> None:
