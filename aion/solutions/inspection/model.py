@@ -263,6 +263,15 @@ class InspectionModel:
         m = m.astype(np.float32, copy=False)
         return self.image_scores(m), m
 
+    def map_level(self, score: float) -> float:
+        """The anomaly-map value that corresponds to a raw image score: the score itself when the
+        image score is a share of the map; with standardised pooled statistics (format 4), the top
+        fraction's statistic at the same number of standard deviations (``mean + z * std``)."""
+        meta = self.meta
+        if not meta.score_fractions:
+            return score
+        return meta.score_mean[0] + score * meta.score_std[0]
+
     def image_scores(self, maps: np.ndarray) -> np.ndarray:
         """Raw image score of each anomaly map ``(N, S, S)`` (``scoring.py``)."""
         meta = self.meta
@@ -293,6 +302,8 @@ class InspectionModel:
     ) -> list[Prediction]:
         """Score decoded images (``(H, W, 3)`` uint8); ``threshold`` overrides the model's (raw units)."""
         t = self.meta.threshold if threshold is None else float(threshold)
+        # the heat map and the defect regions are read on the map's own scale
+        map_t, map_low = self.map_level(t), self.map_level(self.meta.score_low)
         names = list(names) if names is not None else [f"image_{i}" for i in range(len(images))]
         out: list[Prediction] = []
         for s in range(0, len(images), batch_size):
@@ -301,7 +312,7 @@ class InspectionModel:
             raw, maps = self.raw_maps(chunk, batch_size)
             per_ms = (time.perf_counter() - start) * 1000 / max(len(chunk), 1)
             for i, im in enumerate(chunk):
-                norm = normalise(maps[i], t, self.meta.score_low).astype(np.float32)
+                norm = normalise(maps[i], map_t, map_low).astype(np.float32)
                 if raw[i] <= t:
                     # the image score is a mean over the hottest pixels, so a passed image can have a
                     # few pixels above the threshold: its map shows no defect (nothing above 0.5)

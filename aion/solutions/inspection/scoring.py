@@ -72,7 +72,7 @@ def pooled_scores(maps: np.ndarray, fractions: Sequence[float]) -> np.ndarray:
     cols = []
     for f in fractions:
         if f >= 1.0:
-            cols.append(maps.mean(axis=(1, 2), dtype=np.float64).astype(np.float32))
+            cols.append(maps.reshape(len(maps), -1).mean(axis=1))  # float32, pairwise summation
         elif f * n <= _POOL_PIXELS:
             cols.append(image_scores(maps, f))
         else:

@@ -80,6 +80,13 @@ def test_image_score_pools_shares_of_the_map_standardised_on_good_images(tmp_pat
     # the diffuse defect is told from good parts better by the pooled score than by the top 1%
     diffuse = (kinds == "finish") | (kinds == "good")
     assert auroc(labels[diffuse], raw[diffuse]) > auroc(labels[diffuse], pooled[diffuse, 0])
+    # heat maps and regions are read on the map's scale: the top-1% statistic at the same z
+    t = meta.threshold
+    assert model.map_level(t) == pytest.approx(meta.score_mean[0] + t * meta.score_std[0])
+    preds = model.predict(images)
+    local = [p for p, k in zip(preds, kinds, strict=True) if k in ("scratch", "spot") and not p.passed]
+    assert local and all(p.regions and p.anomaly_map.max() > 0.5 for p in local)
+    assert all(p.anomaly_map.max() <= 0.5 for p in preds if p.passed)
     # the statistics travel in the model file (format 4)
     edge = InspectionModel.load(model.save(tmp_path / "m.aion"))
     assert edge.meta.version == 4 and edge.meta.score_std == meta.score_std
