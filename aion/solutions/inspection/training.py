@@ -62,15 +62,15 @@ def _decode(items: Sequence[ImageItem], skipped: list[SkippedImage]) -> tuple[li
     return kept, images
 
 
-#: Fewest good calibration images whose spread standardises the pooled image statistics; with
-#: fewer, the image score is the top fraction's statistic alone.
+#: Fewest held-back good images whose spread standardises the pooled image statistics; with
+#: fewer (or when a tiny set calibrates on its own bank images), the top fraction is used alone.
 MIN_POOLED_IMAGES = 5
 
 
-def _score_statistics(meta: ModelMeta, good_maps: np.ndarray, cfg: TrainConfig) -> ModelMeta:
+def _score_statistics(meta: ModelMeta, good_maps: np.ndarray, n_held: int, cfg: TrainConfig) -> ModelMeta:
     """``meta`` with the pooled image statistics' fractions and their mean and deviation over
-    the good calibration images' maps (unchanged without pooled fractions or enough images)."""
-    if not cfg.pooled_fractions or len(good_maps) < MIN_POOLED_IMAGES:
+    the held-back good images' maps (unchanged without pooled fractions or enough of them)."""
+    if not cfg.pooled_fractions or n_held < MIN_POOLED_IMAGES:
         return meta
     fractions = [cfg.top_fraction, *cfg.pooled_fractions]
     mean, std = good_statistics(pooled_scores(good_maps, fractions))
@@ -223,7 +223,7 @@ def train(
     report_progress("calibrate", 0.0)
     cal_feats = feats[n_fit:] if n_held else feats[:n_fit]
     good_maps = fit_scorer.maps_of_patch_scores(fit_scorer.scores_of_features(cal_feats))[1]
-    meta = _score_statistics(meta, good_maps, cfg)
+    meta = _score_statistics(meta, good_maps, n_held, cfg)
     fit_scorer.meta = meta
     good_scores = fit_scorer.image_scores(good_maps)
     del good_maps

@@ -96,6 +96,9 @@ def test_image_score_pools_shares_of_the_map_standardised_on_good_images(tmp_pat
     assert single.meta.score_fractions == []
     raw1, maps1 = single.raw_maps(images)
     np.testing.assert_allclose(raw1, image_scores(maps1, 0.01), rtol=1e-6)
+    # calibrated on its own bank images (nothing held back): no spread to standardise on
+    in_sample = train(root, TrainConfig(resolution=RESOLUTION, threads=2, holdout_fraction=0.0))
+    assert in_sample.train_report_.n_calibration_images == 40 and in_sample.meta.score_fractions == []
     with pytest.raises(InspectionError, match="pooled_fractions"):
         train(root, TrainConfig(resolution=RESOLUTION, pooled_fractions=(0.1, 2.0)))
 
