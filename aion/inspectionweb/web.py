@@ -155,6 +155,8 @@ async def try_photo(
         "passed": pred.passed,
         "threshold": pred.threshold,
         "regions": [r.to_dict() for r in pred.regions],
+        "statistics": pred.statistics,
+        "cause": pred.cause,
         "heatmap": base64.b64encode(png).decode("ascii"),
     }
     return render(request, "inspectionweb/try.html", **ctx)

@@ -34,6 +34,23 @@ def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return model.save(root / "model.aion")
 
 
+@pytest.fixture(scope="session")
+def pooled_model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Trained on enough good images (6 held back) for the standardised pooled image score."""
+    import torch
+
+    from aion.solutions.inspection import TrainConfig, train
+
+    torch.set_num_threads(1)
+    root = tmp_path_factory.mktemp("train-pooled")
+    (root / "ok").mkdir()
+    for i in range(30):
+        (root / "ok" / f"{i}.png").write_bytes(png(i))
+    model = train(root, TrainConfig(resolution=64, threads=1, min_bank_size=300))
+    assert model.meta.score_fractions
+    return model.save(root / "model.aion")
+
+
 @pytest.fixture
 def world(engine: Engine) -> World:
     return make_world(engine)

@@ -113,6 +113,24 @@ def test_try_a_photo_shows_score_verdict_heatmap_and_refuses_bad_files(
     c.__exit__(None, None, None)
 
 
+def test_try_a_photo_names_the_statistic_that_decided(
+    app: Any, world: World, engine: Engine, tmp_path: Path, pooled_model_file: Path
+) -> None:
+    reg = register_model(app, world, engine, tmp_path, pooled_model_file, "a_member", "브래킷")
+    c = client_for(app, world, "a_member")
+    token = c.cookies["aion_csrf"]
+    r = c.post(
+        reg.base + "/try", data={"csrf_token": token}, files={"photo": ("n.png", png(942, defect=True), "x")}
+    )
+    assert r.status_code == 200 and "맵 통계 (양품 대비 표준편차)" in r.text
+    stats = re.search(r'id="statistics">([^(]+)\(', r.text).group(1)  # type: ignore[union-attr]
+    values = dict(re.findall(r"(top_1%|top_10%|whole_map) (-?[0-9.]+)", stats))
+    assert set(values) == {"top_1%", "top_10%", "whole_map"}
+    cause = re.search(r'id="cause">([^<]+)<', r.text).group(1)  # type: ignore[union-attr]
+    assert cause == max(values, key=lambda k: float(values[k]))
+    c.__exit__(None, None, None)
+
+
 def test_a_file_that_is_no_inspection_model_gets_a_clear_message(
     app: Any, world: World, engine: Engine, tmp_path: Path
 ) -> None:

@@ -274,7 +274,9 @@ def predict_cmd(
     con = _console(stderr=False)
     for p in batch.predictions:
         verdict = "[green]OK[/green]" if p.passed else "[red]NG[/red]"
-        con.print(f"{verdict}  {p.score:.3f}  {p.name}  regions={len(p.regions)}")
+        # which statistic decided an NG: a spot (top_1%), a region (top_10%) or the whole part
+        cause = f"  원인/cause={p.cause}" if p.cause and not p.passed else ""
+        con.print(f"{verdict}  {p.score:.3f}  {p.name}  regions={len(p.regions)}{cause}")
     n_ng = sum(1 for p in batch.predictions if not p.passed)
     con.print(
         f"합계 / total: {len(batch.predictions)}, 불량 / NG: {n_ng}, 건너뜀 / skipped: {len(batch.skipped)}"

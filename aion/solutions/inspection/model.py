@@ -31,7 +31,13 @@ from aion.solutions.inspection.postprocess import (
     overlay,
 )
 from aion.solutions.inspection.runners import FeatureRunner, OnnxRunner
-from aion.solutions.inspection.scoring import combined_scores, image_scores, pooled_scores
+from aion.solutions.inspection.scoring import (
+    combined_scores,
+    image_scores,
+    pooled_scores,
+    standardised,
+    statistic_names,
+)
 
 FORMAT = "aion-inspection"
 FORMAT_VERSION = 4
@@ -108,6 +114,14 @@ class Prediction:
     regions: list[Region]
     anomaly_map: np.ndarray = field(repr=False)
     elapsed_ms: float = 0.0
+    # each pooled statistic of the map in standard deviations of good images (format 4 models):
+    # which one decided tells a spot ("top_1%") from a part that is off all over ("whole_map")
+    statistics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def cause(self) -> str | None:
+        """The statistic that decided the score (the largest), or ``None`` for older models."""
+        return max(self.statistics, key=lambda k: self.statistics[k]) if self.statistics else None
 
     @property
     def is_defect(self) -> bool:
@@ -131,6 +145,8 @@ class Prediction:
             "threshold": self.threshold,
             "image_size": list(self.image_size),
             "regions": [r.to_dict() for r in self.regions],
+            "statistics": {k: round(v, 4) for k, v in self.statistics.items()},
+            "cause": self.cause,
             "elapsed_ms": round(self.elapsed_ms, 3),
         }
 
@@ -280,6 +296,16 @@ class InspectionModel:
             return combined_scores(pooled, meta.score_mean, meta.score_std)
         return image_scores(maps, meta.top_fraction)
 
+    def statistics(self, maps: np.ndarray) -> list[dict[str, float]]:
+        """Each map's pooled statistics in standard deviations of good images, by name (empty
+        dictionaries for models whose image score is one statistic)."""
+        meta = self.meta
+        if not meta.score_fractions:
+            return [{} for _ in maps]
+        z = standardised(pooled_scores(maps, meta.score_fractions), meta.score_mean, meta.score_std)
+        names = statistic_names(meta.score_fractions)
+        return [dict(zip(names, (float(v) for v in row), strict=True)) for row in z]
+
     def raw_maps(self, images: Sequence[np.ndarray], batch_size: int = 8) -> tuple[np.ndarray, np.ndarray]:
         """Raw image scores ``(N,)`` and raw anomaly maps ``(N, S, S)`` of decoded images."""
         scores, maps = [], []
@@ -311,6 +337,7 @@ class InspectionModel:
             start = time.perf_counter()
             raw, maps = self.raw_maps(chunk, batch_size)
             per_ms = (time.perf_counter() - start) * 1000 / max(len(chunk), 1)
+            stats = self.statistics(maps)
             for i, im in enumerate(chunk):
                 norm = normalise(maps[i], map_t, map_low).astype(np.float32)
                 if raw[i] <= t:
@@ -329,6 +356,7 @@ class InspectionModel:
                         regions=find_regions(norm, size) if raw[i] > t else [],
                         anomaly_map=norm,
                         elapsed_ms=per_ms,
+                        statistics=stats[i],
                     )
                 )
         return out

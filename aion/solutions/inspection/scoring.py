@@ -82,6 +82,12 @@ def pooled_scores(maps: np.ndarray, fractions: Sequence[float]) -> np.ndarray:
     return np.stack(cols, axis=1)
 
 
+def standardised(pooled: np.ndarray, mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
+    """``(pooled - mean) / std`` per statistic (``mean`` and ``std`` measured on good images)."""
+    z = (pooled - np.asarray(mean, dtype=np.float64)) / np.asarray(std, dtype=np.float64)
+    return z.astype(np.float32)
+
+
 def combined_scores(pooled: np.ndarray, mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
     """The largest standardised statistic of each row of :func:`pooled_scores`: ``max_f (s_f -
     mean_f) / std_f``, with ``mean`` and ``std`` measured on good images.
@@ -89,8 +95,16 @@ def combined_scores(pooled: np.ndarray, mean: Sequence[float], std: Sequence[flo
     >>> combined_scores(np.array([[1.0, 0.5], [3.0, 0.2]]), [1.0, 0.2], [0.5, 0.1]).tolist()
     [3.0, 4.0]
     """
-    z = (pooled - np.asarray(mean, dtype=np.float64)) / np.asarray(std, dtype=np.float64)
-    return z.max(axis=1).astype(np.float32)
+    return standardised(pooled, mean, std).max(axis=1)
+
+
+def statistic_names(fractions: Sequence[float]) -> list[str]:
+    """Names of the pooled statistics, as reports show them.
+
+    >>> statistic_names([0.01, 0.1, 1.0])
+    ['top_1%', 'top_10%', 'whole_map']
+    """
+    return ["whole_map" if f >= 1.0 else "max" if f <= 0 else f"top_{f * 100:g}%" for f in fractions]
 
 
 def good_statistics(pooled: np.ndarray) -> tuple[list[float], list[float]]:

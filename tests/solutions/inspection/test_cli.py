@@ -106,6 +106,14 @@ def test_train_with_pooled_image_statistics_or_none(tmp_path: Path) -> None:
     res = runner.invoke(app, [*base, "--out", str(tmp_path / "p.aion"), "--pooled-fractions", "0.05,0.5,1"])
     assert res.exit_code == 0, res.output
     assert InspectionModel.load(tmp_path / "p.aion").meta.score_fractions == [0.01, 0.05, 0.5, 1.0]
+    defect = next((data / "test").glob("s*/*.png"))  # the scratch or spot image
+    res = runner.invoke(app, ["predict", str(tmp_path / "p.aion"), str(defect), "--json"])
+    assert res.exit_code == 0, res.output
+    pred = json.loads(res.output)["predictions"][0]
+    assert list(pred["statistics"]) == ["top_1%", "top_5%", "top_50%", "whole_map"]
+    assert pred["cause"] == max(pred["statistics"], key=pred["statistics"].get)
+    res = runner.invoke(app, ["predict", str(tmp_path / "p.aion"), str(defect)])
+    assert res.exit_code == 0 and ("원인/cause=" in res.output) == (pred["verdict"] == "NG")
     res = runner.invoke(app, [*base, "--out", str(tmp_path / "n.aion"), "--pooled-fractions", "none"])
     assert res.exit_code == 0, res.output
     assert InspectionModel.load(tmp_path / "n.aion").meta.score_fractions == []

@@ -87,6 +87,12 @@ def test_image_score_pools_shares_of_the_map_standardised_on_good_images(tmp_pat
     local = [p for p, k in zip(preds, kinds, strict=True) if k in ("scratch", "spot") and not p.passed]
     assert local and all(p.regions and p.anomaly_map.max() > 0.5 for p in local)
     assert all(p.anomaly_map.max() <= 0.5 for p in preds if p.passed)
+    # each prediction names its statistics (standard deviations of good images) and the deciding one
+    for p, r in zip(preds, raw, strict=True):
+        assert list(p.statistics) == ["top_1%", "top_10%", "whole_map"]
+        assert max(p.statistics.values()) == pytest.approx(float(r), abs=1e-4)
+        assert p.to_dict()["cause"] == p.cause == max(p.statistics, key=lambda k: p.statistics[k])
+    assert {p.cause for p, k in zip(preds, kinds, strict=True) if k == "finish"} - {"top_1%"}
     # the statistics travel in the model file (format 4)
     edge = InspectionModel.load(model.save(tmp_path / "m.aion"))
     assert edge.meta.version == 4 and edge.meta.score_std == meta.score_std
@@ -96,6 +102,7 @@ def test_image_score_pools_shares_of_the_map_standardised_on_good_images(tmp_pat
     assert single.meta.score_fractions == []
     raw1, maps1 = single.raw_maps(images)
     np.testing.assert_allclose(raw1, image_scores(maps1, 0.01), rtol=1e-6)
+    assert single.predict(images[:1])[0].cause is None
     # calibrated on its own bank images (nothing held back): no spread to standardise on
     in_sample = train(root, TrainConfig(resolution=RESOLUTION, threads=2, holdout_fraction=0.0))
     assert in_sample.train_report_.n_calibration_images == 40 and in_sample.meta.score_fractions == []
