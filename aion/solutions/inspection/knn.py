@@ -298,6 +298,28 @@ class NearestNeighbour:
         return arg, missed
 
 
+def nearest_excluding(groups: np.ndarray, bank: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """Distance of each row of each group ``(G, P, D)`` to its nearest ``bank`` row, leaving out
+    the rows whose ``owner`` is that group's index (exact search): how a held-back image whose
+    own patches partly joined the bank scores as if it were new.
+
+    >>> bank = np.array([[0.0, 0.0], [1.0, 0.0], [5.0, 0.0]], np.float32)
+    >>> groups = np.array([[[1.0, 0.0]], [[1.0, 0.0]]], np.float32)
+    >>> nearest_excluding(groups, bank, np.array([-1, 0, 1])).round(4).tolist()
+    [[1.0], [0.0]]
+    """
+    rows = np.ascontiguousarray(bank, dtype=np.float32)
+    rows_sq = (rows * rows).sum(1)
+    out = np.empty(groups.shape[:2], dtype=np.float32)
+    for i, q in enumerate(groups):
+        d2 = rows_sq[None, :] - 2.0 * (q @ rows.T)
+        own = owner == i
+        if own.any():
+            d2[:, own] = np.inf
+        out[i] = np.sqrt(np.maximum(d2.min(axis=1) + (q * q).sum(1), 0.0))
+    return out
+
+
 def _augment(rows: np.ndarray, sq: np.ndarray) -> np.ndarray:
     """``[-2 * rows, sq]`` as one contiguous float32 matrix ``(n, d + 1)``."""
     out = np.empty((len(rows), rows.shape[1] + 1), dtype=np.float32)

@@ -16,7 +16,7 @@ from aion.solutions.inspection.config import TrainConfig
 from aion.solutions.inspection.coreset import greedy_coreset
 from aion.solutions.inspection.data import ImageItem, InspectionDataset, load_dataset
 from aion.solutions.inspection.errors import BadImageError, InspectionError
-from aion.solutions.inspection.knn import IVF_MIN_BANK, build_ivf
+from aion.solutions.inspection.knn import IVF_MIN_BANK, build_ivf, nearest_excluding
 from aion.solutions.inspection.model import InspectionModel, ModelMeta, SkippedImage
 from aion.solutions.inspection.runners import OnnxRunner, TorchRunner
 from aion.solutions.inspection.scoring import good_statistics, pooled_scores
@@ -213,30 +213,34 @@ def train(
     k_fit = min(k_all, _bank_size(cfg, len(fit_flat)))
     report = _coreset_progress(report_progress, k_all)
     bank = fit_flat[np.sort(greedy_coreset(fit_flat, k_fit, seed=cfg.seed, progress=report(0)))]
+    owner = np.full(len(bank), -1, dtype=np.int64)  # the held-back image each bank row came from
+    if n_held and k_all > len(bank):  # the held-back images join the bank (same ratio)
+        held_flat = feats[n_fit:].reshape(-1, d)
+        k_held = min(len(held_flat), k_all - len(bank))
+        extra_idx = np.sort(greedy_coreset(held_flat, k_held, seed=cfg.seed, progress=report(len(bank))))
+        bank = np.concatenate([bank, held_flat[extra_idx]])
+        owner = np.concatenate([owner, extra_idx // feats.shape[1]])
+        del held_flat
     times["coreset"] = time.perf_counter() - t2
 
     t3 = time.perf_counter()
     meta = ModelMeta(**{**meta.to_dict(), "feature_dim": int(d)})
     if scale is not None:
         meta = ModelMeta(**{**meta.to_dict(), "feature_scale": [float(x) for x in scale]})
-    fit_scorer = InspectionModel(meta, bank, fast, cfg.threads)  # exact search on the fit bank
+    scorer = InspectionModel(meta, bank, fast, cfg.threads)  # exact search on the whole bank
     report_progress("calibrate", 0.0)
-    cal_feats = feats[n_fit:] if n_held else feats[:n_fit]
-    good_maps = fit_scorer.maps_of_patch_scores(fit_scorer.scores_of_features(cal_feats))[1]
+    if n_held:  # each held-back image against the bank less the rows taken from it: as a new part
+        patches = nearest_excluding(feats[n_fit:], bank, owner).reshape(n_held, grid, grid)
+    else:  # tiny sets calibrate on their own bank images
+        patches = scorer.scores_of_features(feats[:n_fit])
+    good_maps = scorer.maps_of_patch_scores(patches)[1]
     meta = _score_statistics(meta, good_maps, n_held, cfg)
-    fit_scorer.meta = meta
-    good_scores = fit_scorer.image_scores(good_maps)
-    del good_maps
+    scorer.meta = meta
+    good_scores = scorer.image_scores(good_maps)
+    del good_maps, patches, feats, fit_flat
     times["calibrate"] = time.perf_counter() - t3
 
     t4 = time.perf_counter()
-    if n_held and k_all > len(bank):  # the held-back images join the bank (same ratio)
-        held_flat = feats[n_fit:].reshape(-1, d)
-        k_held = min(len(held_flat), k_all - len(bank))
-        extra_idx = greedy_coreset(held_flat, k_held, seed=cfg.seed, progress=report(len(bank)))
-        bank = np.concatenate([bank, held_flat[np.sort(extra_idx)]])
-        del held_flat
-    del feats, fit_flat, cal_feats
     if cfg.knn not in ("auto", "exact", "ivf"):
         raise InspectionError(f"knn은 auto, exact, ivf 중 하나: {cfg.knn} / knn must be auto, exact or ivf")
     centroids = None
@@ -249,7 +253,6 @@ def train(
 
     t5 = time.perf_counter()
     meta = ModelMeta(**{**meta.to_dict(), **extra})
-    scorer = fit_scorer
     defect_items = list(defects) if defects is not None else ds.train_defects
     _, bad = _decode(defect_items, skipped)
     defect_scores = scorer.raw_maps(bad, cfg.batch_size)[0] if bad else None

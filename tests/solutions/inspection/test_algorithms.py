@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from aion.solutions.inspection.coreset import greedy_coreset
-from aion.solutions.inspection.knn import IvfLists, NearestNeighbour, build_ivf, search_dim
+from aion.solutions.inspection.knn import IvfLists, NearestNeighbour, build_ivf, nearest_excluding, search_dim
 from aion.solutions.inspection.metrics import aupro, auroc, confusion
 from aion.solutions.inspection.pixelmetrics import PixelMetrics
 from aion.solutions.inspection.postprocess import (
@@ -129,6 +129,20 @@ def test_ivf_lists_scanned_by_onnxruntime_find_the_rows_numpy_finds(dim: int | N
     many = np.concatenate([q] * 3)  # split over the two threads
     np.testing.assert_array_equal(ort_nn.search(many), numpy_nn.search(many))
     assert ort_nn.search(q[:0]).shape == (0,)
+
+
+def test_nearest_excluding_leaves_out_each_groups_own_rows() -> None:
+    rng = np.random.default_rng(11)
+    groups = rng.normal(size=(3, 40, 8)).astype(np.float32)
+    bank = np.concatenate([rng.normal(size=(60, 8)), groups[:, ::4].reshape(-1, 8)]).astype(np.float32)
+    owner = np.concatenate([np.full(60, -1), np.repeat([0, 1, 2], 10)])
+    got = nearest_excluding(groups, bank, owner)
+    for g in range(3):
+        allowed = bank[owner != g]
+        want = np.sqrt(((groups[g][:, None] - allowed[None]) ** 2).sum(-1)).min(1)
+        np.testing.assert_allclose(got[g], want, rtol=1e-4, atol=1e-4)
+    # with nothing left out, a group's own rows are found at distance 0
+    assert np.allclose(nearest_excluding(groups, bank, np.full(len(bank), -1))[:, ::4], 0.0, atol=1e-2)
 
 
 def test_ivf_with_empty_lists_falls_back_to_search_all() -> None:
