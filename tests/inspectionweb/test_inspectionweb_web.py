@@ -78,13 +78,18 @@ def test_report_shows_metrics_worst_cases_and_saves_a_threshold(
     c.__exit__(None, None, None)
 
 
+def _member_on_try_page(app: Any, world: World, engine: Engine, tmp_path: Path, model_file: Path) -> Any:
+    """The model registered for a member's company; the member's client on its try-out page."""
+    reg = register_model(app, world, engine, tmp_path, model_file, "a_member", "브래킷")
+    c = client_for(app, world, "a_member")
+    assert c.get(reg.base + "/try").status_code == 200
+    return reg, c, c.cookies["aion_csrf"]
+
+
 def test_try_a_photo_shows_score_verdict_heatmap_and_refuses_bad_files(
     app: Any, world: World, engine: Engine, tmp_path: Path, model_file: Path
 ) -> None:
-    reg = register_model(app, world, engine, tmp_path, model_file, "a_member", "브래킷")
-    c = client_for(app, world, "a_member")
-    token = c.cookies["aion_csrf"]
-    assert c.get(reg.base + "/try").status_code == 200
+    reg, c, token = _member_on_try_page(app, world, engine, tmp_path, model_file)
 
     def score(r: Any) -> float:
         return float(re.search(r'id="score">([^<]+)<', r.text).group(1))  # type: ignore[union-attr]
@@ -116,9 +121,7 @@ def test_try_a_photo_shows_score_verdict_heatmap_and_refuses_bad_files(
 def test_try_a_photo_names_the_statistic_that_decided(
     app: Any, world: World, engine: Engine, tmp_path: Path, pooled_model_file: Path
 ) -> None:
-    reg = register_model(app, world, engine, tmp_path, pooled_model_file, "a_member", "브래킷")
-    c = client_for(app, world, "a_member")
-    token = c.cookies["aion_csrf"]
+    reg, c, token = _member_on_try_page(app, world, engine, tmp_path, pooled_model_file)
     r = c.post(
         reg.base + "/try", data={"csrf_token": token}, files={"photo": ("n.png", png(942, defect=True), "x")}
     )
