@@ -2,7 +2,8 @@
 
 A ``.aion`` file is a zip holding ``meta.json`` (preprocessing, threshold, calibration),
 ``backbone.onnx`` (image -> patch features) and ``memory_bank.npy`` (float32 patch features).
-:meth:`InspectionModel.load` needs only numpy, Pillow and onnxruntime (faiss is used if present).
+:meth:`InspectionModel.load` needs only numpy, Pillow and onnxruntime (faiss is used if present; with
+the ``onnx`` package the inverted lists are scanned by ONNX Runtime, else by numpy).
 """
 
 from __future__ import annotations
