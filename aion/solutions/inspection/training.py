@@ -72,7 +72,7 @@ def _score_statistics(meta: ModelMeta, good_maps: np.ndarray, n_held: int, cfg: 
     the held-back good images' maps (unchanged without pooled fractions or enough of them)."""
     if not cfg.pooled_fractions or n_held < MIN_POOLED_IMAGES:
         return meta
-    fractions = [cfg.top_fraction, *cfg.pooled_fractions]
+    fractions = [cfg.top_fraction, *sorted(set(cfg.pooled_fractions) - {cfg.top_fraction})]
     mean, std = good_statistics(pooled_scores(good_maps, fractions))
     return replace(meta, score_fractions=fractions, score_mean=mean, score_std=std)
 

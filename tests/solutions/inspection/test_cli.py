@@ -103,7 +103,9 @@ def test_train_with_pooled_image_statistics_or_none(tmp_path: Path) -> None:
     base = ["train", str(data), "--resolution", "64", "--threads", "2", "--json"]
     from aion.solutions.inspection import InspectionModel
 
-    res = runner.invoke(app, [*base, "--out", str(tmp_path / "p.aion"), "--pooled-fractions", "0.05,0.5,1"])
+    res = runner.invoke(
+        app, [*base, "--out", str(tmp_path / "p.aion"), "--pooled-fractions", "1,0.05,0.01,0.5"]
+    )
     assert res.exit_code == 0, res.output
     assert InspectionModel.load(tmp_path / "p.aion").meta.score_fractions == [0.01, 0.05, 0.5, 1.0]
     defect = next((data / "test").glob("s*/*.png"))  # the scratch or spot image
