@@ -56,16 +56,18 @@ class PostgresStore(TimeSeriesStore):
 
         if self._conn is not None and not self._conn.closed:
             return self._conn
+        conn = None
         try:
-            self._conn = psycopg.connect(self.url, autocommit=True, connect_timeout=self.connect_timeout)
-            self._conn.execute(SCHEMA.format(s=self.schema))
-            self.tag_ids_ = dict(
-                (n, i) for i, n in self._conn.execute(f"SELECT id, name FROM {self.schema}.tags")
-            )
+            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=self.connect_timeout)
+            conn.execute(SCHEMA.format(s=self.schema))
+            self.tag_ids_ = dict((n, i) for i, n in conn.execute(f"SELECT id, name FROM {self.schema}.tags"))
         except psycopg.Error as e:
+            if conn is not None:  # connected, then the setup failed: close it, do not leak it
+                conn.close()
             self._conn = None
             raise StoreUnavailable(f"PostgreSQL 연결 실패 / Cannot connect to PostgreSQL: {e}") from e
-        return self._conn
+        self._conn = conn
+        return conn
 
     def _run(self, fn: Any) -> Any:
         import psycopg
