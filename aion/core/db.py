@@ -5,10 +5,11 @@ SQLite is the embedded default; PostgreSQL (``postgresql+psycopg://``) works unc
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -82,14 +83,35 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
-@lru_cache(maxsize=8)
+#: Engines kept by :func:`get_engine`, most recently used last; at most ``MAX_ENGINES``.
+_ENGINES: OrderedDict[str, Engine] = OrderedDict()
+_ENGINES_LOCK = threading.Lock()
+MAX_ENGINES = 8
+
+
 def get_engine(url: str | None = None) -> Engine:
-    """The process-wide engine for ``url`` (the settings' URL by default)."""
+    """The process-wide engine for ``url`` (the settings' URL by default).
+
+    A process that has opened more than :data:`MAX_ENGINES` URLs (a test run, a tool walking
+    several databases) disposes of the least recently used engine: its pooled connections are
+    closed then, not left open until the garbage collector finds them.
+
+    >>> get_engine("sqlite://") is get_engine("sqlite://")
+    True
+    """
     if url is None:
         from aion.settings import get_settings
 
         url = get_settings().resolved_database_url()
-    return make_engine(url)
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(url)
+        if engine is not None:
+            _ENGINES.move_to_end(url)
+            return engine
+        engine = _ENGINES[url] = make_engine(url)
+        while len(_ENGINES) > MAX_ENGINES:
+            _ENGINES.popitem(last=False)[1].dispose()
+        return engine
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
