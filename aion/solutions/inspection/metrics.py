@@ -6,7 +6,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from aion.solutions.inspection.pixelmetrics import PixelMetrics
 from aion.solutions.inspection.postprocess import label_components
 
 
@@ -31,28 +30,12 @@ def auroc(labels: np.ndarray, scores: np.ndarray) -> float | None:
     return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 
-def pixel_auroc(masks: list[np.ndarray], maps: list[np.ndarray]) -> float | None:
-    """AUROC of every pixel of ``maps`` against ``masks``, counted image by image
-    (:class:`~.pixelmetrics.PixelMetrics`: memory stays flat however many images there are).
-
-    >>> rng = np.random.default_rng(0)
-    >>> masks = [rng.random((64, 64)) < 0.1 for _ in range(3)]
-    >>> maps = [rng.normal(size=(64, 64)) + 1.5 * g for g in masks]
-    >>> exact = auroc(np.concatenate([g.ravel() for g in masks]), np.concatenate([m.ravel() for m in maps]))
-    >>> abs(pixel_auroc(masks, maps) - exact) < 1e-5
-    True
-    """
-    px = PixelMetrics()
-    for g, m in zip(masks, maps, strict=True):
-        px.add(g, m)
-    return px.auroc()
-
-
 def aupro(
     masks: list[np.ndarray], maps: list[np.ndarray], max_fpr: float = 0.3, steps: int = 300
 ) -> float | None:
     """Area under the per-region-overlap curve up to ``max_fpr``, normalised to 0-1 (MVTec AD),
-    from every pixel held at once (the reference for :meth:`.PixelMetrics.aupro`)."""
+    from every pixel held at once (the reference for :meth:`.PixelMetrics.aupro`, which
+    ``evaluate`` uses; pixel AUROC is :meth:`.PixelMetrics.auroc`)."""
     normal = np.concatenate([m[~g].ravel() for g, m in zip(masks, maps, strict=True)])
     regions: list[np.ndarray] = []
     for g, m in zip(masks, maps, strict=True):

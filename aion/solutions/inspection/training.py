@@ -194,7 +194,7 @@ def train(
     if n_fit == 0:  # every fit image was unreadable: the held-back ones build the bank
         n_fit = n_loaded
     n_held = n_loaded - n_fit
-    meta = ModelMeta(**{**meta.to_dict(), "n_train_images": n_loaded})
+    meta = replace(meta, n_train_images=n_loaded)
     scale = level_scale(feats, level_dims(module)) if cfg.level_norm else None
     if scale is not None:
         feats *= scale
@@ -224,9 +224,9 @@ def train(
     times["coreset"] = time.perf_counter() - t2
 
     t3 = time.perf_counter()
-    meta = ModelMeta(**{**meta.to_dict(), "feature_dim": int(d)})
+    meta = replace(meta, feature_dim=int(d))
     if scale is not None:
-        meta = ModelMeta(**{**meta.to_dict(), "feature_scale": [float(x) for x in scale]})
+        meta = replace(meta, feature_scale=[float(x) for x in scale])
     scorer = InspectionModel(meta, bank, fast, cfg.threads)  # exact search on the whole bank
     report_progress("calibrate", 0.0)
     if n_held:  # each held-back image against the bank less the rows taken from it: as a new part
@@ -252,7 +252,7 @@ def train(
     times["coreset"] += time.perf_counter() - t4
 
     t5 = time.perf_counter()
-    meta = ModelMeta(**{**meta.to_dict(), **extra})
+    meta = replace(meta, **extra)
     defect_items = list(defects) if defects is not None else ds.train_defects
     _, bad = _decode(defect_items, skipped)
     defect_scores = scorer.raw_maps(bad, cfg.batch_size)[0] if bad else None
@@ -260,23 +260,21 @@ def train(
     thresholds = {"frr": frr_threshold(good_scores, cfg.target_frr)}
     if choice.method == "f1":
         thresholds["f1"] = choice.threshold
-    meta = ModelMeta(
-        **{
-            **meta.to_dict(),
-            "threshold": choice.threshold,
-            "threshold_method": choice.method,
-            "score_low": float(np.median(good_scores)),
-            "thresholds": thresholds,
-            "calibration": {
-                "n_good": len(good_scores),
-                "n_defect": 0 if defect_scores is None else len(defect_scores),
-                "frr": choice.frr,
-                "escape_rate": choice.escape_rate,
-                "f1": choice.f1,
-                "good_scores": [round(float(x), 5) for x in good_scores],
-                "defect_scores": [] if defect_scores is None else [round(float(x), 5) for x in defect_scores],
-            },
-        }
+    meta = replace(
+        meta,
+        threshold=choice.threshold,
+        threshold_method=choice.method,
+        score_low=float(np.median(good_scores)),
+        thresholds=thresholds,
+        calibration={
+            "n_good": len(good_scores),
+            "n_defect": 0 if defect_scores is None else len(defect_scores),
+            "frr": choice.frr,
+            "escape_rate": choice.escape_rate,
+            "f1": choice.f1,
+            "good_scores": [round(float(x), 5) for x in good_scores],
+            "defect_scores": [] if defect_scores is None else [round(float(x), 5) for x in defect_scores],
+        },
     )
     times["calibrate"] += time.perf_counter() - t5
     times["total"] = time.perf_counter() - t0
