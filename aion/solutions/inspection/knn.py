@@ -10,8 +10,9 @@ Two searches, both returning the Euclidean distance to the nearest bank row:
   alike, without faiss. The lists are scanned in the bank's principal subspace (``dim``
   directions, :func:`search_dim`), and the row found is then measured in every dimension: each
   distance is a true distance to a bank row, and a missed neighbour can only make it larger
-  (image and pixel AUROC as with the full-width scan: ``docs/benchmarks.md``). Large batches are
-  split over the model's threads.
+  (image and pixel AUROC as with the full-width scan: ``docs/benchmarks.md``). Which list holds
+  a query's best row is chosen on 8-bit products, near ties settled in float32 (``listscan.py``).
+  Large batches are split over the model's threads.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from . import listscan
-from .listscan import OrtListScan
+from .listscan import ListScan, NumpyListScan, OrtListScan
 
 #: Banks at least this large use the inverted file by default.
 IVF_MIN_BANK = 1024
@@ -163,7 +164,7 @@ class NearestNeighbour:
         self._pool: ThreadPoolExecutor | None = None
         self._bank_sq = (self.bank * self.bank).sum(1)
         self._index: Any = None
-        self._scan: OrtListScan | None = None  # the lists scanned by ONNX Runtime (else numpy)
+        self._scan: ListScan | None = None  # the lists' scanner (ONNX Runtime, else numpy)
         if ivf is not None:
             if int(ivf.sizes.sum()) != len(self.bank):
                 raise ValueError(
@@ -172,7 +173,7 @@ class NearestNeighbour:
             off = ivf.offsets
             # each list as [-2 * rows, |rows|^2]: one product with [query, 1] gives the squared
             # distance less |query|^2, with no element-wise pass over the (queries x rows) block
-            self._axes: np.ndarray | None = None  # (d, dim + 1): the projection, then a zero column
+            axes: np.ndarray | None = None  # (d, dim): the projection into the scanned subspace
             rows, cents = self.bank, ivf.centroids
             if ivf.dim:
                 # lists scanned in the principal subspace: |b - m|^2 - 2 (q - m)_s . (b - m)_s with
@@ -185,17 +186,12 @@ class NearestNeighbour:
                 rp, cp = rows @ axes, cents @ axes
                 aug = _augment(rp, (rows * rows).sum(1) + 2.0 * (rp @ mean_proj))
                 caug = _augment(cp, (cents * cents).sum(1) + 2.0 * (cp @ mean_proj))
-                self._axes = np.zeros((self.bank.shape[1], ivf.dim + 1), dtype=np.float32)
-                self._axes[:, :-1] = axes
             else:
                 aug = _augment(rows, self._bank_sq)
                 caug = _augment(cents, (cents * cents).sum(1))
-            self._lists = [aug[off[i] : off[i + 1]] for i in range(len(ivf.sizes))]
-            self._starts = off[:-1]
-            self._centroids = caug
-            if use_ort is not False and listscan.available():
-                axes_k = None if self._axes is None else self._axes[:, :-1]
-                self._scan = OrtListScan(self._lists, self._starts, caug, axes_k, ivf.nprobe)
+            lists = [aug[off[i] : off[i + 1]] for i in range(len(ivf.sizes))]
+            scanner = OrtListScan if use_ort is not False and listscan.available() else NumpyListScan
+            self._scan = scanner(lists, off[:-1], caug, axes, ivf.nprobe)
             return
         faiss = _faiss() if use_faiss is not False else None
         if faiss is not None:
@@ -212,9 +208,9 @@ class NearestNeighbour:
     @property
     def scanner(self) -> str | None:
         """What scans the inverted lists: ``onnxruntime``, ``numpy``, or ``None`` without lists."""
-        if self.ivf is None:
+        if self._scan is None:
             return None
-        return "onnxruntime" if self._scan is not None else "numpy"
+        return "onnxruntime" if isinstance(self._scan, OrtListScan) else "numpy"
 
     def search(self, queries: np.ndarray) -> np.ndarray:
         """Euclidean distance to the nearest bank row, float32, one value per query row."""
@@ -245,57 +241,14 @@ class NearestNeighbour:
             return np.concatenate(list(self._pool.map(self._search_ivf_lists, chunks)))
 
     def _search_ivf_lists(self, q: np.ndarray) -> np.ndarray:
-        """Scan the probed lists (in the principal subspace when there is one), keep each query's
-        best row, then measure that row exactly."""
-        if self._scan is not None:
-            arg, missed = self._scan.best_rows(q)
-        else:
-            arg, missed = self._best_rows_numpy(q)
+        """Each query's best row in the probed lists (``listscan.py``), measured exactly."""
+        assert self._scan is not None
+        arg, missed = self._scan.best_rows(q)
         if missed.any():
             arg[missed] = (self._bank_sq[None, :] - 2.0 * (q[missed] @ self.bank.T)).argmin(axis=1)
         diff = np.take(self.bank, arg, axis=0)  # the distance to the row found, in every dimension
         np.subtract(q, diff, out=diff)
         return np.einsum("ij,ij->i", diff, diff)
-
-    def _best_rows_numpy(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The list scan in numpy: each query's best row, and which queries found none."""
-        assert self.ivf is not None
-        m, p, n_lists = len(q), self.ivf.nprobe, len(self._lists)
-        if self._axes is not None:
-            qa = q @ self._axes  # [q @ axes, 0]
-        else:
-            qa = np.empty((m, q.shape[1] + 1), dtype=np.float32)
-            qa[:, :-1] = q
-        qa[:, -1] = 1.0
-        if p < n_lists:
-            probe = np.argpartition(qa @ self._centroids.T, p - 1, axis=1)[:, :p]
-        else:
-            p = n_lists
-            probe = np.broadcast_to(np.arange(n_lists), (m, n_lists))
-        # the (query, list) pairs grouped by list; a stable sort of small integers is a radix sort
-        flat = probe.ravel().astype(np.int16 if n_lists < 2**15 else np.int32)
-        order = np.argsort(flat, kind="stable")
-        ends = np.cumsum(np.bincount(flat, minlength=n_lists))
-        queries = order // p  # the pairs are query-major
-        est = np.full(m * p, np.inf, dtype=np.float32)
-        found = np.zeros(m * p, dtype=np.int64)
-        start = 0
-        for members, first, end in zip(self._lists, self._starts, ends, strict=True):
-            if end > start and len(members):
-                block = qa[queries[start:end]] @ members.T
-                j = block.argmin(axis=1)
-                est[start:end] = np.take_along_axis(block, j[:, None], axis=1)[:, 0]
-                found[start:end] = first + j
-            start = end
-        # back in (query, list) order: each query's best list
-        by_query = np.empty_like(est)
-        by_query[order] = est
-        rows = np.empty_like(found)
-        rows[order] = found
-        pick = by_query.reshape(m, p).argmin(axis=1)
-        arg = rows.reshape(m, p)[np.arange(m), pick]
-        missed = ~np.isfinite(by_query.reshape(m, p)[np.arange(m), pick])  # every probed list empty
-        return arg, missed
 
 
 def nearest_excluding(groups: np.ndarray, bank: np.ndarray, owner: np.ndarray) -> np.ndarray:

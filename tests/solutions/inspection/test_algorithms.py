@@ -9,6 +9,7 @@ import pytest
 
 from aion.solutions.inspection.coreset import greedy_coreset
 from aion.solutions.inspection.knn import IvfLists, NearestNeighbour, build_ivf, nearest_excluding, search_dim
+from aion.solutions.inspection.listscan import NumpyListScan
 from aion.solutions.inspection.metrics import aupro, auroc, confusion
 from aion.solutions.inspection.pixelmetrics import PixelMetrics
 from aion.solutions.inspection.postprocess import (
@@ -129,6 +130,45 @@ def test_ivf_lists_scanned_by_onnxruntime_find_the_rows_numpy_finds(dim: int | N
     many = np.concatenate([q] * 3)  # split over the two threads
     np.testing.assert_array_equal(ort_nn.search(many), numpy_nn.search(many))
     assert ort_nn.search(q[:0]).shape == (0,)
+
+
+@pytest.mark.parametrize("use_ort", [True, False], ids=["onnxruntime", "numpy"])
+@pytest.mark.parametrize("nearer", [0, 1], ids=["first-list", "second-list"])
+def test_a_near_tie_between_lists_is_settled_in_float32(use_ort: bool, nearer: int) -> None:
+    # the query (3, 4) is 1.0 from one list's row and 1.0005 from the other's: far closer than
+    # the 8-bit estimates can tell apart, so the float32 pass must decide (in either order)
+    rows = [[4.0, 4.0], [3.0, 5.0005]] if nearer == 0 else [[3.0, 5.0005], [4.0, 4.0]]
+    bank = np.array([rows[0], [10.0, 10.0], rows[1], [-10.0, -10.0]], np.float32)
+    centroids = np.array([[7.0, 7.0], [-3.5, -2.5]], np.float32)
+    nn = NearestNeighbour(bank, ivf=IvfLists(centroids, np.array([2, 2]), nprobe=2), use_ort=use_ort)
+    np.testing.assert_allclose(nn.search(np.array([[3.0, 4.0]], np.float32)), [1.0], rtol=1e-6)
+
+
+def test_the_8_bit_first_pass_finds_the_rows_a_float32_scan_finds() -> None:
+    rng = np.random.default_rng(12)
+    basis = rng.normal(size=(10, 64))
+    centres = rng.normal(size=(40, 10)) * 3
+    bank = ((centres[rng.integers(40, size=3000)] + rng.normal(size=(3000, 10))) @ basis).astype(np.float32)
+    bank += (0.3 * rng.normal(size=bank.shape)).astype(np.float32)
+    q = ((centres[rng.integers(40, size=2000)] + rng.normal(size=(2000, 10))) @ basis).astype(np.float32)
+    order, ivf = build_ivf(bank)
+    sorted_bank = bank[order]
+
+    class Float32Scan(NumpyListScan):  # the first pass in float32: the reference
+        def pair_minima(self, codes, scale, zero, groups):  # type: ignore[no-untyped-def]
+            return [(self.qa[groups[i]] @ self.lists[i].T).min(axis=1) for i in self.full]
+
+        def project(self, q):  # type: ignore[no-untyped-def]
+            self.qa, probe = super().project(q)
+            return self.qa, probe
+
+    reference = NearestNeighbour(sorted_bank, ivf=ivf, use_ort=False)
+    reference._scan.__class__ = Float32Scan  # type: ignore[union-attr]
+    want = reference.search(q)
+    for use_ort in (True, False):
+        got = NearestNeighbour(sorted_bank, ivf=ivf, use_ort=use_ort).search(q)
+        assert np.mean(got == want) > 0.997
+        np.testing.assert_allclose(got, want, rtol=0.05)
 
 
 def test_nearest_excluding_leaves_out_each_groups_own_rows() -> None:
