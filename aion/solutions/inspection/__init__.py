@@ -5,8 +5,8 @@ Public API (torch is imported only by :func:`train`)::
     from aion.solutions.inspection import TrainConfig, train, evaluate, InspectionModel
     model = train("parts/", TrainConfig(target_frr=0.01))
     model.save("parts.aion")
-    edge = InspectionModel.load("parts.aion")      # onnxruntime + numpy only
-    report = evaluate(edge, "parts/")
+    with InspectionModel.load("parts.aion", threads=2) as edge:   # onnxruntime + numpy only
+        report = evaluate(edge, "parts/")                        # threads stopped on leaving
 """
 
 from __future__ import annotations

@@ -185,8 +185,7 @@ def evaluate_cmd(
     from aion.solutions.inspection.model import InspectionModel
 
     try:
-        model = InspectionModel.load(model_path, threads=threads)
-        with _progress(not as_json) as progress:
+        with InspectionModel.load(model_path, threads=threads) as model, _progress(not as_json) as progress:
             rep = evaluate(model, data_dir, threshold=threshold, progress=progress)
     except InspectionError as e:
         _fail(e)
@@ -248,9 +247,8 @@ def predict_cmd(
     from aion.solutions.inspection.model import InspectionModel
 
     try:
-        model = InspectionModel.load(model_path, threads=threads)
         paths = list(iter_image_paths(images))
-        with _progress(not as_json) as progress:
+        with InspectionModel.load(model_path, threads=threads) as model, _progress(not as_json) as progress:
             batch = model.predict_files(paths, threshold=threshold, progress=progress)
     except InspectionError as e:
         _fail(e)

@@ -201,6 +201,12 @@ class NearestNeighbour:
             index.add(self.bank)
             self._index = index
 
+    def close(self) -> None:
+        """Stop the search threads (started by the first large batch; a later one starts them again)."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
     @property
     def backend(self) -> str:
         return "ivf" if self.ivf is not None else "faiss" if self._index is not None else "numpy"

@@ -203,6 +203,21 @@ class InspectionModel:
         scaled = bool(meta.feature_scale) and not self._pixels
         self._scale = np.asarray(meta.feature_scale, dtype=np.float32) if scaled else None
 
+    def close(self) -> None:
+        """Stop the model's worker threads (preprocessing and search). The model stays usable: a
+        later call starts them again. ``with InspectionModel.load(path) as model:`` closes it."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+        if self._nn is not None:
+            self._nn.close()
+
+    def __enter__(self) -> InspectionModel:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # -- scoring -------------------------------------------------------------------------------
 
     @property
@@ -275,10 +290,14 @@ class InspectionModel:
 
     def maps_of_patch_scores(self, patches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Image scores ``(N,)`` and anomaly maps ``(N, S, S)`` from patch scores ``(N, grid, grid)``."""
+        m = self.anomaly_maps(patches)
+        return self.image_scores(m), m
+
+    def anomaly_maps(self, patches: np.ndarray) -> np.ndarray:
+        """Anomaly maps ``(N, S, S)`` from patch scores ``(N, grid, grid)``: upsampled and smoothed."""
         with single_thread_blas():  # small products: BLAS threads cost more than they save
             m = np.matmul(np.matmul(self._op, patches), self._op_t)  # A @ P @ A.T, image by image
-        m = m.astype(np.float32, copy=False)
-        return self.image_scores(m), m
+        return m.astype(np.float32, copy=False)
 
     def map_level(self, score: float) -> float:
         """The anomaly-map value that corresponds to a raw image score: the score itself when the
@@ -300,12 +319,17 @@ class InspectionModel:
     def statistics(self, maps: np.ndarray) -> list[dict[str, float]]:
         """Each map's pooled statistics in standard deviations of good images, by name (empty
         dictionaries for models whose image score is one statistic)."""
+        return self.scores_and_statistics(maps)[1]
+
+    def scores_and_statistics(self, maps: np.ndarray) -> tuple[np.ndarray, list[dict[str, float]]]:
+        """:meth:`image_scores` and :meth:`statistics` of the same maps, pooling them once."""
         meta = self.meta
         if not meta.score_fractions:
-            return [{} for _ in maps]
+            return image_scores(maps, meta.top_fraction), [{} for _ in maps]
         z = standardised(pooled_scores(maps, meta.score_fractions), meta.score_mean, meta.score_std)
         names = statistic_names(meta.score_fractions)
-        return [dict(zip(names, (float(v) for v in row), strict=True)) for row in z]
+        stats = [dict(zip(names, (float(v) for v in row), strict=True)) for row in z]
+        return z.max(axis=1), stats  # as combined_scores
 
     def raw_maps(self, images: Sequence[np.ndarray], batch_size: int = 8) -> tuple[np.ndarray, np.ndarray]:
         """Raw image scores ``(N,)`` and raw anomaly maps ``(N, S, S)`` of decoded images."""
@@ -336,9 +360,9 @@ class InspectionModel:
         for s in range(0, len(images), batch_size):
             chunk = images[s : s + batch_size]
             start = time.perf_counter()
-            raw, maps = self.raw_maps(chunk, batch_size)
+            maps = self.anomaly_maps(self.patch_scores(self.batch(chunk)))
+            raw, stats = self.scores_and_statistics(maps)
             per_ms = (time.perf_counter() - start) * 1000 / max(len(chunk), 1)
-            stats = self.statistics(maps)
             for i, im in enumerate(chunk):
                 norm = normalise(maps[i], map_t, map_low).astype(np.float32)
                 if raw[i] <= t:

@@ -233,7 +233,7 @@ def train(
         patches = nearest_excluding(feats[n_fit:], bank, owner).reshape(n_held, grid, grid)
     else:  # tiny sets calibrate on their own bank images
         patches = scorer.scores_of_features(feats[:n_fit])
-    good_maps = scorer.maps_of_patch_scores(patches)[1]
+    good_maps = scorer.anomaly_maps(patches)
     meta = _score_statistics(meta, good_maps, n_held, cfg)
     scorer.meta = meta
     good_scores = scorer.image_scores(good_maps)

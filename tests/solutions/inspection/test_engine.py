@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import zipfile
 from pathlib import Path
 
@@ -73,6 +74,25 @@ def test_reload_keeps_metadata_and_bank(trained) -> None:
     assert 0 < edge.meta.ivf_dim < edge.meta.feature_dim
     np.testing.assert_array_equal(edge.ivf_centroids_, model.ivf_centroids_)
     assert sum(edge.meta.ivf_sizes) == len(edge.memory_bank_)
+
+
+def test_closing_a_model_stops_its_threads_and_it_still_scores(trained, mvtec_dir: Path) -> None:
+    _, path, _ = trained
+    images = [it.load() for it in load_dataset(mvtec_dir).test][:8]  # 8 x 144 patches: split in two
+
+    before = set(threading.enumerate())  # other tests' models may hold threads of their own
+
+    def started() -> set[str]:
+        return {t.name.split("_")[0] for t in set(threading.enumerate()) - before}
+
+    with InspectionModel.load(path, threads=2) as model:
+        first = [p.raw_score for p in model.predict(images)]
+        assert started() == {"aion-preprocess", "aion-knn"}
+        model.close()
+        assert started() == set()
+        again = [p.raw_score for p in model.predict(images)]  # the threads start again
+        assert again == first and started() == {"aion-preprocess", "aion-knn"}
+    assert started() == set()
 
 
 def test_threshold_from_target_frr(trained) -> None:
