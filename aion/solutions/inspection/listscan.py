@@ -150,7 +150,7 @@ class ListScan:
         lows, found = [], []
         for i, block in zip(self.full, self.blocks(qa, groups), strict=True):
             j = block.argmin(axis=1)
-            lows.append(np.take_along_axis(block, j[:, None], axis=1)[:, 0])
+            lows.append(block[at[: len(j)], j])  # plain indexing: take_along_axis costs 8 us a call
             found.append(j + self.starts[i])
         low = pairs.collect(self.full, lows)
         row = pairs.collect(self.full, found, fill=0)
