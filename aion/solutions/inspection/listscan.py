@@ -108,6 +108,9 @@ class ListScan:
         axes: np.ndarray | None,
         nprobe: int,
     ) -> None:
+        self.lists = lists
+        self.centroids = centroids
+        self.axes = axes
         self.n_lists = len(lists)
         self.nprobe = min(nprobe, self.n_lists)
         self.starts = np.asarray(starts, dtype=np.int64)
@@ -118,6 +121,10 @@ class ListScan:
             (float(np.einsum("ij,ij->i", x[:, :-1], x[:, :-1]).max()) for x in lists if len(x)), default=0.0
         )
         self._s2 = max((float(ql.scales.max()) ** 2 for ql in self.quantised.values()), default=0.0)
+        self.prepare()
+
+    def prepare(self) -> None:
+        """Build what the scanner runs on (called once by the constructor)."""
 
     def best_rows(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Row of the bank (``int64``) with the smallest estimated distance for each query, and a
@@ -182,18 +189,7 @@ class ListScan:
 class NumpyListScan(ListScan):
     """The scan in numpy: one product per list from Python."""
 
-    def __init__(
-        self,
-        lists: list[np.ndarray],
-        starts: np.ndarray,
-        centroids: np.ndarray,
-        axes: np.ndarray | None,
-        nprobe: int,
-    ) -> None:
-        super().__init__(lists, starts, centroids, axes, nprobe)
-        self.lists = lists
-        self.centroids = centroids
-        self.axes = axes
+    def prepare(self) -> None:
         # the codes as float32: integer products of up to 2^24 are exact
         self._codes = {i: self.quantised[i].codes.astype(np.float32) for i in self.full}
 
@@ -229,19 +225,12 @@ class OrtListScan(ListScan):
     """The scan as three ONNX graphs: ``project`` (projection and ``TopK`` of the centroids),
     ``scan_min`` (first pass) and ``scan_rows`` (second pass)."""
 
-    def __init__(
-        self,
-        lists: list[np.ndarray],
-        starts: np.ndarray,
-        centroids: np.ndarray,
-        axes: np.ndarray | None,
-        nprobe: int,
-    ) -> None:
-        super().__init__(lists, starts, centroids, axes, nprobe)
+    def prepare(self) -> None:
         self._names = [f"o{i}" for i in self.full]
-        self._project = session(project_graph(centroids, axes, self.nprobe, lists[0].shape[1]))
+        width = self.lists[0].shape[1]
+        self._project = session(project_graph(self.centroids, self.axes, self.nprobe, width))
         self._scan_min = session(scan_min_graph(self.quantised, self.full))
-        self._scan_rows = session(scan_rows_graph(lists, self.full))
+        self._scan_rows = session(scan_rows_graph(self.lists, self.full))
 
     def project(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         qa, probe = self._project.run(None, {"q": q})
