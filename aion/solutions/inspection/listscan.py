@@ -9,15 +9,18 @@ that one product with ``[query, 1]`` gives the squared distance less ``|query|^2
    every row to 7 bits with its own scale; the integer products run at about 3.5 times the rate
    of float32 ones (VNNI instructions where the CPU has them; 7-bit rows keep the 16-bit sums of
    CPUs without them from saturating). The ``|rows|^2`` term stays float.
-2. **Which row.** Each query's best list only, in float32: its block's ``argmin``.
+2. **Which row.** In float32, each query's best list by the estimates, and its second best on a
+   near tie (estimates within :data:`RERANK_MARGIN` rounding units): the ``argmin`` of their
+   blocks.
 
 The caller then measures the row found in every dimension, so each distance is a true distance
-to a bank row; the 8-bit estimates only choose which list (on magnetic_tile 2.5% of the queries
-end in another row, whose distance is 0.05% larger on average: ``docs/benchmarks.md``).
+to a bank row; the 8-bit estimates only choose which lists to measure (on magnetic_tile 0.04% of
+the queries end in another row than a float32 scan finds; without the near-tie rule 2.5%:
+``docs/benchmarks.md``).
 
 Two scanners do the same arithmetic. :class:`OrtListScan` runs each pass as one ONNX graph
-(``listgraphs.py``; one branch per list: ``Gather``, the product, and ``ReduceMin`` in the first pass), built from the lists
-when a model is opened (about 0.1 s; it needs the ``onnx`` package): a graph run releases the
+(``listgraphs.py``; one branch per list: ``Gather``, the product, and ``ReduceMin`` in the first
+pass), built from the lists when a model is opened (0.04-0.1 s; it needs the ``onnx`` package): a graph run releases the
 interpreter lock, so the model's threads scan at once. :class:`NumpyListScan` is the fallback,
 one product per list from Python. The query codes are made in numpy for both, and the integer
 products are exact in float32 (``|sum| < 2^24``), so both find the same rows. Grouping the pairs by
