@@ -33,7 +33,6 @@ from aion.solutions.inspection.postprocess import (
 )
 from aion.solutions.inspection.runners import FeatureRunner, OnnxRunner
 from aion.solutions.inspection.scoring import (
-    combined_scores,
     image_scores,
     pooled_scores,
     standardised,
@@ -310,26 +309,25 @@ class InspectionModel:
 
     def image_scores(self, maps: np.ndarray) -> np.ndarray:
         """Raw image score of each anomaly map ``(N, S, S)`` (``scoring.py``)."""
-        meta = self.meta
-        if meta.score_fractions:
-            pooled = pooled_scores(maps, meta.score_fractions)
-            return combined_scores(pooled, meta.score_mean, meta.score_std)
-        return image_scores(maps, meta.top_fraction)
-
-    def statistics(self, maps: np.ndarray) -> list[dict[str, float]]:
-        """Each map's pooled statistics in standard deviations of good images, by name (empty
-        dictionaries for models whose image score is one statistic)."""
-        return self.scores_and_statistics(maps)[1]
+        z = self._standardised(maps)
+        return image_scores(maps, self.meta.top_fraction) if z is None else z.max(axis=1)
 
     def scores_and_statistics(self, maps: np.ndarray) -> tuple[np.ndarray, list[dict[str, float]]]:
-        """:meth:`image_scores` and :meth:`statistics` of the same maps, pooling them once."""
+        """:meth:`image_scores`, and each map's pooled statistics in standard deviations of good
+        images by name (empty dictionaries for models whose image score is one statistic)."""
+        z = self._standardised(maps)
+        if z is None:
+            return image_scores(maps, self.meta.top_fraction), [{} for _ in maps]
+        names = statistic_names(self.meta.score_fractions)
+        return z.max(axis=1), [dict(zip(names, (float(v) for v in row), strict=True)) for row in z]
+
+    def _standardised(self, maps: np.ndarray) -> np.ndarray | None:
+        """``(N, F)`` pooled statistics standardised on good images (format 4; the image score is
+        their largest, :func:`~.scoring.combined_scores`), or ``None`` for older models."""
         meta = self.meta
         if not meta.score_fractions:
-            return image_scores(maps, meta.top_fraction), [{} for _ in maps]
-        z = standardised(pooled_scores(maps, meta.score_fractions), meta.score_mean, meta.score_std)
-        names = statistic_names(meta.score_fractions)
-        stats = [dict(zip(names, (float(v) for v in row), strict=True)) for row in z]
-        return z.max(axis=1), stats  # as combined_scores
+            return None
+        return standardised(pooled_scores(maps, meta.score_fractions), meta.score_mean, meta.score_std)
 
     def raw_maps(self, images: Sequence[np.ndarray], batch_size: int = 8) -> tuple[np.ndarray, np.ndarray]:
         """Raw image scores ``(N,)`` and raw anomaly maps ``(N, S, S)`` of decoded images."""
