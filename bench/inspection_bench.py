@@ -16,6 +16,11 @@ brute-force ``torch.cdist`` search): its brute-force search costs about 1,000x o
 so it is scored on a fixed stratified sample of ``--reference-images`` test images, and ours is
 scored on the same sample for the side-by-side row.
 
+On sets with defect masks, a second model is trained with ``--defects-per-kind`` masked test
+images of each defect kind as labelled defects (a defect head beside the memory bank,
+``aion/solutions/inspection/head.py``; 0 skips it). Both models are then measured on the same
+test images, those the head learned from left out, with the same speed figures.
+
 Every phase runs in its own child process so that peak memory (``ru_maxrss``) is per phase.
 """
 
@@ -63,14 +68,17 @@ def _sample(items: list[Any], n: int, seed: int = 0) -> list[Any]:
 # --- phases (each runs in a child process) -------------------------------------------------------
 
 
-def phase_train(data: Path, model_path: Path, threads: int) -> dict[str, Any]:
+def phase_train(data: Path, model_path: Path, threads: int, per_kind: int = 0) -> dict[str, Any]:
     import torch
 
-    from aion.solutions.inspection import TrainConfig, train
+    from aion.solutions.inspection import TrainConfig, load_dataset, train
+    from aion.solutions.inspection.data import sample_defects
 
     torch.set_num_threads(threads)
     t0, c0 = time.perf_counter(), time.process_time()
-    model = train(data, TrainConfig(threads=threads))
+    ds = load_dataset(data)
+    defects = sample_defects(ds, per_kind) if per_kind else None
+    model = train(ds, TrainConfig(threads=threads), defects=defects)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     model.save(model_path)
     rep = model.train_report_
@@ -82,6 +90,7 @@ def phase_train(data: Path, model_path: Path, threads: int) -> dict[str, Any]:
         "n_patches": rep.n_patches,
         "bank_size": rep.bank_size,
         "stage_seconds": rep.seconds,
+        "n_head_images": rep.n_head_images,
     }
 
 
@@ -173,6 +182,46 @@ def phase_evaluate(data: Path, model_path: Path, threads: int, n_sample: int) ->
         sub = evaluate(model, ds, items=_sample(ds.test, n_sample))
         out["sample"] = {"image_auroc": sub.image_auroc, "pixel_auroc": sub.pixel_auroc, "aupro": sub.aupro}
     return out
+
+
+def phase_head(data: Path, model_path: Path, plain_path: Path, threads: int) -> dict[str, Any]:
+    """The model with a defect head beside the plain one, on the same test images (the head's
+    own images left out), and its speed."""
+    from aion.solutions.inspection import InspectionModel, evaluate, load_dataset
+
+    ds = load_dataset(data)
+    model = InspectionModel.load(model_path, threads=threads)
+    rep = evaluate(model, ds)
+    learned = set(model.meta.head_images)
+    plain = evaluate(
+        InspectionModel.load(plain_path, threads=threads),
+        ds,
+        items=[it for it in ds.test if it.key not in learned],
+    )
+    images = [it.load() for it in ds.test[:64]]
+    return {
+        "n_test_images": rep.n_images,
+        "n_left_out": rep.n_left_out,
+        "with_head": {
+            "image_auroc": rep.image_auroc,
+            "pixel_auroc": rep.pixel_auroc,
+            "aupro": rep.aupro,
+            "f1": rep.f1,
+            "false_reject_rate": rep.false_reject_rate,
+            "escape_rate": rep.escape_rate,
+        },
+        "bank_map_of_head_model": {"pixel_auroc": rep.pixel_auroc_bank, "aupro": rep.aupro_bank},
+        "plain": {
+            "image_auroc": plain.image_auroc,
+            "pixel_auroc": plain.pixel_auroc,
+            "aupro": plain.aupro,
+            "f1": plain.f1,
+            "false_reject_rate": plain.false_reject_rate,
+            "escape_rate": plain.escape_rate,
+        },
+        "speed": _speed(model, images, batch=8, reps=5),
+        "steps": _steps(model, images, batch=8, reps=3),
+    }
 
 
 def phase_reference(data: Path, threads: int, n_sample: int) -> dict[str, Any]:
@@ -278,7 +327,14 @@ def main() -> None:
     ap.add_argument("--reference-images", type=int, default=40, help="test images scored by the reference")
     ap.add_argument("--no-reference", action="store_true")
     ap.add_argument("--json", type=Path, help="also write all figures to this file")
-    ap.add_argument("--phase", choices=["train", "evaluate", "reference"], help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--defects-per-kind",
+        type=int,
+        default=5,
+        help="masked defects per kind for the defect-head model (0: none)",
+    )
+    ap.add_argument("--phase", choices=["train", "evaluate", "reference", "head"], help=argparse.SUPPRESS)
+    ap.add_argument("--plain", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--set-dir", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--model", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--result", type=Path, help=argparse.SUPPRESS)
@@ -287,7 +343,9 @@ def main() -> None:
     if a.phase:
         n_ref = 0 if a.no_reference else a.reference_images
         if a.phase == "train":
-            res = phase_train(a.set_dir, a.model, a.threads)
+            res = phase_train(a.set_dir, a.model, a.threads, a.defects_per_kind)
+        elif a.phase == "head":
+            res = phase_head(a.set_dir, a.model, a.plain, a.threads)
         elif a.phase == "evaluate":
             res = phase_evaluate(a.set_dir, a.model, a.threads, n_ref)
         else:
@@ -304,10 +362,32 @@ def main() -> None:
             d = a.data / name
             model = Path(tmp) / f"{name}.aion"
             r: dict[str, Any] = {}
-            r["train"] = _child(["--phase", "train", "--set-dir", str(d), "--model", str(model), *common])
+            plain = ["--defects-per-kind", "0"]
+            r["train"] = _child(
+                ["--phase", "train", "--set-dir", str(d), "--model", str(model), *common, *plain]
+            )
             r["evaluate"] = _child(
                 ["--phase", "evaluate", "--set-dir", str(d), "--model", str(model), *common]
             )
+            if a.defects_per_kind and (d / "ground_truth").is_dir():
+                head = Path(tmp) / f"{name}-head.aion"
+                per = ["--defects-per-kind", str(a.defects_per_kind)]
+                r["head_train"] = _child(
+                    ["--phase", "train", "--set-dir", str(d), "--model", str(head), *common, *per]
+                )
+                r["head"] = _child(
+                    [
+                        "--phase",
+                        "head",
+                        "--set-dir",
+                        str(d),
+                        "--model",
+                        str(head),
+                        "--plain",
+                        str(model),
+                        *common,
+                    ]
+                )
             if not a.no_reference:
                 r["reference"] = _child(["--phase", "reference", "--set-dir", str(d), *common])
             results[name] = r
@@ -344,6 +424,24 @@ def _report(name: str, r: dict[str, Any], threads: int) -> None:
     print(
         f"  total/backbone by batch size (paired median): {e['ratio_by_batch']} (8: {sp['total_over_backbone']})"
     )
+    if "head" in r:
+        h, ht, hs = r["head"], r["head_train"], r["head"]["speed"]
+        print(
+            f"-- with a defect head from {ht['n_head_images']} masked test images ({h['n_left_out']} left out; "
+            f"{h['n_test_images']} test images for both rows)"
+        )
+        for label, m in (("without head", h["plain"]), ("with head   ", h["with_head"])):
+            print(
+                f"{label}: image AUROC {_fmt(m['image_auroc'])}  pixel AUROC {_fmt(m['pixel_auroc'])}  "
+                f"AUPRO {_fmt(m['aupro'])}  F1 {_fmt(m['f1'])}  FRR {_fmt(m['false_reject_rate'])}  "
+                f"escape {_fmt(m['escape_rate'])}"
+            )
+        print(
+            f"  train {ht['train_seconds']} s wall, peak {ht['train_peak_mib']} MiB; stages {ht['stage_seconds']}; "
+            f"inference {hs['ms_per_image']} ms/image = {hs['images_per_second']} images/s; backbone alone "
+            f"{hs['backbone_ms_per_image']} ms; total/backbone {hs['total_over_backbone']}x "
+            f"(CPU {hs['total_over_backbone_cpu']}x); steps {h['steps']}"
+        )
     if "reference" in r:
         ref, sub = r["reference"], e.get("sample", {})
         print(f"-- reference PatchCore vs ours on the same {ref['n_sample_images']} sampled test images")

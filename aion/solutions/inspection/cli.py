@@ -108,13 +108,25 @@ def train_cmd(
         help="Shares of the anomaly map pooled beside its top 1% for the image score, each "
         "standardised on held-back good images (1 = whole map; 'none': top 1% alone).",
     ),
-    defects: Path | None = typer.Option(None, help="Folder of a few labelled defect images (F1 threshold)."),
+    defects: Path | None = typer.Option(
+        None,
+        help="Folder of a few labelled defect images: they set an F1 threshold, and those with a mask "
+        "(<stem>_mask.png or masks/<stem>.png) train a defect head beside the memory bank.",
+    ),
+    defects_per_kind: int = typer.Option(
+        0,
+        help="Take this many masked test images of each defect kind of DATA_DIR as labelled defects "
+        "(evaluate then leaves them out).",
+    ),
+    defect_head: bool = typer.Option(
+        True, help="Train a defect head from labelled masks (--no-defect-head: threshold only)."
+    ),
     threads: int | None = typer.Option(None, help="CPU threads (default: all)."),
     as_json: bool = typer.Option(False, "--json", help="Print the training report as one JSON object."),
 ) -> None:
     """Train from good images. / 양품 이미지로 학습합니다."""
     from aion.solutions.inspection.config import TrainConfig
-    from aion.solutions.inspection.data import ImageItem, iter_image_paths, load_dataset
+    from aion.solutions.inspection.data import defect_folder, load_dataset, sample_defects
     from aion.solutions.inspection.errors import InspectionError
     from aion.solutions.inspection.training import train
 
@@ -137,12 +149,14 @@ def train_cmd(
         threads=threads,
         blocks=levels,
         pooled_fractions=pooled,
+        defect_head=defect_head,
     )
     try:
         ds = load_dataset(data_dir)
         extra = None
-        if defects is not None:
-            extra = [ImageItem(p, None, p.name, 1, "ng") for p in iter_image_paths([defects])]
+        if defects is not None or defects_per_kind:
+            extra = defect_folder(defects) if defects is not None else []
+            extra += sample_defects(ds, defects_per_kind, seed=cfg.seed)
         with _progress(not as_json) as progress:
             model = train(ds, cfg, progress=progress, defects=extra)
         model.save(out)
@@ -160,7 +174,7 @@ def train_cmd(
         f"모델 저장 / Saved model: [bold]{out}[/bold]\n"
         f"  학습 이미지 / fit images: {rep.n_fit_images}, "
         f"임계값용 / calibration: {rep.n_calibration_images}, "
-        f"불량 / defects: {rep.n_defect_images}\n"
+        f"불량 / defects: {rep.n_defect_images} (불량 헤드 / defect head: {rep.n_head_images})\n"
         f"  메모리 뱅크 / memory bank: {rep.bank_size} / {rep.n_patches} patches\n"
         f"  임계값 / threshold: {rep.threshold:.4f} ({rep.threshold_method}), "
         f"보정 세트 오판율 / calibration FRR: {rep.calibration_frr:.3f}\n"
@@ -223,6 +237,16 @@ def evaluate_cmd(
         lines.append(
             f"불량 라벨 효과 (f1 - frr) / labelled defects gain (f1 - frr): F1 {signed(gain['f1'])}, "
             f"FRR {signed(gain['false_reject_rate'])}, escape {signed(gain['escape_rate'])}"
+        )
+    if rep.pixel_auroc_bank is not None:
+        lines.append(
+            f"불량 헤드 효과 / defect head gain: 픽셀 AUROC / pixel AUROC {f(rep.pixel_auroc_bank)} -> "
+            f"{f(rep.pixel_auroc)}, AUPRO {f(rep.aupro_bank)} -> {f(rep.aupro)}"
+        )
+    if rep.n_left_out:
+        lines.append(
+            f"불량 헤드가 학습한 이미지 {rep.n_left_out}장은 평가에서 뺌 / "
+            f"{rep.n_left_out} images the defect head learned from are left out"
         )
     lines.append(
         f"속도 / speed: {f(rep.ms_per_image, 1)} ms/image, {f(rep.images_per_second, 1)} images/s "

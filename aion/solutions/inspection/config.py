@@ -24,6 +24,9 @@ class TrainConfig:
     target_frr: float = 0.01  # accepted false-reject rate on held-out good images
     holdout_fraction: float = 0.2  # share of good training images kept back for the threshold
     use_defects: bool = True  # labelled defect images, when given, set an F1-optimal threshold
+    # labelled defect images given with masks (``defects=``, ``--defects``) also train a defect
+    # head beside the memory bank (head.py); False: they only set the threshold
+    defect_head: bool = True
     sigma: float = 4.0  # Gaussian smoothing of the anomaly map, in pixels at model resolution
     # image score: mean of the highest top_fraction of the anomaly map (0: its maximum), and
     # beside it the means of these larger shares (1.0: the whole map); each statistic is

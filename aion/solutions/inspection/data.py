@@ -36,6 +36,15 @@ class ImageItem:
     kind: str = "good"
     mask_member: str | None = None  # path (in the zip, or on disk) of the ground-truth mask
 
+    @property
+    def key(self) -> str:
+        """``kind/name``: how a model records the images its defect head learned from.
+
+        >>> ImageItem(Path("d"), "test/crack/a.png", "a.png", 1, "crack").key
+        'crack/a.png'
+        """
+        return f"{self.kind}/{self.name}"
+
     def read_bytes(self) -> bytes:
         return _read(self.source, self.member)
 
@@ -176,6 +185,65 @@ def load_dataset(root: Path | str) -> InspectionDataset:
             f"No images found in {root} (expected train/good + test/<kind>, or ok/ and ng/ folders)"
         )
     return InspectionDataset(root, "flat", train=[item(f, 0, "good") for f in flat])
+
+
+#: Names of mask files beside a defect image ``<stem>.<ext>`` in a folder of defects.
+_MASK_CANDIDATES = (
+    "{stem}_mask.png",
+    "masks/{stem}.png",
+    "masks/{stem}_mask.png",
+    "ground_truth/{stem}_mask.png",
+)
+
+
+def defect_folder(folder: Path) -> list[ImageItem]:
+    """The images of a folder of labelled defects (``--defects``), each with its mask when one of
+    ``<stem>_mask.png``, ``masks/<stem>.png`` or ``ground_truth/<stem>_mask.png`` exists.
+
+    Mask files are not taken as images. Images without a mask set the F1 threshold only; those
+    with one also train the defect head (``head.py``).
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DatasetError(f"불량 이미지 폴더가 없음: {folder} / Defect folder not found: {folder}")
+    # lower-cased relative path -> the path as it is (names match case-insensitively)
+    files = {
+        p.relative_to(folder).as_posix().lower(): p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_file()
+    }
+    masks = {k for k in files if k.endswith("_mask.png") or k.split("/")[0] in ("masks", "ground_truth")}
+    items = []
+    for rel in sorted(set(files) - masks):
+        name = PurePosixPath(files[rel]).name
+        if not is_image_name(name):
+            continue
+        stem = PurePosixPath(rel).stem
+        mask = next(
+            (files[c.format(stem=stem)] for c in _MASK_CANDIDATES if c.format(stem=stem) in files), None
+        )
+        items.append(ImageItem(folder, files[rel], name, 1, "ng", mask))
+    return items
+
+
+def sample_defects(ds: InspectionDataset, per_kind: int, seed: int = 0) -> list[ImageItem]:
+    """``per_kind`` test images of each defect kind that have a mask, drawn at random (``seed``):
+    labelled defects to train with. A model records them, and ``evaluate`` leaves them out.
+
+    >>> sample_defects(InspectionDataset(Path("d"), "flat"), 5)
+    []
+    """
+    if per_kind < 0:
+        raise DatasetError(
+            f"종류별 불량 수는 0 이상: {per_kind} / Defects per kind must be 0 or more: {per_kind}"
+        )
+    rng = np.random.default_rng(seed)
+    chosen: list[ImageItem] = []
+    for kind in sorted({it.kind for it in ds.test if it.label == 1}):
+        pool = [it for it in ds.test if it.label == 1 and it.kind == kind and it.mask_member is not None]
+        take = rng.permutation(len(pool))[: min(per_kind, len(pool))]
+        chosen += [pool[i] for i in sorted(take)]
+    return chosen
 
 
 def iter_image_paths(paths: list[Path]) -> Iterator[Path]:

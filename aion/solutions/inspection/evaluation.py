@@ -63,6 +63,11 @@ class EvaluationReport:
     threshold_comparison: dict[str, dict[str, float | None]] = field(default_factory=dict)
     images: list[ImageResult] = field(default_factory=list)
     skipped: list[SkippedImage] = field(default_factory=list)
+    # a model with a defect head: the images it learned from are left out (how many), and the
+    # memory bank's own map is measured beside the combined one (how much the head gained)
+    n_left_out: int = 0
+    pixel_auroc_bank: float | None = None
+    aupro_bank: float | None = None
 
     def summary(self) -> dict[str, Any]:
         """Exactly the keys of :data:`SUMMARY_KEYS` (``None`` where not measurable)."""
@@ -100,6 +105,9 @@ class EvaluationReport:
             escape_rate=self.escape_rate,
             threshold_comparison=self.threshold_comparison,
             defect_gain=self.defect_gain(),
+            n_left_out=self.n_left_out,
+            pixel_auroc_bank=self.pixel_auroc_bank,
+            aupro_bank=self.aupro_bank,
             images=[r.to_dict() for r in self.images],
             skipped=[s.to_dict() for s in self.skipped],
         )
@@ -121,14 +129,24 @@ def evaluate(
     batch_size: int = 8,
     items: list[ImageItem] | None = None,
 ) -> EvaluationReport:
-    """Score every test image of ``data`` and compute the metrics (masks where they exist)."""
+    """Score every test image of ``data`` and compute the metrics (masks where they exist). The
+    images a defect head learned from (``meta.head_images``) are left out: they would flatter it."""
     ds = data if isinstance(data, InspectionDataset) else load_dataset(Path(data))
     items = items if items is not None else _items(ds)
+    learned = set(model.meta.head_images)
+    n_all = len(items)
+    items = [it for it in items if it.key not in learned]
+    if not items:
+        raise DatasetError(
+            f"불량 헤드가 학습한 이미지 말고는 평가할 이미지가 없음: {ds.root} / "
+            f"No images to evaluate in {ds.root} besides those the defect head learned from"
+        )
     t = model.meta.threshold if threshold is None else float(threshold)
     s = model.meta.resolution
     results: list[ImageResult] = []
     skipped: list[SkippedImage] = []
     pixels = PixelMetrics()  # pixel AUROC and AUPRO, counted image by image
+    bank_pixels = PixelMetrics() if model.defect_head_ is not None else None  # the bank's map alone
     model_seconds = 0.0
     for start in range(0, len(items), batch_size):
         batch_items, images, batch_masks = [], [], []
@@ -142,8 +160,12 @@ def evaluate(
         if not images:
             continue
         t0 = time.perf_counter()
-        raw, maps = model.raw_maps(images, batch_size)
+        raw, maps, bank = model.score_batch(images)
         model_seconds += time.perf_counter() - t0
+        if bank_pixels is not None:
+            for g, m in zip(batch_masks, model.anomaly_maps(bank), strict=True):
+                if g is not None:
+                    bank_pixels.add(g, m)
         for it, r, m, g in zip(batch_items, raw, maps, batch_masks, strict=True):
             results.append(
                 ImageResult(
@@ -163,10 +185,12 @@ def evaluate(
     labels = np.array([r.label for r in results])
     raw_scores = np.array([r.raw_score for r in results])
     n = len(results)
-    pixel_auroc = aupro_v = None
+    pixel_auroc = aupro_v = bank_auroc = bank_aupro = None
     if pixels.n_regions:
         pixel_auroc = pixels.auroc()
         aupro_v = pixels.aupro()
+        if bank_pixels is not None:
+            bank_auroc, bank_aupro = bank_pixels.auroc(), bank_pixels.aupro()
     conf = confusion(labels, raw_scores, t)
     comparison = {}
     for name, value in model.meta.thresholds.items():
@@ -193,4 +217,7 @@ def evaluate(
         threshold_comparison=comparison,
         images=results,
         skipped=skipped,
+        n_left_out=n_all - len(items),
+        pixel_auroc_bank=bank_auroc,
+        aupro_bank=bank_aupro,
     )

@@ -1,7 +1,8 @@
 """The trained inspection model: backbone runner + memory bank + metadata, saved as one ``.aion`` file.
 
 A ``.aion`` file is a zip holding ``meta.json`` (preprocessing, threshold, calibration),
-``backbone.onnx`` (image -> patch features) and ``memory_bank.npy`` (float32 patch features).
+``backbone.onnx`` (image -> patch features) and ``memory_bank.npy`` (float32 patch features); a
+model trained with labelled defect masks also holds ``defect_head.npy`` (format 5, ``head.py``).
 :meth:`InspectionModel.load` needs only numpy, Pillow and onnxruntime (faiss is used if present; with
 the ``onnx`` package the inverted lists are scanned by ONNX Runtime, else by numpy).
 """
@@ -15,12 +16,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from PIL import Image
 
 from aion.solutions.inspection.errors import BadImageError, ModelFileError
+from aion.solutions.inspection.head import DefectHead
 from aion.solutions.inspection.images import read_image, resize_pixels
 from aion.solutions.inspection.knn import IvfLists, NearestNeighbour, single_thread_blas
 from aion.solutions.inspection.postprocess import (
@@ -40,7 +42,10 @@ from aion.solutions.inspection.scoring import (
 )
 
 FORMAT = "aion-inspection"
-FORMAT_VERSION = 4
+#: The newest format this code reads. Files are written as 4, or 5 when they hold a defect head
+#: (so that older readers refuse what they would misread, and read everything else).
+FORMAT_VERSION = 5
+HEAD_FORMAT_VERSION = 5
 Progress = Callable[[str, float], None]
 
 
@@ -80,8 +85,14 @@ class ModelMeta:
     graph_input: str = "normalised"
     n_train_images: int = 0
     created_at: str = ""
+    # format 5: the defect head's settings (``DefectHead.to_dict``) and how its logits and the bank's
+    # distances are standardised before they are summed (``bank_mean``, ``bank_std``, ``head_mean``,
+    # ``head_std``); ``head_images``: the images it learned from (``ImageItem.key``), which
+    # ``evaluate`` leaves out
+    defect_head: dict[str, Any] = field(default_factory=dict)
+    head_images: list[str] = field(default_factory=list)
     format: str = FORMAT
-    version: int = FORMAT_VERSION
+    version: int = 4
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -151,6 +162,28 @@ class Prediction:
         }
 
 
+class ScoredBatch(NamedTuple):
+    """What :meth:`InspectionModel.score_batch` gives: raw image scores ``(N,)``, anomaly maps
+    ``(N, S, S)`` and the memory bank's own patch distances ``(N, grid, grid)``."""
+
+    scores: np.ndarray
+    maps: np.ndarray
+    bank: np.ndarray
+
+
+def combine(
+    bank: np.ndarray, logits: np.ndarray, bank_mean: float, bank_std: float, head_mean: float, head_std: float
+) -> np.ndarray:
+    """Patch distances and defect-head logits, each standardised on good images, summed.
+
+    >>> combine(np.array([2.0]), np.array([-1.0]), 1.0, 0.5, 0.0, 2.0).tolist()
+    [1.5]
+    """
+    out = (bank - np.float32(bank_mean)) / np.float32(bank_std)
+    out += (logits - np.float32(head_mean)) / np.float32(head_std)
+    return out.astype(np.float32, copy=False)
+
+
 @dataclass
 class SkippedImage:
     name: str
@@ -186,8 +219,10 @@ class InspectionModel:
         runner: FeatureRunner,
         threads: int | None = None,
         ivf_centroids: np.ndarray | None = None,
+        defect_head: DefectHead | None = None,
     ):
         self.meta = meta
+        self.defect_head_ = defect_head
         self.memory_bank_ = np.ascontiguousarray(memory_bank, dtype=np.float32)
         self.runner = runner
         self.threads = threads
@@ -282,10 +317,25 @@ class InspectionModel:
         return self.scores_of_features(self.patch_features(batch))
 
     def scores_of_features(self, feats: np.ndarray) -> np.ndarray:
-        """Nearest-neighbour distances of patch features ``(N, grid * grid, D)`` -> ``(N, grid, grid)``."""
+        """Patch scores of patch features ``(N, grid * grid, D)`` -> ``(N, grid, grid)``: the
+        nearest-neighbour distances, combined with the defect head's logits when there is one."""
+        return self.combined(feats, self.bank_scores(feats))
+
+    def bank_scores(self, feats: np.ndarray) -> np.ndarray:
+        """Nearest-neighbour distances to the memory bank: ``(N, grid * grid, D)`` -> ``(N, grid, grid)``."""
         n, p, d = feats.shape
         g = self.meta.grid
         return self.nn.search(feats.reshape(n * p, d)).reshape(n, g, g)
+
+    def combined(self, feats: np.ndarray, bank: np.ndarray) -> np.ndarray:
+        """The patch scores the anomaly map is made of: the ``bank`` distances alone, or with a
+        defect head, the distances and the head's logits each in units of the held-back good
+        images' spread, summed (``head.py``)."""
+        if self.defect_head_ is None:
+            return bank
+        h = self.meta.defect_head
+        logits = self.defect_head_.score(feats, bank)
+        return combine(bank, logits, h["bank_mean"], h["bank_std"], h["head_mean"], h["head_std"])
 
     def maps_of_patch_scores(self, patches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Image scores ``(N,)`` and anomaly maps ``(N, S, S)`` from patch scores ``(N, grid, grid)``."""
@@ -331,16 +381,18 @@ class InspectionModel:
 
     def raw_maps(self, images: Sequence[np.ndarray], batch_size: int = 8) -> tuple[np.ndarray, np.ndarray]:
         """Raw image scores ``(N,)`` and raw anomaly maps ``(N, S, S)`` of decoded images."""
-        scores, maps = [], []
-        for s in range(0, len(images), batch_size):
-            batch = self.batch(images[s : s + batch_size])
-            score, m = self.maps_of_patch_scores(self.patch_scores(batch))
-            maps.append(m)
-            scores.append(score)
-        if not maps:
+        scored = [self.score_batch(images[s : s + batch_size]) for s in range(0, len(images), batch_size)]
+        if not scored:
             s = self.meta.resolution
             return np.zeros(0, np.float32), np.zeros((0, s, s), np.float32)
-        return np.concatenate(scores), np.concatenate(maps)
+        return np.concatenate([b.scores for b in scored]), np.concatenate([b.maps for b in scored])
+
+    def score_batch(self, images: Sequence[np.ndarray]) -> ScoredBatch:
+        """Raw image scores, anomaly maps and the bank's own distances of a few decoded images."""
+        feats = self.patch_features(self.batch(images))
+        bank = self.bank_scores(feats)
+        score, m = self.maps_of_patch_scores(self.combined(feats, bank))
+        return ScoredBatch(score, m, bank)
 
     def predict(
         self,
@@ -409,7 +461,9 @@ class InspectionModel:
     def with_threshold(self, threshold: float, method: str = "manual") -> InspectionModel:
         """A copy sharing the runner and bank, with a new default threshold."""
         meta = replace(self.meta, threshold=float(threshold), threshold_method=method)
-        model = InspectionModel(meta, self.memory_bank_, self.runner, self.threads, self.ivf_centroids_)
+        model = InspectionModel(
+            meta, self.memory_bank_, self.runner, self.threads, self.ivf_centroids_, self.defect_head_
+        )
         model._nn = self._nn
         return model
 
@@ -432,6 +486,10 @@ class InspectionModel:
                 cbuf = io.BytesIO()
                 np.save(cbuf, self.ivf_centroids_, allow_pickle=False)
                 zf.writestr("ivf_centroids.npy", cbuf.getvalue())
+            if self.defect_head_ is not None and self.defect_head_.weights_ is not None:
+                hbuf = io.BytesIO()
+                np.save(hbuf, self.defect_head_.weights_, allow_pickle=False)
+                zf.writestr("defect_head.npy", hbuf.getvalue())
         tmp.replace(path)
         return path
 
@@ -449,6 +507,12 @@ class InspectionModel:
                 centroids = None
                 if meta.knn == "ivf":
                     centroids = np.load(io.BytesIO(zf.read("ivf_centroids.npy")), allow_pickle=False)
+                head = None
+                if meta.defect_head:
+                    weights = np.load(io.BytesIO(zf.read("defect_head.npy")), allow_pickle=False)
+                    if weights.shape != (4, meta.feature_dim):
+                        raise ValueError(f"defect head weights of shape {weights.shape}")
+                    head = DefectHead.from_dict(meta.defect_head, weights)
         except FileNotFoundError as e:
             raise ModelFileError(f"모델 파일이 없음: {path} / Model file not found: {path}") from e
         except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as e:
@@ -463,4 +527,4 @@ class InspectionModel:
             centroids.ndim != 2 or centroids.shape[1] != meta.feature_dim or sum(meta.ivf_sizes) != len(bank)
         ):
             raise ModelFileError(f"IVF 목록이 잘못됨: {path} / Bad IVF lists in {path}")
-        return cls(meta, bank, OnnxRunner(onnx, threads), threads, centroids)
+        return cls(meta, bank, OnnxRunner(onnx, threads), threads, centroids, head)

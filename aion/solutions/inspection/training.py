@@ -16,8 +16,9 @@ from aion.solutions.inspection.config import TrainConfig
 from aion.solutions.inspection.coreset import greedy_coreset
 from aion.solutions.inspection.data import ImageItem, InspectionDataset, load_dataset
 from aion.solutions.inspection.errors import BadImageError, InspectionError
+from aion.solutions.inspection.headfit import HeadFit, fit_head
 from aion.solutions.inspection.knn import IVF_MIN_BANK, build_ivf, nearest_excluding
-from aion.solutions.inspection.model import InspectionModel, ModelMeta, SkippedImage
+from aion.solutions.inspection.model import HEAD_FORMAT_VERSION, InspectionModel, ModelMeta, SkippedImage
 from aion.solutions.inspection.runners import OnnxRunner, TorchRunner
 from aion.solutions.inspection.scoring import good_statistics, pooled_scores
 from aion.solutions.inspection.threshold import choose_threshold, frr_threshold
@@ -41,6 +42,7 @@ class TrainReport:
     calibration_escape_rate: float | None
     seconds: dict[str, float] = field(default_factory=dict)
     skipped: list[SkippedImage] = field(default_factory=list)
+    n_head_images: int = 0  # labelled defect images with masks the defect head learned from (0: none)
 
     def to_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
@@ -107,7 +109,9 @@ def train(
     defects: Sequence[ImageItem] | None = None,
 ) -> InspectionModel:
     """Train on the good images of ``data``; labelled ``defects`` (default: the ``ng`` images of an
-    OK/NG set) calibrate an F1-optimal threshold. The report is in ``model.train_report_``."""
+    OK/NG set) calibrate an F1-optimal threshold, and those given as ``defects`` with masks also
+    train a defect head beside the memory bank (``head.py``; ``cfg.defect_head``). The report is in
+    ``model.train_report_``."""
     cfg = config or TrainConfig()
     if not all(0.0 < f <= 1.0 for f in cfg.pooled_fractions):
         raise InspectionError(
@@ -233,12 +237,32 @@ def train(
         patches = nearest_excluding(feats[n_fit:], bank, owner).reshape(n_held, grid, grid)
     else:  # tiny sets calibrate on their own bank images
         patches = scorer.scores_of_features(feats[:n_fit])
+    defect_items = list(defects) if defects is not None else ds.train_defects
+    head_fit: HeadFit | None = None
+    head_images: list[np.ndarray] = []
+    if defects is not None and cfg.defect_head and n_held >= MIN_POOLED_IMAGES:
+        # labelled masks given with the defects: a head beside the bank learns what they mark
+        head_items = [it for it in defect_items if it.mask_member is not None]
+        defect_items = [it for it in defect_items if it.mask_member is None]
+        kept, head_images = _decode(head_items, skipped)
+        head_items = [head_items[k] for k in kept]
+        report_progress("defect head", 0.0)
+        t_head = time.perf_counter()
+        head_fit = fit_head(scorer, head_items, head_images, feats[n_fit:], patches, cfg.seed, cfg.batch_size)
+        times["defect_head"] = time.perf_counter() - t_head
+        if head_fit is not None:
+            patches = head_fit.good_patches
+            scorer.defect_head_ = head_fit.head
+            meta = replace(
+                meta, defect_head=head_fit.settings, head_images=head_fit.keys, version=HEAD_FORMAT_VERSION
+            )
+            head_images = []  # scored out of fold below
     good_maps = scorer.anomaly_maps(patches)
     meta = _score_statistics(meta, good_maps, n_held, cfg)
     scorer.meta = meta
     good_scores = scorer.image_scores(good_maps)
     del good_maps, patches, feats, fit_flat
-    times["calibrate"] = time.perf_counter() - t3
+    times["calibrate"] = time.perf_counter() - t3 - times.get("defect_head", 0.0)
 
     t4 = time.perf_counter()
     if cfg.knn not in ("auto", "exact", "ivf"):
@@ -253,9 +277,12 @@ def train(
 
     t5 = time.perf_counter()
     meta = replace(meta, **extra)
-    defect_items = list(defects) if defects is not None else ds.train_defects
     _, bad = _decode(defect_items, skipped)
-    defect_scores = scorer.raw_maps(bad, cfg.batch_size)[0] if bad else None
+    bad += head_images  # the head's images when too few of their masks mark a defect for a head
+    parts = [scorer.raw_maps(bad, cfg.batch_size)[0]] if bad else []
+    if head_fit is not None:  # the head's own images, scored by heads that did not learn from them
+        parts.append(scorer.image_scores(scorer.anomaly_maps(head_fit.defect_patches)))
+    defect_scores = np.concatenate(parts) if parts else None
     choice = choose_threshold(good_scores, defect_scores, cfg.target_frr, cfg.use_defects)
     thresholds = {"frr": frr_threshold(good_scores, cfg.target_frr)}
     if choice.method == "f1":
@@ -280,11 +307,11 @@ def train(
     times["total"] = time.perf_counter() - t0
     report_progress("done", 1.0)
 
-    model = InspectionModel(meta, bank, torch_runner, cfg.threads, centroids)
+    model = InspectionModel(meta, bank, torch_runner, cfg.threads, centroids, scorer.defect_head_)
     model.train_report_ = TrainReport(
         n_fit_images=n_fit,
         n_calibration_images=n_held or n_fit,
-        n_defect_images=len(bad),
+        n_defect_images=0 if defect_scores is None else len(defect_scores),
         n_patches=n_patches,
         bank_size=len(bank),
         threshold=choice.threshold,
@@ -293,5 +320,6 @@ def train(
         calibration_escape_rate=choice.escape_rate,
         seconds={k: round(v, 3) for k, v in times.items()},
         skipped=skipped,
+        n_head_images=len(meta.head_images),
     )
     return model

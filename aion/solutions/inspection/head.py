@@ -1,0 +1,248 @@
+"""A supervised defect head beside the memory bank, trained on a few images with defect masks.
+
+The memory bank answers "is this patch unlike every good patch"; it cannot learn that a
+moderate, large change (an uneven finish, a faint stain) is a defect when good parts vary as much
+locally. A few labelled masks can teach that. :class:`DefectHead` is a logistic regression over
+each patch's
+
+* backbone feature, and the mean feature of the 5 x 5 and 9 x 9 patches around it and of the
+  whole image (what the patch is, and what surrounds it);
+* nearest-neighbour distance, and the same three means of it.
+
+Every input is a mean of linear maps, so the head is cheap at inference: the features are
+projected once (``(P, D) @ (D, 4)``) and the box means are taken of four scalar maps
+(:func:`box_mean`). Fitting minimises the class-balanced logistic loss plus an L2 penalty with
+L-BFGS (scipy) on standardised inputs; the standardisation is folded into the stored weights.
+
+Constructor arguments are stored under their own names (``l2``, ``radii``, ``max_negatives``,
+``seed``); learned state ends in ``_`` (``weights_``, ``score_weights_``, ``bias_``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from aion.solutions.inspection.errors import InspectionError
+
+#: A patch is a defect patch when at least this share of its cell is inside the mask.
+DEFECT_COVER = 0.5
+
+
+def box_mean(maps: np.ndarray, r: int) -> np.ndarray:
+    """Mean of each ``(2r+1) x (2r+1)`` window of ``maps`` ``(N, H, W[, C])``, windows clipped
+    at the border (the mean of the cells inside): ``A_h @ map @ A_w.T`` with each ``A`` the
+    row-normalised band of ones, so the clipped mean is separable.
+
+    >>> m = np.arange(9, dtype=np.float32).reshape(1, 3, 3)
+    >>> box_mean(m, 1)[0].round(2).tolist()
+    [[2.0, 2.5, 3.0], [3.5, 4.0, 4.5], [5.0, 5.5, 6.0]]
+    """
+    a_h, a_w = _band(maps.shape[1], r), _band(maps.shape[2], r)
+    if maps.ndim == 3:
+        return np.matmul(np.matmul(a_h, maps), a_w.T)
+    rows = np.einsum("ij,njwc->niwc", a_h, maps, optimize=True)
+    return np.einsum("kw,niwc->nikc", a_w, rows, optimize=True).astype(np.float32)
+
+
+def _band(n: int, r: int) -> np.ndarray:
+    """``(n, n)``: row ``i`` averages cells ``i - r .. i + r`` that lie inside ``0 .. n - 1``."""
+    i = np.arange(n)
+    band = (np.abs(i[:, None] - i[None, :]) <= r).astype(np.float32)
+    return band / band.sum(axis=1, keepdims=True)
+
+
+def patch_cover(masks: np.ndarray, grid: int) -> np.ndarray:
+    """Share of each patch cell inside the mask: ``(N, S, S)`` bool -> ``(N, grid, grid)``.
+
+    >>> m = np.zeros((1, 4, 4), bool); m[0, :2, :2] = True
+    >>> patch_cover(m, 2)[0].tolist()
+    [[1.0, 0.0], [0.0, 0.0]]
+    """
+    n, s, _ = masks.shape
+    c = s // grid
+    return masks.reshape(n, grid, c, grid, c).mean(axis=(2, 4)).astype(np.float32)
+
+
+def _inputs(feats: np.ndarray, scores: np.ndarray, radii: tuple[int, int]) -> np.ndarray:
+    """The head's inputs of every patch: ``(N, P, D)`` features and ``(N, g, g)`` distances ->
+    ``(N * P, 4 D + 4)``: feature, its two box means, the image mean; the same four of the distance."""
+    n, p, d = feats.shape
+    g = scores.shape[1]
+    x = feats.reshape(n, g, g, d)
+    s = scores.reshape(n, g, g, 1)
+    parts = []
+    for m in (x, s):
+        glob = np.broadcast_to(m.mean(axis=(1, 2), keepdims=True), m.shape)
+        parts += [m, box_mean(m, radii[0]), box_mean(m, radii[1]), glob]
+    return np.concatenate(parts, axis=3).reshape(n * p, 4 * d + 4).astype(np.float32)
+
+
+def _column_stats(x: np.ndarray, rows: int = 32768) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation (+ 1e-6) of each column, a block of rows at a time (no
+    float64 copy of ``x``).
+
+    >>> x = np.array([[1.0, 2.0], [3.0, 2.0]], np.float32)
+    >>> [v.round(4).tolist() for v in _column_stats(x, rows=1)]
+    [[2.0, 2.0], [1.0, 0.0]]
+    """
+    total = np.zeros(x.shape[1])
+    squares = np.zeros(x.shape[1])
+    for s in range(0, len(x), rows):
+        block = x[s : s + rows].astype(np.float64)
+        total += block.sum(axis=0)
+        squares += (block * block).sum(axis=0)
+    mu = total / len(x)
+    return mu, np.sqrt(np.maximum(squares / len(x) - mu * mu, 0.0)) + 1e-6
+
+
+@dataclass
+class DefectHead:
+    """Logistic regression from patch features and distances to "this patch is a defect".
+
+    ``fit(feats, scores, cover)`` takes ``(N, P, D)`` features, ``(N, g, g)`` distances and
+    ``(N, g, g)`` mask cover; ``score(feats, scores)`` gives ``(N, g, g)`` logits.
+
+    >>> rng = np.random.default_rng(0)
+    >>> feats = rng.normal(size=(6, 16, 3)).astype(np.float32)
+    >>> cover = np.zeros((6, 4, 4), np.float32); cover[:3, :2, :2] = 1.0
+    >>> feats.reshape(6, 4, 4, 3)[:3, :2, :2, 0] += 4.0  # the defect shows in channel 0
+    >>> head = DefectHead().fit(feats, np.zeros((6, 4, 4), np.float32), cover)
+    >>> logits = head.score(feats, np.zeros((6, 4, 4), np.float32))
+    >>> bool(logits[cover > 0].min() > logits[cover == 0].max())
+    True
+    """
+
+    l2: float = 1e-2
+    radii: tuple[int, int] = (2, 4)
+    max_negatives: int = 200_000
+    seed: int = 0
+    weights_: np.ndarray | None = field(
+        default=None, repr=False
+    )  # (4, D): feature, box r0, box r1, image mean
+    score_weights_: list[float] = field(default_factory=list)  # the same four of the distance
+    bias_: float = 0.0
+
+    def fit(self, feats: np.ndarray, scores: np.ndarray, cover: np.ndarray) -> DefectHead:
+        from scipy.optimize import minimize
+
+        y = (cover.reshape(-1) >= DEFECT_COVER).astype(np.float64)
+        if not 0 < y.sum() < len(y):
+            raise InspectionError(
+                "불량 헤드 학습에는 불량 영역과 정상 영역이 모두 필요함 / "
+                "The defect head needs both defect and normal patches in its training masks"
+            )
+        x = _inputs(feats, scores, self.radii)
+        neg = np.flatnonzero(y == 0)
+        if len(neg) > self.max_negatives:  # keep every defect patch, sample the normal ones
+            keep = np.random.default_rng(self.seed).choice(neg, self.max_negatives, replace=False)
+            rows = np.sort(np.concatenate([np.flatnonzero(y == 1), keep]))
+            x, y = x[rows], y[rows]
+        mu, sd = _column_stats(x)
+        z = x  # standardised in place: the inputs are the largest array of training
+        z -= mu.astype(np.float32)
+        z /= sd.astype(np.float32)
+        pos = y.mean()
+        w = np.where(y > 0, 0.5 / pos, 0.5 / (1 - pos)) / len(y)  # each class half the loss
+
+        def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+            coef, b = theta[:-1], theta[-1]
+            t = z @ coef.astype(np.float32) + b
+            # log(1 + exp(-m)) with m = (2y - 1) t, stably
+            m = (2 * y - 1) * t
+            value = float(np.sum(w * np.logaddexp(0.0, -m))) + 0.5 * self.l2 * float(coef @ coef)
+            dt = -w * (2 * y - 1) / (1.0 + np.exp(np.clip(m, -50, 50)))
+            grad = np.empty_like(theta)
+            grad[:-1] = z.T @ dt.astype(np.float32) + self.l2 * coef
+            grad[-1] = dt.sum()
+            return value, grad
+
+        res = minimize(loss, np.zeros(z.shape[1] + 1), jac=True, method="L-BFGS-B", options={"maxiter": 500})
+        coef = res.x[:-1] / sd  # fold the standardisation into the weights
+        d = feats.shape[2]
+        self.weights_ = coef[: 4 * d].reshape(4, d).astype(np.float32)
+        self.score_weights_ = [float(v) for v in coef[4 * d :]]
+        self.bias_ = float(res.x[-1] - coef @ mu)
+        return self
+
+    def score(self, feats: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """Logit of "defect" of every patch: ``(N, P, D)``, ``(N, g, g)`` -> ``(N, g, g)``."""
+        if self.weights_ is None:
+            raise InspectionError("불량 헤드가 학습되지 않음 / The defect head is not fitted")
+        n, p, d = feats.shape
+        g = scores.shape[1]
+        u = (feats.reshape(n * p, d) @ self.weights_.T).reshape(n, g, g, 4)  # one product for all four
+        a = self.score_weights_
+        r0, r1 = self.radii
+        out = u[..., 0] + a[0] * scores + self.bias_
+        out += box_mean(u[..., 1] + a[1] * scores, r0)
+        out += box_mean(u[..., 2] + a[2] * scores, r1)
+        out += (u[..., 3] + a[3] * scores).mean(axis=(1, 2), keepdims=True)
+        return out.astype(np.float32)
+
+    def to_dict(self) -> dict[str, object]:
+        """Everything but the weights matrix (stored beside, as ``defect_head.npy``)."""
+        return {
+            "l2": self.l2,
+            "radii": list(self.radii),
+            "max_negatives": self.max_negatives,
+            "seed": self.seed,
+            "score_weights": self.score_weights_,
+            "bias": self.bias_,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, object], weights: np.ndarray) -> DefectHead:
+        radii = d.get("radii", [2, 4])
+        assert isinstance(radii, list)
+        head = cls(
+            l2=float(d.get("l2", 1e-2)),  # type: ignore[arg-type]
+            radii=(int(radii[0]), int(radii[1])),
+            max_negatives=int(d.get("max_negatives", 200_000)),  # type: ignore[call-overload]
+            seed=int(d.get("seed", 0)),  # type: ignore[call-overload]
+        )
+        head.weights_ = np.asarray(weights, dtype=np.float32)
+        head.score_weights_ = [float(v) for v in d["score_weights"]]  # type: ignore[attr-defined]
+        head.bias_ = float(d["bias"])  # type: ignore[arg-type]
+        return head
+
+
+#: Fewest labelled images with a defect patch (mask cover >= :data:`DEFECT_COVER` in a cell) for
+#: a defect head: each of the two calibration folds must learn from two or more.
+MIN_HEAD_IMAGES = 4
+
+
+def cross_fitted(
+    feats: np.ndarray, scores: np.ndarray, cover: np.ndarray, head: DefectHead, folds: int = 2
+) -> tuple[DefectHead, np.ndarray]:
+    """``head`` fitted on every image, and each image's logits from a copy fitted without it.
+
+    Images are dealt to ``folds`` folds in turn (the images with a defect patch first, so each
+    fold has some); each fold is scored by a head fitted on the others. Calibration (the
+    threshold, the good images' spread) then sees the head as it will see new parts, not the
+    images it learned from.
+
+    >>> rng = np.random.default_rng(0)
+    >>> feats = rng.normal(size=(8, 16, 3)).astype(np.float32)
+    >>> cover = np.zeros((8, 4, 4), np.float32); cover[:4, :2, :2] = 1.0
+    >>> feats.reshape(8, 4, 4, 3)[:4, :2, :2, 0] += 4.0
+    >>> fitted, logits = cross_fitted(feats, np.zeros((8, 4, 4), np.float32), cover, DefectHead())
+    >>> bool(np.median(logits[cover > 0]) > np.percentile(logits[cover == 0], 90)), logits.shape
+    (True, (8, 4, 4))
+    """
+    has_defect = (cover >= DEFECT_COVER).reshape(len(cover), -1).any(axis=1)
+    order = np.concatenate([np.flatnonzero(has_defect), np.flatnonzero(~has_defect)])
+    fold = np.empty(len(cover), dtype=np.int64)
+    fold[order] = np.arange(len(order)) % folds
+    logits = np.empty(scores.shape, dtype=np.float32)
+    for f in range(folds):
+        out = fold == f
+        part = replace(head).fit(feats[~out], scores[~out], cover[~out])
+        logits[out] = part.score(feats[out], scores[out])
+    return replace(head).fit(feats, scores, cover), logits
+
+
+def n_head_images(cover: np.ndarray) -> int:
+    """How many images have a defect patch (a cell at least :data:`DEFECT_COVER` inside the mask)."""
+    return int((cover >= DEFECT_COVER).reshape(len(cover), -1).any(axis=1).sum())

@@ -1,0 +1,97 @@
+"""Training the defect head beside the memory bank (``head.py``) from a few labelled defect masks.
+
+The head learns from the held-back good images (their distances measured as for new parts) and
+the labelled defect images with masks. Its logits for calibration come from heads fitted without
+each image (:func:`~.head.cross_fitted`), so the threshold and the good images' spread are set as
+on new parts.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from aion.solutions.inspection.data import ImageItem
+from aion.solutions.inspection.errors import BadImageError
+from aion.solutions.inspection.head import (
+    MIN_HEAD_IMAGES,
+    DefectHead,
+    cross_fitted,
+    n_head_images,
+    patch_cover,
+)
+from aion.solutions.inspection.model import InspectionModel, combine
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class HeadFit:
+    """A fitted head, its settings for ``meta.json`` and the calibration images' patch scores."""
+
+    head: DefectHead
+    settings: dict[str, Any]  # DefectHead.to_dict() and the standardisation (``combine``)
+    keys: list[str]  # ImageItem.key of the defect images it learned from
+    good_patches: np.ndarray  # (held-back good images, g, g): combined, out-of-fold
+    defect_patches: np.ndarray  # (defect images, g, g): combined, out-of-fold
+
+
+def fit_head(
+    scorer: InspectionModel,
+    items: list[ImageItem],
+    images: list[np.ndarray],
+    good_feats: np.ndarray,
+    good_bank: np.ndarray,
+    seed: int = 0,
+    batch_size: int = 8,
+) -> HeadFit | None:
+    """Fit the head on the decoded defect ``images`` (with their ``items``' masks) and the
+    held-back good images' features and bank distances; ``None`` (logged) when fewer than
+    :data:`~.head.MIN_HEAD_IMAGES` of the masks mark a defect patch."""
+    s, g = scorer.meta.resolution, scorer.meta.grid
+    feats, bank, cover, keys = [], [], [], []
+    for start in range(0, len(items), batch_size):
+        masks, chosen = [], []
+        for it, im in zip(items[start : start + batch_size], images[start : start + batch_size], strict=True):
+            try:
+                m = it.load_mask((s, s))
+            except BadImageError as e:
+                log.warning("불량 마스크를 건너뜀 / Skipped defect mask: %s", e)
+                continue
+            if m is not None:
+                masks.append(m)
+                chosen.append(im)
+                keys.append(it.key)
+        if chosen:
+            f = scorer.patch_features(scorer.batch(chosen))
+            feats.append(f)
+            bank.append(scorer.bank_scores(f))
+            cover.append(patch_cover(np.stack(masks), g))
+    n_defect = n_head_images(np.concatenate(cover)) if cover else 0
+    if n_defect < MIN_HEAD_IMAGES:
+        log.warning(
+            "불량 헤드 없음: 불량 영역이 표시된 마스크 %d장 (%d장 이상 필요) / "
+            "No defect head: %d masks mark a defect patch (%d or more needed)",
+            n_defect,
+            MIN_HEAD_IMAGES,
+            n_defect,
+            MIN_HEAD_IMAGES,
+        )
+        return None
+    n_good = len(good_feats)
+    all_bank = np.concatenate([good_bank, *bank])
+    all_cover = np.concatenate([np.zeros_like(good_bank), *cover])
+    head, logits = cross_fitted(
+        np.concatenate([good_feats, *feats]), all_bank, all_cover, DefectHead(seed=seed)
+    )
+    stats = {
+        "bank_mean": float(good_bank.mean()),
+        "bank_std": float(good_bank.std()) or 1.0,
+        "head_mean": float(logits[:n_good].mean()),
+        "head_std": float(logits[:n_good].std()) or 1.0,
+    }
+    combined = combine(all_bank, logits, **stats)
+    return HeadFit(head, {**head.to_dict(), **stats}, keys, combined[:n_good], combined[n_good:])

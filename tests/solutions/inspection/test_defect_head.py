@@ -1,0 +1,222 @@
+"""The defect head beside the memory bank: trained from a few labelled masks, it must help on
+images it did not learn from, travel in the model file, and stay out of the evaluation."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from aion.solutions.inspection.head import DefectHead, box_mean, patch_cover
+
+from .conftest import RESOLUTION, save, texture
+
+
+def stained(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """A texture with a large, faint, darker patch: a stain or an uneven finish (its mask)."""
+    img = texture(rng, size).astype(np.float64)
+    y, x = np.mgrid[0:size, 0:size]
+    cx, cy = rng.uniform(size * 0.3, size * 0.7, 2)
+    ry, rx = rng.uniform(size * 0.15, size * 0.25, 2)
+    mask = ((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2 < 1.0
+    img[mask] = 128 + (img[mask] - 128) * 0.55 - 14  # flatter weave, a little darker
+    return np.clip(img, 0, 255).astype(np.uint8), mask
+
+
+def make_stains(root: Path, n_train: int = 30, n_good: int = 8, n_stain: int = 12) -> Path:
+    rng = np.random.default_rng(3)
+    for i in range(n_train):
+        save(texture(rng), root / "train" / "good" / f"{i:03d}.png")
+    for i in range(n_good):
+        save(texture(rng), root / "test" / "good" / f"{i:03d}.png")
+    for i in range(n_stain):
+        img, mask = stained(rng, 96)
+        save(img, root / "test" / "stain" / f"{i:03d}.png")
+        save((mask * 255).astype(np.uint8), root / "ground_truth" / "stain" / f"{i:03d}_mask.png")
+    return root
+
+
+@pytest.fixture(scope="module")
+def stains(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_stains(tmp_path_factory.mktemp("stains"))
+
+
+@pytest.fixture(scope="module")
+def head_model(stains: Path, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    """The same set trained without and with 5 labelled stains; the second saved and reloaded."""
+    import torch
+
+    from aion.solutions.inspection import InspectionModel, TrainConfig, load_dataset, train
+    from aion.solutions.inspection.data import sample_defects
+
+    torch.set_num_threads(2)
+    ds = load_dataset(stains)
+    cfg = TrainConfig(resolution=RESOLUTION, threads=2, min_bank_size=200)
+    plain = train(ds, cfg)
+    model = train(ds, cfg, defects=sample_defects(ds, 5))
+    path = model.save(tmp_path_factory.mktemp("head") / "stain.aion")
+    return plain, model, path, InspectionModel.load(path, threads=2)
+
+
+def test_box_mean_is_the_mean_of_each_clipped_window() -> None:
+    rng = np.random.default_rng(0)
+    maps = rng.normal(size=(2, 7, 9, 3)).astype(np.float32)
+    for r in (1, 2, 4):
+        naive = np.empty_like(maps)
+        for i in range(7):
+            for j in range(9):
+                naive[:, i, j] = maps[:, max(i - r, 0) : i + r + 1, max(j - r, 0) : j + r + 1].mean(
+                    axis=(1, 2)
+                )
+        assert np.allclose(box_mean(maps, r), naive, atol=1e-5)
+        assert np.allclose(box_mean(maps[..., 0], r), naive[..., 0], atol=1e-5)
+
+
+def test_head_scores_as_its_inputs_say() -> None:
+    """The fast scoring (one projection, box means of scalar maps) equals the logistic model over
+    the explicit inputs it was fitted on."""
+    from aion.solutions.inspection.head import _inputs
+
+    rng = np.random.default_rng(1)
+    feats = rng.normal(size=(5, 36, 4)).astype(np.float32)
+    scores = rng.random((5, 6, 6)).astype(np.float32)
+    cover = np.zeros((5, 6, 6), np.float32)
+    cover[:3, 1:3, 2:5] = 1.0
+    feats.reshape(5, 6, 6, 4)[:3, 1:3, 2:5, 1] -= 2.0
+    head = DefectHead().fit(feats, scores, cover)
+    assert head.weights_ is not None
+    coef = np.concatenate([head.weights_.reshape(-1), head.score_weights_])
+    explicit = (_inputs(feats, scores, head.radii) @ coef + head.bias_).reshape(5, 6, 6)
+    assert np.allclose(head.score(feats, scores), explicit, atol=1e-4)
+    assert head.score(feats, scores)[cover > 0].mean() > head.score(feats, scores)[cover == 0].mean() + 2
+
+
+def test_head_needs_defect_and_normal_patches() -> None:
+    from aion.solutions.inspection import InspectionError
+
+    feats = np.zeros((2, 4, 3), np.float32)
+    with pytest.raises(InspectionError, match="defect and normal"):
+        DefectHead().fit(feats, np.zeros((2, 2, 2), np.float32), np.zeros((2, 2, 2), np.float32))
+    with pytest.raises(InspectionError, match="not fitted"):
+        DefectHead().score(feats, np.zeros((2, 2, 2), np.float32))
+
+
+def test_patch_cover_is_the_masked_share_of_each_cell() -> None:
+    mask = np.zeros((1, 16, 16), bool)
+    mask[0, :4, :6] = True
+    cover = patch_cover(mask, 2)
+    assert cover[0].tolist() == [[0.375, 0.0], [0.0, 0.0]]
+
+
+def test_labelled_masks_help_on_images_the_head_did_not_learn_from(head_model, stains: Path) -> None:
+    from aion.solutions.inspection import evaluate, load_dataset
+
+    plain, model, _, _ = head_model
+    rep = model.train_report_
+    assert rep.n_head_images == 5 and len(model.meta.head_images) == 5
+    assert rep.seconds["defect_head"] > 0
+    ds = load_dataset(stains)
+    with_head = evaluate(model, ds)
+    assert with_head.n_left_out == 5 and with_head.n_images == 8 + 12 - 5
+    left = [it for it in ds.test if it.key not in set(model.meta.head_images)]
+    without = evaluate(plain, ds, items=left)
+    # the bank's own map, measured beside the combined one, is the plain model's map
+    assert with_head.pixel_auroc_bank == pytest.approx(without.pixel_auroc, abs=0.02)
+    assert with_head.pixel_auroc > without.pixel_auroc + 0.02  # 0.944 -> 0.986 when written
+    assert with_head.aupro > without.aupro + 0.05  # 0.81 -> 0.95
+    assert with_head.image_auroc >= without.image_auroc - 0.02
+
+
+def test_head_travels_in_the_model_file_and_scores_alike_after_export(head_model, stains: Path) -> None:
+    from aion.solutions.inspection import load_dataset
+
+    _, model, path, edge = head_model
+    with zipfile.ZipFile(path) as zf:
+        meta = json.loads(zf.read("meta.json"))
+        assert "defect_head.npy" in zf.namelist()
+    assert meta["version"] == 5 and set(meta["defect_head"]) >= {
+        "bank_mean",
+        "bank_std",
+        "head_mean",
+        "head_std",
+    }
+    assert edge.defect_head_ is not None
+    images = [it.load() for it in load_dataset(stains).test[:6]]
+    raw_t, maps_t = model.raw_maps(images)
+    raw_e, maps_e = edge.raw_maps(images)
+    assert np.abs(maps_t - maps_e).max() < 1e-3
+    assert np.abs(raw_t - raw_e).max() < 1e-3
+    # the head changes the map: the bank's distances alone give another one
+    bank_only = edge.anomaly_maps(edge.score_batch(images).bank)
+    assert np.abs(bank_only - maps_e).max() > 0.1
+
+
+def test_a_damaged_head_is_named(head_model, tmp_path: Path) -> None:
+    from aion.solutions.inspection import InspectionModel, ModelFileError
+
+    _, _, path, _ = head_model
+    bad = tmp_path / "bad.aion"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(bad, "w") as dst:
+        for name in src.namelist():
+            if name != "defect_head.npy":
+                dst.writestr(name, src.read(name))
+    with pytest.raises(ModelFileError, match="bad.aion"):
+        InspectionModel.load(bad)
+
+
+def test_too_few_masks_set_the_threshold_only(stains: Path, tmp_path: Path) -> None:
+    from aion.solutions.inspection import TrainConfig, load_dataset, train
+    from aion.solutions.inspection.data import sample_defects
+
+    ds = load_dataset(stains)
+    model = train(
+        ds, TrainConfig(resolution=RESOLUTION, threads=2, min_bank_size=200), defects=sample_defects(ds, 3)
+    )
+    assert model.defect_head_ is None and model.meta.version == 4 and not model.meta.head_images
+    assert model.train_report_.n_head_images == 0
+    assert model.meta.threshold_method == "f1" and model.train_report_.n_defect_images == 3
+
+
+def test_defect_folder_finds_masks_and_skips_them_as_images(tmp_path: Path) -> None:
+    from aion.solutions.inspection.data import defect_folder
+
+    rng = np.random.default_rng(0)
+    img, mask = stained(rng, 32)
+    for name in ("a.png", "b.png", "c.png"):
+        save(img, tmp_path / name)
+    save((mask * 255).astype(np.uint8), tmp_path / "a_mask.png")
+    save((mask * 255).astype(np.uint8), tmp_path / "masks" / "b.png")
+    items = {it.name: it for it in defect_folder(tmp_path)}
+    assert sorted(items) == ["a.png", "b.png", "c.png"]
+    assert items["c.png"].mask_member is None
+    for name in ("a.png", "b.png"):
+        loaded = items[name].load_mask((32, 32))
+        assert loaded is not None and (loaded == mask).all()
+    assert items["a.png"].load().shape == (32, 32, 3)
+
+
+def test_cli_trains_a_head_from_masked_test_images_and_reports_its_gain(stains: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from aion.solutions.inspection.cli import app
+
+    runner = CliRunner()
+    model = tmp_path / "h.aion"
+    base = ["train", str(stains), "--out", str(model), "--resolution", str(RESOLUTION), "--threads", "2"]
+    res = runner.invoke(app, [*base, "--defects-per-kind", "5", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["n_head_images"] == 5
+    res = runner.invoke(app, ["evaluate", str(model), str(stains), "--threads", "2"])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.stdout.split())  # the console wraps long lines
+    assert "defect head gain" in text and "5 images the defect head learned from are left out" in text
+    res = runner.invoke(app, ["evaluate", str(model), str(stains), "--threads", "2", "--json"])
+    assert json.loads(res.stdout)["n_images"] == 15
+    # --no-defect-head: the same defects set the threshold only
+    res = runner.invoke(app, [*base, "--defects-per-kind", "5", "--no-defect-head", "--json"])
+    assert res.exit_code == 0 and json.loads(res.stdout)["n_head_images"] == 0
+    res = runner.invoke(app, [*base, "--defects-per-kind", "-1"])
+    assert res.exit_code != 0 and "Defects per kind must be 0 or more: -1" in " ".join(res.output.split())
