@@ -334,7 +334,8 @@ class InspectionModel:
         if self.defect_head_ is None:
             return bank
         h = self.meta.defect_head
-        logits = self.defect_head_.score(feats, bank)
+        with single_thread_blas():  # small products; idle BLAS threads would spin beside the backbone's
+            logits = self.defect_head_.score(feats, bank)
         return combine(bank, logits, h["bank_mean"], h["bank_std"], h["head_mean"], h["head_std"])
 
     def maps_of_patch_scores(self, patches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
