@@ -21,6 +21,7 @@ Constructor arguments are stored under their own names (``l2``, ``radii``, ``max
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -97,7 +98,7 @@ def _column_stats(x: np.ndarray, rows: int = 32768) -> tuple[np.ndarray, np.ndar
     return mu, np.sqrt(np.maximum(squares / len(x) - mu * mu, 0.0)) + 1e-6
 
 
-@dataclass
+@dataclass(eq=False)
 class DefectHead:
     """Logistic regression from patch features and distances to "this patch is a defect".
 
@@ -118,9 +119,8 @@ class DefectHead:
     radii: tuple[int, int] = (2, 4)
     max_negatives: int = 200_000
     seed: int = 0
-    weights_: np.ndarray | None = field(
-        default=None, repr=False
-    )  # (4, D): feature, box r0, box r1, image mean
+    # (4, D): the weights of the feature, its two box means and its image mean
+    weights_: np.ndarray | None = field(default=None, repr=False)
     score_weights_: list[float] = field(default_factory=list)  # the same four of the distance
     bias_: float = 0.0
 
@@ -181,7 +181,7 @@ class DefectHead:
         out += (u[..., 3] + a[3] * scores).mean(axis=(1, 2), keepdims=True)
         return out.astype(np.float32)
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, Any]:
         """Everything but the weights matrix (stored beside, as ``defect_head.npy``)."""
         return {
             "l2": self.l2,
@@ -193,18 +193,18 @@ class DefectHead:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, object], weights: np.ndarray) -> DefectHead:
+    def from_dict(cls, d: dict[str, Any], weights: np.ndarray) -> DefectHead:
+        """The head of :meth:`to_dict` with its ``weights`` matrix."""
         radii = d.get("radii", [2, 4])
-        assert isinstance(radii, list)
         head = cls(
-            l2=float(d.get("l2", 1e-2)),  # type: ignore[arg-type]
+            l2=float(d.get("l2", 1e-2)),
             radii=(int(radii[0]), int(radii[1])),
-            max_negatives=int(d.get("max_negatives", 200_000)),  # type: ignore[call-overload]
-            seed=int(d.get("seed", 0)),  # type: ignore[call-overload]
+            max_negatives=int(d.get("max_negatives", 200_000)),
+            seed=int(d.get("seed", 0)),
         )
         head.weights_ = np.asarray(weights, dtype=np.float32)
-        head.score_weights_ = [float(v) for v in d["score_weights"]]  # type: ignore[attr-defined]
-        head.bias_ = float(d["bias"])  # type: ignore[arg-type]
+        head.score_weights_ = [float(v) for v in d["score_weights"]]
+        head.bias_ = float(d["bias"])
         return head
 
 

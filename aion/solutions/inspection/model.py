@@ -513,6 +513,9 @@ class InspectionModel:
                     weights = np.load(io.BytesIO(zf.read("defect_head.npy")), allow_pickle=False)
                     if weights.shape != (4, meta.feature_dim):
                         raise ValueError(f"defect head weights of shape {weights.shape}")
+                    missing = {"bank_mean", "bank_std", "head_mean", "head_std"} - set(meta.defect_head)
+                    if missing:
+                        raise ValueError(f"defect head settings lack {sorted(missing)}")
                     head = DefectHead.from_dict(meta.defect_head, weights)
         except FileNotFoundError as e:
             raise ModelFileError(f"모델 파일이 없음: {path} / Model file not found: {path}") from e

@@ -250,6 +250,7 @@ def train(
         t_head = time.perf_counter()
         head_fit = fit_head(scorer, head_items, head_images, feats[n_fit:], patches, cfg.seed, cfg.batch_size)
         times["defect_head"] = time.perf_counter() - t_head
+        report_progress("defect head", 1.0)
         if head_fit is not None:
             patches = head_fit.good_patches
             scorer.defect_head_ = head_fit.head

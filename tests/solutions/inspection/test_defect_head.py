@@ -165,6 +165,18 @@ def test_a_damaged_head_is_named(head_model, tmp_path: Path) -> None:
                 dst.writestr(name, src.read(name))
     with pytest.raises(ModelFileError, match="bad.aion"):
         InspectionModel.load(bad)
+    # settings without the standardisation the map needs
+    worse = tmp_path / "worse.aion"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(worse, "w") as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == "meta.json":
+                meta = json.loads(data)
+                del meta["defect_head"]["head_std"]
+                data = json.dumps(meta).encode()
+            dst.writestr(name, data)
+    with pytest.raises(ModelFileError, match="head_std"):
+        InspectionModel.load(worse)
 
 
 def test_too_few_masks_set_the_threshold_only(stains: Path, tmp_path: Path) -> None:
