@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -30,9 +30,28 @@ def _int_option(options: dict[str, Any], key: str, default: int, allowed: tuple[
     return value
 
 
+def _mask_stem(path: str) -> str:
+    """The image stem a mask file belongs to: ``ng_masks/a.png`` and ``ground_truth/x/a_mask.png``
+    both -> ``a`` (lower case).
+
+    >>> _mask_stem("ground_truth/crack/A_mask.png"), _mask_stem("ng_masks/b.png")
+    ('a', 'b')
+    """
+    stem = PurePosixPath(path).stem.lower()
+    return stem[: -len("_mask")] if stem.endswith("_mask") else stem
+
+
 def prepare_train_inspection(session: Session, req: PrepareRequest) -> Prepared:
-    """Images of the version (masks excluded) -> worker parameters; needs a few good images."""
-    items = [it for it in version_items(session, req.version.id) if it.media_type != "mask"]
+    """Images of the version -> worker parameters; needs a few good images. An NG image with a
+    mask of the same stem (``ng_masks/``, ``masks/`` or ``ground_truth/``) carries it: masked NG
+    images train a defect head beside the memory bank (``aion/solutions/inspection/head.py``)."""
+    every = version_items(session, req.version.id)
+    items = [it for it in every if it.media_type != "mask"]
+    masks: dict[str, list[Any]] = {}
+    for it in every:
+        if it.media_type == "mask":
+            masks.setdefault(_mask_stem(it.path), []).append(it)
+    ng_stems = [PurePosixPath(it.path).stem.lower() for it in items if it.label == "ng"]
     good = [it for it in items if it.label != "ng"]
     if len(good) < 2:
         raise PlatformError("Training needs at least {n} good or unlabelled images.", n=2)
@@ -51,8 +70,17 @@ def prepare_train_inspection(session: Session, req: PrepareRequest) -> Prepared:
     }
     dataset = get_scoped(session, Dataset, req.version.dataset_id)
     model_name = str(req.options.get("model_name") or f"{dataset.name} inspection").strip()[:200]
+
+    def ref(it: Any) -> dict[str, Any]:
+        out = {"path": it.path, "sha256": it.sha256, "label": it.label}
+        stem = PurePosixPath(it.path).stem.lower()
+        # a mask is used only where its stem names one NG image and one mask (no guessing)
+        if it.label == "ng" and len(masks.get(stem, [])) == 1 and ng_stems.count(stem) == 1:
+            out["mask"] = {"path": masks[stem][0].path, "sha256": masks[stem][0].sha256}
+        return out
+
     params = {
-        "items": [{"path": it.path, "sha256": it.sha256, "label": it.label} for it in items],
+        "items": [ref(it) for it in items],
         "store": req.store.url,  # the worker fetches the images through the store, on any machine
         "out": str(req.out_dir / "model.aion"),
         "out_ref": req.out_ref,

@@ -14,18 +14,28 @@ from typing import Any
 from aion.platform.compute.context import JobContext
 from aion.platform.storage.factory import fetch_input, publish_outputs
 
-STAGE_SPAN = {"load": (0.05, 0.15), "features": (0.15, 0.5), "coreset": (0.5, 0.65), "calibrate": (0.65, 0.8)}
+STAGE_SPAN = {
+    "load": (0.05, 0.15),
+    "features": (0.15, 0.5),
+    "coreset": (0.5, 0.65),
+    "defect head": (0.65, 0.75),
+    "calibrate": (0.75, 0.8),
+}
 
 
-def _materialize(items: list[dict[str, Any]], root: Path, store: str | None) -> tuple[int, int]:
-    """Fetch each image into ``root/ok`` or ``root/ng`` (unlabelled images count as good)."""
-    n_ok = n_ng = 0
+def _materialize(items: list[dict[str, Any]], root: Path, store: str | None) -> tuple[int, int, int]:
+    """Fetch each image into ``root/ok`` or ``root/ng`` (unlabelled images count as good), and an
+    NG image's mask into ``root/ng_masks/<its stem>.png``; how many good, NG and masks."""
+    n_ok = n_ng = n_masks = 0
     for i, it in enumerate(items):
         sub = "ng" if it.get("label") == "ng" else "ok"
         fetch_input(store, it, root / sub / f"{i:06d}{Path(it['path']).suffix.lower()}")
         n_ok += sub == "ok"
         n_ng += sub == "ng"
-    return n_ok, n_ng
+        if sub == "ng" and it.get("mask"):
+            fetch_input(store, it["mask"], root / "ng_masks" / f"{i:06d}.png")  # decoded by content
+            n_masks += 1
+    return n_ok, n_ng, n_masks
 
 
 def train_inspection(
@@ -44,14 +54,16 @@ def train_inspection(
     ``store`` (local folder or S3). Writes ``out`` (the model) and ``out + ".report.json"``
     (training and evaluation reports), and puts both in the store as ``out_ref/<name>``.
     """
-    from aion.solutions.inspection import TrainConfig, train
+    from aion.solutions.inspection import TrainConfig, load_dataset, train
     from aion.solutions.inspection import evaluate as evaluate_model
 
     cfg = TrainConfig(**config)
     work = Path(tempfile.mkdtemp(prefix="aion-train-"))
     try:
-        n_ok, n_ng = _materialize(items, work, store)
-        ctx.log(f"images: {n_ok} good/unlabelled, {n_ng} NG; config {json.dumps(cfg.to_dict())}")
+        n_ok, n_ng, n_masks = _materialize(items, work, store)
+        ctx.log(
+            f"images: {n_ok} good/unlabelled, {n_ng} NG ({n_masks} with masks); config {json.dumps(cfg.to_dict())}"
+        )
         ctx.progress(0.05, "load")
 
         def progress(stage: str, fraction: float) -> None:
@@ -60,7 +72,11 @@ def train_inspection(
             if ctx.stopping:
                 raise InterruptedError("cancelled")
 
-        model = train(work, cfg, progress=progress)
+        ds = load_dataset(work)
+        # masked NG images are passed as labelled defects: they train a defect head (and are left
+        # out of the evaluation below); without masks the NG images set the threshold only
+        defects = [it for it in ds.test if it.label == 1] if n_masks else None
+        model = train(ds, cfg, progress=progress, defects=defects)
         rep = model.train_report_
         ctx.log(f"trained: bank {rep.bank_size}/{rep.n_patches} patches, threshold {rep.threshold:.4f}")
         Path(out).parent.mkdir(parents=True, exist_ok=True)
@@ -71,14 +87,24 @@ def train_inspection(
             "train_images": float(rep.n_fit_images),
             "defect_images": float(rep.n_defect_images),
             "train_seconds": float(rep.seconds.get("total", 0.0)),
+            "head_images": float(rep.n_head_images),
+            # the head's gain, out of fold on its own masked images (they are left out below)
+            **{f"head_{k}": float(v) for k, v in rep.head_gain.items()},
         }
         report: dict[str, Any] = {"train": rep.to_dict()}
         if evaluate and n_ng > 0:
             ctx.progress(0.85, "evaluate")
-            ev = evaluate_model(model, work)
+            ev = evaluate_model(model, ds)
             summary = ev.summary()
             report["evaluation"] = {k: v for k, v in ev.to_dict().items() if k != "images"}
-            for key in ("image_auroc", "f1", "false_reject_rate", "escape_rate", "ms_per_image"):
+            for key in (
+                "image_auroc",
+                "f1",
+                "false_reject_rate",
+                "escape_rate",
+                "ms_per_image",
+                "pixel_auroc",
+            ):
                 value = summary.get(key, getattr(ev, key, None))
                 if isinstance(value, int | float):
                     metrics[key] = float(value)

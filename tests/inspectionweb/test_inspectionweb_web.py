@@ -165,3 +165,22 @@ def test_a_consultant_reads_the_report_but_cannot_save_a_threshold(
     with system_session(engine) as s:
         assert s.scalars(select(ModelVersion.number)).all() == [1]
     c.__exit__(None, None, None)
+
+
+def test_report_shows_the_defect_heads_gain_when_the_model_has_one(
+    app: Any, world: World, engine: Engine, tmp_path: Path, model_file: Path
+) -> None:
+    reg = register_model(app, world, engine, tmp_path, model_file, "a_member", "브래킷")
+    c = client_for(app, world, "a_member")
+    assert 'id="defect-head"' not in c.get(reg.base + "/report").text  # no head: no card
+    gain = {"pixel_auroc_bank": 0.78125, "pixel_auroc_head": 0.90625, "aupro_bank": 0.7, "aupro_head": 0.8}
+    with system_session(engine) as s, s.begin():
+        mv = s.get(ModelVersion, reg.version_id)
+        assert mv is not None
+        mv.report = {"train": {"n_head_images": 25, "head_gain": gain}}  # as a training job writes it
+    page = c.get(reg.base + "/report")
+    assert page.status_code == 200
+    card = page.text[page.text.index('id="defect-head"') :]
+    assert "불량 헤드" in card and "불량 마스크 25장" in card
+    assert 'id="head-bank">0.781<' in card and 'id="head-combined">0.906<' in card
+    c.__exit__(None, None, None)

@@ -181,6 +181,47 @@ def test_train_inspection_job_registers_a_model_with_lineage(
         assert s.scalars(select(ModelVersion)).all() == []
 
 
+def test_masked_ng_images_train_a_defect_head_in_the_job(
+    engine: Engine, world: World, runtime: PlatformRuntime, tmp_path: Path
+) -> None:
+    """NG images with masks (``ng_masks/<stem>.png``) train a defect head beside the memory bank;
+    the job's evaluation leaves them out and reports the bank's pixel AUROC beside the head's."""
+    import numpy as np
+    from PIL import Image
+
+    folder = write_images(tmp_path / "masked", n_ok=30, n_ng=6)
+    mask = np.zeros((64, 64), np.uint8)
+    mask[64 // 3 : 64 // 3 + 10, 64 // 3 : 64 // 3 + 10] = 255  # the square helpers.png draws
+    (folder / "ng_masks").mkdir()
+    for i in range(5):  # the sixth NG image has no mask: it sets the threshold only
+        own = mask.copy()
+        own[0, i] = 255  # one stray pixel each: the platform stores identical files once
+        Image.fromarray(own).save(folder / "ng_masks" / f"ng_{i:03d}.png")
+    with member(engine, world) as s, s.begin():
+        ds = datasets.create_dataset(s, world.company_a, "masked parts", "inspection_images")
+        v = datasets.register_folder(s, runtime.storage.store, runtime.storage.tmp, ds, folder)
+        ds_id, v_id = ds.id, v.id
+    with member(engine, world) as s, s.begin():
+        job_id = jobs.submit_job(s, runtime, "train_inspection", ds_id, v_id, {"resolution": 64}).id
+    done = wait_for(runtime, engine, job_id, {"succeeded", "failed", "cancelled"})
+    assert done.state == "succeeded", done.error
+    with member(engine, world) as s:
+        logs = jobs.job_logs(s, runtime, job_id)
+    assert done.metrics["head_images"] == 5, logs
+    # measured out of fold on the masked images themselves (every mask went to the head)
+    assert done.metrics["head_pixel_auroc_head"] >= done.metrics["head_pixel_auroc_bank"] - 0.02
+    assert "pixel_auroc" not in done.metrics  # no masked image is left to evaluate on
+    with member(engine, world) as s:
+        mv = modelregistry.get_version(s, done.outcome["model_id"], done.outcome["model_version_id"])
+        evaluation = mv.report["evaluation"]
+        assert evaluation["n_left_out"] == 5 and evaluation["n_images"] == 30 + 6 - 5
+        from aion.solutions.inspection import InspectionModel
+
+        model = InspectionModel.load(runtime.storage.store.path(mv.sha256))
+        assert model.defect_head_ is not None and model.meta.version == 5
+        assert len(model.meta.head_images) == 5
+
+
 def test_jobs_survive_a_restart_of_the_web_process(engine: Engine, world: World, tmp_path: Path) -> None:
     rt1 = make_runtime(engine, tmp_path)
     ds_id, v_id = image_set(engine, world, rt1, tmp_path)

@@ -180,6 +180,12 @@ def train_cmd(
         f"보정 세트 오판율 / calibration FRR: {rep.calibration_frr:.3f}\n"
         f"  시간 / time: {rep.seconds.get('total', 0):.1f} s"
     )
+    gain = rep.head_gain
+    if "pixel_auroc_bank" in gain and "pixel_auroc_head" in gain:
+        _console(stderr=False).print(
+            f"  불량 헤드 효과 (교차 검증) / defect head gain (out of fold): 픽셀 AUROC / pixel AUROC "
+            f"{gain['pixel_auroc_bank']:.4f} -> {gain['pixel_auroc_head']:.4f}"
+        )
 
 
 @app.command("evaluate")

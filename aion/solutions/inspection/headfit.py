@@ -24,6 +24,7 @@ from aion.solutions.inspection.head import (
     patch_cover,
 )
 from aion.solutions.inspection.model import InspectionModel, combine
+from aion.solutions.inspection.pixelmetrics import PixelMetrics
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,28 @@ class HeadFit:
     keys: list[str]  # ImageItem.key of the defect images it learned from
     good_patches: np.ndarray  # (held-back good images, g, g): combined, out-of-fold
     defect_patches: np.ndarray  # (defect images, g, g): combined, out-of-fold
+    defect_bank: np.ndarray  # (defect images, g, g): the bank's distances alone
+    masks: np.ndarray  # (defect images, S, S) bool: their masks at model resolution
+
+    def pixel_gain(self, scorer: InspectionModel, good_bank: np.ndarray) -> dict[str, float]:
+        """Pixel AUROC and AUPRO of the calibration images (held-back good ones and the masked
+        defects) from the bank's map alone and from the combined map, the head's part out of fold:
+        the head's gain measured on images no head that scored them learned from."""
+        out: dict[str, float] = {}
+        empty = np.zeros(self.masks.shape[1:], dtype=bool)
+        for name, good, bad in (
+            ("bank", good_bank, self.defect_bank),
+            ("head", self.good_patches, self.defect_patches),
+        ):
+            pixels = PixelMetrics()
+            for m in scorer.anomaly_maps(good):
+                pixels.add(empty, m)
+            for mask, m in zip(self.masks, scorer.anomaly_maps(bad), strict=True):
+                pixels.add(mask, m)
+            for key, value in ((f"pixel_auroc_{name}", pixels.auroc()), (f"aupro_{name}", pixels.aupro())):
+                if value is not None:
+                    out[key] = value
+        return out
 
 
 def fit_head(
@@ -52,7 +75,7 @@ def fit_head(
     held-back good images' features and bank distances; ``None`` (logged) when fewer than
     :data:`~.head.MIN_HEAD_IMAGES` of the masks mark a defect patch."""
     s, g = scorer.meta.resolution, scorer.meta.grid
-    feats, bank, cover, keys = [], [], [], []
+    feats, bank, cover, keys, all_masks = [], [], [], [], []
     for start in range(0, len(items), batch_size):
         masks, chosen = [], []
         for it, im in zip(items[start : start + batch_size], images[start : start + batch_size], strict=True):
@@ -70,6 +93,7 @@ def fit_head(
             feats.append(f)
             bank.append(scorer.bank_scores(f))
             cover.append(patch_cover(np.stack(masks), g))
+            all_masks += masks
     n_defect = n_head_images(np.concatenate(cover)) if cover else 0
     if n_defect < MIN_HEAD_IMAGES:
         log.warning(
@@ -94,4 +118,12 @@ def fit_head(
         "head_std": float(logits[:n_good].std()) or 1.0,
     }
     combined = combine(all_bank, logits, **stats)
-    return HeadFit(head, {**head.to_dict(), **stats}, keys, combined[:n_good], combined[n_good:])
+    return HeadFit(
+        head,
+        {**head.to_dict(), **stats},
+        keys,
+        combined[:n_good],
+        combined[n_good:],
+        all_bank[n_good:],
+        np.stack(all_masks).astype(bool),
+    )

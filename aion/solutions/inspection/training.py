@@ -43,6 +43,8 @@ class TrainReport:
     seconds: dict[str, float] = field(default_factory=dict)
     skipped: list[SkippedImage] = field(default_factory=list)
     n_head_images: int = 0  # labelled defect images with masks the defect head learned from (0: none)
+    # the head's gain on its calibration images, out of fold: pixel_auroc_bank / _head, aupro_bank / _head
+    head_gain: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
@@ -239,6 +241,7 @@ def train(
         patches = scorer.scores_of_features(feats[:n_fit])
     defect_items = list(defects) if defects is not None else ds.train_defects
     head_fit: HeadFit | None = None
+    head_gain: dict[str, float] = {}
     head_images: list[np.ndarray] = []
     if defects is not None and cfg.defect_head and n_held >= MIN_POOLED_IMAGES:
         # labelled masks given with the defects: a head beside the bank learns what they mark
@@ -252,6 +255,7 @@ def train(
         times["defect_head"] = time.perf_counter() - t_head
         report_progress("defect head", 1.0)
         if head_fit is not None:
+            head_gain = head_fit.pixel_gain(scorer, patches)
             patches = head_fit.good_patches
             scorer.defect_head_ = head_fit.head
             meta = replace(
@@ -322,5 +326,6 @@ def train(
         seconds={k: round(v, 3) for k, v in times.items()},
         skipped=skipped,
         n_head_images=len(meta.head_images),
+        head_gain={k: round(v, 4) for k, v in head_gain.items()},
     )
     return model

@@ -118,6 +118,8 @@ def test_labelled_masks_help_on_images_the_head_did_not_learn_from(head_model, s
     rep = model.train_report_
     assert rep.n_head_images == 5 and len(model.meta.head_images) == 5
     assert rep.seconds["defect_head"] > 0
+    # the gain measured in training, out of fold on the head's own images, shows already
+    assert rep.head_gain["pixel_auroc_head"] > rep.head_gain["pixel_auroc_bank"]
     ds = load_dataset(stains)
     with_head = evaluate(model, ds)
     assert with_head.n_left_out == 5 and with_head.n_images == 8 + 12 - 5
@@ -220,7 +222,11 @@ def test_cli_trains_a_head_from_masked_test_images_and_reports_its_gain(stains: 
     base = ["train", str(stains), "--out", str(model), "--resolution", str(RESOLUTION), "--threads", "2"]
     res = runner.invoke(app, [*base, "--defects-per-kind", "5", "--json"])
     assert res.exit_code == 0, res.output
-    assert json.loads(res.stdout)["n_head_images"] == 5
+    trained = json.loads(res.stdout)
+    assert trained["n_head_images"] == 5 and set(trained["head_gain"]) >= {
+        "pixel_auroc_bank",
+        "pixel_auroc_head",
+    }
     res = runner.invoke(app, ["evaluate", str(model), str(stains), "--threads", "2"])
     assert res.exit_code == 0, res.output
     text = " ".join(res.stdout.split())  # the console wraps long lines
