@@ -154,6 +154,12 @@ def _steps(model: Any, images: list[np.ndarray], batch: int, reps: int) -> dict[
     return {k: round(float(np.median(v)), 3) for k, v in steps.items()}
 
 
+def _accuracy(rep: Any) -> dict[str, Any]:
+    """The accuracy figures of an ``EvaluationReport``."""
+    keys = ("image_auroc", "pixel_auroc", "aupro", "f1", "false_reject_rate", "escape_rate")
+    return {k: getattr(rep, k) for k in keys}
+
+
 def phase_evaluate(data: Path, model_path: Path, threads: int, n_sample: int) -> dict[str, Any]:
     from aion.solutions.inspection import InspectionModel, evaluate, load_dataset
 
@@ -162,12 +168,7 @@ def phase_evaluate(data: Path, model_path: Path, threads: int, n_sample: int) ->
     rep = evaluate(model, ds)
     images = [it.load() for it in ds.test[:64]]
     out = {
-        "image_auroc": rep.image_auroc,
-        "pixel_auroc": rep.pixel_auroc,
-        "aupro": rep.aupro,
-        "f1": rep.f1,
-        "false_reject_rate": rep.false_reject_rate,
-        "escape_rate": rep.escape_rate,
+        **_accuracy(rep),
         "n_test_images": rep.n_images,
         "speed": _speed(model, images, batch=8, reps=5),
         "steps": _steps(model, images, batch=8, reps=3),
@@ -202,23 +203,9 @@ def phase_head(data: Path, model_path: Path, plain_path: Path, threads: int) -> 
     return {
         "n_test_images": rep.n_images,
         "n_left_out": rep.n_left_out,
-        "with_head": {
-            "image_auroc": rep.image_auroc,
-            "pixel_auroc": rep.pixel_auroc,
-            "aupro": rep.aupro,
-            "f1": rep.f1,
-            "false_reject_rate": rep.false_reject_rate,
-            "escape_rate": rep.escape_rate,
-        },
+        "with_head": _accuracy(rep),
         "bank_map_of_head_model": {"pixel_auroc": rep.pixel_auroc_bank, "aupro": rep.aupro_bank},
-        "plain": {
-            "image_auroc": plain.image_auroc,
-            "pixel_auroc": plain.pixel_auroc,
-            "aupro": plain.aupro,
-            "f1": plain.f1,
-            "false_reject_rate": plain.false_reject_rate,
-            "escape_rate": plain.escape_rate,
-        },
+        "plain": _accuracy(plain),
         "speed": _speed(model, images, batch=8, reps=5),
         "steps": _steps(model, images, batch=8, reps=3),
     }
