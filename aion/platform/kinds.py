@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -51,7 +52,7 @@ def prepare_train_inspection(session: Session, req: PrepareRequest) -> Prepared:
     for it in every:
         if it.media_type == "mask":
             masks.setdefault(_mask_stem(it.path), []).append(it)
-    ng_stems = [PurePosixPath(it.path).stem.lower() for it in items if it.label == "ng"]
+    ng_stems = Counter(PurePosixPath(it.path).stem.lower() for it in items if it.label == "ng")
     good = [it for it in items if it.label != "ng"]
     if len(good) < 2:
         raise PlatformError("Training needs at least {n} good or unlabelled images.", n=2)
@@ -75,7 +76,7 @@ def prepare_train_inspection(session: Session, req: PrepareRequest) -> Prepared:
         out = {"path": it.path, "sha256": it.sha256, "label": it.label}
         stem = PurePosixPath(it.path).stem.lower()
         # a mask is used only where its stem names one NG image and one mask (no guessing)
-        if it.label == "ng" and len(masks.get(stem, [])) == 1 and ng_stems.count(stem) == 1:
+        if it.label == "ng" and len(masks.get(stem, [])) == 1 and ng_stems[stem] == 1:
             out["mask"] = {"path": masks[stem][0].path, "sha256": masks[stem][0].sha256}
         return out
 

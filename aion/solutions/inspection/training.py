@@ -242,16 +242,18 @@ def train(
     defect_items = list(defects) if defects is not None else ds.train_defects
     head_fit: HeadFit | None = None
     head_gain: dict[str, float] = {}
-    head_images: list[np.ndarray] = []
+    head_decoded: list[np.ndarray] = []  # the head's images, while they may still be needed below
     if defects is not None and cfg.defect_head and n_held >= MIN_POOLED_IMAGES:
         # labelled masks given with the defects: a head beside the bank learns what they mark
         head_items = [it for it in defect_items if it.mask_member is not None]
         defect_items = [it for it in defect_items if it.mask_member is None]
-        kept, head_images = _decode(head_items, skipped)
+        kept, head_decoded = _decode(head_items, skipped)
         head_items = [head_items[k] for k in kept]
         report_progress("defect head", 0.0)
         t_head = time.perf_counter()
-        head_fit = fit_head(scorer, head_items, head_images, feats[n_fit:], patches, cfg.seed, cfg.batch_size)
+        head_fit = fit_head(
+            scorer, head_items, head_decoded, feats[n_fit:], patches, cfg.seed, cfg.batch_size
+        )
         times["defect_head"] = time.perf_counter() - t_head
         report_progress("defect head", 1.0)
         if head_fit is not None:
@@ -261,7 +263,7 @@ def train(
             meta = replace(
                 meta, defect_head=head_fit.settings, head_images=head_fit.keys, version=HEAD_FORMAT_VERSION
             )
-            head_images = []  # scored out of fold below
+            head_decoded = []  # scored out of fold below
     good_maps = scorer.anomaly_maps(patches)
     meta = _score_statistics(meta, good_maps, n_held, cfg)
     scorer.meta = meta
@@ -283,7 +285,7 @@ def train(
     t5 = time.perf_counter()
     meta = replace(meta, **extra)
     _, bad = _decode(defect_items, skipped)
-    bad += head_images  # the head's images when too few of their masks mark a defect for a head
+    bad += head_decoded  # the head's images when too few of their masks mark a defect for a head
     parts = [scorer.raw_maps(bad, cfg.batch_size)[0]] if bad else []
     if head_fit is not None:  # the head's own images, scored by heads that did not learn from them
         parts.append(scorer.image_scores(scorer.anomaly_maps(head_fit.defect_patches)))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -50,15 +52,32 @@ def save(img: np.ndarray, path: Path) -> None:
     Image.fromarray(img).save(path)
 
 
-def make_mvtec(root: Path, seed: int = 0, n_train: int = 14, n_test_good: int = 5, n_defect: int = 6) -> Path:
+Defect = Callable[[np.random.Generator, int], tuple[str, np.ndarray, np.ndarray]]
+
+
+def scratch_or_spot(rng: np.random.Generator, i: int) -> tuple[str, np.ndarray, np.ndarray]:
+    """The ``i``-th defect image of :func:`make_mvtec` by default: scratches and spots in turn."""
+    kind = ("scratch", "spot")[i % 2]
+    return (kind, *add_defect(texture(rng), rng, kind))
+
+
+def make_mvtec(
+    root: Path,
+    seed: int = 0,
+    n_train: int = 14,
+    n_test_good: int = 5,
+    n_defect: int = 6,
+    defect: Defect = scratch_or_spot,
+) -> Path:
+    """An MVTec-layout set: good textures for training and testing, ``defect(rng, i)`` images
+    (kind, image, mask) with their masks."""
     rng = np.random.default_rng(seed)
     for i in range(n_train):
         save(texture(rng), root / "train" / "good" / f"{i:03d}.png")
     for i in range(n_test_good):
         save(texture(rng), root / "test" / "good" / f"{i:03d}.png")
     for i in range(n_defect):
-        kind = ("scratch", "spot")[i % 2]
-        img, mask = add_defect(texture(rng), rng, kind)
+        kind, img, mask = defect(rng, i)
         save(img, root / "test" / kind / f"{i:03d}.png")
         save((mask * 255).astype(np.uint8), root / "ground_truth" / kind / f"{i:03d}_mask.png")
     return root
@@ -69,16 +88,23 @@ def mvtec_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_mvtec(tmp_path_factory.mktemp("mvtec"))
 
 
-@pytest.fixture(scope="session")
-def trained(mvtec_dir: Path, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
-    """One model trained on the synthetic set, its saved file and the reloaded (ONNX) model."""
+def train_saved(data: Any, out: Path, defects: Any = None, **config: Any):  # noqa: ANN201
+    """A model trained on ``data`` at the tests' resolution on two threads (``config``: more
+    ``TrainConfig`` fields), its file saved as ``out`` and the file reloaded (ONNX)."""
     import torch
 
     from aion.solutions.inspection import InspectionModel, TrainConfig, train
 
     torch.set_num_threads(2)
-    # knn="ivf": the inverted-file search real-sized banks get by default (tiny banks use exact search)
-    cfg = TrainConfig(resolution=RESOLUTION, threads=2, min_bank_size=200, target_frr=0.0, knn="ivf")
-    model = train(mvtec_dir, cfg)
-    path = model.save(tmp_path_factory.mktemp("model") / "tex.aion")
+    model = train(
+        data, TrainConfig(resolution=RESOLUTION, threads=2, min_bank_size=200, **config), defects=defects
+    )
+    path = model.save(out)
     return model, path, InspectionModel.load(path, threads=2)
+
+
+@pytest.fixture(scope="session")
+def trained(mvtec_dir: Path, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    """One model trained on the synthetic set, its saved file and the reloaded (ONNX) model."""
+    # knn="ivf": the inverted-file search real-sized banks get by default (tiny banks use exact search)
+    return train_saved(mvtec_dir, tmp_path_factory.mktemp("model") / "tex.aion", target_frr=0.0, knn="ivf")

@@ -12,7 +12,7 @@ import pytest
 
 from aion.solutions.inspection.head import DefectHead, box_mean, patch_cover
 
-from .conftest import RESOLUTION, save, texture
+from .conftest import RESOLUTION, SIZE, make_mvtec, save, texture, train_saved
 
 
 def stained(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -26,17 +26,9 @@ def stained(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray
     return np.clip(img, 0, 255).astype(np.uint8), mask
 
 
-def make_stains(root: Path, n_train: int = 30, n_good: int = 8, n_stain: int = 12) -> Path:
-    rng = np.random.default_rng(3)
-    for i in range(n_train):
-        save(texture(rng), root / "train" / "good" / f"{i:03d}.png")
-    for i in range(n_good):
-        save(texture(rng), root / "test" / "good" / f"{i:03d}.png")
-    for i in range(n_stain):
-        img, mask = stained(rng, 96)
-        save(img, root / "test" / "stain" / f"{i:03d}.png")
-        save((mask * 255).astype(np.uint8), root / "ground_truth" / "stain" / f"{i:03d}_mask.png")
-    return root
+def make_stains(root: Path) -> Path:
+    """30 good training textures, 8 good and 12 stained test images with masks."""
+    return make_mvtec(root, 3, 30, 8, 12, defect=lambda rng, _i: ("stain", *stained(rng, SIZE)))
 
 
 @pytest.fixture(scope="module")
@@ -47,18 +39,14 @@ def stains(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def head_model(stains: Path, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     """The same set trained without and with 5 labelled stains; the second saved and reloaded."""
-    import torch
-
-    from aion.solutions.inspection import InspectionModel, TrainConfig, load_dataset, train
+    from aion.solutions.inspection import load_dataset
     from aion.solutions.inspection.data import sample_defects
 
-    torch.set_num_threads(2)
     ds = load_dataset(stains)
-    cfg = TrainConfig(resolution=RESOLUTION, threads=2, min_bank_size=200)
-    plain = train(ds, cfg)
-    model = train(ds, cfg, defects=sample_defects(ds, 5))
-    path = model.save(tmp_path_factory.mktemp("head") / "stain.aion")
-    return plain, model, path, InspectionModel.load(path, threads=2)
+    out = tmp_path_factory.mktemp("head")
+    plain = train_saved(ds, out / "plain.aion")[0]
+    model, path, edge = train_saved(ds, out / "stain.aion", defects=sample_defects(ds, 5))
+    return plain, model, path, edge
 
 
 def test_box_mean_is_the_mean_of_each_clipped_window() -> None:
