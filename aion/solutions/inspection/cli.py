@@ -121,6 +121,11 @@ def train_cmd(
     defect_head: bool = typer.Option(
         True, help="Train a defect head from labelled masks (--no-defect-head: threshold only)."
     ),
+    head_flips: bool = typer.Option(
+        True,
+        help="The defect head also learns from each masked image flipped (--no-head-flips: for defects "
+        "that depend on the part's orientation).",
+    ),
     threads: int | None = typer.Option(None, help="CPU threads (default: all)."),
     as_json: bool = typer.Option(False, "--json", help="Print the training report as one JSON object."),
 ) -> None:
@@ -150,6 +155,7 @@ def train_cmd(
         blocks=levels,
         pooled_fractions=pooled,
         defect_head=defect_head,
+        head_flips=head_flips,
     )
     try:
         ds = load_dataset(data_dir)

@@ -27,6 +27,10 @@ class TrainConfig:
     # labelled defect images given with masks (``defects=``, ``--defects``) also train a defect
     # head beside the memory bank (head.py); False: they only set the threshold
     defect_head: bool = True
+    # the head also learns from each masked image flipped left-right, upside down and both (a
+    # defect flipped is still a defect): about +0.012 pixel AUROC with 5 masks per kind on
+    # magnetic_tile; False for parts whose defects depend on their orientation
+    head_flips: bool = True
     sigma: float = 4.0  # Gaussian smoothing of the anomaly map, in pixels at model resolution
     # image score: mean of the highest top_fraction of the anomaly map (0: its maximum), and
     # beside it the means of these larger shares (1.0: the whole map); each statistic is

@@ -5,13 +5,14 @@ moderate, large change (an uneven finish, a faint stain) is a defect when good p
 locally. A few labelled masks can teach that. :class:`DefectHead` is a logistic regression over
 each patch's
 
-* backbone feature, and the mean feature of the 5 x 5 and 9 x 9 patches around it and of the
-  whole image (what the patch is, and what surrounds it);
-* nearest-neighbour distance, and the same three means of it.
+* backbone feature, and the mean feature of the 5 x 5, 9 x 9 and 17 x 17 patches around it and
+  of the whole image (what the patch is, and what surrounds it: a large, soft-edged defect such as
+  an uneven finish is told from the good surface by the wider windows);
+* nearest-neighbour distance, and the same means of it.
 
 Every input is a mean of linear maps, so the head is cheap at inference: the features are
-projected once (``(P, D) @ (D, 4)``) and the box means are taken of four scalar maps
-(:func:`box_mean`). Fitting minimises the class-balanced logistic loss plus an L2 penalty with
+projected once (``(P, D) @ (D, R + 2)`` for ``R`` window radii) and the box means are taken of
+``R + 1`` scalar maps (:func:`box_mean`). Fitting minimises the class-balanced logistic loss plus an L2 penalty with
 L-BFGS (scipy) on standardised inputs; the standardisation is folded into the stored weights.
 
 Constructor arguments are stored under their own names (``l2``, ``radii``, ``max_negatives``,
@@ -66,9 +67,10 @@ def patch_cover(masks: np.ndarray, grid: int) -> np.ndarray:
     return masks.reshape(n, grid, c, grid, c).mean(axis=(2, 4)).astype(np.float32)
 
 
-def _inputs(feats: np.ndarray, scores: np.ndarray, radii: tuple[int, int]) -> np.ndarray:
+def _inputs(feats: np.ndarray, scores: np.ndarray, radii: tuple[int, ...]) -> np.ndarray:
     """The head's inputs of every patch: ``(N, P, D)`` features and ``(N, g, g)`` distances ->
-    ``(N * P, 4 D + 4)``: feature, its two box means, the image mean; the same four of the distance."""
+    ``(N * P, K (D + 1))`` with ``K = len(radii) + 2``: the feature, its box mean of each radius
+    and its image mean; then the same ``K`` of the distance."""
     n, p, d = feats.shape
     g = scores.shape[1]
     x = feats.reshape(n, g, g, d)
@@ -76,8 +78,8 @@ def _inputs(feats: np.ndarray, scores: np.ndarray, radii: tuple[int, int]) -> np
     parts = []
     for m in (x, s):
         glob = np.broadcast_to(m.mean(axis=(1, 2), keepdims=True), m.shape)
-        parts += [m, box_mean(m, radii[0]), box_mean(m, radii[1]), glob]
-    return np.concatenate(parts, axis=3).reshape(n * p, 4 * d + 4).astype(np.float32)
+        parts += [m, *(box_mean(m, r) for r in radii), glob]
+    return np.concatenate(parts, axis=3).reshape(n * p, -1).astype(np.float32)
 
 
 def _column_stats(x: np.ndarray, rows: int = 32768) -> tuple[np.ndarray, np.ndarray]:
@@ -116,29 +118,30 @@ class DefectHead:
     """
 
     l2: float = 1e-2
-    radii: tuple[int, int] = (2, 4)
+    radii: tuple[int, ...] = (2, 4, 8, 16)
     max_negatives: int = 200_000
     seed: int = 0
-    # (4, D): the weights of the feature, its two box means and its image mean
+    # (len(radii) + 2, D): the weights of the feature, its box means and its image mean
     weights_: np.ndarray | None = field(default=None, repr=False)
-    score_weights_: list[float] = field(default_factory=list)  # the same four of the distance
+    score_weights_: list[float] = field(default_factory=list)  # the same of the distance
     bias_: float = 0.0
 
     def fit(self, feats: np.ndarray, scores: np.ndarray, cover: np.ndarray) -> DefectHead:
         from scipy.optimize import minimize
 
-        y = (cover.reshape(-1) >= DEFECT_COVER).astype(np.float64)
-        if not 0 < y.sum() < len(y):
+        defect = cover.reshape(-1) >= DEFECT_COVER
+        if not 0 < defect.sum() < len(defect):
             raise InspectionError(
                 "불량 헤드 학습에는 불량 영역과 정상 영역이 모두 필요함 / "
                 "The defect head needs both defect and normal patches in its training masks"
             )
-        x = _inputs(feats, scores, self.radii)
-        neg = np.flatnonzero(y == 0)
+        rows = np.arange(len(defect))
+        neg = np.flatnonzero(~defect)
         if len(neg) > self.max_negatives:  # keep every defect patch, sample the normal ones
             keep = np.random.default_rng(self.seed).choice(neg, self.max_negatives, replace=False)
-            rows = np.sort(np.concatenate([np.flatnonzero(y == 1), keep]))
-            x, y = x[rows], y[rows]
+            rows = np.sort(np.concatenate([np.flatnonzero(defect), keep]))
+        x = self._input_rows(feats, scores, rows)
+        y = defect[rows].astype(np.float64)
         mu, sd = _column_stats(x)
         z = x  # standardised in place: the inputs are the largest array of training
         z -= mu.astype(np.float32)
@@ -160,25 +163,38 @@ class DefectHead:
 
         res = minimize(loss, np.zeros(z.shape[1] + 1), jac=True, method="L-BFGS-B", options={"maxiter": 500})
         coef = res.x[:-1] / sd  # fold the standardisation into the weights
-        d = feats.shape[2]
-        self.weights_ = coef[: 4 * d].reshape(4, d).astype(np.float32)
-        self.score_weights_ = [float(v) for v in coef[4 * d :]]
+        d, k = feats.shape[2], len(self.radii) + 2
+        self.weights_ = coef[: k * d].reshape(k, d).astype(np.float32)
+        self.score_weights_ = [float(v) for v in coef[k * d :]]
         self.bias_ = float(res.x[-1] - coef @ mu)
         return self
+
+    def _input_rows(
+        self, feats: np.ndarray, scores: np.ndarray, rows: np.ndarray, images: int = 32
+    ) -> np.ndarray:
+        """The inputs (:func:`_inputs`) of the patches ``rows`` (sorted flat indices), built a
+        block of ``images`` at a time: only the chosen rows of the wide input matrix are kept."""
+        p = feats.shape[1]
+        out = []
+        for start in range(0, len(feats), images):
+            lo, hi = np.searchsorted(rows, [start * p, (start + images) * p])
+            if hi > lo:
+                x = _inputs(feats[start : start + images], scores[start : start + images], self.radii)
+                out.append(x[rows[lo:hi] - start * p])
+        return np.concatenate(out)
 
     def score(self, feats: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """Logit of "defect" of every patch: ``(N, P, D)``, ``(N, g, g)`` -> ``(N, g, g)``."""
         if self.weights_ is None:
             raise InspectionError("불량 헤드가 학습되지 않음 / The defect head is not fitted")
         n, p, d = feats.shape
-        g = scores.shape[1]
-        u = (feats.reshape(n * p, d) @ self.weights_.T).reshape(n, g, g, 4)  # one product for all four
+        g, k = scores.shape[1], len(self.radii) + 2
+        u = (feats.reshape(n * p, d) @ self.weights_.T).reshape(n, g, g, k)  # one product for all
         a = self.score_weights_
-        r0, r1 = self.radii
         out = u[..., 0] + a[0] * scores + self.bias_
-        out += box_mean(u[..., 1] + a[1] * scores, r0)
-        out += box_mean(u[..., 2] + a[2] * scores, r1)
-        out += (u[..., 3] + a[3] * scores).mean(axis=(1, 2), keepdims=True)
+        for j, r in enumerate(self.radii, start=1):
+            out += box_mean(u[..., j] + a[j] * scores, r)
+        out += (u[..., k - 1] + a[k - 1] * scores).mean(axis=(1, 2), keepdims=True)
         return out.astype(np.float32)
 
     def to_dict(self) -> dict[str, Any]:
@@ -195,14 +211,22 @@ class DefectHead:
     @classmethod
     def from_dict(cls, d: dict[str, Any], weights: np.ndarray) -> DefectHead:
         """The head of :meth:`to_dict` with its ``weights`` matrix."""
-        radii = d.get("radii", [2, 4])
+        radii = tuple(int(r) for r in d.get("radii", [2, 4]))
+        k = len(radii) + 2
+        weights = np.asarray(weights, dtype=np.float32)
+        if weights.ndim != 2 or weights.shape[0] != k or len(d["score_weights"]) != k:
+            raise InspectionError(
+                f"불량 헤드 가중치 모양 {weights.shape}이 반경 {list(radii)}와 맞지 않음 / "
+                f"Defect head weights of shape {weights.shape} do not match its radii {list(radii)} "
+                f"(expected {k} rows and {k} distance weights)"
+            )
         head = cls(
             l2=float(d.get("l2", 1e-2)),
-            radii=(int(radii[0]), int(radii[1])),
+            radii=radii,
             max_negatives=int(d.get("max_negatives", 200_000)),
             seed=int(d.get("seed", 0)),
         )
-        head.weights_ = np.asarray(weights, dtype=np.float32)
+        head.weights_ = weights
         head.score_weights_ = [float(v) for v in d["score_weights"]]
         head.bias_ = float(d["bias"])
         return head
@@ -214,13 +238,19 @@ MIN_HEAD_IMAGES = 4
 
 
 def cross_fitted(
-    feats: np.ndarray, scores: np.ndarray, cover: np.ndarray, head: DefectHead, folds: int = 2
+    feats: np.ndarray,
+    scores: np.ndarray,
+    cover: np.ndarray,
+    head: DefectHead,
+    folds: int = 2,
+    groups: np.ndarray | None = None,
 ) -> tuple[DefectHead, np.ndarray]:
     """``head`` fitted on every image, and each image's logits from a copy fitted without it.
 
     Images are dealt to ``folds`` folds in turn (the images with a defect patch first, so each
-    fold has some); each fold is scored by a head fitted on the others. Calibration (the
-    threshold, the good images' spread) then sees the head as it will see new parts, not the
+    fold has some); each fold is scored by a head fitted on the others. Images of one ``groups``
+    value (an image and its flipped copies) share a fold, dealt by their first image. Calibration
+    (the threshold, the good images' spread) then sees the head as it will see new parts, not the
     images it learned from.
 
     >>> rng = np.random.default_rng(0)
@@ -231,10 +261,13 @@ def cross_fitted(
     >>> bool(np.median(logits[cover > 0]) > np.percentile(logits[cover == 0], 90)), logits.shape
     (True, (8, 4, 4))
     """
-    has_defect = (cover >= DEFECT_COVER).reshape(len(cover), -1).any(axis=1)
+    group = np.arange(len(cover)) if groups is None else np.asarray(groups)
+    first, inverse = np.unique(group, return_index=True, return_inverse=True)[1:]
+    has_defect = np.asarray((cover >= DEFECT_COVER).reshape(len(cover), -1).any(axis=1))[first]
     order = np.concatenate([np.flatnonzero(has_defect), np.flatnonzero(~has_defect)])
-    fold = np.empty(len(cover), dtype=np.int64)
-    fold[order] = np.arange(len(order)) % folds
+    group_fold = np.empty(len(first), dtype=np.int64)
+    group_fold[order] = np.arange(len(order)) % folds
+    fold = group_fold[inverse]
     logits = np.empty(scores.shape, dtype=np.float32)
     for f in range(folds):
         out = fold == f

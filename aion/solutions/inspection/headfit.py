@@ -9,6 +9,7 @@ on new parts.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +63,15 @@ class HeadFit:
         return out
 
 
+#: The copies of each masked image the head also learns from (``flips=True``): left-right,
+#: upside down, and both; each ``(H, W[, C])`` image or ``(H, W)`` mask -> the same, flipped.
+FLIPS: tuple[Callable[[np.ndarray], np.ndarray], ...] = (
+    lambda a: a[:, ::-1],
+    lambda a: a[::-1],
+    lambda a: a[::-1, ::-1],
+)
+
+
 def fit_head(
     scorer: InspectionModel,
     items: list[ImageItem],
@@ -70,12 +80,20 @@ def fit_head(
     good_bank: np.ndarray,
     seed: int = 0,
     batch_size: int = 8,
+    flips: bool = True,
 ) -> HeadFit | None:
     """Fit the head on the decoded defect ``images`` (with their ``items``' masks) and the
     held-back good images' features and bank distances; ``None`` (logged) when fewer than
-    :data:`~.head.MIN_HEAD_IMAGES` of the masks mark a defect patch."""
+    :data:`~.head.MIN_HEAD_IMAGES` of the masks mark a defect patch. With ``flips``, each masked
+    image's :data:`FLIPS` join it (in its calibration fold)."""
     s, g = scorer.meta.resolution, scorer.meta.grid
-    feats, bank, cover, keys, all_masks = [], [], [], [], []
+    variants = (lambda a: a, *FLIPS) if flips else (lambda a: a,)
+    # per variant (the images as given first, then each flip): features, distances, cover
+    feats: list[list[np.ndarray]] = [[] for _ in variants]
+    bank: list[list[np.ndarray]] = [[] for _ in variants]
+    cover: list[list[np.ndarray]] = [[] for _ in variants]
+    keys: list[str] = []
+    all_masks: list[np.ndarray] = []
     for start in range(0, len(items), batch_size):
         masks, chosen = [], []
         for it, im in zip(items[start : start + batch_size], images[start : start + batch_size], strict=True):
@@ -88,13 +106,15 @@ def fit_head(
                 masks.append(m)
                 chosen.append(im)
                 keys.append(it.key)
-        if chosen:
-            f = scorer.patch_features(scorer.batch(chosen))
-            feats.append(f)
-            bank.append(scorer.bank_scores(f))
-            cover.append(patch_cover(np.stack(masks), g))
-            all_masks += masks
-    n_defect = n_head_images(np.concatenate(cover)) if cover else 0
+        if not chosen:
+            continue
+        all_masks += masks
+        for v, flip in enumerate(variants):
+            f = scorer.patch_features(scorer.batch([np.ascontiguousarray(flip(im)) for im in chosen]))
+            feats[v].append(f)
+            bank[v].append(scorer.bank_scores(f))
+            cover[v].append(patch_cover(np.stack([flip(m) for m in masks]), g))
+    n_defect = n_head_images(np.concatenate(cover[0])) if cover[0] else 0
     if n_defect < MIN_HEAD_IMAGES:
         log.warning(
             "불량 헤드 없음: 불량 영역이 표시된 마스크 %d장 (%d장 이상 필요) / "
@@ -105,11 +125,17 @@ def fit_head(
             MIN_HEAD_IMAGES,
         )
         return None
-    n_good = len(good_feats)
-    all_bank = np.concatenate([good_bank, *bank])
-    all_cover = np.concatenate([np.zeros_like(good_bank), *cover])
+    n_good, n_masked = len(good_feats), len(keys)
+    all_bank = np.concatenate([good_bank, *(b for per in bank for b in per)])
+    all_cover = np.concatenate([np.zeros_like(good_bank), *(c for per in cover for c in per)])
+    # an image and its flips share a calibration fold: no head scores a copy of what it learned
+    groups = np.concatenate([np.arange(n_good), np.tile(n_good + np.arange(n_masked), len(variants))])
     head, logits = cross_fitted(
-        np.concatenate([good_feats, *feats]), all_bank, all_cover, DefectHead(seed=seed)
+        np.concatenate([good_feats, *(f for per in feats for f in per)]),
+        all_bank,
+        all_cover,
+        DefectHead(seed=seed),
+        groups=groups,
     )
     stats = {
         "bank_mean": float(good_bank.mean()),
@@ -118,12 +144,13 @@ def fit_head(
         "head_std": float(logits[:n_good].std()) or 1.0,
     }
     combined = combine(all_bank, logits, **stats)
+    given = slice(n_good, n_good + n_masked)  # the masked images as given
     return HeadFit(
         head,
-        {**head.to_dict(), **stats},
+        {**head.to_dict(), "flips": flips, **stats},
         keys,
         combined[:n_good],
-        combined[n_good:],
-        all_bank[n_good:],
+        combined[given],
+        all_bank[given],
         np.stack(all_masks).astype(bool),
     )

@@ -2,7 +2,8 @@
 
 A ``.aion`` file is a zip holding ``meta.json`` (preprocessing, threshold, calibration),
 ``backbone.onnx`` (image -> patch features) and ``memory_bank.npy`` (float32 patch features); a
-model trained with labelled defect masks also holds ``defect_head.npy`` (format 5, ``head.py``).
+model trained with labelled defect masks also holds ``defect_head.npy`` (format 6; 5 before its head took any number of window radii;
+``head.py``).
 :meth:`InspectionModel.load` needs only numpy, Pillow and onnxruntime (faiss is used if present; with
 the ``onnx`` package the inverted lists are scanned by ONNX Runtime, else by numpy).
 """
@@ -42,10 +43,11 @@ from aion.solutions.inspection.scoring import (
 )
 
 FORMAT = "aion-inspection"
-#: The newest format this code reads. Files are written as 4, or 5 when they hold a defect head
-#: (so that older readers refuse what they would misread, and read everything else).
-FORMAT_VERSION = 5
-HEAD_FORMAT_VERSION = 5
+#: The newest format this code reads. Files are written as 4, or 6 when they hold a defect head
+#: (so that older readers refuse what they would misread, and read everything else). Format 5
+#: heads have two window radii; format 6 heads any number (``head.py``), three by default.
+FORMAT_VERSION = 6
+HEAD_FORMAT_VERSION = 6
 Progress = Callable[[str, float], None]
 
 
@@ -85,9 +87,9 @@ class ModelMeta:
     graph_input: str = "normalised"
     n_train_images: int = 0
     created_at: str = ""
-    # format 5: the defect head's settings (``DefectHead.to_dict``) and how its logits and the bank's
-    # distances are standardised before they are summed (``bank_mean``, ``bank_std``, ``head_mean``,
-    # ``head_std``); ``head_images``: the images it learned from (``ImageItem.key``), which
+    # format 5 and 6: the defect head's settings (``DefectHead.to_dict``) and how its logits and
+    # the bank's distances are standardised before they are summed (``bank_mean``, ``bank_std``,
+    # ``head_mean``, ``head_std``); ``head_images``: the images it learned from (``ImageItem.key``), which
     # ``evaluate`` leaves out
     defect_head: dict[str, Any] = field(default_factory=dict)
     head_images: list[str] = field(default_factory=list)
@@ -511,8 +513,12 @@ class InspectionModel:
                 head = None
                 if meta.defect_head:
                     weights = np.load(io.BytesIO(zf.read("defect_head.npy")), allow_pickle=False)
-                    if weights.shape != (4, meta.feature_dim):
-                        raise ValueError(f"defect head weights of shape {weights.shape}")
+                    rows = len(meta.defect_head.get("radii", [2, 4])) + 2  # (head.py)
+                    if weights.shape != (rows, meta.feature_dim):
+                        raise ValueError(
+                            f"defect head weights of shape {weights.shape}, "
+                            f"expected {(rows, meta.feature_dim)}"
+                        )
                     missing = {"bank_mean", "bank_std", "head_mean", "head_std"} - set(meta.defect_head)
                     if missing:
                         raise ValueError(f"defect head settings lack {sorted(missing)}")

@@ -252,7 +252,7 @@ def train(
         report_progress("defect head", 0.0)
         t_head = time.perf_counter()
         head_fit = fit_head(
-            scorer, head_items, head_decoded, feats[n_fit:], patches, cfg.seed, cfg.batch_size
+            scorer, head_items, head_decoded, feats[n_fit:], patches, cfg.seed, cfg.batch_size, cfg.head_flips
         )
         times["defect_head"] = time.perf_counter() - t_head
         report_progress("defect head", 1.0)

@@ -63,9 +63,11 @@ def test_box_mean_is_the_mean_of_each_clipped_window() -> None:
         assert np.allclose(box_mean(maps[..., 0], r), naive[..., 0], atol=1e-5)
 
 
-def test_head_scores_as_its_inputs_say() -> None:
+@pytest.mark.parametrize("radii", [(2, 4), (1, 2, 4), (2, 4, 8)])
+def test_head_scores_as_its_inputs_say(radii: tuple[int, ...]) -> None:
     """The fast scoring (one projection, box means of scalar maps) equals the logistic model over
-    the explicit inputs it was fitted on."""
+    the explicit inputs it was fitted on, for any number of window radii (format 5 heads have
+    two), also after a round trip through its stored form."""
     from aion.solutions.inspection.head import _inputs
 
     rng = np.random.default_rng(1)
@@ -74,12 +76,43 @@ def test_head_scores_as_its_inputs_say() -> None:
     cover = np.zeros((5, 6, 6), np.float32)
     cover[:3, 1:3, 2:5] = 1.0
     feats.reshape(5, 6, 6, 4)[:3, 1:3, 2:5, 1] -= 2.0
-    head = DefectHead().fit(feats, scores, cover)
-    assert head.weights_ is not None
+    head = DefectHead(radii=radii).fit(feats, scores, cover)
+    assert head.weights_ is not None and head.weights_.shape == (len(radii) + 2, 4)
     coef = np.concatenate([head.weights_.reshape(-1), head.score_weights_])
     explicit = (_inputs(feats, scores, head.radii) @ coef + head.bias_).reshape(5, 6, 6)
     assert np.allclose(head.score(feats, scores), explicit, atol=1e-4)
     assert head.score(feats, scores)[cover > 0].mean() > head.score(feats, scores)[cover == 0].mean() + 2
+    again = DefectHead.from_dict(json.loads(json.dumps(head.to_dict())), head.weights_)
+    assert again.radii == radii and np.array_equal(again.score(feats, scores), head.score(feats, scores))
+
+
+def test_head_weights_that_do_not_match_its_radii_are_refused() -> None:
+    from aion.solutions.inspection import InspectionError
+
+    stored = {"radii": [2, 4], "score_weights": [0.0] * 4, "bias": 0.0}  # a format 5 head
+    assert DefectHead.from_dict(stored, np.zeros((4, 3))).radii == (2, 4)
+    with pytest.raises(InspectionError, match=r"\(5, 3\).*\[2, 4\]"):
+        DefectHead.from_dict(stored, np.zeros((5, 3)))
+
+
+def test_copies_of_an_image_share_its_calibration_fold() -> None:
+    """An image's flipped copies are scored out of fold only if no head that scores them learned
+    from a copy: with ``groups``, a defect seen in one image alone (and its copy) is new to the
+    head that scores it; without, the copy in the other fold teaches it."""
+    from aion.solutions.inspection.head import cross_fitted
+
+    rng = np.random.default_rng(2)
+    feats = rng.normal(size=(8, 16, 4)).astype(np.float32)
+    cover = np.zeros((8, 4, 4), np.float32)
+    cover[:4, :2, :2] = 1.0
+    feats.reshape(8, 4, 4, 4)[:4, :2, :2, 0] += 4.0  # the common defect, in channel 0
+    feats.reshape(8, 4, 4, 4)[0, 2:, 2:, 1] += 8.0  # image 0 alone: a defect in channel 1
+    cover[0, 2:, 2:] = 1.0
+    feats[1], cover[1] = feats[0], cover[0]  # image 1: a copy of image 0
+    scores = np.zeros((8, 4, 4), np.float32)
+    apart = cross_fitted(feats, scores, cover, DefectHead(), groups=np.arange(8))[1]
+    together = cross_fitted(feats, scores, cover, DefectHead(), groups=np.array([0, 0, 2, 3, 4, 5, 6, 7]))[1]
+    assert apart[0, 2:, 2:].mean() > together[0, 2:, 2:].mean() + 2
 
 
 def test_head_needs_defect_and_normal_patches() -> None:
@@ -127,13 +160,14 @@ def test_head_travels_in_the_model_file_and_scores_alike_after_export(head_model
     with zipfile.ZipFile(path) as zf:
         meta = json.loads(zf.read("meta.json"))
         assert "defect_head.npy" in zf.namelist()
-    assert meta["version"] == 5 and set(meta["defect_head"]) >= {
+    assert meta["version"] == 6 and set(meta["defect_head"]) >= {
         "bank_mean",
         "bank_std",
         "head_mean",
         "head_std",
     }
-    assert edge.defect_head_ is not None
+    assert meta["defect_head"]["radii"] == [2, 4, 8, 16] and meta["defect_head"]["flips"] is True
+    assert edge.defect_head_ is not None and edge.defect_head_.radii == (2, 4, 8, 16)
     images = [it.load() for it in load_dataset(stains).test[:6]]
     raw_t, maps_t = model.raw_maps(images)
     raw_e, maps_e = edge.raw_maps(images)
@@ -224,5 +258,10 @@ def test_cli_trains_a_head_from_masked_test_images_and_reports_its_gain(stains: 
     # --no-defect-head: the same defects set the threshold only
     res = runner.invoke(app, [*base, "--defects-per-kind", "5", "--no-defect-head", "--json"])
     assert res.exit_code == 0 and json.loads(res.stdout)["n_head_images"] == 0
+    # --no-head-flips: a head from the masked images as given
+    res = runner.invoke(app, [*base, "--defects-per-kind", "5", "--no-head-flips", "--json"])
+    assert res.exit_code == 0 and json.loads(res.stdout)["n_head_images"] == 5
+    with zipfile.ZipFile(model) as zf:
+        assert json.loads(zf.read("meta.json"))["defect_head"]["flips"] is False
     res = runner.invoke(app, [*base, "--defects-per-kind", "-1"])
     assert res.exit_code != 0 and "Defects per kind must be 0 or more: -1" in " ".join(res.output.split())
