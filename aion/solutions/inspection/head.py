@@ -5,15 +5,16 @@ moderate, large change (an uneven finish, a faint stain) is a defect when good p
 locally. A few labelled masks can teach that. :class:`DefectHead` is a logistic regression over
 each patch's
 
-* backbone feature, and the mean feature of the 5 x 5, 9 x 9 and 17 x 17 patches around it and
-  of the whole image (what the patch is, and what surrounds it: a large, soft-edged defect such as
-  an uneven finish is told from the good surface by the wider windows);
+* backbone feature, and the mean feature of the 5 x 5, 9 x 9, 17 x 17 and 33 x 33 patches around
+  it and of the whole image (what the patch is, and what surrounds it: a large, soft-edged defect
+  such as an uneven finish is told from the good surface by the wider windows);
 * nearest-neighbour distance, and the same means of it.
 
 Every input is a mean of linear maps, so the head is cheap at inference: the features are
 projected once (``(P, D) @ (D, R + 2)`` for ``R`` window radii) and the box means are taken of
-``R + 1`` scalar maps (:func:`box_mean`). Fitting minimises the class-balanced logistic loss plus an L2 penalty with
-L-BFGS (scipy) on standardised inputs; the standardisation is folded into the stored weights.
+``R + 1`` scalar maps (:func:`box_mean`). Fitting minimises the class-balanced logistic loss plus
+an L2 penalty with L-BFGS (scipy) on standardised inputs; the standardisation is folded into the
+stored weights.
 
 Constructor arguments are stored under their own names (``l2``, ``radii``, ``max_negatives``,
 ``seed``); learned state ends in ``_`` (``weights_``, ``score_weights_``, ``bias_``).

@@ -2,8 +2,8 @@
 
 A ``.aion`` file is a zip holding ``meta.json`` (preprocessing, threshold, calibration),
 ``backbone.onnx`` (image -> patch features) and ``memory_bank.npy`` (float32 patch features); a
-model trained with labelled defect masks also holds ``defect_head.npy`` (format 6; 5 before its head took any number of window radii;
-``head.py``).
+model trained with labelled defect masks also holds ``defect_head.npy`` (format 6, ``head.py``;
+format 5 heads, still read, had two window radii).
 :meth:`InspectionModel.load` needs only numpy, Pillow and onnxruntime (faiss is used if present; with
 the ``onnx`` package the inverted lists are scanned by ONNX Runtime, else by numpy).
 """
@@ -45,7 +45,7 @@ from aion.solutions.inspection.scoring import (
 FORMAT = "aion-inspection"
 #: The newest format this code reads. Files are written as 4, or 6 when they hold a defect head
 #: (so that older readers refuse what they would misread, and read everything else). Format 5
-#: heads have two window radii; format 6 heads any number (``head.py``), three by default.
+#: heads have two window radii; format 6 heads any number (``head.py``), four by default.
 FORMAT_VERSION = 6
 HEAD_FORMAT_VERSION = 6
 Progress = Callable[[str, float], None]
@@ -89,8 +89,8 @@ class ModelMeta:
     created_at: str = ""
     # format 5 and 6: the defect head's settings (``DefectHead.to_dict``) and how its logits and
     # the bank's distances are standardised before they are summed (``bank_mean``, ``bank_std``,
-    # ``head_mean``, ``head_std``); ``head_images``: the images it learned from (``ImageItem.key``), which
-    # ``evaluate`` leaves out
+    # ``head_mean``, ``head_std``); ``head_images``: the images it learned from
+    # (``ImageItem.key``), which ``evaluate`` leaves out
     defect_head: dict[str, Any] = field(default_factory=dict)
     head_images: list[str] = field(default_factory=list)
     format: str = FORMAT
