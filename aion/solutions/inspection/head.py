@@ -17,7 +17,7 @@ an L2 penalty with L-BFGS (scipy) on standardised inputs; the standardisation is
 stored weights.
 
 Constructor arguments are stored under their own names (``l2``, ``radii``, ``max_negatives``,
-``seed``); learned state ends in ``_`` (``weights_``, ``score_weights_``, ``bias_``).
+``max_positives``, ``seed``); learned state ends in ``_`` (``weights_``, ``score_weights_``, ``bias_``).
 """
 
 from __future__ import annotations
@@ -83,6 +83,23 @@ def _inputs(feats: np.ndarray, scores: np.ndarray, radii: tuple[int, ...]) -> np
     return np.concatenate(parts, axis=3).reshape(n * p, -1).astype(np.float32)
 
 
+def fit_rows(defect: np.ndarray, max_negatives: int, max_positives: int, seed: int = 0) -> np.ndarray:
+    """Sorted indices of the patches a head is fitted on: every patch of a class with at most its
+    cap, else a random sample of that many (normal patches drawn first, with ``seed``). The
+    input matrix is about a kilobyte per row at the default windows, so the caps bound memory
+    however many masks are given.
+
+    >>> defect = np.array([1, 0, 0, 1, 0, 0, 0, 1], bool)
+    >>> fit_rows(defect, 2, 5).size, fit_rows(defect, 2, 5)[defect[fit_rows(defect, 2, 5)]].tolist()
+    (5, [0, 3, 7])
+    """
+    rng = np.random.default_rng(seed)
+    parts = []
+    for idx, cap in ((np.flatnonzero(~defect), max_negatives), (np.flatnonzero(defect), max_positives)):
+        parts.append(rng.choice(idx, cap, replace=False) if len(idx) > cap else idx)
+    return np.sort(np.concatenate(parts))
+
+
 def _column_stats(x: np.ndarray, rows: int = 32768) -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard deviation (+ 1e-6) of each column, a block of rows at a time (no
     float64 copy of ``x``).
@@ -120,7 +137,8 @@ class DefectHead:
 
     l2: float = 1e-2
     radii: tuple[int, ...] = (2, 4, 8, 16)
-    max_negatives: int = 200_000
+    max_negatives: int = 200_000  # normal patches fitted on, at most (sampled)
+    max_positives: int = 100_000  # defect patches fitted on, at most (sampled): bounds memory
     seed: int = 0
     # (len(radii) + 2, D): the weights of the feature, its box means and its image mean
     weights_: np.ndarray | None = field(default=None, repr=False)
@@ -136,11 +154,7 @@ class DefectHead:
                 "불량 헤드 학습에는 불량 영역과 정상 영역이 모두 필요함 / "
                 "The defect head needs both defect and normal patches in its training masks"
             )
-        rows = np.arange(len(defect))
-        neg = np.flatnonzero(~defect)
-        if len(neg) > self.max_negatives:  # keep every defect patch, sample the normal ones
-            keep = np.random.default_rng(self.seed).choice(neg, self.max_negatives, replace=False)
-            rows = np.sort(np.concatenate([np.flatnonzero(defect), keep]))
+        rows = fit_rows(defect, self.max_negatives, self.max_positives, self.seed)
         x = self._input_rows(feats, scores, rows)
         y = defect[rows].astype(np.float64)
         mu, sd = _column_stats(x)
@@ -204,6 +218,7 @@ class DefectHead:
             "l2": self.l2,
             "radii": list(self.radii),
             "max_negatives": self.max_negatives,
+            "max_positives": self.max_positives,
             "seed": self.seed,
             "score_weights": self.score_weights_,
             "bias": self.bias_,
@@ -225,6 +240,7 @@ class DefectHead:
             l2=float(d.get("l2", 1e-2)),
             radii=radii,
             max_negatives=int(d.get("max_negatives", 200_000)),
+            max_positives=int(d.get("max_positives", 100_000)),
             seed=int(d.get("seed", 0)),
         )
         head.weights_ = weights

@@ -95,6 +95,28 @@ def test_head_weights_that_do_not_match_its_radii_are_refused() -> None:
         DefectHead.from_dict(stored, np.zeros((5, 3)))
 
 
+def test_each_class_of_patches_is_capped_by_sampling() -> None:
+    """However many masks are given, a head is fitted on at most ``max_negatives`` normal and
+    ``max_positives`` defect patches; a class under its cap is kept whole."""
+    from aion.solutions.inspection.head import fit_rows
+
+    defect = np.random.default_rng(3).random(10_000) < 0.3
+    rows = fit_rows(defect, 500, 200, seed=1)
+    assert np.array_equal(rows, np.unique(rows))
+    assert (~defect[rows]).sum() == 500 and defect[rows].sum() == 200
+    whole = fit_rows(defect, 500, 5_000)
+    assert np.array_equal(whole[defect[whole]], np.flatnonzero(defect))
+    # the head itself keeps to the caps and still learns the defect
+    rng = np.random.default_rng(4)
+    feats = rng.normal(size=(12, 64, 3)).astype(np.float32)
+    cover = np.zeros((12, 8, 8), np.float32)
+    cover[:6, :4, :] = 1.0
+    feats.reshape(12, 8, 8, 3)[:6, :4, :, 0] += 3.0
+    head = DefectHead(max_negatives=100, max_positives=50).fit(feats, np.zeros((12, 8, 8), np.float32), cover)
+    logits = head.score(feats, np.zeros((12, 8, 8), np.float32))
+    assert logits[cover > 0].mean() > logits[cover == 0].mean() + 2
+
+
 def test_copies_of_an_image_share_its_calibration_fold() -> None:
     """An image's flipped copies are scored out of fold only if no head that scores them learned
     from a copy: with ``groups``, a defect seen in one image alone (and its copy) is new to the
