@@ -46,12 +46,14 @@ class Scored:
 
 @dataclass
 class Evaluation:
-    """Raw scores of every image of the model's data set version (in-sample: it trained on them)."""
+    """Raw scores of every image of the model's data set version (in-sample: it trained on them),
+    less the ``n_left_out`` its defect head learned from."""
 
     threshold: float
     score_low: float
     images: list[Scored]
     skipped: list[str] = field(default_factory=list)
+    n_left_out: int = 0
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         return np.array([s.label for s in self.images]), np.array([s.raw for s in self.images])
@@ -89,12 +91,17 @@ def _items(session: Session, version: ModelVersion) -> list[DatasetItem]:
 def evaluation(session: Session, store: BlobStore, cache_dir: Path, version: ModelVersion) -> Evaluation:
     """Score the data set version's images once per model file (cached as JSON beside the blobs)."""
     model = load_model(store, version)
-    cache = cache_dir / f"{version.sha256}-{version.dataset_version_id}.json"
+    # v2: the images a defect head learned from are left out (the training job records them)
+    cache = cache_dir / f"{version.sha256}-{version.dataset_version_id}-v2.json"
     if cache.exists():
         d = json.loads(cache.read_text(encoding="utf-8"))
-        return Evaluation(d["threshold"], d["score_low"], [Scored(**s) for s in d["images"]], d["skipped"])
+        scored = [Scored(**s) for s in d["images"]]
+        return Evaluation(d["threshold"], d["score_low"], scored, d["skipped"], d["n_left_out"])
     ev = Evaluation(model.meta.threshold, model.meta.score_low, [])
-    items = _items(session, version)
+    learned = set(((version.report or {}).get("train") or {}).get("head_items") or [])
+    every = _items(session, version)
+    items = [it for it in every if it.path not in learned]
+    ev.n_left_out = len(every) - len(items)
     for start in range(0, len(items), BATCH):
         batch, images = [], []
         for it in items[start : start + BATCH]:

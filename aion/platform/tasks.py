@@ -38,6 +38,22 @@ def _materialize(items: list[dict[str, Any]], root: Path, store: str | None) -> 
     return n_ok, n_ng, n_masks
 
 
+def _head_items(head_images: list[str], items: list[dict[str, Any]]) -> list[str]:
+    """The data set paths of the images a defect head learned from: its keys (``meta.head_images``)
+    name the files :func:`_materialize` wrote (``ng/<index in items>.<ext>``). The report page
+    leaves them out, as ``evaluate`` does.
+
+    >>> _head_items(["ng/000001.png"], [{"path": "ok/a.png"}, {"path": "ng/b.png"}])
+    ['ng/b.png']
+    """
+    paths = []
+    for key in head_images:
+        stem = Path(key).stem
+        if stem.isdigit() and int(stem) < len(items):
+            paths.append(str(items[int(stem)]["path"]))
+    return paths
+
+
 def train_inspection(
     ctx: JobContext,
     items: list[dict[str, Any]],
@@ -91,7 +107,9 @@ def train_inspection(
             # the head's gain, out of fold on its own masked images (they are left out below)
             **{f"head_{k}": float(v) for k, v in rep.head_gain.items()},
         }
-        report: dict[str, Any] = {"train": rep.to_dict()}
+        report: dict[str, Any] = {
+            "train": {**rep.to_dict(), "head_items": _head_items(model.meta.head_images, items)}
+        }
         if evaluate and n_ng > 0:
             ctx.progress(0.85, "evaluate")
             ev = evaluate_model(model, ds)

@@ -184,3 +184,24 @@ def test_report_shows_the_defect_heads_gain_when_the_model_has_one(
     assert "불량 헤드" in card and "불량 마스크 25장" in card
     assert 'id="head-bank">0.781<' in card and 'id="head-combined">0.906<' in card
     c.__exit__(None, None, None)
+
+
+def test_report_leaves_out_the_images_the_defect_head_learned_from(
+    app: Any, world: World, engine: Engine, tmp_path: Path, model_file: Path
+) -> None:
+    """As ``evaluate`` does: the NG images a head learned from (the job records their paths)
+    are not in the metrics, the histogram or the worst cases, and the page says how many."""
+    reg = register_model(app, world, engine, tmp_path, model_file, "a_member", "브래킷")
+    learned = [it["path"] for it in reg.items if it["label"] == "ng"][:2]
+    with system_session(engine) as s, s.begin():
+        mv = s.get(ModelVersion, reg.version_id)
+        assert mv is not None
+        mv.report = {"train": {"n_head_images": 2, "head_items": learned}}  # as a training job writes it
+    c = client_for(app, world, "a_member")
+    page = c.get(reg.base + "/report")
+    assert page.status_code == 200
+    assert "불량 헤드가 학습한 이미지 2장은 빼고 채점했습니다." in page.text
+    scores = re.search(r'id="scores-data">([^<]+)<', page.text).group(1)  # type: ignore[union-attr]
+    assert scores.count('"y": 1') == N_NG - 2 and scores.count('"y": 0') == N_OK
+    assert f"양품 {N_OK}장, 불량 {N_NG - 2}장" in page.text
+    c.__exit__(None, None, None)

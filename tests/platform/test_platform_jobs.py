@@ -215,6 +215,8 @@ def test_masked_ng_images_train_a_defect_head_in_the_job(
         mv = modelregistry.get_version(s, done.outcome["model_id"], done.outcome["model_version_id"])
         evaluation = mv.report["evaluation"]
         assert evaluation["n_left_out"] == 5 and evaluation["n_images"] == 30 + 6 - 5
+        # the report names them by their data set paths, for the report page to leave out
+        assert sorted(mv.report["train"]["head_items"]) == [f"ng/ng_{i:03d}.png" for i in range(5)]
         from aion.solutions.inspection import InspectionModel
 
         model = InspectionModel.load(runtime.storage.store.path(mv.sha256))
