@@ -9,7 +9,7 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from aion.platform.compute.context import JobContext
 from aion.platform.storage.factory import fetch_input, publish_outputs
@@ -23,35 +23,33 @@ STAGE_SPAN = {
 }
 
 
-def _materialize(items: list[dict[str, Any]], root: Path, store: str | None) -> tuple[int, int, int]:
+class Materialized(NamedTuple):
+    """What :func:`_materialize` wrote: how many good and NG images and masks, and the data set
+    path of each NG image by the file's ``ImageItem.key`` (``ng/<name>``)."""
+
+    n_ok: int
+    n_ng: int
+    n_masks: int
+    ng_paths: dict[str, str]
+
+
+def _materialize(items: list[dict[str, Any]], root: Path, store: str | None) -> Materialized:
     """Fetch each image into ``root/ok`` or ``root/ng`` (unlabelled images count as good), and an
-    NG image's mask into ``root/ng_masks/<its stem>.png``; how many good, NG and masks."""
-    n_ok = n_ng = n_masks = 0
+    NG image's mask into ``root/ng_masks/<its stem>.png``."""
+    n_ok = n_masks = 0
+    ng_paths: dict[str, str] = {}
     for i, it in enumerate(items):
         sub = "ng" if it.get("label") == "ng" else "ok"
-        fetch_input(store, it, root / sub / f"{i:06d}{Path(it['path']).suffix.lower()}")
-        n_ok += sub == "ok"
-        n_ng += sub == "ng"
-        if sub == "ng" and it.get("mask"):
+        name = f"{i:06d}{Path(it['path']).suffix.lower()}"
+        fetch_input(store, it, root / sub / name)
+        if sub == "ok":
+            n_ok += 1
+            continue
+        ng_paths[f"ng/{name}"] = str(it["path"])
+        if it.get("mask"):
             fetch_input(store, it["mask"], root / "ng_masks" / f"{i:06d}.png")  # decoded by content
             n_masks += 1
-    return n_ok, n_ng, n_masks
-
-
-def _head_items(head_images: list[str], items: list[dict[str, Any]]) -> list[str]:
-    """The data set paths of the images a defect head learned from: its keys (``meta.head_images``)
-    name the files :func:`_materialize` wrote (``ng/<index in items>.<ext>``). The report page
-    leaves them out, as ``evaluate`` does.
-
-    >>> _head_items(["ng/000001.png"], [{"path": "ok/a.png"}, {"path": "ng/b.png"}])
-    ['ng/b.png']
-    """
-    paths = []
-    for key in head_images:
-        stem = Path(key).stem
-        if stem.isdigit() and int(stem) < len(items):
-            paths.append(str(items[int(stem)]["path"]))
-    return paths
+    return Materialized(n_ok, len(ng_paths), n_masks, ng_paths)
 
 
 def train_inspection(
@@ -76,7 +74,7 @@ def train_inspection(
     cfg = TrainConfig(**config)
     work = Path(tempfile.mkdtemp(prefix="aion-train-"))
     try:
-        n_ok, n_ng, n_masks = _materialize(items, work, store)
+        n_ok, n_ng, n_masks, ng_paths = _materialize(items, work, store)
         ctx.log(
             f"images: {n_ok} good/unlabelled, {n_ng} NG ({n_masks} with masks); config {json.dumps(cfg.to_dict())}"
         )
@@ -107,9 +105,10 @@ def train_inspection(
             # the head's gain, out of fold on its own masked images (they are left out below)
             **{f"head_{k}": float(v) for k, v in rep.head_gain.items()},
         }
-        report: dict[str, Any] = {
-            "train": {**rep.to_dict(), "head_items": _head_items(model.meta.head_images, items)}
-        }
+        # the data set paths of the images the head learned from: the report page leaves them out,
+        # as ``evaluate`` does
+        head_items = [ng_paths[k] for k in model.meta.head_images if k in ng_paths]
+        report: dict[str, Any] = {"train": {**rep.to_dict(), "head_items": head_items}}
         if evaluate and n_ng > 0:
             ctx.progress(0.85, "evaluate")
             ev = evaluate_model(model, ds)

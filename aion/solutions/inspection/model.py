@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from PIL import Image
 
-from aion.solutions.inspection.errors import BadImageError, ModelFileError
+from aion.solutions.inspection.errors import BadImageError, InspectionError, ModelFileError
 from aion.solutions.inspection.head import DefectHead
 from aion.solutions.inspection.images import read_image, resize_pixels
 from aion.solutions.inspection.knn import IvfLists, NearestNeighbour, single_thread_blas
@@ -513,16 +513,17 @@ class InspectionModel:
                 head = None
                 if meta.defect_head:
                     weights = np.load(io.BytesIO(zf.read("defect_head.npy")), allow_pickle=False)
-                    rows = len(meta.defect_head.get("radii", [2, 4])) + 2  # (head.py)
-                    if weights.shape != (rows, meta.feature_dim):
+                    if weights.ndim != 2 or weights.shape[1] != meta.feature_dim:
                         raise ValueError(
-                            f"defect head weights of shape {weights.shape}, "
-                            f"expected {(rows, meta.feature_dim)}"
+                            f"defect head weights of shape {weights.shape}, {meta.feature_dim} columns expected"
                         )
                     missing = {"bank_mean", "bank_std", "head_mean", "head_std"} - set(meta.defect_head)
                     if missing:
                         raise ValueError(f"defect head settings lack {sorted(missing)}")
-                    head = DefectHead.from_dict(meta.defect_head, weights)
+                    try:  # the head checks its rows against its radii
+                        head = DefectHead.from_dict(meta.defect_head, weights)
+                    except InspectionError as e:
+                        raise ValueError(str(e)) from e
         except FileNotFoundError as e:
             raise ModelFileError(f"모델 파일이 없음: {path} / Model file not found: {path}") from e
         except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as e:

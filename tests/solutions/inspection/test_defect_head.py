@@ -223,6 +223,18 @@ def test_a_damaged_head_is_named(head_model, tmp_path: Path) -> None:
             dst.writestr(name, data)
     with pytest.raises(ModelFileError, match="head_std"):
         InspectionModel.load(worse)
+    # weights whose rows do not match the stored radii (a format 5 head's two, say)
+    mismatched = tmp_path / "mismatched.aion"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(mismatched, "w") as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == "meta.json":
+                meta = json.loads(data)
+                meta["defect_head"]["radii"] = [2, 4]
+                data = json.dumps(meta).encode()
+            dst.writestr(name, data)
+    with pytest.raises(ModelFileError, match=r"mismatched\.aion.*do not match its radii \[2, 4\]"):
+        InspectionModel.load(mismatched)
 
 
 def test_too_few_masks_set_the_threshold_only(stains: Path, tmp_path: Path) -> None:
