@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -212,29 +214,26 @@ def test_a_damaged_head_is_named(head_model, tmp_path: Path) -> None:
     with pytest.raises(ModelFileError, match="bad.aion"):
         InspectionModel.load(bad)
     # settings without the standardisation the map needs
-    worse = tmp_path / "worse.aion"
-    with zipfile.ZipFile(path) as src, zipfile.ZipFile(worse, "w") as dst:
-        for name in src.namelist():
-            data = src.read(name)
-            if name == "meta.json":
-                meta = json.loads(data)
-                del meta["defect_head"]["head_std"]
-                data = json.dumps(meta).encode()
-            dst.writestr(name, data)
+    worse = _with_meta(path, tmp_path / "worse.aion", lambda h: h.pop("head_std"))
     with pytest.raises(ModelFileError, match="head_std"):
         InspectionModel.load(worse)
     # weights whose rows do not match the stored radii (a format 5 head's two, say)
-    mismatched = tmp_path / "mismatched.aion"
-    with zipfile.ZipFile(path) as src, zipfile.ZipFile(mismatched, "w") as dst:
+    mismatched = _with_meta(path, tmp_path / "mismatched.aion", lambda h: h.update(radii=[2, 4]))
+    with pytest.raises(ModelFileError, match=r"mismatched\.aion.*do not match its radii \[2, 4\]"):
+        InspectionModel.load(mismatched)
+
+
+def _with_meta(path: Path, out: Path, edit: Callable[[dict[str, Any]], object]) -> Path:
+    """A copy of the model file ``path`` at ``out`` whose ``meta.defect_head`` ``edit`` changed."""
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w") as dst:
         for name in src.namelist():
             data = src.read(name)
             if name == "meta.json":
                 meta = json.loads(data)
-                meta["defect_head"]["radii"] = [2, 4]
+                edit(meta["defect_head"])
                 data = json.dumps(meta).encode()
             dst.writestr(name, data)
-    with pytest.raises(ModelFileError, match=r"mismatched\.aion.*do not match its radii \[2, 4\]"):
-        InspectionModel.load(mismatched)
+    return out
 
 
 def test_too_few_masks_set_the_threshold_only(stains: Path, tmp_path: Path) -> None:
