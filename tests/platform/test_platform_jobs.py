@@ -220,7 +220,7 @@ def test_masked_ng_images_train_a_defect_head_in_the_job(
         from aion.solutions.inspection import InspectionModel
 
         model = InspectionModel.load(runtime.storage.store.path(mv.sha256))
-        assert model.defect_head_ is not None and model.meta.version == 6
+        assert model.defect_head_ is not None and model.meta.version == 7
         assert len(model.meta.head_images) == 5
 
 

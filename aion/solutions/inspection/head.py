@@ -6,18 +6,26 @@ locally. A few labelled masks can teach that. :class:`DefectHead` is a logistic 
 each patch's
 
 * backbone feature, and the mean feature of the 5 x 5, 9 x 9, 17 x 17 and 33 x 33 patches around
-  it and of the whole image (what the patch is, and what surrounds it: a large, soft-edged defect
-  such as an uneven finish is told from the good surface by the wider windows);
+  it (what the patch is, and what surrounds it: a large, soft-edged defect such as an uneven
+  finish is told from the good surface by the wider windows);
+* the mean feature of the band of 3 rows across the whole image through it, and of the band of
+  3 columns (``strips``): a band, seam or change of finish that runs across the part has a sharp
+  edge across the band and none along it, which square windows blur;
 * nearest-neighbour distance, and the same means of it.
 
-Every input is a mean of linear maps, so the head is cheap at inference: the features are
-projected once (``(P, D) @ (D, R + 2)`` for ``R`` window radii) and the box means are taken of
-``R + 1`` scalar maps (:func:`box_mean`). Fitting minimises the class-balanced logistic loss plus
-an L2 penalty with L-BFGS (scipy) on standardised inputs; the standardisation is folded into the
-stored weights.
+Format 5 and 6 heads (still read) also had the whole image's mean (``image_mean``); it is off by
+default, since it lifts every patch of an image that looks like a defect image, the normal ones
+too.
 
-Constructor arguments are stored under their own names (``l2``, ``radii``, ``max_negatives``,
-``max_positives``, ``seed``); learned state ends in ``_`` (``weights_``, ``score_weights_``, ``bias_``).
+Every input is a mean of linear maps, so the head is cheap at inference: the features are
+projected once (``(P, D) @ (D, K)`` for ``K`` windows plus the patch itself) and the window means
+are taken of ``K - 1`` scalar maps (:func:`window_mean`). Fitting minimises the class-balanced
+logistic loss plus an L2 penalty with L-BFGS (scipy) on standardised inputs; the standardisation
+is folded into the stored weights.
+
+Constructor arguments are stored under their own names (``l2``, ``radii``, ``strips``,
+``image_mean``, ``max_negatives``, ``max_positives``, ``seed``); learned state ends in ``_``
+(``weights_``, ``score_weights_``, ``bias_``).
 """
 
 from __future__ import annotations
@@ -33,27 +41,56 @@ from aion.solutions.inspection.errors import InspectionError
 DEFECT_COVER = 0.5
 
 
-def box_mean(maps: np.ndarray, r: int) -> np.ndarray:
-    """Mean of each ``(2r+1) x (2r+1)`` window of ``maps`` ``(N, H, W[, C])``, windows clipped
-    at the border (the mean of the cells inside): ``A_h @ map @ A_w.T`` with each ``A`` the
-    row-normalised band of ones, so the clipped mean is separable.
+#: A window of patches: its half-height and half-width in patches (``None``: the whole axis).
+Window = tuple[int | None, int | None]
+
+
+def window_mean(maps: np.ndarray, rows: int | None, cols: int | None) -> np.ndarray:
+    """Mean of each ``(2 rows + 1) x (2 cols + 1)`` window of ``maps`` ``(N, H, W[, C])``
+    (``None``: the whole axis), windows clipped at the border (the mean of the cells inside):
+    ``A_h @ map @ A_w.T`` with each ``A`` the row-normalised band of ones, so the clipped mean is
+    separable.
 
     >>> m = np.arange(9, dtype=np.float32).reshape(1, 3, 3)
-    >>> box_mean(m, 1)[0].round(2).tolist()
+    >>> window_mean(m, 1, 1)[0].round(2).tolist()
     [[2.0, 2.5, 3.0], [3.5, 4.0, 4.5], [5.0, 5.5, 6.0]]
+    >>> window_mean(m, 0, None)[0].tolist()  # the mean of each row
+    [[1.0, 1.0, 1.0], [4.0, 4.0, 4.0], [7.0, 7.0, 7.0]]
     """
-    a_h, a_w = _band(maps.shape[1], r), _band(maps.shape[2], r)
+    a_h, a_w = _band(maps.shape[1], rows), _band(maps.shape[2], cols)
     if maps.ndim == 3:
         return np.matmul(np.matmul(a_h, maps), a_w.T)
-    rows = np.einsum("ij,njwc->niwc", a_h, maps, optimize=True)
-    return np.einsum("kw,niwc->nikc", a_w, rows, optimize=True).astype(np.float32)
+    out = np.einsum("ij,njwc->niwc", a_h, maps, optimize=True)
+    return np.einsum("kw,niwc->nikc", a_w, out, optimize=True).astype(np.float32)
 
 
-def _band(n: int, r: int) -> np.ndarray:
-    """``(n, n)``: row ``i`` averages cells ``i - r .. i + r`` that lie inside ``0 .. n - 1``."""
+def box_mean(maps: np.ndarray, r: int) -> np.ndarray:
+    """Mean of each ``(2r+1) x (2r+1)`` window (:func:`window_mean`)."""
+    return window_mean(maps, r, r)
+
+
+def _band(n: int, r: int | None) -> np.ndarray:
+    """``(n, n)``: row ``i`` averages cells ``i - r .. i + r`` that lie inside ``0 .. n - 1``
+    (``None``: all of them)."""
+    if r is None:
+        return np.full((n, n), 1.0 / n, dtype=np.float32)
     i = np.arange(n)
     band = (np.abs(i[:, None] - i[None, :]) <= r).astype(np.float32)
     return band / band.sum(axis=1, keepdims=True)
+
+
+def head_windows(radii: tuple[int, ...], strips: tuple[int, ...], image_mean: bool) -> list[Window]:
+    """The windows a head averages over, in the order of its weights: the square ones of
+    ``radii``, then for each of ``strips`` its band of rows and its band of columns, then (with
+    ``image_mean``) the whole image.
+
+    >>> head_windows((2, 4), (1,), True)
+    [(2, 2), (4, 4), (1, None), (None, 1), (None, None)]
+    """
+    out: list[Window] = [(r, r) for r in radii]
+    for s in strips:
+        out += [(s, None), (None, s)]
+    return out + ([(None, None)] if image_mean else [])
 
 
 def patch_cover(masks: np.ndarray, grid: int) -> np.ndarray:
@@ -68,26 +105,25 @@ def patch_cover(masks: np.ndarray, grid: int) -> np.ndarray:
     return masks.reshape(n, grid, c, grid, c).mean(axis=(2, 4)).astype(np.float32)
 
 
-def _inputs(feats: np.ndarray, scores: np.ndarray, radii: tuple[int, ...]) -> np.ndarray:
+def _inputs(feats: np.ndarray, scores: np.ndarray, windows: list[Window]) -> np.ndarray:
     """The head's inputs of every patch: ``(N, P, D)`` features and ``(N, g, g)`` distances ->
-    ``(N * P, K (D + 1))`` with ``K = len(radii) + 2``: the feature, its box mean of each radius
-    and its image mean; then the same ``K`` of the distance."""
+    ``(N * P, K (D + 1))`` with ``K = len(windows) + 1``: the feature and its mean over each
+    window; then the same ``K`` of the distance."""
     n, p, d = feats.shape
     g = scores.shape[1]
     x = feats.reshape(n, g, g, d)
     s = scores.reshape(n, g, g, 1)
     parts = []
     for m in (x, s):
-        glob = np.broadcast_to(m.mean(axis=(1, 2), keepdims=True), m.shape)
-        parts += [m, *(box_mean(m, r) for r in radii), glob]
+        parts += [m, *(window_mean(m, rows, cols) for rows, cols in windows)]
     return np.concatenate(parts, axis=3).reshape(n * p, -1).astype(np.float32)
 
 
 def fit_rows(defect: np.ndarray, max_negatives: int, max_positives: int, seed: int = 0) -> np.ndarray:
     """Sorted indices of the patches a head is fitted on: every patch of a class with at most its
     cap, else a random sample of that many (normal patches drawn first, with ``seed``). The
-    input matrix is 3.7 KB per row at the defaults (918 float32 inputs), so the caps bound memory
-    (to about 1.1 GB) however many masks are given.
+    input matrix is 4.3 KB per row at the defaults (1,071 float32 inputs), so the caps bound memory
+    (to about 1.3 GB) however many masks are given.
 
     >>> defect = np.array([1, 0, 0, 1, 0, 0, 0, 1], bool)
     >>> fit_rows(defect, 2, 5).size, fit_rows(defect, 2, 5)[defect[fit_rows(defect, 2, 5)]].tolist()
@@ -136,11 +172,13 @@ class DefectHead:
     """
 
     l2: float = 1e-2
-    radii: tuple[int, ...] = (2, 4, 8, 16)
+    radii: tuple[int, ...] = (2, 4, 8, 16)  # square windows: (2r + 1) x (2r + 1) patches
+    strips: tuple[int, ...] = (1,)  # bands of 2s + 1 rows (and columns) across the whole image
+    image_mean: bool = False  # the whole image's mean as an input too (format 5 and 6 heads)
     max_negatives: int = 200_000  # normal patches fitted on, at most (sampled)
     max_positives: int = 100_000  # defect patches fitted on, at most (sampled): bounds memory
     seed: int = 0
-    # (len(radii) + 2, D): the weights of the feature, its box means and its image mean
+    # (len(windows) + 1, D): the weights of the feature and of its mean over each window
     weights_: np.ndarray | None = field(default=None, repr=False)
     score_weights_: list[float] = field(default_factory=list)  # the same of the distance
     bias_: float = 0.0
@@ -178,7 +216,7 @@ class DefectHead:
 
         res = minimize(loss, np.zeros(z.shape[1] + 1), jac=True, method="L-BFGS-B", options={"maxiter": 500})
         coef = res.x[:-1] / sd  # fold the standardisation into the weights
-        d, k = feats.shape[2], len(self.radii) + 2
+        d, k = feats.shape[2], len(self.windows) + 1
         self.weights_ = coef[: k * d].reshape(k, d).astype(np.float32)
         self.score_weights_ = [float(v) for v in coef[k * d :]]
         self.bias_ = float(res.x[-1] - coef @ mu)
@@ -194,7 +232,7 @@ class DefectHead:
         for start in range(0, len(feats), images):
             lo, hi = np.searchsorted(rows, [start * p, (start + images) * p])
             if hi > lo:
-                x = _inputs(feats[start : start + images], scores[start : start + images], self.radii)
+                x = _inputs(feats[start : start + images], scores[start : start + images], self.windows)
                 out.append(x[rows[lo:hi] - start * p])
         return np.concatenate(out)
 
@@ -203,20 +241,26 @@ class DefectHead:
         if self.weights_ is None:
             raise InspectionError("불량 헤드가 학습되지 않음 / The defect head is not fitted")
         n, p, d = feats.shape
-        g, k = scores.shape[1], len(self.radii) + 2
+        g, k = scores.shape[1], len(self.windows) + 1
         u = (feats.reshape(n * p, d) @ self.weights_.T).reshape(n, g, g, k)  # one product for all
         a = self.score_weights_
         out = u[..., 0] + a[0] * scores + self.bias_
-        for j, r in enumerate(self.radii, start=1):
-            out += box_mean(u[..., j] + a[j] * scores, r)
-        out += (u[..., k - 1] + a[k - 1] * scores).mean(axis=(1, 2), keepdims=True)
+        for j, (rows, cols) in enumerate(self.windows, start=1):
+            out += window_mean(u[..., j] + a[j] * scores, rows, cols)
         return out.astype(np.float32)
+
+    @property
+    def windows(self) -> list[Window]:
+        """The windows this head averages over (:func:`head_windows`)."""
+        return head_windows(self.radii, self.strips, self.image_mean)
 
     def to_dict(self) -> dict[str, Any]:
         """Everything but the weights matrix (stored beside, as ``defect_head.npy``)."""
         return {
             "l2": self.l2,
             "radii": list(self.radii),
+            "strips": list(self.strips),
+            "image_mean": self.image_mean,
             "max_negatives": self.max_negatives,
             "max_positives": self.max_positives,
             "seed": self.seed,
@@ -226,23 +270,27 @@ class DefectHead:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], weights: np.ndarray) -> DefectHead:
-        """The head of :meth:`to_dict` with its ``weights`` matrix."""
-        radii = tuple(int(r) for r in d.get("radii", [2, 4]))
-        k = len(radii) + 2
-        weights = np.asarray(weights, dtype=np.float32)
-        if weights.ndim != 2 or weights.shape[0] != k or len(d["score_weights"]) != k:
-            raise InspectionError(
-                f"불량 헤드 가중치 모양 {weights.shape}이 반경 {list(radii)}와 맞지 않음 / "
-                f"Defect head weights of shape {weights.shape} do not match its radii {list(radii)} "
-                f"(expected {k} rows and {k} distance weights)"
-            )
+        """The head of :meth:`to_dict` with its ``weights`` matrix. Format 5 and 6 heads stored no
+        ``strips`` (they had none) and no ``image_mean`` (they had it)."""
         head = cls(
             l2=float(d.get("l2", 1e-2)),
-            radii=radii,
+            radii=tuple(int(r) for r in d.get("radii", [2, 4])),
+            strips=tuple(int(s) for s in d.get("strips", [])),
+            image_mean=bool(d.get("image_mean", True)),
             max_negatives=int(d.get("max_negatives", 200_000)),
             max_positives=int(d.get("max_positives", 100_000)),
             seed=int(d.get("seed", 0)),
         )
+        k = len(head.windows) + 1
+        weights = np.asarray(weights, dtype=np.float32)
+        if weights.ndim != 2 or weights.shape[0] != k or len(d["score_weights"]) != k:
+            raise InspectionError(
+                f"불량 헤드 가중치 모양 {weights.shape}이 창 설정과 맞지 않음 (반경 {list(head.radii)}, "
+                f"띠 {list(head.strips)}, 이미지 평균 {head.image_mean}) / "
+                f"Defect head weights of shape {weights.shape} do not match its radii {list(head.radii)}, "
+                f"strips {list(head.strips)} and image mean {head.image_mean} "
+                f"(expected {k} rows and {k} distance weights)"
+            )
         head.weights_ = weights
         head.score_weights_ = [float(v) for v in d["score_weights"]]
         head.bias_ = float(d["bias"])

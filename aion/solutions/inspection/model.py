@@ -2,8 +2,8 @@
 
 A ``.aion`` file is a zip holding ``meta.json`` (preprocessing, threshold, calibration),
 ``backbone.onnx`` (image -> patch features) and ``memory_bank.npy`` (float32 patch features); a
-model trained with labelled defect masks also holds ``defect_head.npy`` (format 6, ``head.py``;
-format 5 heads, still read, had two window radii).
+model trained with labelled defect masks also holds ``defect_head.npy`` (format 7, ``head.py``;
+format 5 and 6 heads, still read, had no row and column bands and had the image mean).
 :meth:`InspectionModel.load` needs only numpy, Pillow and onnxruntime (faiss is used if present; with
 the ``onnx`` package the inverted lists are scanned by ONNX Runtime, else by numpy).
 """
@@ -43,11 +43,12 @@ from aion.solutions.inspection.scoring import (
 )
 
 FORMAT = "aion-inspection"
-#: The newest format this code reads. Files are written as 4, or 6 when they hold a defect head
+#: The newest format this code reads. Files are written as 4, or 7 when they hold a defect head
 #: (so that older readers refuse what they would misread, and read everything else). Format 5
-#: heads have two window radii; format 6 heads any number (``head.py``), four by default.
-FORMAT_VERSION = 6
-HEAD_FORMAT_VERSION = 6
+#: heads have two window radii; format 6 heads any number; format 7 heads also row and column
+#: bands (``strips``) and no image mean unless stored (``head.py``).
+FORMAT_VERSION = 7
+HEAD_FORMAT_VERSION = 7
 Progress = Callable[[str, float], None]
 
 
@@ -87,7 +88,7 @@ class ModelMeta:
     graph_input: str = "normalised"
     n_train_images: int = 0
     created_at: str = ""
-    # format 5 and 6: the defect head's settings (``DefectHead.to_dict``) and how its logits and
+    # format 5 to 7: the defect head's settings (``DefectHead.to_dict``) and how its logits and
     # the bank's distances are standardised before they are summed (``bank_mean``, ``bank_std``,
     # ``head_mean``, ``head_std``); ``head_images``: the images it learned from
     # (``ImageItem.key``), which ``evaluate`` leaves out
@@ -520,7 +521,7 @@ class InspectionModel:
                     missing = {"bank_mean", "bank_std", "head_mean", "head_std"} - set(meta.defect_head)
                     if missing:
                         raise ValueError(f"defect head settings lack {sorted(missing)}")
-                    try:  # the head checks its rows against its radii
+                    try:  # the head checks its rows against its windows
                         head = DefectHead.from_dict(meta.defect_head, weights)
                     except InspectionError as e:
                         raise ValueError(str(e)) from e

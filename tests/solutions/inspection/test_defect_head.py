@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from aion.solutions.inspection.head import DefectHead, box_mean, patch_cover
+from aion.solutions.inspection.head import DefectHead, box_mean, patch_cover, window_mean
 
 from .conftest import RESOLUTION, SIZE, make_mvtec, save, texture, train_saved
 
@@ -51,25 +51,34 @@ def head_model(stains: Path, tmp_path_factory: pytest.TempPathFactory):  # noqa:
     return plain, model, path, edge
 
 
-def test_box_mean_is_the_mean_of_each_clipped_window() -> None:
+@pytest.mark.parametrize("rows, cols", [(1, 1), (2, 2), (4, 4), (1, None), (None, 2), (None, None)])
+def test_window_mean_is_the_mean_of_each_clipped_window(rows: int | None, cols: int | None) -> None:
+    """Square windows, bands across the whole image (``None``: the whole axis) and the image mean."""
     rng = np.random.default_rng(0)
     maps = rng.normal(size=(2, 7, 9, 3)).astype(np.float32)
-    for r in (1, 2, 4):
-        naive = np.empty_like(maps)
-        for i in range(7):
-            for j in range(9):
-                naive[:, i, j] = maps[:, max(i - r, 0) : i + r + 1, max(j - r, 0) : j + r + 1].mean(
-                    axis=(1, 2)
-                )
-        assert np.allclose(box_mean(maps, r), naive, atol=1e-5)
-        assert np.allclose(box_mean(maps[..., 0], r), naive[..., 0], atol=1e-5)
+    rh, rw = rows if rows is not None else 7, cols if cols is not None else 9
+    naive = np.empty_like(maps)
+    for i in range(7):
+        for j in range(9):
+            naive[:, i, j] = maps[:, max(i - rh, 0) : i + rh + 1, max(j - rw, 0) : j + rw + 1].mean(
+                axis=(1, 2)
+            )
+    assert np.allclose(window_mean(maps, rows, cols), naive, atol=1e-5)
+    assert np.allclose(window_mean(maps[..., 0], rows, cols), naive[..., 0], atol=1e-5)
+    if rows == cols and rows is not None:
+        assert np.allclose(box_mean(maps, rows), naive, atol=1e-5)
 
 
-@pytest.mark.parametrize("radii", [(2, 4), (1, 2, 4), (2, 4, 8)])
-def test_head_scores_as_its_inputs_say(radii: tuple[int, ...]) -> None:
-    """The fast scoring (one projection, box means of scalar maps) equals the logistic model over
-    the explicit inputs it was fitted on, for any number of window radii (format 5 heads have
-    two), also after a round trip through its stored form."""
+@pytest.mark.parametrize(
+    "radii, strips, image_mean", [((2, 4), (), True), ((1, 2, 4), (1,), False), ((2, 4, 8), (0, 2), True)]
+)
+def test_head_scores_as_its_inputs_say(
+    radii: tuple[int, ...], strips: tuple[int, ...], image_mean: bool
+) -> None:
+    """The fast scoring (one projection, window means of scalar maps) equals the logistic model
+    over the explicit inputs it was fitted on, for any windows (format 5 heads have two radii and
+    the image mean, format 6 ones any radii, format 7 ones bands too), also after a round trip
+    through its stored form."""
     from aion.solutions.inspection.head import _inputs
 
     rng = np.random.default_rng(1)
@@ -78,14 +87,22 @@ def test_head_scores_as_its_inputs_say(radii: tuple[int, ...]) -> None:
     cover = np.zeros((5, 6, 6), np.float32)
     cover[:3, 1:3, 2:5] = 1.0
     feats.reshape(5, 6, 6, 4)[:3, 1:3, 2:5, 1] -= 2.0
-    head = DefectHead(radii=radii).fit(feats, scores, cover)
-    assert head.weights_ is not None and head.weights_.shape == (len(radii) + 2, 4)
+    head = DefectHead(radii=radii, strips=strips, image_mean=image_mean).fit(feats, scores, cover)
+    k = len(radii) + 2 * len(strips) + image_mean + 1
+    assert head.weights_ is not None and head.weights_.shape == (k, 4) and len(head.windows) == k - 1
     coef = np.concatenate([head.weights_.reshape(-1), head.score_weights_])
-    explicit = (_inputs(feats, scores, head.radii) @ coef + head.bias_).reshape(5, 6, 6)
+    explicit = (_inputs(feats, scores, head.windows) @ coef + head.bias_).reshape(5, 6, 6)
     assert np.allclose(head.score(feats, scores), explicit, atol=1e-4)
     assert head.score(feats, scores)[cover > 0].mean() > head.score(feats, scores)[cover == 0].mean() + 2
-    again = DefectHead.from_dict(json.loads(json.dumps(head.to_dict())), head.weights_)
-    assert again.radii == radii and np.array_equal(again.score(feats, scores), head.score(feats, scores))
+    stored = json.loads(json.dumps(head.to_dict()))
+    again = DefectHead.from_dict(stored, head.weights_)
+    assert (again.radii, again.strips, again.image_mean) == (radii, strips, image_mean)
+    assert np.array_equal(again.score(feats, scores), head.score(feats, scores))
+    if not strips and image_mean:  # as a format 5 or 6 file stores it: neither key
+        old = DefectHead.from_dict(
+            {k: v for k, v in stored.items() if k not in ("strips", "image_mean")}, head.weights_
+        )
+        assert np.array_equal(old.score(feats, scores), head.score(feats, scores))
 
 
 def test_head_weights_that_do_not_match_its_radii_are_refused() -> None:
@@ -184,14 +201,15 @@ def test_head_travels_in_the_model_file_and_scores_alike_after_export(head_model
     with zipfile.ZipFile(path) as zf:
         meta = json.loads(zf.read("meta.json"))
         assert "defect_head.npy" in zf.namelist()
-    assert meta["version"] == 6 and set(meta["defect_head"]) >= {
+    assert meta["version"] == 7 and set(meta["defect_head"]) >= {
         "bank_mean",
         "bank_std",
         "head_mean",
         "head_std",
     }
     assert meta["defect_head"]["radii"] == [2, 4, 8, 16] and meta["defect_head"]["flips"] is True
-    assert edge.defect_head_ is not None and edge.defect_head_.radii == (2, 4, 8, 16)
+    assert meta["defect_head"]["strips"] == [1] and meta["defect_head"]["image_mean"] is False
+    assert edge.defect_head_ is not None and edge.defect_head_.windows == model.defect_head_.windows
     images = [it.load() for it in load_dataset(stains).test[:6]]
     raw_t, maps_t = model.raw_maps(images)
     raw_e, maps_e = edge.raw_maps(images)
@@ -217,7 +235,7 @@ def test_a_damaged_head_is_named(head_model, tmp_path: Path) -> None:
     worse = _with_meta(path, tmp_path / "worse.aion", lambda h: h.pop("head_std"))
     with pytest.raises(ModelFileError, match="head_std"):
         InspectionModel.load(worse)
-    # weights whose rows do not match the stored radii (a format 5 head's two, say)
+    # weights whose rows do not match the stored windows (a format 5 head's two radii, say)
     mismatched = _with_meta(path, tmp_path / "mismatched.aion", lambda h: h.update(radii=[2, 4]))
     with pytest.raises(ModelFileError, match=r"mismatched\.aion.*do not match its radii \[2, 4\]"):
         InspectionModel.load(mismatched)
