@@ -64,11 +64,6 @@ def window_mean(maps: np.ndarray, rows: int | None, cols: int | None) -> np.ndar
     return np.einsum("kw,niwc->nikc", a_w, out, optimize=True).astype(np.float32)
 
 
-def box_mean(maps: np.ndarray, r: int) -> np.ndarray:
-    """Mean of each ``(2r+1) x (2r+1)`` window (:func:`window_mean`)."""
-    return window_mean(maps, r, r)
-
-
 def _band(n: int, r: int | None) -> np.ndarray:
     """``(n, n)``: row ``i`` averages cells ``i - r .. i + r`` that lie inside ``0 .. n - 1``
     (``None``: all of them)."""

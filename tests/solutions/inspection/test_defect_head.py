@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from aion.solutions.inspection.head import DefectHead, box_mean, patch_cover, window_mean
+from aion.solutions.inspection.head import DefectHead, patch_cover, window_mean
 
 from .conftest import RESOLUTION, SIZE, make_mvtec, save, texture, train_saved
 
@@ -65,8 +65,6 @@ def test_window_mean_is_the_mean_of_each_clipped_window(rows: int | None, cols: 
             )
     assert np.allclose(window_mean(maps, rows, cols), naive, atol=1e-5)
     assert np.allclose(window_mean(maps[..., 0], rows, cols), naive[..., 0], atol=1e-5)
-    if rows == cols and rows is not None:
-        assert np.allclose(box_mean(maps, rows), naive, atol=1e-5)
 
 
 @pytest.mark.parametrize(
