@@ -63,6 +63,13 @@ class HeadFit:
         return out
 
 
+#: How a head's logits join the bank's distances (:data:`~.model.COMBINE_RULES`): a soft maximum.
+#: On magnetic_tile (5 masks per kind, two draws) it gave pixel AUROC 0.954 / 0.935 against a
+#: sum's 0.946 / 0.924, AUPRO alike: a small defect the bank is sure of is no longer diluted by a
+#: head that has seen few like it.
+COMBINE = "logaddexp"
+
+
 #: The copies of each masked image the head also learns from (``flips=True``): left-right,
 #: upside down, and both; each ``(H, W[, C])`` image or ``(H, W)`` mask -> the same, flipped.
 FLIPS: tuple[Callable[[np.ndarray], np.ndarray], ...] = (
@@ -143,11 +150,11 @@ def fit_head(
         "head_mean": float(logits[:n_good].mean()),
         "head_std": float(logits[:n_good].std()) or 1.0,
     }
-    combined = combine(all_bank, logits, **stats)
+    combined = combine(all_bank, logits, **stats, rule=COMBINE)
     given = slice(n_good, n_good + n_masked)  # the masked images as given
     return HeadFit(
         head,
-        {**head.to_dict(), "flips": flips, **stats},
+        {**head.to_dict(), "flips": flips, **stats, "combine": COMBINE},
         keys,
         combined[:n_good],
         combined[given],

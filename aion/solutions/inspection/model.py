@@ -3,7 +3,8 @@
 A ``.aion`` file is a zip holding ``meta.json`` (preprocessing, threshold, calibration),
 ``backbone.onnx`` (image -> patch features) and ``memory_bank.npy`` (float32 patch features); a
 model trained with labelled defect masks also holds ``defect_head.npy`` (format 7, ``head.py``;
-format 5 and 6 heads, still read, had no row and column bands and had the image mean).
+format 5 and 6 heads, still read, had no row and column bands, had the image mean, and were
+summed with the bank's distances rather than joined by a soft maximum).
 :meth:`InspectionModel.load` needs only numpy, Pillow and onnxruntime (faiss is used if present; with
 the ``onnx`` package the inverted lists are scanned by ONNX Runtime, else by numpy).
 """
@@ -46,7 +47,8 @@ FORMAT = "aion-inspection"
 #: The newest format this code reads. Files are written as 4, or 7 when they hold a defect head
 #: (so that older readers refuse what they would misread, and read everything else). Format 5
 #: heads have two window radii; format 6 heads any number; format 7 heads also row and column
-#: bands (``strips``) and no image mean unless stored (``head.py``).
+#: bands (``strips``), no image mean unless stored (``head.py``), and their rule of combination
+#: with the bank (:data:`COMBINE_RULES`).
 FORMAT_VERSION = 7
 HEAD_FORMAT_VERSION = 7
 Progress = Callable[[str, float], None]
@@ -174,16 +176,40 @@ class ScoredBatch(NamedTuple):
     bank: np.ndarray
 
 
-def combine(
-    bank: np.ndarray, logits: np.ndarray, bank_mean: float, bank_std: float, head_mean: float, head_std: float
-) -> np.ndarray:
-    """Patch distances and defect-head logits, each standardised on good images, summed.
+#: How the standardised bank distance ``b`` and head logit ``h`` of a patch make its score:
+#: ``"logaddexp"``, ``log(e^b + e^h)``, a soft maximum (format 7: a patch is as anomalous as the
+#: more confident of the two says), or ``"sum"``, ``b + h`` (format 5 and 6 heads).
+COMBINE_RULES = ("logaddexp", "sum")
 
-    >>> combine(np.array([2.0]), np.array([-1.0]), 1.0, 0.5, 0.0, 2.0).tolist()
+
+def combine(
+    bank: np.ndarray,
+    logits: np.ndarray,
+    bank_mean: float,
+    bank_std: float,
+    head_mean: float,
+    head_std: float,
+    rule: str = "logaddexp",
+) -> np.ndarray:
+    """Patch distances and defect-head logits, each standardised on good images, joined by
+    ``rule`` (:data:`COMBINE_RULES`).
+
+    >>> combine(np.array([2.0]), np.array([-1.0]), 1.0, 0.5, 0.0, 2.0, rule="sum").tolist()
     [1.5]
+    >>> round(float(combine(np.array([2.0]), np.array([-1.0]), 1.0, 0.5, 0.0, 2.0)[0]), 4)  # log(e^2 + e^-0.5)
+    2.0789
     """
+    if rule not in COMBINE_RULES:
+        raise InspectionError(
+            f"알 수 없는 결합 방식: {rule!r} (가능: {', '.join(COMBINE_RULES)}) / "
+            f"Unknown combination rule {rule!r} (valid: {', '.join(COMBINE_RULES)})"
+        )
     out = (bank - np.float32(bank_mean)) / np.float32(bank_std)
-    out += (logits - np.float32(head_mean)) / np.float32(head_std)
+    head = (logits - np.float32(head_mean)) / np.float32(head_std)
+    if rule == "sum":
+        out += head
+    else:
+        np.logaddexp(out, head, out=out)
     return out.astype(np.float32, copy=False)
 
 
@@ -339,7 +365,8 @@ class InspectionModel:
         h = self.meta.defect_head
         with single_thread_blas():  # small products; idle BLAS threads would spin beside the backbone's
             logits = self.defect_head_.score(feats, bank)
-        return combine(bank, logits, h["bank_mean"], h["bank_std"], h["head_mean"], h["head_std"])
+        rule = h.get("combine", "sum")  # format 5 and 6 heads summed
+        return combine(bank, logits, h["bank_mean"], h["bank_std"], h["head_mean"], h["head_std"], rule)
 
     def maps_of_patch_scores(self, patches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Image scores ``(N,)`` and anomaly maps ``(N, S, S)`` from patch scores ``(N, grid, grid)``."""
@@ -521,6 +548,11 @@ class InspectionModel:
                     missing = {"bank_mean", "bank_std", "head_mean", "head_std"} - set(meta.defect_head)
                     if missing:
                         raise ValueError(f"defect head settings lack {sorted(missing)}")
+                    rule = meta.defect_head.get("combine", "sum")
+                    if rule not in COMBINE_RULES:
+                        raise ValueError(
+                            f"defect head combination {rule!r} is not one of {list(COMBINE_RULES)}"
+                        )
                     try:  # the head checks its rows against its windows
                         head = DefectHead.from_dict(meta.defect_head, weights)
                     except InspectionError as e:

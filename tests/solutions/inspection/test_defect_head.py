@@ -192,8 +192,10 @@ def test_labelled_masks_help_on_images_the_head_did_not_learn_from(head_model, s
     assert with_head.image_auroc >= without.image_auroc - 0.02
 
 
-def test_head_travels_in_the_model_file_and_scores_alike_after_export(head_model, stains: Path) -> None:
-    from aion.solutions.inspection import load_dataset
+def test_head_travels_in_the_model_file_and_scores_alike_after_export(
+    head_model, stains: Path, tmp_path: Path
+) -> None:
+    from aion.solutions.inspection import InspectionModel, load_dataset
 
     _, model, path, edge = head_model
     with zipfile.ZipFile(path) as zf:
@@ -207,6 +209,7 @@ def test_head_travels_in_the_model_file_and_scores_alike_after_export(head_model
     }
     assert meta["defect_head"]["radii"] == [2, 4, 8, 16] and meta["defect_head"]["flips"] is True
     assert meta["defect_head"]["strips"] == [1] and meta["defect_head"]["image_mean"] is False
+    assert meta["defect_head"]["combine"] == "logaddexp"
     assert edge.defect_head_ is not None and edge.defect_head_.windows == model.defect_head_.windows
     images = [it.load() for it in load_dataset(stains).test[:6]]
     raw_t, maps_t = model.raw_maps(images)
@@ -216,6 +219,18 @@ def test_head_travels_in_the_model_file_and_scores_alike_after_export(head_model
     # the head changes the map: the bank's distances alone give another one
     bank_only = edge.anomaly_maps(edge.score_batch(images).bank)
     assert np.abs(bank_only - maps_e).max() > 0.1
+    # the head's logits join the distances by a soft maximum; a format 5 or 6 file stores no rule,
+    # and its head is summed with them, as it was
+    feats = edge.patch_features(edge.batch(images))
+    bank = edge.bank_scores(feats)
+    h = meta["defect_head"]
+    assert edge.defect_head_ is not None
+    b_z = (bank - h["bank_mean"]) / h["bank_std"]
+    h_z = (edge.defect_head_.score(feats, bank) - h["head_mean"]) / h["head_std"]
+    assert np.allclose(edge.combined(feats, bank), np.logaddexp(b_z, h_z), atol=1e-4)
+    old = InspectionModel.load(_with_meta(path, tmp_path / "old.aion", lambda d: d.pop("combine")))
+    assert np.allclose(old.combined(feats, bank), b_z + h_z, atol=1e-4)
+    assert np.abs(old.combined(feats, bank) - edge.combined(feats, bank)).max() > 0.1
 
 
 def test_a_damaged_head_is_named(head_model, tmp_path: Path) -> None:
@@ -237,6 +252,10 @@ def test_a_damaged_head_is_named(head_model, tmp_path: Path) -> None:
     mismatched = _with_meta(path, tmp_path / "mismatched.aion", lambda h: h.update(radii=[2, 4]))
     with pytest.raises(ModelFileError, match=r"mismatched\.aion.*do not match its radii \[2, 4\]"):
         InspectionModel.load(mismatched)
+    # a rule of combination this code does not know
+    unknown = _with_meta(path, tmp_path / "unknown.aion", lambda h: h.update(combine="product"))
+    with pytest.raises(ModelFileError, match=r"unknown\.aion.*'product'"):
+        InspectionModel.load(unknown)
 
 
 def _with_meta(path: Path, out: Path, edit: Callable[[dict[str, Any]], object]) -> Path:
