@@ -221,15 +221,16 @@ class DefectHead:
         self, feats: np.ndarray, scores: np.ndarray, rows: np.ndarray, images: int = 32
     ) -> np.ndarray:
         """The inputs (:func:`_inputs`) of the patches ``rows`` (sorted flat indices), built a
-        block of ``images`` at a time: only the chosen rows of the wide input matrix are kept."""
+        block of ``images`` at a time into one array: only the chosen rows of the wide input
+        matrix are kept, and never twice (the fit's largest array)."""
         p = feats.shape[1]
-        out = []
+        out = np.empty((len(rows), (len(self.windows) + 1) * (feats.shape[2] + 1)), dtype=np.float32)
         for start in range(0, len(feats), images):
             lo, hi = np.searchsorted(rows, [start * p, (start + images) * p])
             if hi > lo:
                 x = _inputs(feats[start : start + images], scores[start : start + images], self.windows)
-                out.append(x[rows[lo:hi] - start * p])
-        return np.concatenate(out)
+                out[lo:hi] = x[rows[lo:hi] - start * p]
+        return out
 
     def score(self, feats: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """Logit of "defect" of every patch: ``(N, P, D)``, ``(N, g, g)`` -> ``(N, g, g)``."""

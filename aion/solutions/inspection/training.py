@@ -239,6 +239,10 @@ def train(
         patches = nearest_excluding(feats[n_fit:], bank, owner).reshape(n_held, grid, grid)
     else:  # tiny sets calibrate on their own bank images
         patches = scorer.scores_of_features(feats[:n_fit])
+    # only the held-back images' features are needed from here (the defect head learns from them):
+    # the fit images' go before the head's fit, the largest step of training
+    held_feats = feats[n_fit:].copy()
+    del feats, fit_flat
     defect_items = list(defects) if defects is not None else ds.train_defects
     head_fit: HeadFit | None = None
     head_gain: dict[str, float] = {}
@@ -252,7 +256,7 @@ def train(
         report_progress("defect head", 0.0)
         t_head = time.perf_counter()
         head_fit = fit_head(
-            scorer, head_items, head_decoded, feats[n_fit:], patches, cfg.seed, cfg.batch_size, cfg.head_flips
+            scorer, head_items, head_decoded, held_feats, patches, cfg.seed, cfg.batch_size, cfg.head_flips
         )
         times["defect_head"] = time.perf_counter() - t_head
         report_progress("defect head", 1.0)
@@ -268,7 +272,7 @@ def train(
     meta = _score_statistics(meta, good_maps, n_held, cfg)
     scorer.meta = meta
     good_scores = scorer.image_scores(good_maps)
-    del good_maps, patches, feats, fit_flat
+    del good_maps, patches, held_feats
     times["calibrate"] = time.perf_counter() - t3 - times.get("defect_head", 0.0)
 
     t4 = time.perf_counter()
