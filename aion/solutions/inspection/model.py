@@ -90,10 +90,10 @@ class ModelMeta:
     graph_input: str = "normalised"
     n_train_images: int = 0
     created_at: str = ""
-    # format 5 to 7: the defect head's settings (``DefectHead.to_dict``) and how its logits and
-    # the bank's distances are standardised before they are summed (``bank_mean``, ``bank_std``,
-    # ``head_mean``, ``head_std``); ``head_images``: the images it learned from
-    # (``ImageItem.key``), which ``evaluate`` leaves out
+    # format 5 to 7: the defect head's settings (``DefectHead.to_dict``), how its logits and the
+    # bank's distances are standardised (``bank_mean``, ``bank_std``, ``head_mean``, ``head_std``)
+    # and joined (``combine``, format 7; format 5 and 6 summed them); ``head_images``: the images
+    # it learned from (``ImageItem.key``), which ``evaluate`` leaves out
     defect_head: dict[str, Any] = field(default_factory=dict)
     head_images: list[str] = field(default_factory=list)
     format: str = FORMAT
@@ -189,14 +189,14 @@ def combine(
     bank_std: float,
     head_mean: float,
     head_std: float,
-    rule: str = "logaddexp",
+    rule: str,
 ) -> np.ndarray:
     """Patch distances and defect-head logits, each standardised on good images, joined by
     ``rule`` (:data:`COMBINE_RULES`).
 
     >>> combine(np.array([2.0]), np.array([-1.0]), 1.0, 0.5, 0.0, 2.0, rule="sum").tolist()
     [1.5]
-    >>> round(float(combine(np.array([2.0]), np.array([-1.0]), 1.0, 0.5, 0.0, 2.0)[0]), 4)  # log(e^2 + e^-0.5)
+    >>> round(float(combine(np.array([2.0]), np.array([-1.0]), 1.0, 0.5, 0.0, 2.0, "logaddexp")[0]), 4)
     2.0789
     """
     if rule not in COMBINE_RULES:
