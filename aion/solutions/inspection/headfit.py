@@ -24,7 +24,7 @@ from aion.solutions.inspection.head import (
     n_head_images,
     patch_cover,
 )
-from aion.solutions.inspection.model import InspectionModel, combine
+from aion.solutions.inspection.model import CombineRule, InspectionModel, combine
 from aion.solutions.inspection.pixelmetrics import PixelMetrics
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ class HeadFit:
 #: On magnetic_tile (5 masks per kind, two draws) it gave pixel AUROC 0.954 / 0.935 against a
 #: sum's 0.946 / 0.924, AUPRO alike: a small defect the bank is sure of is no longer diluted by a
 #: head that has seen few like it.
-COMBINE = "logaddexp"
+COMBINE: CombineRule = "logaddexp"
 
 
 #: The copies of each masked image the head also learns from (``flips=True``): left-right,

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple, cast
 
 import numpy as np
 from PIL import Image
@@ -179,7 +179,24 @@ class ScoredBatch(NamedTuple):
 #: How the standardised bank distance ``b`` and head logit ``h`` of a patch make its score:
 #: ``"logaddexp"``, ``log(e^b + e^h)``, a soft maximum (format 7: a patch is as anomalous as the
 #: more confident of the two says), or ``"sum"``, ``b + h`` (format 5 and 6 heads).
-COMBINE_RULES = ("logaddexp", "sum")
+CombineRule = Literal["logaddexp", "sum"]
+COMBINE_RULES: tuple[CombineRule, ...] = ("logaddexp", "sum")
+
+
+def head_rule(settings: dict[str, Any]) -> CombineRule:
+    """The rule of combination in a head's stored settings (``meta.defect_head``): format 5 and 6
+    heads stored none and were summed.
+
+    >>> head_rule({}), head_rule({"combine": "logaddexp"})
+    ('sum', 'logaddexp')
+    """
+    rule = settings.get("combine", "sum")
+    if rule not in COMBINE_RULES:
+        raise InspectionError(
+            f"알 수 없는 결합 방식: {rule!r} (가능: {', '.join(COMBINE_RULES)}) / "
+            f"Unknown combination rule {rule!r} (valid: {', '.join(COMBINE_RULES)})"
+        )
+    return cast(CombineRule, rule)
 
 
 def combine(
@@ -189,7 +206,7 @@ def combine(
     bank_std: float,
     head_mean: float,
     head_std: float,
-    rule: str,
+    rule: CombineRule,
 ) -> np.ndarray:
     """Patch distances and defect-head logits, each standardised on good images, joined by
     ``rule`` (:data:`COMBINE_RULES`).
@@ -199,11 +216,6 @@ def combine(
     >>> round(float(combine(np.array([2.0]), np.array([-1.0]), 1.0, 0.5, 0.0, 2.0, "logaddexp")[0]), 4)
     2.0789
     """
-    if rule not in COMBINE_RULES:
-        raise InspectionError(
-            f"알 수 없는 결합 방식: {rule!r} (가능: {', '.join(COMBINE_RULES)}) / "
-            f"Unknown combination rule {rule!r} (valid: {', '.join(COMBINE_RULES)})"
-        )
     out = (bank - np.float32(bank_mean)) / np.float32(bank_std)
     head = (logits - np.float32(head_mean)) / np.float32(head_std)
     if rule == "sum":
@@ -365,8 +377,9 @@ class InspectionModel:
         h = self.meta.defect_head
         with single_thread_blas():  # small products; idle BLAS threads would spin beside the backbone's
             logits = self.defect_head_.score(feats, bank)
-        rule = h.get("combine", "sum")  # format 5 and 6 heads summed
-        return combine(bank, logits, h["bank_mean"], h["bank_std"], h["head_mean"], h["head_std"], rule)
+        return combine(
+            bank, logits, h["bank_mean"], h["bank_std"], h["head_mean"], h["head_std"], head_rule(h)
+        )
 
     def maps_of_patch_scores(self, patches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Image scores ``(N,)`` and anomaly maps ``(N, S, S)`` from patch scores ``(N, grid, grid)``."""
@@ -548,13 +561,9 @@ class InspectionModel:
                     missing = {"bank_mean", "bank_std", "head_mean", "head_std"} - set(meta.defect_head)
                     if missing:
                         raise ValueError(f"defect head settings lack {sorted(missing)}")
-                    rule = meta.defect_head.get("combine", "sum")
-                    if rule not in COMBINE_RULES:
-                        raise ValueError(
-                            f"defect head combination {rule!r} is not one of {list(COMBINE_RULES)}"
-                        )
-                    try:  # the head checks its rows against its windows
+                    try:  # the head checks its rows against its windows; and its rule is known
                         head = DefectHead.from_dict(meta.defect_head, weights)
+                        head_rule(meta.defect_head)
                     except InspectionError as e:
                         raise ValueError(str(e)) from e
         except FileNotFoundError as e:
