@@ -46,14 +46,21 @@ class Scored:
 
 @dataclass
 class Evaluation:
-    """Raw scores of every image of the model's data set version (in-sample: it trained on them),
-    less the ``n_left_out`` its defect head learned from."""
+    """Raw scores of the images of the model's data set version, less the ``n_left_out`` its
+    defect head learned from.
+
+    When the training job recorded its held-back good images (``held``), the good images are those,
+    at the scores training measured against a bank without their own rows (as new parts); the
+    ``n_in_bank`` others built the memory bank and are left out. Otherwise (older jobs) every good
+    image is scored by the model that trained on it (in-sample)."""
 
     threshold: float
     score_low: float
     images: list[Scored]
     skipped: list[str] = field(default_factory=list)
     n_left_out: int = 0
+    held: bool = False
+    n_in_bank: int = 0
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         return np.array([s.label for s in self.images]), np.array([s.raw for s in self.images])
@@ -91,17 +98,25 @@ def _items(session: Session, version: ModelVersion) -> list[DatasetItem]:
 def evaluation(session: Session, store: BlobStore, cache_dir: Path, version: ModelVersion) -> Evaluation:
     """Score the data set version's images once per model file (cached as JSON beside the blobs)."""
     model = load_model(store, version)
-    # v2: the images a defect head learned from are left out (the training job records them)
-    cache = cache_dir / f"{version.sha256}-{version.dataset_version_id}-v2.json"
+    # v2: the images a defect head learned from are left out (the training job records them);
+    # v3: good images at their held-back scores
+    cache = cache_dir / f"{version.sha256}-{version.dataset_version_id}-v3.json"
     if cache.exists():
         d = json.loads(cache.read_text(encoding="utf-8"))
-        scored = [Scored(**s) for s in d["images"]]
-        return Evaluation(d["threshold"], d["score_low"], scored, d["skipped"], d["n_left_out"])
+        return Evaluation(**{**d, "images": [Scored(**s) for s in d["images"]]})
     ev = Evaluation(model.meta.threshold, model.meta.score_low, [])
-    learned = set(((version.report or {}).get("train") or {}).get("head_items") or [])
+    train = (version.report or {}).get("train") or {}
+    learned = set(train.get("head_items") or [])
     every = _items(session, version)
     items = [it for it in every if it.path not in learned]
     ev.n_left_out = len(every) - len(items)
+    held: dict[str, float] | None = train.get("held_items") or None
+    if held is not None:  # good images: the held-back ones, as training scored them
+        ev.held = True
+        good = [it for it in items if it.label != "ng"]
+        items = [it for it in items if it.label == "ng"]
+        ev.images += [Scored(it.id, it.path, 0, float(held[it.path])) for it in good if it.path in held]
+        ev.n_in_bank = len(good) - len(ev.images)
     for start in range(0, len(items), BATCH):
         batch, images = [], []
         for it in items[start : start + BATCH]:

@@ -205,3 +205,31 @@ def test_report_leaves_out_the_images_the_defect_head_learned_from(
     assert scores.count('"y": 1') == N_NG - 2 and scores.count('"y": 0') == N_OK
     assert f"양품 {N_OK}장, 불량 {N_NG - 2}장" in page.text
     c.__exit__(None, None, None)
+
+
+def test_report_shows_good_images_at_their_held_back_scores(
+    app: Any, world: World, engine: Engine, tmp_path: Path, model_file: Path
+) -> None:
+    """When the training job recorded its held-back good images' scores (against a bank without
+    them), the page shows those good images at those scores and leaves out the ones that built
+    the bank: the false-reject rate is the one new parts will see, not the in-sample one."""
+    reg = register_model(app, world, engine, tmp_path, model_file, "a_member", "브래킷")
+    ok = [it["path"] for it in reg.items if it["label"] == "ok"]
+    held = {ok[0]: 1000.0, ok[1]: -1000.0}  # one far above any threshold, one far below
+    with system_session(engine) as s, s.begin():
+        mv = s.get(ModelVersion, reg.version_id)
+        assert mv is not None
+        mv.report = {"train": {"held_items": held}}  # as a training job writes it
+    c = client_for(app, world, "a_member")
+    page = c.get(reg.base + "/report")
+    assert page.status_code == 200, page.text
+    note = page.text[page.text.index('id="held-note"') :]
+    assert "떼어 둔 2장" in note and f"메모리 뱅크를 만든 {N_OK - 2}장은 뺐습니다" in note
+    scores = re.search(r'id="scores-data">([^<]+)<', page.text).group(1)  # type: ignore[union-attr]
+    assert scores.count('"y": 0') == 2 and scores.count('"y": 1') == N_NG
+    assert '"s": 1000.0, "y": 0' in scores and '"s": -1000.0, "y": 0' in scores
+    assert f"양품 2장, 불량 {N_NG}장" in page.text
+    assert 'id="m-frr">50.0%' in page.text  # the held-back image scored 1000 is rejected
+    rejects = page.text[page.text.index('id="false_rejects"') : page.text.index('id="escapes"')]
+    assert ok[0] in rejects and ok[1] not in rejects
+    c.__exit__(None, None, None)

@@ -174,6 +174,12 @@ def test_train_inspection_job_registers_a_model_with_lineage(
 
     model = InspectionModel.load(runtime.storage.store.path(mv.sha256))
     assert model.meta.resolution == 64
+    # the held-back good images' calibration scores, by data set path (the report page shows these)
+    held = mv.report["train"]["held_items"]
+    cal = model.meta.calibration
+    assert len(held) == len(cal["good_keys"]) == mv.report["train"]["n_calibration_images"] > 0
+    assert all(path.startswith("ok/") for path in held)
+    assert sorted(held.values()) == sorted(cal["good_scores"])
     # company B cannot see the job or the model
     with member(engine, world, "b_member") as s:
         with pytest.raises(NotFound):

@@ -43,6 +43,9 @@ def test_held_back_images_join_the_bank_after_calibration(tmp_path: Path) -> Non
     held = [ds.train[i].load() for i in cal]
     raw, maps = model.raw_maps(held)
     assert np.abs(maps).max() < 1e-2 and raw.max() < 1e-2
+    # the model names the held-back images its calibration scores belong to, in their order
+    assert model.meta.calibration["good_keys"] == [ds.train[i].key for i in cal]
+    assert len(model.meta.calibration["good_scores"]) == 2
 
 
 def test_image_score_is_the_mean_of_the_top_fraction(trained, mvtec_dir: Path) -> None:
