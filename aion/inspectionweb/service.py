@@ -27,6 +27,7 @@ from aion.platform import modelregistry as reg
 from aion.platform.models import DatasetItem, ModelVersion, RegisteredModel
 from aion.platform.storage.blobstore import BlobStore
 from aion.solutions.inspection import BadImageError, InspectionModel, ModelFileError, Prediction
+from aion.solutions.inspection.data import FINGERPRINT_DIGITS
 from aion.solutions.inspection.images import decode_image, read_image
 from aion.solutions.inspection.metrics import auroc, confusion
 
@@ -49,10 +50,11 @@ class Evaluation:
     """Raw scores of the images of the model's data set version, less the ``n_left_out`` its
     defect head learned from.
 
-    When the training job recorded its held-back good images (``held``), the good images are those,
-    at the scores training measured against a bank without their own rows (as new parts); the
-    ``n_in_bank`` others built the memory bank and are left out. Otherwise (older jobs) every good
-    image is scored by the model that trained on it (in-sample)."""
+    Good images the model trained on (known by content: ``meta.train_fingerprints``) are in its
+    memory bank: the ``n_held_back`` held back in training count at the scores training measured
+    against a bank without them (as new parts), the ``n_in_bank`` others are left out, as
+    ``evaluate`` does. ``held`` is false for models that do not record them (every image is then
+    scored by the model that trained on it: in-sample)."""
 
     threshold: float
     score_low: float
@@ -60,6 +62,7 @@ class Evaluation:
     skipped: list[str] = field(default_factory=list)
     n_left_out: int = 0
     held: bool = False
+    n_held_back: int = 0
     n_in_bank: int = 0
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
@@ -110,13 +113,27 @@ def evaluation(session: Session, store: BlobStore, cache_dir: Path, version: Mod
     every = _items(session, version)
     items = [it for it in every if it.path not in learned]
     ev.n_left_out = len(every) - len(items)
-    held: dict[str, float] | None = train.get("held_items") or None
-    if held is not None:  # good images: the held-back ones, as training scored them
-        ev.held = True
-        good = [it for it in items if it.label != "ng"]
-        items = [it for it in items if it.label == "ng"]
-        ev.images += [Scored(it.id, it.path, 0, float(held[it.path])) for it in good if it.path in held]
-        ev.n_in_bank = len(good) - len(ev.images)
+    meta = model.meta
+    trained = set(meta.train_fingerprints)  # a blob's sha256 begins with the file's fingerprint
+    held = dict(
+        zip(
+            meta.calibration.get("good_fingerprints", []),
+            meta.calibration.get("good_scores", []),
+            strict=False,
+        )
+    )
+    ev.held = bool(trained)
+    rest = []
+    for it in items:
+        fp = it.sha256[:FINGERPRINT_DIGITS] if trained and it.label != "ng" else ""
+        if fp in held:  # as training scored it, against a bank without it
+            ev.images.append(Scored(it.id, it.path, 0, float(held[fp])))
+            ev.n_held_back += 1
+        elif fp in trained:
+            ev.n_in_bank += 1
+        else:
+            rest.append(it)
+    items = rest
     for start in range(0, len(items), BATCH):
         batch, images = [], []
         for it in items[start : start + BATCH]:

@@ -25,34 +25,31 @@ STAGE_SPAN = {
 
 class Materialized(NamedTuple):
     """What :func:`_materialize` wrote: how many good and NG images and masks, and the data set
-    path of each NG and each good image by the file's ``ImageItem.key`` (``ng/<name>``,
-    ``good/<name>``)."""
+    path of each NG image by the file's ``ImageItem.key`` (``ng/<name>``)."""
 
     n_ok: int
     n_ng: int
     n_masks: int
     ng_paths: dict[str, str]
-    ok_paths: dict[str, str]
 
 
 def _materialize(items: list[dict[str, Any]], root: Path, store: str | None) -> Materialized:
     """Fetch each image into ``root/ok`` or ``root/ng`` (unlabelled images count as good), and an
     NG image's mask into ``root/ng_masks/<its stem>.png``."""
-    n_masks = 0
+    n_ok = n_masks = 0
     ng_paths: dict[str, str] = {}
-    ok_paths: dict[str, str] = {}
     for i, it in enumerate(items):
         sub = "ng" if it.get("label") == "ng" else "ok"
         name = f"{i:06d}{Path(it['path']).suffix.lower()}"
         fetch_input(store, it, root / sub / name)
         if sub == "ok":
-            ok_paths[f"good/{name}"] = str(it["path"])  # an ok/ folder's images are of kind "good"
+            n_ok += 1
             continue
         ng_paths[f"ng/{name}"] = str(it["path"])
         if it.get("mask"):
             fetch_input(store, it["mask"], root / "ng_masks" / f"{i:06d}.png")  # decoded by content
             n_masks += 1
-    return Materialized(len(ok_paths), len(ng_paths), n_masks, ng_paths, ok_paths)
+    return Materialized(n_ok, len(ng_paths), n_masks, ng_paths)
 
 
 def train_inspection(
@@ -77,7 +74,7 @@ def train_inspection(
     cfg = TrainConfig(**config)
     work = Path(tempfile.mkdtemp(prefix="aion-train-"))
     try:
-        n_ok, n_ng, n_masks, ng_paths, ok_paths = _materialize(items, work, store)
+        n_ok, n_ng, n_masks, ng_paths = _materialize(items, work, store)
         ctx.log(
             f"images: {n_ok} good/unlabelled, {n_ng} NG ({n_masks} with masks); config {json.dumps(cfg.to_dict())}"
         )
@@ -111,19 +108,7 @@ def train_inspection(
         # the data set paths of the images the head learned from: the report page leaves them out,
         # as ``evaluate`` does
         head_items = [ng_paths[k] for k in model.meta.head_images if k in ng_paths]
-        # the held-back good images' scores, each measured against a bank without its own rows
-        # (as on new parts): the report page shows these instead of the final model's, whose bank
-        # holds part of every good image
-        cal = model.meta.calibration
-        held_items = {
-            ok_paths[k]: float(v)
-            # no keys when a tiny set calibrated on its own bank images: then none
-            for k, v in zip(cal.get("good_keys", []), cal.get("good_scores", []), strict=False)
-            if k in ok_paths
-        }
-        report: dict[str, Any] = {
-            "train": {**rep.to_dict(), "head_items": head_items, "held_items": held_items}
-        }
+        report: dict[str, Any] = {"train": {**rep.to_dict(), "head_items": head_items}}
         if evaluate and n_ng > 0:
             ctx.progress(0.85, "evaluate")
             ev = evaluate_model(model, ds)
@@ -140,7 +125,10 @@ def train_inspection(
                 value = summary.get(key, getattr(ev, key, None))
                 if isinstance(value, int | float):
                     metrics[key] = float(value)
-            ctx.log(f"evaluated on the labelled images (in-sample): {json.dumps(summary)}")
+            ctx.log(
+                "evaluated on the labelled images (good ones the model trained on at their held-back "
+                f"scores, or left out): {json.dumps(summary)}"
+            )
         Path(out + ".report.json").write_text(json.dumps(report, default=str), encoding="utf-8")
         publish_outputs(store, out_ref, out, out + ".report.json")
         for k, v in metrics.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +37,11 @@ def test_report_shows_metrics_worst_cases_and_saves_a_threshold(
     engine_auroc = evaluate(InspectionModel.load(model_file), train_dir).image_auroc
     shown = re.search(r'id="m-auroc">([^<]+)<', page.text).group(1)  # type: ignore[union-attr]
     assert engine_auroc is not None and float(shown) == round(engine_auroc, 3)
+    # good images: only the held-back ones (scored as new parts in training); the others are in the bank
+    n_held = len(InspectionModel.load(model_file).meta.calibration["good_fingerprints"])
+    assert 0 < n_held < N_OK
     scores = re.search(r'id="scores-data">([^<]+)<', page.text).group(1)  # type: ignore[union-attr]
-    assert scores.count('"y": 1') == N_NG and scores.count('"y": 0') == N_OK
+    assert scores.count('"y": 1') == N_NG and scores.count('"y": 0') == n_held
 
     # heat map of an image of the data set version: a PNG of the image's size
     r = c.get(f"{reg.base}/items/{reg.items[0]['id']}/heatmap.png")
@@ -52,7 +56,7 @@ def test_report_shows_metrics_worst_cases_and_saves_a_threshold(
     assert r.status_code == 200 and "새 버전으로 저장했습니다" in r.text, r.text
     new_id = int(re.search(r"/versions/(\d+)/report", str(r.url)).group(1))  # type: ignore[union-attr]
     assert new_id != reg.version_id
-    assert r.text.count("/heatmap.png") == 4  # every good image is a false reject now: the worst 4 shown
+    assert r.text.count("/heatmap.png") == n_held  # every (held-back) good image is a false reject now
     assert 'id="m-frr">100.0%' in r.text
     with system_session(engine) as s:
         mv = s.get(ModelVersion, new_id)
@@ -202,34 +206,42 @@ def test_report_leaves_out_the_images_the_defect_head_learned_from(
     assert page.status_code == 200
     assert "불량 헤드가 학습한 이미지 2장은 빼고 채점했습니다." in page.text
     scores = re.search(r'id="scores-data">([^<]+)<', page.text).group(1)  # type: ignore[union-attr]
-    assert scores.count('"y": 1') == N_NG - 2 and scores.count('"y": 0') == N_OK
-    assert f"양품 {N_OK}장, 불량 {N_NG - 2}장" in page.text
+    n_held = len(InspectionModel.load(model_file).meta.calibration["good_fingerprints"])
+    assert scores.count('"y": 1') == N_NG - 2 and scores.count('"y": 0') == n_held
+    assert f"양품 {n_held}장, 불량 {N_NG - 2}장" in page.text
     c.__exit__(None, None, None)
 
 
-def test_report_shows_good_images_at_their_held_back_scores(
+def test_report_counts_the_held_back_good_images_as_new_parts(
     app: Any, world: World, engine: Engine, tmp_path: Path, model_file: Path
 ) -> None:
-    """When the training job recorded its held-back good images' scores (against a bank without
-    them), the page shows those good images at those scores and leaves out the ones that built
-    the bank: the false-reject rate is the one new parts will see, not the in-sample one."""
+    """Every good training image is in the model's memory bank. The page knows them by content
+    (the model's fingerprints, the blobs' sha256) and shows the held-back ones at the scores
+    training measured against a bank without them, leaving out those that built the bank; a model
+    that does not record them is scored in-sample, and the page says so."""
+    model = InspectionModel.load(model_file)
+    cal = model.meta.calibration
+    n_held = len(cal["good_fingerprints"])
     reg = register_model(app, world, engine, tmp_path, model_file, "a_member", "브래킷")
-    ok = [it["path"] for it in reg.items if it["label"] == "ok"]
-    held = {ok[0]: 1000.0, ok[1]: -1000.0}  # one far above any threshold, one far below
-    with system_session(engine) as s, s.begin():
-        mv = s.get(ModelVersion, reg.version_id)
-        assert mv is not None
-        mv.report = {"train": {"held_items": held}}  # as a training job writes it
     c = client_for(app, world, "a_member")
     page = c.get(reg.base + "/report")
     assert page.status_code == 200, page.text
     note = page.text[page.text.index('id="held-note"') :]
-    assert "떼어 둔 2장" in note and f"메모리 뱅크를 만든 {N_OK - 2}장은 뺐습니다" in note
+    assert f"떼어 둔 {n_held}장" in note and f"메모리 뱅크를 만든 {N_OK - n_held}장은 뺐습니다" in note
     scores = re.search(r'id="scores-data">([^<]+)<', page.text).group(1)  # type: ignore[union-attr]
-    assert scores.count('"y": 0') == 2 and scores.count('"y": 1') == N_NG
-    assert '"s": 1000.0, "y": 0' in scores and '"s": -1000.0, "y": 0' in scores
-    assert f"양품 2장, 불량 {N_NG}장" in page.text
-    assert 'id="m-frr">50.0%' in page.text  # the held-back image scored 1000 is rejected
-    rejects = page.text[page.text.index('id="false_rejects"') : page.text.index('id="escapes"')]
-    assert ok[0] in rejects and ok[1] not in rejects
+    assert scores.count('"y": 0') == n_held and scores.count('"y": 1') == N_NG
+    for value in cal["good_scores"]:
+        assert f'"s": {round(value, 6)}, "y": 0' in scores
+    c.__exit__(None, None, None)
+
+    # the same model without its fingerprints (as older files are): every image, in-sample
+    model.meta = replace(model.meta, train_fingerprints=[])
+    older = model.save(tmp_path / "older.aion")
+    reg = register_model(app, world, engine, tmp_path, older, "a_member", "브래킷 이전")
+    c = client_for(app, world, "a_member")
+    page = c.get(reg.base + "/report")
+    assert page.status_code == 200 and 'id="held-note"' not in page.text
+    assert "학습 데이터 내 평가" in page.text
+    scores = re.search(r'id="scores-data">([^<]+)<', page.text).group(1)  # type: ignore[union-attr]
+    assert scores.count('"y": 0') == N_OK and scores.count('"y": 1') == N_NG
     c.__exit__(None, None, None)

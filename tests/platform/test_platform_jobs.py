@@ -174,12 +174,11 @@ def test_train_inspection_job_registers_a_model_with_lineage(
 
     model = InspectionModel.load(runtime.storage.store.path(mv.sha256))
     assert model.meta.resolution == 64
-    # the held-back good images' calibration scores, by data set path (the report page shows these)
-    held = mv.report["train"]["held_items"]
-    cal = model.meta.calibration
-    assert len(held) == len(cal["good_keys"]) == mv.report["train"]["n_calibration_images"] > 0
-    assert all(path.startswith("ok/") for path in held)
-    assert sorted(held.values()) == sorted(cal["good_scores"])
+    # the job's evaluation counts the held-back good images as new parts and leaves out the others
+    train, evaluation = mv.report["train"], mv.report["evaluation"]
+    assert evaluation["n_held_back"] == train["n_calibration_images"] > 0
+    n_bank = len(model.meta.train_fingerprints) - train["n_calibration_images"]
+    assert evaluation["n_in_bank"] == train["n_fit_images"] == n_bank
     # company B cannot see the job or the model
     with member(engine, world, "b_member") as s:
         with pytest.raises(NotFound):
@@ -220,7 +219,9 @@ def test_masked_ng_images_train_a_defect_head_in_the_job(
     with member(engine, world) as s:
         mv = modelregistry.get_version(s, done.outcome["model_id"], done.outcome["model_version_id"])
         evaluation = mv.report["evaluation"]
-        assert evaluation["n_left_out"] == 5 and evaluation["n_images"] == 30 + 6 - 5
+        # ... and the 24 good images that built the bank; the 6 held back count as new parts
+        assert (evaluation["n_left_out"], evaluation["n_in_bank"], evaluation["n_held_back"]) == (5, 24, 6)
+        assert evaluation["n_images"] == 6 + 6 - 5
         # the report names them by their data set paths, for the report page to leave out
         assert sorted(mv.report["train"]["head_items"]) == [f"ng/ng_{i:03d}.png" for i in range(5)]
         from aion.solutions.inspection import InspectionModel

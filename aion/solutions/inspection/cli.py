@@ -260,6 +260,13 @@ def evaluate_cmd(
             f"불량 헤드가 학습한 이미지 {rep.n_left_out}장은 평가에서 뺌 / "
             f"{rep.n_left_out} images the defect head learned from are left out"
         )
+    if rep.n_held_back or rep.n_in_bank:
+        lines.append(
+            f"모델이 학습한 양품: 떼어 둔 {rep.n_held_back}장은 학습 때 점수(새 부품처럼)로 셈, 메모리 뱅크를 "
+            f"만든 {rep.n_in_bank}장은 뺌 / good images the model trained on: {rep.n_held_back} held back "
+            f"count at their training scores (as new parts), {rep.n_in_bank} that built the memory bank "
+            "are left out"
+        )
     lines.append(
         f"속도 / speed: {f(rep.ms_per_image, 1)} ms/image, {f(rep.images_per_second, 1)} images/s "
         f"({rep.n_images} images)"

@@ -11,6 +11,7 @@ Layouts understood (folder names are case-insensitive; a zip may wrap everything
 
 from __future__ import annotations
 
+import hashlib
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -50,11 +51,19 @@ class ImageItem:
 
     def load(self) -> np.ndarray:
         """Decode to an ``(H, W, 3)`` uint8 array; raises :class:`BadImageError`."""
+        return decode_image(self.file_bytes(), self.name)
+
+    def file_bytes(self) -> bytes:
+        """The file's bytes; raises :class:`BadImageError` when it cannot be read."""
         try:
-            data = self.read_bytes()
+            return self.read_bytes()
         except (OSError, KeyError, zipfile.BadZipFile) as e:
             raise BadImageError(self.name, str(e)) from e
-        return decode_image(data, self.name)
+
+    def load_fingerprinted(self) -> tuple[np.ndarray, str]:
+        """:meth:`load`, and the file's :func:`fingerprint` (the file is read once)."""
+        data = self.file_bytes()
+        return decode_image(data, self.name), fingerprint(data)
 
     def load_mask(self, size: tuple[int, int]) -> np.ndarray | None:
         """Ground-truth mask resized to ``size`` (w, h); ``None`` when there is none.
@@ -68,6 +77,21 @@ class ImageItem:
         except (OSError, KeyError, zipfile.BadZipFile) as e:
             raise BadImageError(self.mask_member, str(e)) from e
         return read_mask(data, PurePosixPath(self.mask_member).name, size)
+
+
+#: Hex digits of a file's SHA-256 kept as its :func:`fingerprint`.
+FINGERPRINT_DIGITS = 16
+
+
+def fingerprint(data: bytes) -> str:
+    """A short content fingerprint of an image file (the first :data:`FINGERPRINT_DIGITS` hex
+    digits of its SHA-256): a model records those of its training images, so that ``evaluate``
+    knows them under any name.
+
+    >>> fingerprint(b"abc")
+    'ba7816bf8f01cfea'
+    """
+    return hashlib.sha256(data).hexdigest()[:FINGERPRINT_DIGITS]
 
 
 def _read(source: Path, member: str | None) -> bytes:

@@ -10,8 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from aion.solutions.inspection.data import ImageItem, InspectionDataset, load_dataset
+from aion.solutions.inspection.data import ImageItem, InspectionDataset, fingerprint, load_dataset
 from aion.solutions.inspection.errors import BadImageError, DatasetError
+from aion.solutions.inspection.images import decode_image
 from aion.solutions.inspection.metrics import auroc, confusion
 from aion.solutions.inspection.model import InspectionModel, SkippedImage
 from aion.solutions.inspection.pixelmetrics import PixelMetrics
@@ -68,6 +69,11 @@ class EvaluationReport:
     n_left_out: int = 0
     pixel_auroc_bank: float | None = None
     aupro_bank: float | None = None
+    # good images the model trained on (the same file, by fingerprint): ``n_held_back`` of them
+    # were held back in training and count at the score they got then, against a bank without
+    # them (as new parts); the ``n_in_bank`` others built the bank and are left out
+    n_held_back: int = 0
+    n_in_bank: int = 0
 
     def summary(self) -> dict[str, Any]:
         """Exactly the keys of :data:`SUMMARY_KEYS` (``None`` where not measurable)."""
@@ -106,6 +112,8 @@ class EvaluationReport:
             threshold_comparison=self.threshold_comparison,
             defect_gain=self.defect_gain(),
             n_left_out=self.n_left_out,
+            n_held_back=self.n_held_back,
+            n_in_bank=self.n_in_bank,
             pixel_auroc_bank=self.pixel_auroc_bank,
             aupro_bank=self.aupro_bank,
             images=[r.to_dict() for r in self.images],
@@ -130,7 +138,10 @@ def evaluate(
     items: list[ImageItem] | None = None,
 ) -> EvaluationReport:
     """Score every test image of ``data`` and compute the metrics (masks where they exist). The
-    images a defect head learned from (``meta.head_images``) are left out: they would flatter it."""
+    images a defect head learned from (``meta.head_images``) are left out: they would flatter it.
+    So are the good images the model trained on (``meta.train_fingerprints``: the same file under
+    any name), except those held back in training, which count (image level only) at the score
+    they got then (``meta.calibration``), as a new part would score."""
     ds = data if isinstance(data, InspectionDataset) else load_dataset(Path(data))
     items = items if items is not None else _items(ds)
     learned = set(model.meta.head_images)
@@ -147,12 +158,31 @@ def evaluate(
     skipped: list[SkippedImage] = []
     pixels = PixelMetrics()  # pixel AUROC and AUPRO, counted image by image
     bank_pixels = PixelMetrics() if model.defect_head_ is not None else None  # the bank's map alone
+    trained = set(model.meta.train_fingerprints)
+    cal = model.meta.calibration
+    # no fingerprints when a tiny set calibrated on its own bank images: then none
+    held = dict(zip(cal.get("good_fingerprints", []), cal.get("good_scores", []), strict=False))
+    n_held_back = n_in_bank = 0
     model_seconds = 0.0
     for start in range(0, len(items), batch_size):
         batch_items, images, batch_masks = [], [], []
         for it in items[start : start + batch_size]:
             try:
-                images.append(it.load())
+                blob = it.file_bytes()
+                fp = fingerprint(blob) if trained and it.label == 0 else ""
+                if fp in held:
+                    r = float(held[fp])
+                    results.append(
+                        ImageResult(
+                            it.name, it.kind, 0, r, float(normalise(r, t, model.meta.score_low)), r <= t
+                        )
+                    )
+                    n_held_back += 1
+                    continue
+                if fp in trained:
+                    n_in_bank += 1
+                    continue
+                images.append(decode_image(blob, it.name))
                 batch_masks.append(it.load_mask((s, s)))
                 batch_items.append(it)
             except BadImageError as e:
@@ -218,6 +248,8 @@ def evaluate(
         images=results,
         skipped=skipped,
         n_left_out=n_all - len(items),
+        n_held_back=n_held_back,
+        n_in_bank=n_in_bank,
         pixel_auroc_bank=bank_auroc,
         aupro_bank=bank_aupro,
     )

@@ -89,6 +89,9 @@ class ModelMeta:
     # (format 3); "normalised": it takes (N, 3, S, S) normalised floats and returns (N, D, h, w)
     graph_input: str = "normalised"
     n_train_images: int = 0
+    # the good training images' file fingerprints (``data.fingerprint``): every one is in the bank
+    # (the held-back ones after calibration), so ``evaluate`` does not score them as new parts
+    train_fingerprints: list[str] = field(default_factory=list)
     created_at: str = ""
     # format 5 to 7: the defect head's settings (``DefectHead.to_dict``), how its logits and the
     # bank's distances are standardised (``bank_mean``, ``bank_std``, ``head_mean``, ``head_std``)

@@ -52,13 +52,21 @@ class TrainReport:
         return d
 
 
-def _decode(items: Sequence[ImageItem], skipped: list[SkippedImage]) -> tuple[list[int], list[np.ndarray]]:
+def _decode(
+    items: Sequence[ImageItem], skipped: list[SkippedImage], fingerprints: list[str] | None = None
+) -> tuple[list[int], list[np.ndarray]]:
     """Decode ``items``: the indices of those that decoded, and their images; the others are
-    logged and added to ``skipped``."""
+    logged and added to ``skipped``. The files' :func:`~.data.fingerprint` of those that decoded
+    are appended to ``fingerprints`` when given."""
     kept, images = [], []
     for k, item in enumerate(items):
         try:
-            images.append(item.load())
+            if fingerprints is None:
+                images.append(item.load())
+            else:
+                image, fp = item.load_fingerprinted()
+                images.append(image)
+                fingerprints.append(fp)
             kept.append(k)
         except BadImageError as e:
             log.warning("%s", e)
@@ -182,9 +190,10 @@ def train(
     order = np.concatenate([fit_idx, held]).astype(np.int64)
     feats: np.ndarray | None = None  # (images, grid * grid, D): fit images first, then held-back
     loaded_keys: list[str] = []  # ImageItem.key of each row of ``feats``
+    loaded_fps: list[str] = []  # and the file's fingerprint
     n_fit = n_loaded = 0
     for s in range(0, len(order), cfg.batch_size):
-        kept, images = _decode([items[i] for i in order[s : s + cfg.batch_size]], skipped)
+        kept, images = _decode([items[i] for i in order[s : s + cfg.batch_size]], skipped, loaded_fps)
         loaded_keys += [items[order[s + k]].key for k in kept]
         if images:
             f = probe.patch_features(probe.batch(images))
@@ -202,7 +211,7 @@ def train(
     if n_fit == 0:  # every fit image was unreadable: the held-back ones build the bank
         n_fit = n_loaded
     n_held = n_loaded - n_fit
-    meta = replace(meta, n_train_images=n_loaded)
+    meta = replace(meta, n_train_images=n_loaded, train_fingerprints=loaded_fps)
     scale = level_scale(feats, level_dims(module)) if cfg.level_norm else None
     if scale is not None:
         feats *= scale
@@ -316,6 +325,7 @@ def train(
             # the held-back good images those scores belong to (as new parts: each was scored
             # against a bank without its own rows); none when a tiny set calibrated on its bank
             "good_keys": loaded_keys[n_fit:] if n_held else [],
+            "good_fingerprints": loaded_fps[n_fit:] if n_held else [],
             "defect_scores": [] if defect_scores is None else [round(float(x), 5) for x in defect_scores],
         },
     )

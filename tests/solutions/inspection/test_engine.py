@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -179,6 +180,51 @@ def test_few_labelled_defects_set_f1_threshold_and_help(tmp_path: Path) -> None:
     assert plain.meta.threshold == pytest.approx(frr_threshold(good, 0.3), abs=1e-4)
     assert plain.meta.calibration["frr"] <= 0.3  # at most the accepted share of good parts is rejected
     assert evaluate(plain, test).defect_gain() is None
+
+
+def test_evaluating_the_training_folder_counts_good_images_as_new_parts(tmp_path: Path) -> None:
+    """Every good training image ends up in the bank, so the model scores it near zero. On its own
+    training folder, ``evaluate`` counts the held-back good images at the scores training measured
+    (against a bank without them) and leaves out the others, known by content under any name."""
+    rng = np.random.default_rng(5)
+    root = tmp_path / "okng"
+    for i in range(10):
+        save(texture(rng), root / "ok" / f"ok{i}.png")
+    for i in range(3):
+        save(add_defect(texture(rng), rng, ("spot", "scratch")[i % 2])[0], root / "ng" / f"ng{i}.png")
+    model = train(root, TrainConfig(resolution=64, threads=2, min_bank_size=100))
+    rep, cal = model.train_report_, model.meta.calibration
+    assert len(model.meta.train_fingerprints) == 10 and (rep.n_fit_images, rep.n_calibration_images) == (8, 2)
+    assert len(cal["good_fingerprints"]) == len(cal["good_keys"]) == 2
+    assert set(cal["good_fingerprints"]) < set(model.meta.train_fingerprints)
+
+    report = evaluate(model, root)
+    assert (report.n_held_back, report.n_in_bank, report.n_images) == (2, 8, 5)
+    good = sorted(r.raw_score for r in report.images if r.label == 0)
+    assert good == pytest.approx(sorted(cal["good_scores"]))
+    assert report.false_reject_rate == pytest.approx(cal["frr"])
+    # the same files under other names are the same images
+    renamed = tmp_path / "renamed"
+    for sub in ("ok", "ng"):
+        for f in (root / sub).iterdir():
+            (renamed / sub).mkdir(parents=True, exist_ok=True)
+            (renamed / sub / f"x_{f.name}").write_bytes(f.read_bytes())
+    again = evaluate(model, renamed)
+    assert (again.n_held_back, again.n_in_bank) == (2, 8)
+    assert sorted(r.raw_score for r in again.images if r.label == 0) == good
+    # a model that does not know its training images (older files) scores every one of them
+    old = model.with_threshold(model.meta.threshold)
+    old.meta = replace(old.meta, train_fingerprints=[])
+    in_sample = evaluate(old, root)
+    assert (in_sample.n_held_back, in_sample.n_in_bank, in_sample.n_images) == (0, 0, 13)
+    # ... and scores the held-back ones no higher than as new parts: part of each is in the bank now
+    as_new = dict(zip(cal["good_keys"], cal["good_scores"], strict=True))
+    seen = {f"{r.kind}/{r.name}": r.raw_score for r in in_sample.images if r.label == 0}
+    assert all(seen[k] <= v + 1e-4 for k, v in as_new.items())
+    # new good images are scored as usual
+    new = make_mvtec(tmp_path / "new", seed=6, n_train=1, n_test_good=3, n_defect=2)
+    fresh = evaluate(model, new)
+    assert (fresh.n_held_back, fresh.n_in_bank, fresh.n_images) == (0, 0, 5)
 
 
 def test_damaged_model_file_is_reported(tmp_path: Path, trained) -> None:

@@ -151,16 +151,16 @@ def test_training_decodes_a_batch_of_images_at_a_time(
     root = make_mvtec(tmp_path / "d", seed=5, n_train=20, n_test_good=1, n_defect=1)
     alive: list[weakref.ref[np.ndarray]] = []
     most = 0
-    load = ImageItem.load
+    load = ImageItem.load_fingerprinted  # how training decodes a good image
 
-    def tracked(self: ImageItem) -> np.ndarray:
+    def tracked(self: ImageItem) -> tuple[np.ndarray, str]:
         nonlocal most
-        image = load(self)
+        image, fp = load(self)
         alive.append(weakref.ref(image))
         most = max(most, sum(r() is not None for r in alive))
-        return image
+        return image, fp
 
-    monkeypatch.setattr(ImageItem, "load", tracked)
+    monkeypatch.setattr(ImageItem, "load_fingerprinted", tracked)
     model = train(root, TrainConfig(resolution=64, threads=2, min_bank_size=100, batch_size=4))
     assert model.meta.n_train_images == 20 and len(alive) == 20
     # decoded images live for their batch (and the next one being decoded), not the whole set
