@@ -18,7 +18,8 @@ class TrainConfig:
     backbone: str = "efficientnet-lite0"
     weights: Path | None = None  # torchvision checkpoint for ResNet backbones; None = shipped Lite0
     resolution: int = 256  # images are resized (whole, no crop) to resolution x resolution
-    coreset_ratio: float = 0.01  # memory bank size as a fraction of all training patches
+    # memory bank size as a fraction of all training patches (2%: docs/benchmarks.md, tenth session)
+    coreset_ratio: float = 0.02
     min_bank_size: int = 1000  # ... but at least this many patches (or all of them)
     max_bank_size: int = 20000  # ... and at most this many (search cost grows with the bank)
     target_frr: float = 0.01  # accepted false-reject rate on held-out good images

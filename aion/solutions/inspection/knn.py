@@ -5,7 +5,7 @@ Two searches, both returning the Euclidean distance to the nearest bank row:
 * ``exact``: brute force with BLAS matrix products (faiss ``IndexFlatL2`` when installed, else numpy).
 * ``ivf`` (default for banks of :data:`IVF_MIN_BANK` rows or more): an inverted file in plain
   numpy. The bank is split by k-means into ``sqrt(N)/2`` lists; each query is compared with the
-  rows of its ``nprobe`` nearest lists only (about a tenth of the bank). The lists are built once
+  rows of its ``nprobe`` nearest lists only (about a twentieth of the bank). The lists are built once
   at training time and stored in the model file, so training and the edge runtime search exactly
   alike, without faiss. The lists are scanned in the bank's principal subspace (``dim``
   directions, :func:`search_dim`), and the row found is then measured in every dimension: each
@@ -79,6 +79,14 @@ class IvfLists:
         return np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64)
 
 
+#: Lists probed per query: one in :data:`PROBE_DIVISOR` of them, at least :data:`MIN_NPROBE`.
+#: About 5% of the bank is scanned (3 of 62 lists for magnetic_tile's 15,462 rows): with the 2%
+#: coreset this scans as many rows as the 1% bank's 5 of 44 lists did, and the larger bank gains
+#: far more than the exactness lost (``docs/benchmarks.md``, tenth session).
+MIN_NPROBE = 3
+PROBE_DIVISOR = 20
+
+
 def build_ivf(bank: np.ndarray, seed: int = 0, iterations: int = 12) -> tuple[np.ndarray, IvfLists]:
     """k-means lists over ``bank``: returns the row order that makes lists contiguous, and the lists.
 
@@ -106,7 +114,7 @@ def build_ivf(bank: np.ndarray, seed: int = 0, iterations: int = 12) -> tuple[np
     assign = _sq_dists(x, centroids).argmin(1)
     order = np.argsort(assign, kind="stable")
     sizes = np.bincount(assign, minlength=n_lists).astype(np.int64)
-    nprobe = min(n_lists, max(4, n_lists // 8))
+    nprobe = min(n_lists, max(MIN_NPROBE, n_lists // PROBE_DIVISOR))
     return order, IvfLists(centroids.astype(np.float32), sizes, nprobe, search_dim(x))
 
 
