@@ -28,6 +28,7 @@ from aion.platform.models import DatasetItem, ModelVersion, RegisteredModel
 from aion.platform.storage.blobstore import BlobStore
 from aion.solutions.inspection import BadImageError, InspectionModel, ModelFileError, Prediction
 from aion.solutions.inspection.data import FINGERPRINT_DIGITS
+from aion.solutions.inspection.evaluation import TrainedGood
 from aion.solutions.inspection.images import decode_image, read_image
 from aion.solutions.inspection.metrics import auroc, confusion
 
@@ -113,23 +114,15 @@ def evaluation(session: Session, store: BlobStore, cache_dir: Path, version: Mod
     every = _items(session, version)
     items = [it for it in every if it.path not in learned]
     ev.n_left_out = len(every) - len(items)
-    meta = model.meta
-    trained = set(meta.train_fingerprints)  # a blob's sha256 begins with the file's fingerprint
-    held = dict(
-        zip(
-            meta.calibration.get("good_fingerprints", []),
-            meta.calibration.get("good_scores", []),
-            strict=False,
-        )
-    )
-    ev.held = bool(trained)
+    known = TrainedGood.of(model.meta)
+    ev.held = bool(known.every)
     rest = []
-    for it in items:
-        fp = it.sha256[:FINGERPRINT_DIGITS] if trained and it.label != "ng" else ""
-        if fp in held:  # as training scored it, against a bank without it
-            ev.images.append(Scored(it.id, it.path, 0, float(held[fp])))
+    for it in items:  # a blob's sha256 begins with the file's fingerprint
+        fp = it.sha256[:FINGERPRINT_DIGITS] if it.label != "ng" else ""
+        if fp in known.held:  # as training scored it, against a bank without it
+            ev.images.append(Scored(it.id, it.path, 0, known.held[fp]))
             ev.n_held_back += 1
-        elif fp in trained:
+        elif known.in_bank(fp):
             ev.n_in_bank += 1
         else:
             rest.append(it)

@@ -14,7 +14,7 @@ from aion.solutions.inspection.data import ImageItem, InspectionDataset, fingerp
 from aion.solutions.inspection.errors import BadImageError, DatasetError
 from aion.solutions.inspection.images import decode_image
 from aion.solutions.inspection.metrics import auroc, confusion
-from aion.solutions.inspection.model import InspectionModel, SkippedImage
+from aion.solutions.inspection.model import InspectionModel, ModelMeta, SkippedImage
 from aion.solutions.inspection.pixelmetrics import PixelMetrics
 from aion.solutions.inspection.postprocess import normalise
 
@@ -122,6 +122,38 @@ class EvaluationReport:
         return d
 
 
+@dataclass(frozen=True)
+class TrainedGood:
+    """The good images a model trained on, by file fingerprint (:func:`~.data.fingerprint`).
+
+    Every one is in the memory bank (the held-back ones join it after calibration), so the model
+    scores them lower than new parts. Those held back count at the score training measured against
+    a bank without them (``held``); the others are left out. Models that do not record their
+    images (before the tenth session's files) know none.
+
+    >>> from aion.solutions.inspection.model import ModelMeta
+    >>> meta = ModelMeta("b", 64, (0, 0, 0), (1, 1, 1), 8, 4, 4.0, 1.0, 0.0, train_fingerprints=["a", "b"],
+    ...                  calibration={"good_fingerprints": ["b"], "good_scores": [0.7]})
+    >>> known = TrainedGood.of(meta)
+    >>> known.held.get("b"), known.in_bank("a"), known.in_bank("b"), known.in_bank("c")
+    (0.7, True, False, False)
+    """
+
+    every: frozenset[str]
+    held: dict[str, float]
+
+    @classmethod
+    def of(cls, meta: ModelMeta) -> TrainedGood:
+        cal = meta.calibration
+        # no fingerprints when a tiny set calibrated on its own bank images: then none are held
+        held = zip(cal.get("good_fingerprints", []), cal.get("good_scores", []), strict=False)
+        return cls(frozenset(meta.train_fingerprints), {fp: float(v) for fp, v in held})
+
+    def in_bank(self, fp: str) -> bool:
+        """Whether the image built the bank (and was not held back): left out of evaluations."""
+        return fp in self.every and fp not in self.held
+
+
 def _items(ds: InspectionDataset) -> list[ImageItem]:
     items = ds.test or ds.train
     if not items:
@@ -158,10 +190,7 @@ def evaluate(
     skipped: list[SkippedImage] = []
     pixels = PixelMetrics()  # pixel AUROC and AUPRO, counted image by image
     bank_pixels = PixelMetrics() if model.defect_head_ is not None else None  # the bank's map alone
-    trained = set(model.meta.train_fingerprints)
-    cal = model.meta.calibration
-    # no fingerprints when a tiny set calibrated on its own bank images: then none
-    held = dict(zip(cal.get("good_fingerprints", []), cal.get("good_scores", []), strict=False))
+    known = TrainedGood.of(model.meta)
     n_held_back = n_in_bank = 0
     model_seconds = 0.0
     for start in range(0, len(items), batch_size):
@@ -169,9 +198,9 @@ def evaluate(
         for it in items[start : start + batch_size]:
             try:
                 blob = it.file_bytes()
-                fp = fingerprint(blob) if trained and it.label == 0 else ""
-                if fp in held:
-                    r = float(held[fp])
+                fp = fingerprint(blob) if known.every and it.label == 0 else ""
+                if fp in known.held:
+                    r = known.held[fp]
                     results.append(
                         ImageResult(
                             it.name, it.kind, 0, r, float(normalise(r, t, model.meta.score_low)), r <= t
@@ -179,7 +208,7 @@ def evaluate(
                     )
                     n_held_back += 1
                     continue
-                if fp in trained:
+                if known.in_bank(fp):
                     n_in_bank += 1
                     continue
                 images.append(decode_image(blob, it.name))

@@ -189,12 +189,10 @@ def train(
     held = np.setdiff1d(cal_idx, fit_idx)
     order = np.concatenate([fit_idx, held]).astype(np.int64)
     feats: np.ndarray | None = None  # (images, grid * grid, D): fit images first, then held-back
-    loaded_keys: list[str] = []  # ImageItem.key of each row of ``feats``
-    loaded_fps: list[str] = []  # and the file's fingerprint
+    loaded_fps: list[str] = []  # the file fingerprint of each row of ``feats``
     n_fit = n_loaded = 0
     for s in range(0, len(order), cfg.batch_size):
         kept, images = _decode([items[i] for i in order[s : s + cfg.batch_size]], skipped, loaded_fps)
-        loaded_keys += [items[order[s + k]].key for k in kept]
         if images:
             f = probe.patch_features(probe.batch(images))
             if feats is None:
@@ -324,7 +322,6 @@ def train(
             "good_scores": [round(float(x), 5) for x in good_scores],
             # the held-back good images those scores belong to (as new parts: each was scored
             # against a bank without its own rows); none when a tiny set calibrated on its bank
-            "good_keys": loaded_keys[n_fit:] if n_held else [],
             "good_fingerprints": loaded_fps[n_fit:] if n_held else [],
             "defect_scores": [] if defect_scores is None else [round(float(x), 5) for x in defect_scores],
         },

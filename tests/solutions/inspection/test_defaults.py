@@ -15,7 +15,7 @@ import torch
 
 from aion.solutions.inspection import InspectionError, InspectionModel, ModelFileError, TrainConfig, train
 from aion.solutions.inspection.backbones import build_backbone, export_onnx, level_dims
-from aion.solutions.inspection.data import load_dataset
+from aion.solutions.inspection.data import fingerprint, load_dataset
 from aion.solutions.inspection.images import is_grey
 from aion.solutions.inspection.metrics import auroc
 from aion.solutions.inspection.scoring import combined_scores, image_scores, pooled_scores
@@ -44,7 +44,7 @@ def test_held_back_images_join_the_bank_after_calibration(tmp_path: Path) -> Non
     raw, maps = model.raw_maps(held)
     assert np.abs(maps).max() < 1e-2 and raw.max() < 1e-2
     # the model names the held-back images its calibration scores belong to, in their order
-    assert model.meta.calibration["good_keys"] == [ds.train[i].key for i in cal]
+    assert model.meta.calibration["good_fingerprints"] == [fingerprint(ds.train[i].read_bytes()) for i in cal]
     assert len(model.meta.calibration["good_scores"]) == 2
 
 

@@ -18,6 +18,7 @@ from aion.solutions.inspection import (
     load_dataset,
     train,
 )
+from aion.solutions.inspection.data import fingerprint
 from aion.solutions.inspection.threshold import frr_threshold
 
 from .conftest import RESOLUTION, add_defect, make_mvtec, save, texture
@@ -142,13 +143,18 @@ def test_heatmap_and_mask_images(trained, mvtec_dir: Path, tmp_path: Path) -> No
     assert not pred.passed
 
 
-def test_few_labelled_defects_set_f1_threshold_and_help(tmp_path: Path) -> None:
-    rng = np.random.default_rng(11)
-    root = tmp_path / "okng"
+def _ok_ng(root: Path, seed: int) -> Path:
+    """An OK/NG folder: 10 good textures, 3 with a spot or a scratch."""
+    rng = np.random.default_rng(seed)
     for i in range(10):
         save(texture(rng), root / "ok" / f"ok{i}.png")
     for i in range(3):
         save(add_defect(texture(rng), rng, ("spot", "scratch")[i % 2])[0], root / "ng" / f"ng{i}.png")
+    return root
+
+
+def test_few_labelled_defects_set_f1_threshold_and_help(tmp_path: Path) -> None:
+    root = _ok_ng(tmp_path / "okng", seed=11)
     # a loose target FRR (30%): without labelled defects the threshold rejects many good parts
     cfg = TrainConfig(resolution=64, threads=2, min_bank_size=100, target_frr=0.3)
     model = train(root, cfg)
@@ -186,16 +192,11 @@ def test_evaluating_the_training_folder_counts_good_images_as_new_parts(tmp_path
     """Every good training image ends up in the bank, so the model scores it near zero. On its own
     training folder, ``evaluate`` counts the held-back good images at the scores training measured
     (against a bank without them) and leaves out the others, known by content under any name."""
-    rng = np.random.default_rng(5)
-    root = tmp_path / "okng"
-    for i in range(10):
-        save(texture(rng), root / "ok" / f"ok{i}.png")
-    for i in range(3):
-        save(add_defect(texture(rng), rng, ("spot", "scratch")[i % 2])[0], root / "ng" / f"ng{i}.png")
+    root = _ok_ng(tmp_path / "okng", seed=5)
     model = train(root, TrainConfig(resolution=64, threads=2, min_bank_size=100))
     rep, cal = model.train_report_, model.meta.calibration
     assert len(model.meta.train_fingerprints) == 10 and (rep.n_fit_images, rep.n_calibration_images) == (8, 2)
-    assert len(cal["good_fingerprints"]) == len(cal["good_keys"]) == 2
+    assert len(cal["good_fingerprints"]) == 2
     assert set(cal["good_fingerprints"]) < set(model.meta.train_fingerprints)
 
     report = evaluate(model, root)
@@ -218,9 +219,13 @@ def test_evaluating_the_training_folder_counts_good_images_as_new_parts(tmp_path
     in_sample = evaluate(old, root)
     assert (in_sample.n_held_back, in_sample.n_in_bank, in_sample.n_images) == (0, 0, 13)
     # ... and scores the held-back ones no higher than as new parts: part of each is in the bank now
-    as_new = dict(zip(cal["good_keys"], cal["good_scores"], strict=True))
-    seen = {f"{r.kind}/{r.name}": r.raw_score for r in in_sample.images if r.label == 0}
-    assert all(seen[k] <= v + 1e-4 for k, v in as_new.items())
+    as_new = dict(zip(cal["good_fingerprints"], cal["good_scores"], strict=True))
+    seen = {
+        fingerprint((root / "ok" / r.name).read_bytes()): r.raw_score
+        for r in in_sample.images
+        if r.label == 0
+    }
+    assert all(seen[fp] <= v + 1e-4 for fp, v in as_new.items())
     # new good images are scored as usual
     new = make_mvtec(tmp_path / "new", seed=6, n_train=1, n_test_good=3, n_defect=2)
     fresh = evaluate(model, new)
