@@ -27,7 +27,7 @@ from aion.platform import modelregistry as reg
 from aion.platform.models import DatasetItem, ModelVersion, RegisteredModel
 from aion.platform.storage.blobstore import BlobStore
 from aion.solutions.inspection import BadImageError, InspectionModel, ModelFileError, Prediction
-from aion.solutions.inspection.data import FINGERPRINT_DIGITS
+from aion.solutions.inspection.data import fingerprint_of_sha256
 from aion.solutions.inspection.evaluation import TrainedGood
 from aion.solutions.inspection.images import decode_image, read_image
 from aion.solutions.inspection.metrics import auroc, confusion
@@ -117,8 +117,8 @@ def evaluation(session: Session, store: BlobStore, cache_dir: Path, version: Mod
     known = TrainedGood.of(model.meta)
     ev.held = bool(known.every)
     rest = []
-    for it in items:  # a blob's sha256 begins with the file's fingerprint
-        fp = it.sha256[:FINGERPRINT_DIGITS] if it.label != "ng" else ""
+    for it in items:
+        fp = fingerprint_of_sha256(it.sha256) if it.label != "ng" else ""
         if fp in known.held:  # as training scored it, against a bank without it
             ev.images.append(Scored(it.id, it.path, 0, known.held[fp]))
             ev.n_held_back += 1

@@ -91,7 +91,16 @@ def fingerprint(data: bytes) -> str:
     >>> fingerprint(b"abc")
     'ba7816bf8f01cfea'
     """
-    return hashlib.sha256(data).hexdigest()[:FINGERPRINT_DIGITS]
+    return fingerprint_of_sha256(hashlib.sha256(data).hexdigest())
+
+
+def fingerprint_of_sha256(hexdigest: str) -> str:
+    """The :func:`fingerprint` of a file whose SHA-256 (hex) is known, e.g. a content-addressed blob.
+
+    >>> fingerprint_of_sha256(hashlib.sha256(b"abc").hexdigest()) == fingerprint(b"abc")
+    True
+    """
+    return hexdigest[:FINGERPRINT_DIGITS]
 
 
 def _read(source: Path, member: str | None) -> bytes:

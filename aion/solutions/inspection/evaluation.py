@@ -192,6 +192,13 @@ def evaluate(
     bank_pixels = PixelMetrics() if model.defect_head_ is not None else None  # the bank's map alone
     known = TrainedGood.of(model.meta)
     n_held_back = n_in_bank = 0
+
+    def result(it: ImageItem, raw: float) -> ImageResult:
+        r = float(raw)
+        return ImageResult(
+            it.name, it.kind, it.label, r, float(normalise(r, t, model.meta.score_low)), r <= t
+        )
+
     model_seconds = 0.0
     for start in range(0, len(items), batch_size):
         batch_items, images, batch_masks = [], [], []
@@ -200,12 +207,7 @@ def evaluate(
                 blob = it.file_bytes()
                 fp = fingerprint(blob) if known.every and it.label == 0 else ""
                 if fp in known.held:
-                    r = known.held[fp]
-                    results.append(
-                        ImageResult(
-                            it.name, it.kind, 0, r, float(normalise(r, t, model.meta.score_low)), r <= t
-                        )
-                    )
+                    results.append(result(it, known.held[fp]))
                     n_held_back += 1
                     continue
                 if known.in_bank(fp):
@@ -226,16 +228,7 @@ def evaluate(
                 if g is not None:
                     bank_pixels.add(g, m)
         for it, r, m, g in zip(batch_items, raw, maps, batch_masks, strict=True):
-            results.append(
-                ImageResult(
-                    it.name,
-                    it.kind,
-                    it.label,
-                    float(r),
-                    float(normalise(r, t, model.meta.score_low)),
-                    bool(r <= t),
-                )
-            )
+            results.append(result(it, r))
             if g is not None:
                 pixels.add(g, m)
         if progress is not None:
