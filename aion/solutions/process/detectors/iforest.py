@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.ensemble import IsolationForest
 
 from aion.solutions.process.detectors.base import Detector
 
@@ -19,6 +18,8 @@ class IsolationForestDetector(Detector):
         self.seed = seed
 
     def _fit(self, X: np.ndarray) -> None:
+        from sklearn.ensemble import IsolationForest  # scikit-learn takes a second to import
+
         self.forest_ = IsolationForest(
             n_estimators=self.n_estimators,
             max_samples=min(self.max_samples, X.shape[0]),

@@ -6,7 +6,6 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from aion.solutions.process.detectors.base import Detector, as_matrix, impute
 
@@ -37,6 +36,8 @@ class PCADetector(Detector):
         self.statistic = statistic
 
     def _fit(self, X: np.ndarray) -> None:
+        from scipy import special  # imported when needed: scipy takes a while to import
+
         if self.statistic not in ("both", "t2", "spe"):
             from aion.solutions.process.errors import ProcessError
 
@@ -59,15 +60,15 @@ class PCADetector(Detector):
         self.eigenvalues_ = np.maximum(eig[:k], 1e-9)
         q = 1.0 - self.alpha
         if n > k:
-            self.t2_limit_ = float(k * (n - 1) * (n + 1) / (n * (n - k)) * stats.f.ppf(q, k, n - k))
+            self.t2_limit_ = float(k * (n - 1) * (n + 1) / (n * (n - k)) * special.fdtri(k, n - k, q))
         else:
-            self.t2_limit_ = float(stats.chi2.ppf(q, k))
+            self.t2_limit_ = float(special.chdtri(k, 1.0 - q))
         rest = eig[k:]
         th1, th2, th3 = (float(np.sum(rest**i)) for i in (1, 2, 3))
         if th1 > 1e-12 and th2 > 1e-12:
             h0 = 1.0 - 2.0 * th1 * th3 / (3.0 * th2**2)
             h0 = h0 if abs(h0) > 1e-6 else 1e-6
-            ca = stats.norm.ppf(q)
+            ca = special.ndtri(q)
             base = ca * np.sqrt(2 * th2 * h0**2) / th1 + 1 + th2 * h0 * (h0 - 1) / th1**2
             self.q_limit_ = float(th1 * max(base, 1e-6) ** (1.0 / h0))
         else:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.signal import lfilter
 
 from aion.solutions.process.detectors.base import Detector
 
@@ -92,6 +91,8 @@ class EWMADetector(Detector):
         self._centers_, self._inv_ = self.center_.tolist(), self.inv_scale_.tolist()
 
     def _run(self, X: np.ndarray, state: np.ndarray) -> np.ndarray:
+        from scipy.signal import lfilter  # imported when needed: scipy.signal takes 1.5 s
+
         z = (X - self.center_) * self.inv_scale_
         a = self.alpha
         out, _ = lfilter([a], [1.0, -(1.0 - a)], z, axis=0, zi=((1.0 - a) * state)[None, :])
