@@ -227,12 +227,16 @@ def train(
     fit_flat = feats[:n_fit].reshape(-1, d)  # a view, no copy
     k_fit = min(k_all, _bank_size(cfg, len(fit_flat)))
     report = _coreset_progress(report_progress, k_all)
-    bank = fit_flat[np.sort(greedy_coreset(fit_flat, k_fit, seed=cfg.seed, progress=report(0)))]
+    bank = fit_flat[
+        np.sort(greedy_coreset(fit_flat, k_fit, seed=cfg.seed, threads=cfg.threads, progress=report(0)))
+    ]
     owner = np.full(len(bank), -1, dtype=np.int64)  # the held-back image each bank row came from
     if n_held and k_all > len(bank):  # the held-back images join the bank (same ratio)
         held_flat = feats[n_fit:].reshape(-1, d)
         k_held = min(len(held_flat), k_all - len(bank))
-        extra_idx = np.sort(greedy_coreset(held_flat, k_held, seed=cfg.seed, progress=report(len(bank))))
+        extra_idx = np.sort(
+            greedy_coreset(held_flat, k_held, seed=cfg.seed, threads=cfg.threads, progress=report(len(bank)))
+        )
         bank = np.concatenate([bank, held_flat[extra_idx]])
         owner = np.concatenate([owner, extra_idx // feats.shape[1]])
         del held_flat

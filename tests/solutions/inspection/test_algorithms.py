@@ -40,6 +40,17 @@ def test_lazy_greedy_coreset_equals_classic_greedy(n_candidates: int) -> None:
     np.testing.assert_array_equal(got, naive_greedy(x, 150, first))
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_coreset_updates_in_blocks_on_threads_equal_classic_greedy(threads: int) -> None:
+    """More points than one update block (8,192 rows): the blocks, on one thread or two, still
+    make the classic loop's choices."""
+    rng = np.random.default_rng(3)
+    x = (rng.normal(size=(20000, 8)) * rng.uniform(0.2, 3.0, (20000, 1))).astype(np.float32)
+    first = int(np.random.default_rng(1).integers(20000))
+    got = greedy_coreset(x, 300, seed=1, n_candidates=256, max_batch=64, threads=threads)
+    np.testing.assert_array_equal(got, naive_greedy(x, 300, first))
+
+
 def test_coreset_projection_and_small_inputs() -> None:
     x = np.random.default_rng(0).normal(size=(500, 300)).astype(np.float32)
     idx = greedy_coreset(x, 40, proj_dim=32)
