@@ -195,7 +195,10 @@ def test_pipeline_killed_with_sigkill_and_restarted_loses_nothing(own_mosquitto:
             return doc["at"] > started and all(c["connected"] for c in doc["status"])
 
         started = time.time()
-        assert wait_for(connected, 60), (tmp_path / "run.log").read_text()[-2000:]
+        if not wait_for(connected, 60):
+            proc.kill()  # no pipeline left running after a failed test
+            proc.wait(10)
+            raise AssertionError((tmp_path / "run.log").read_text()[-2000:])
         return proc
 
     n = 2000
