@@ -115,6 +115,12 @@ def get_engine(url: str | None = None) -> Engine:
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions on ``engine``. Every domain's ORM classes are loaded first: a row of one domain
+    refers to others' tables (a data set to its company), and ``aion dataset ...`` imports only
+    its own domain."""
+    from aion.core.registry import load_all_models
+
+    load_all_models()
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
