@@ -15,6 +15,11 @@ from typing import Any, NoReturn
 
 import typer
 
+from aion.solutions.inspection.config import TrainConfig
+
+#: The training options' defaults are the engine's (``TrainConfig``), never a copy of them.
+DEFAULTS = TrainConfig()
+
 app = typer.Typer(no_args_is_help=True, help="Visual quality inspection. / 외관 검사.")
 
 
@@ -90,21 +95,21 @@ def train_cmd(
     data_dir: Path = typer.Argument(..., help="MVTec-style folder, ok/ng folder, or a zip of either."),
     out: Path = typer.Option(..., "--out", "-o", help="Model file to write (.aion)."),
     backbone: str = typer.Option(
-        "efficientnet-lite0", help="efficientnet-lite0 | resnet18 | wide_resnet50_2"
+        DEFAULTS.backbone, help="efficientnet-lite0 | resnet18 | wide_resnet50_2"
     ),
     weights: Path | None = typer.Option(
         None, help="Weights file for ResNet backbones (torchvision state_dict)."
     ),
-    target_frr: float = typer.Option(0.01, help="Accepted false-reject rate on good parts (0-1)."),
-    resolution: int = typer.Option(256, help="Model input size in pixels (multiple of 32)."),
+    target_frr: float = typer.Option(DEFAULTS.target_frr, help="Accepted false-reject rate on good parts (0-1)."),
+    resolution: int = typer.Option(DEFAULTS.resolution, help="Model input size in pixels (multiple of 32)."),
     blocks: str | None = typer.Option(
         None,
         help="EfficientNet-Lite0 levels, comma-separated block numbers (default 4,10); "
         "2,4,10 adds the stride-4 level for very small defects (docs/inspection.md).",
     ),
-    coreset_ratio: float = typer.Option(0.01, help="Memory bank size as a fraction of training patches."),
+    coreset_ratio: float = typer.Option(DEFAULTS.coreset_ratio, help="Memory bank size as a fraction of training patches."),
     pooled_fractions: str = typer.Option(
-        "0.1,1",
+        ",".join(f"{f:g}" for f in DEFAULTS.pooled_fractions),
         help="Shares of the anomaly map pooled beside its top 1% for the image score, each "
         "standardised on held-back good images (1 = whole map; 'none': top 1% alone).",
     ),
@@ -119,10 +124,10 @@ def train_cmd(
         "(evaluate then leaves them out).",
     ),
     defect_head: bool = typer.Option(
-        True, help="Train a defect head from labelled masks (--no-defect-head: threshold only)."
+        DEFAULTS.defect_head, help="Train a defect head from labelled masks (--no-defect-head: threshold only)."
     ),
     head_flips: bool = typer.Option(
-        True,
+        DEFAULTS.head_flips,
         help="The defect head also learns from each masked image flipped (--no-head-flips: for defects "
         "that depend on the part's orientation).",
     ),
@@ -130,7 +135,6 @@ def train_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the training report as one JSON object."),
 ) -> None:
     """Train from good images. / 양품 이미지로 학습합니다."""
-    from aion.solutions.inspection.config import TrainConfig
     from aion.solutions.inspection.data import defect_folder, load_dataset, sample_defects
     from aion.solutions.inspection.errors import InspectionError
     from aion.solutions.inspection.training import train

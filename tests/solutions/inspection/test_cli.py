@@ -119,3 +119,25 @@ def test_train_with_pooled_image_statistics_or_none(tmp_path: Path) -> None:
     res = runner.invoke(app, [*base, "--out", str(tmp_path / "n.aion"), "--pooled-fractions", "none"])
     assert res.exit_code == 0, res.output
     assert InspectionModel.load(tmp_path / "n.aion").meta.score_fractions == []
+
+
+def test_train_options_default_to_the_engine_config() -> None:
+    """`aion inspect train` trains what `train(ds)` trains: each option named after a
+    `TrainConfig` field defaults to that field (the CLI once kept a 1% bank after the engine's
+    default became 2%)."""
+    import inspect
+
+    from aion.solutions.inspection.cli import _fractions, train_cmd
+    from aion.solutions.inspection.config import TrainConfig
+
+    defaults = TrainConfig()
+    checked = []
+    for name, param in inspect.signature(train_cmd).parameters.items():
+        if not hasattr(defaults, name):
+            continue
+        value = param.default.default  # typer's OptionInfo
+        if name == "pooled_fractions":
+            value = _fractions(value)
+        assert value == getattr(defaults, name), name
+        checked.append(name)
+    assert {"coreset_ratio", "target_frr", "resolution", "pooled_fractions", "head_flips"} <= set(checked)
