@@ -94,20 +94,22 @@ def _emit_json(obj: dict[str, Any]) -> None:
 def train_cmd(
     data_dir: Path = typer.Argument(..., help="MVTec-style folder, ok/ng folder, or a zip of either."),
     out: Path = typer.Option(..., "--out", "-o", help="Model file to write (.aion)."),
-    backbone: str = typer.Option(
-        DEFAULTS.backbone, help="efficientnet-lite0 | resnet18 | wide_resnet50_2"
-    ),
+    backbone: str = typer.Option(DEFAULTS.backbone, help="efficientnet-lite0 | resnet18 | wide_resnet50_2"),
     weights: Path | None = typer.Option(
         None, help="Weights file for ResNet backbones (torchvision state_dict)."
     ),
-    target_frr: float = typer.Option(DEFAULTS.target_frr, help="Accepted false-reject rate on good parts (0-1)."),
+    target_frr: float = typer.Option(
+        DEFAULTS.target_frr, help="Accepted false-reject rate on good parts (0-1)."
+    ),
     resolution: int = typer.Option(DEFAULTS.resolution, help="Model input size in pixels (multiple of 32)."),
     blocks: str | None = typer.Option(
         None,
         help="EfficientNet-Lite0 levels, comma-separated block numbers (default 4,10); "
         "2,4,10 adds the stride-4 level for very small defects (docs/inspection.md).",
     ),
-    coreset_ratio: float = typer.Option(DEFAULTS.coreset_ratio, help="Memory bank size as a fraction of training patches."),
+    coreset_ratio: float = typer.Option(
+        DEFAULTS.coreset_ratio, help="Memory bank size as a fraction of training patches."
+    ),
     pooled_fractions: str = typer.Option(
         ",".join(f"{f:g}" for f in DEFAULTS.pooled_fractions),
         help="Shares of the anomaly map pooled beside its top 1% for the image score, each "
@@ -124,7 +126,8 @@ def train_cmd(
         "(evaluate then leaves them out).",
     ),
     defect_head: bool = typer.Option(
-        DEFAULTS.defect_head, help="Train a defect head from labelled masks (--no-defect-head: threshold only)."
+        DEFAULTS.defect_head,
+        help="Train a defect head from labelled masks (--no-defect-head: threshold only).",
     ),
     head_flips: bool = typer.Option(
         DEFAULTS.head_flips,
