@@ -17,8 +17,12 @@ from aion.platform.errors import PlatformError
 from aion.platform.jobkinds import JobKindSpec, OutcomeContext, Prepared, PrepareRequest, register_kind
 from aion.platform.models import Dataset, DatasetVersion
 from aion.platform.storage.factory import job_output
+from aion.solutions.inspection.config import TrainConfig
 
+#: Resolutions the training form offers; its defaults are the engine's (``TrainConfig``), so a model
+#: trained in the browser is the one ``aion inspect train`` and the benchmarks make.
 RESOLUTIONS = (64, 128, 224, 256)
+INSPECTION_DEFAULTS = TrainConfig()
 
 
 def _int_option(options: dict[str, Any], key: str, default: int, allowed: tuple[int, ...]) -> int:
@@ -56,9 +60,9 @@ def prepare_train_inspection(session: Session, req: PrepareRequest) -> Prepared:
     good = [it for it in items if it.label != "ng"]
     if len(good) < 2:
         raise PlatformError("Training needs at least {n} good or unlabelled images.", n=2)
-    resolution = _int_option(req.options, "resolution", 128, RESOLUTIONS)
+    resolution = _int_option(req.options, "resolution", INSPECTION_DEFAULTS.resolution, RESOLUTIONS)
     try:
-        target_frr = float(req.options.get("target_frr") or 0.01)
+        target_frr = float(req.options.get("target_frr") or INSPECTION_DEFAULTS.target_frr)
     except ValueError:
         raise PlatformError("Bad value for {field}.", field="target_frr") from None
     if not 0.0 <= target_frr < 0.5:

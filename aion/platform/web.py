@@ -25,6 +25,7 @@ from aion.i18n import gettext
 from aion.platform import datasets as ds_service
 from aion.platform import jobkinds, policy
 from aion.platform.errors import PlatformError, ValidationFailed
+from aion.platform.kinds import INSPECTION_DEFAULTS, RESOLUTIONS
 from aion.platform.models import DatasetItem, DatasetKind
 from aion.platform.quota import storage_limit, storage_used
 from aion.platform.runtime import PlatformRuntime, runtime_for
@@ -250,6 +251,8 @@ def version_page(
         preview=PREVIEW,
         kinds=KIND_LABELS,
         job_kinds=jobkinds.kinds_for(dataset.kind),
+        resolutions=RESOLUTIONS,
+        train_defaults=INSPECTION_DEFAULTS,
         can_edit=policy.can_edit(user, dataset.company_id),
     )
 

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, func, select
 from aion.core.db import system_session
 from aion.platform.models import BlobRef, DatasetVersion
 from aion.settings import Settings
+from aion.solutions.inspection.config import TrainConfig
 from aion.web.app import create_app
 from tests.foundation.factories import World, make_world
 from tests.platform.helpers import bomb_zip, png
@@ -64,6 +65,10 @@ def test_member_uploads_labels_trains_compares_promotes_and_rolls_back(
     assert v1["counts"]["unlabeled"] == 6
     page = c.get(f"/datasets/{ds_id}/versions/{v1['id']}")
     assert page.text.count("/file") >= 6
+    # the training form starts at the engine's defaults: a model trained here is the CLI's
+    defaults = TrainConfig()
+    assert f'<option value="{defaults.resolution}" selected>' in page.text
+    assert f'name="target_frr" value="{defaults.target_frr}"' in page.text
     manifest = c.get(f"/datasets/{ds_id}/versions/{v1['id']}/manifest.json")
     assert manifest.status_code == 200 and len(manifest.json()["items"]) == 6
 
