@@ -136,3 +136,19 @@ def test_changepoints_found_and_quiet_on_noise() -> None:
     cps = detect_changepoints(X)
     assert len(cps) == 2 and abs(cps[0] - 300) <= 5 and abs(cps[1] - 600) <= 5
     assert detect_changepoints(rng.normal(size=(900, 3))) == []
+
+
+def test_train_command_and_web_form_default_to_the_engine_config() -> None:
+    """`aion process train` and the web job train what `train(frame)` trains: the command's
+    options and the web form's false-alarm target default to `TrainConfig`'s (the inspection
+    command once kept a default of its own after the engine's changed)."""
+    import inspect
+
+    from aion.process.kind import target_option
+    from aion.solutions.process.cli import train_cmd
+
+    defaults = TrainConfig()
+    params = inspect.signature(train_cmd).parameters
+    assert params["target_far"].default.default == defaults.target_far  # typer's OptionInfo
+    assert params["detector"].default.default == defaults.detector
+    assert target_option(None) == target_option("") == defaults.target_far
