@@ -44,6 +44,35 @@ SIZE_LABELS = {
     "large": "Large enterprise",
 }
 
+#: What a job's or model version's metric key means (English message ids; the key itself is
+#: shown beside it for people who know it). Keys not named here are shown as they are.
+METRIC_LABELS = {
+    "image_auroc": "Image AUROC",
+    "pixel_auroc": "Pixel AUROC",
+    "aupro": "AUPRO (per-region overlap)",
+    "f1": "F1 score",
+    "threshold": "Threshold",
+    "false_reject_rate": "False-reject rate",
+    "escape_rate": "Escape rate",
+    "calibration_frr": "False-reject rate on held-back good images",
+    "ms_per_image": "Milliseconds per image",
+    "images_per_second": "Images per second",
+    "train_images": "Training images",
+    "defect_images": "Labelled defect images",
+    "head_images": "Images the defect head learned from",
+    "train_seconds": "Training time (seconds)",
+    "head_pixel_auroc_bank": "Pixel AUROC, memory bank alone",
+    "head_pixel_auroc_head": "Pixel AUROC, with the defect head",
+    "head_aupro_bank": "AUPRO, memory bank alone",
+    "head_aupro_head": "AUPRO, with the defect head",
+    "target_far": "Target false-alarm rate",
+    "rows": "Rows",
+    "sensors": "Sensors",
+    "normal_start": "Normal period start (row)",
+    "normal_end": "Normal period end (row)",
+    "alarms": "Alarms",
+}
+
 env = Environment(
     loader=FileSystemLoader([str(p) for p in TEMPLATE_DIRS]),
     autoescape=select_autoescape(["html"]),
@@ -75,6 +104,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "role_name": lambda role: _(ROLE_LABELS.get(role) or str(role)),
         "size_name": lambda size: _(SIZE_LABELS.get(size) or str(size)),
+        "metric_name": lambda key: _(METRIC_LABELS[key]) if key in METRIC_LABELS else str(key),
         "nav_items": items_for,
         "flash": FLASH.get(request.query_params.get("msg", ""), ""),
         **context,

@@ -40,7 +40,7 @@ def _python_ids() -> set[str]:
                     ):
                         ids.add(arg.value)
     ids |= set(templating.FLASH.values()) | set(templating.ROLE_LABELS.values())
-    ids |= set(templating.SIZE_LABELS.values())
+    ids |= set(templating.SIZE_LABELS.values()) | set(templating.METRIC_LABELS.values())
     ids |= {item.msgid for item in nav.NAV}
     return ids
 

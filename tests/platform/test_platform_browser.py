@@ -96,6 +96,7 @@ def test_member_uploads_labels_trains_compares_promotes_and_rolls_back(
         expect(page.get_by_role("heading", name=re.compile("버전 비교"))).to_be_visible()
         expect(page.locator("table.compare thead th")).to_have_count(3)
         expect(page.get_by_text("params.target_frr")).to_be_visible()
+        expect(page.locator("table.compare th[title='metrics.threshold']")).to_have_text("임계값")
         page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
         page.get_by_role("button", name="v1을 운영(production)으로 승격").click()
         expect(page.locator("#alias-production")).to_have_text("v1")

@@ -112,6 +112,9 @@ def test_member_uploads_labels_trains_compares_promotes_and_rolls_back(
     assert wait_job(c, job2)["state"] == "succeeded"
     panel = c.get(f"/jobs/{job1}/panel")
     assert "hx-get" not in panel.text and "trained" in panel.text  # final: no more polling; the log is shown
+    # metrics by their Korean names, each key kept as the name's title
+    assert '<span title="train_images">학습 이미지 수</span>' in panel.text
+    assert '<span title="image_auroc">이미지 AUROC</span>' in panel.text
     assert c.get("/api/jobs/" + job1 + "/logs").json()["lines"]
 
     model_id = done1["outcome"]["model_id"]
