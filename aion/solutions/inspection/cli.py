@@ -38,6 +38,7 @@ def _progress(enabled: bool = True) -> Iterator[Callable[[str, float], None]]:
         "load": "이미지 읽기 / Loading",
         "features": "특징 추출 / Features",
         "coreset": "코어셋 / Coreset",
+        "defect head": "불량 헤드 / Defect head",
         "calibrate": "임계값 / Threshold",
         "evaluate": "평가 / Evaluating",
         "predict": "검사 / Inspecting",

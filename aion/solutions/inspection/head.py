@@ -30,6 +30,7 @@ Constructor arguments are stored under their own names (``l2``, ``radii``, ``str
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -308,6 +309,7 @@ def cross_fitted(
     head: DefectHead,
     folds: int = 2,
     groups: np.ndarray | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> tuple[DefectHead, np.ndarray]:
     """``head`` fitted on every image, and each image's logits from a copy fitted without it.
 
@@ -337,7 +339,12 @@ def cross_fitted(
         out = fold == f
         part = replace(head).fit(feats[~out], scores[~out], cover[~out])
         logits[out] = part.score(feats[out], scores[out])
-    return replace(head).fit(feats, scores, cover), logits
+        if progress is not None:
+            progress((f + 1) / (folds + 1))
+    fitted = replace(head).fit(feats, scores, cover)
+    if progress is not None:
+        progress(1.0)
+    return fitted, logits
 
 
 def n_head_images(cover: np.ndarray) -> int:

@@ -88,11 +88,14 @@ def fit_head(
     seed: int = 0,
     batch_size: int = 8,
     flips: bool = True,
+    progress: Callable[[float], None] | None = None,
 ) -> HeadFit | None:
     """Fit the head on the decoded defect ``images`` (with their ``items``' masks) and the
     held-back good images' features and bank distances; ``None`` (logged) when fewer than
     :data:`~.head.MIN_HEAD_IMAGES` of the masks mark a defect patch. With ``flips``, each masked
-    image's :data:`FLIPS` join it (in its calibration fold)."""
+    image's :data:`FLIPS` join it (in its calibration fold). ``progress`` gets the share done: the
+    backbone passes are the first fifth, then each of the head's fits (``cross_fitted``)."""
+    report = progress or (lambda fraction: None)
     s, g = scorer.meta.resolution, scorer.meta.grid
     variants = (lambda a: a, *FLIPS) if flips else (lambda a: a,)
     # per variant (the images as given first, then each flip): features, distances, cover
@@ -121,6 +124,7 @@ def fit_head(
             feats[v].append(f)
             bank[v].append(scorer.bank_scores(f))
             cover[v].append(patch_cover(np.stack([flip(m) for m in masks]), g))
+        report(0.2 * min(1.0, (start + batch_size) / len(items)))
     n_defect = n_head_images(np.concatenate(cover[0])) if cover[0] else 0
     if n_defect < MIN_HEAD_IMAGES:
         log.warning(
@@ -143,6 +147,7 @@ def fit_head(
         all_cover,
         DefectHead(seed=seed),
         groups=groups,
+        progress=lambda fraction: report(0.2 + 0.8 * fraction),
     )
     stats = {
         "bank_mean": float(good_bank.mean()),

@@ -18,6 +18,7 @@ Two searches, both returning the Euclidean distance to the nearest bank row:
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -265,7 +266,12 @@ class NearestNeighbour:
         return np.einsum("ij,ij->i", diff, diff)
 
 
-def nearest_excluding(groups: np.ndarray, bank: np.ndarray, owner: np.ndarray) -> np.ndarray:
+def nearest_excluding(
+    groups: np.ndarray,
+    bank: np.ndarray,
+    owner: np.ndarray,
+    progress: Callable[[float], None] | None = None,
+) -> np.ndarray:
     """Distance of each row of each group ``(G, P, D)`` to its nearest ``bank`` row, leaving out
     the rows whose ``owner`` is that group's index (exact search): how a held-back image whose
     own patches partly joined the bank scores as if it were new.
@@ -284,6 +290,8 @@ def nearest_excluding(groups: np.ndarray, bank: np.ndarray, owner: np.ndarray) -
         if own.any():
             d2[:, own] = np.inf
         out[i] = np.sqrt(np.maximum(d2.min(axis=1) + (q * q).sum(1), 0.0))
+        if progress is not None:
+            progress((i + 1) / len(groups))
     return out
 
 

@@ -249,9 +249,12 @@ def train(
     scorer = InspectionModel(meta, bank, fast, cfg.threads)  # exact search on the whole bank
     report_progress("calibrate", 0.0)
     if n_held:  # each held-back image against the bank less the rows taken from it: as a new part
-        patches = nearest_excluding(feats[n_fit:], bank, owner).reshape(n_held, grid, grid)
+        patches = nearest_excluding(
+            feats[n_fit:], bank, owner, progress=lambda fraction: report_progress("calibrate", fraction)
+        ).reshape(n_held, grid, grid)
     else:  # tiny sets calibrate on their own bank images
         patches = scorer.scores_of_features(feats[:n_fit])
+    report_progress("calibrate", 1.0)  # the rest of calibration (below, after any head) is quick
     # only the held-back images' features are needed from here (the defect head learns from them):
     # the fit images' go before the head's fit, the largest step of training
     held_feats = feats[n_fit:].copy()
@@ -269,7 +272,15 @@ def train(
         report_progress("defect head", 0.0)
         t_head = time.perf_counter()
         head_fit = fit_head(
-            scorer, head_items, head_decoded, held_feats, patches, cfg.seed, cfg.batch_size, cfg.head_flips
+            scorer,
+            head_items,
+            head_decoded,
+            held_feats,
+            patches,
+            cfg.seed,
+            cfg.batch_size,
+            cfg.head_flips,
+            progress=lambda fraction: report_progress("defect head", fraction),
         )
         times["defect_head"] = time.perf_counter() - t_head
         report_progress("defect head", 1.0)

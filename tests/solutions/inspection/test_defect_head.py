@@ -333,3 +333,25 @@ def test_cli_trains_a_head_from_masked_test_images_and_reports_its_gain(stains: 
         assert json.loads(zf.read("meta.json"))["defect_head"]["flips"] is False
     res = runner.invoke(app, [*base, "--defects-per-kind", "-1"])
     assert res.exit_code != 0 and "Defects per kind must be 0 or more: -1" in " ".join(res.output.split())
+
+
+def test_training_reports_progress_through_every_stage_and_inside_the_head(stains: Path) -> None:
+    """A progress bar on every long step: each stage ends at 100%, never goes back, and the head's
+    stage moves between its backbone passes and its fits (not one jump from 0 to 1)."""
+    from aion.solutions.inspection import TrainConfig, load_dataset, train
+    from aion.solutions.inspection.data import sample_defects
+
+    ds = load_dataset(stains)
+    seen: dict[str, list[float]] = {}
+    train(
+        ds,
+        TrainConfig(resolution=RESOLUTION, threads=2, min_bank_size=200, head_flips=False),
+        progress=lambda stage, fraction: seen.setdefault(stage, []).append(fraction),
+        defects=sample_defects(ds, 5),
+    )
+    assert list(seen) == ["features", "coreset", "calibrate", "defect head", "done"]
+    for stage, values in seen.items():
+        assert values[-1] == 1.0 and values == sorted(values), (stage, values)
+    inside = {v for v in seen["defect head"] if 0.0 < v < 1.0}
+    assert len(inside) >= 3, seen["defect head"]  # backbone passes, then each cross-fitted fit
+    assert len({v for v in seen["calibrate"] if 0.0 < v < 1.0}) >= 2  # one per held-back image
