@@ -334,16 +334,15 @@ def cross_fitted(
     group_fold = np.empty(len(first), dtype=np.int64)
     group_fold[order] = np.arange(len(order)) % folds
     fold = group_fold[inverse]
+    report = progress or (lambda fraction: None)
     logits = np.empty(scores.shape, dtype=np.float32)
     for f in range(folds):
         out = fold == f
         part = replace(head).fit(feats[~out], scores[~out], cover[~out])
         logits[out] = part.score(feats[out], scores[out])
-        if progress is not None:
-            progress((f + 1) / (folds + 1))
+        report((f + 1) / (folds + 1))
     fitted = replace(head).fit(feats, scores, cover)
-    if progress is not None:
-        progress(1.0)
+    report(1.0)
     return fitted, logits
 
 

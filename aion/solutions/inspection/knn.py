@@ -281,6 +281,7 @@ def nearest_excluding(
     >>> nearest_excluding(groups, bank, np.array([-1, 0, 1])).round(4).tolist()
     [[1.0], [0.0]]
     """
+    report = progress or (lambda fraction: None)
     rows = np.ascontiguousarray(bank, dtype=np.float32)
     rows_sq = (rows * rows).sum(1)
     out = np.empty(groups.shape[:2], dtype=np.float32)
@@ -290,8 +291,7 @@ def nearest_excluding(
         if own.any():
             d2[:, own] = np.inf
         out[i] = np.sqrt(np.maximum(d2.min(axis=1) + (q * q).sum(1), 0.0))
-        if progress is not None:
-            progress((i + 1) / len(groups))
+        report((i + 1) / len(groups))
     return out
 
 
