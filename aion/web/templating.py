@@ -61,10 +61,12 @@ METRIC_LABELS = {
     "defect_images": "Labelled defect images",
     "head_images": "Images the defect head learned from",
     "train_seconds": "Training time (seconds)",
-    "head_pixel_auroc_bank": "Pixel AUROC, memory bank alone",
-    "head_pixel_auroc_head": "Pixel AUROC, with the defect head",
-    "head_aupro_bank": "AUPRO, memory bank alone",
-    "head_aupro_head": "AUPRO, with the defect head",
+    # measured on the masked images the head learned from, each scored by a head fitted without
+    # it (training's out-of-fold check), not on the evaluation's images
+    "head_pixel_auroc_bank": "Masked images, out of fold: pixel AUROC, memory bank alone",
+    "head_pixel_auroc_head": "Masked images, out of fold: pixel AUROC, with the defect head",
+    "head_aupro_bank": "Masked images, out of fold: AUPRO, memory bank alone",
+    "head_aupro_head": "Masked images, out of fold: AUPRO, with the defect head",
     "target_far": "Target false-alarm rate",
     "rows": "Rows",
     "sensors": "Sensors",
