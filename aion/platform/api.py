@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -199,7 +200,13 @@ async def api_version_from_uploads(
             info = await run_in_threadpool(rt.storage.uploads.finalize, s.upload_id)
             sources.append((s.filename, rt.storage.store.path(info.sha256)))
         return await run_in_threadpool(
-            ds_service.add_files, session, rt.storage.store, rt.storage.tmp, dataset, sources, body.note
+            partial(ds_service.add_files, skip_problems=body.skip_problems),
+            session,
+            rt.storage.store,
+            rt.storage.tmp,
+            dataset,
+            sources,
+            body.note,
         )
     except (PlatformError, StorageError) as e:
         return problem(request, e)

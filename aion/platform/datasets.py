@@ -188,19 +188,27 @@ def add_files(
     sources: Iterable[tuple[str, Path]],
     note: str = "",
     limits: ArchiveLimits = ArchiveLimits(),
+    skip_problems: bool = False,
 ) -> DatasetVersion:
     """Check, store and register files (loose or ``.zip``) as a new version on top of the latest.
 
     Raises :class:`ValidationFailed` listing every problem (nothing stored), or
-    :class:`~aion.platform.errors.QuotaExceeded` when the new content does not fit.
+    :class:`~aion.platform.errors.QuotaExceeded` when the new content does not fit. With
+    ``skip_problems`` a file with a problem of its own (type, corrupt content) is skipped and
+    listed in the version's report instead (``validation.stage``).
     """
     parent = latest_version(session, dataset.id)
     base = version_items(session, parent.id) if parent else []
-    staged: Staged = stage(sources, dataset.kind, tmp_root, {it.sha256 for it in base}, limits)
+    staged: Staged = stage(
+        sources, dataset.kind, tmp_root, {it.sha256 for it in base}, limits, skip_problems=skip_problems
+    )
     try:
         if not staged.ok:
             raise ValidationFailed(
-                "The upload was refused: {n} file(s) have problems. Nothing was stored.",
+                "The upload was refused: {n} file(s) have problems. Nothing was stored."
+                if skip_problems
+                else "The upload was refused: {n} file(s) have problems. Nothing was stored. "
+                "To store the other files, tick 'Skip files with problems' and upload again.",
                 problems=staged.problems,
                 n=len(staged.problems),
             )

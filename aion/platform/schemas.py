@@ -71,6 +71,7 @@ class UploadPublic(BaseModel):
 class VersionFromUploads(BaseModel):
     uploads: list[str] = Field(min_length=1, max_length=1000)
     note: str = ""
+    skip_problems: bool = False  # skip files with problems of their own instead of refusing all
 
 
 class LabelSet(BaseModel):

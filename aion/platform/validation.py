@@ -4,7 +4,12 @@
 safely (traversal, links, bombs refused by :mod:`aion.platform.storage.archive`), checks each
 file against the data set's kind (wrong type, corrupt image, unreadable table), hashes it,
 drops exact duplicates, and returns a :class:`Staged` upload with a report. Any problem makes
-the whole upload fail: the caller stores nothing.
+the whole upload fail (the caller stores nothing), unless the uploader chose to skip files with
+problems (``skip_problems``): then a wrong file type, a corrupt image or an unreadable table is
+listed as skipped and the rest is stored. An unsafe or corrupt archive is refused either way.
+Hidden files, ``__MACOSX`` and the files Windows leaves in folders (``Thumbs.db``,
+``desktop.ini``) are always skipped. Every reason is ``"Korean / English"``
+(:func:`aion.web.forms.pick_language` shows one).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
+import unicodedata
 import uuid
 import warnings
 from collections.abc import Iterable
@@ -20,6 +26,7 @@ from pathlib import Path, PurePosixPath
 
 from aion.platform.storage.archive import ArchiveLimits, extract_zip, safe_member_name
 from aion.platform.storage.errors import UnsafeArchiveError
+from aion.solutions.inspection.data import BAD_NAMES, GOOD_NAMES, folded
 
 IMAGE_TYPES = {
     ".png": "image/png",
@@ -38,8 +45,6 @@ TABLE_TYPES = {
     ".xlsx": XLSX,
 }
 ALLOWED = {"inspection_images": IMAGE_TYPES, "sensor_series": TABLE_TYPES, "tabular": TABLE_TYPES}
-GOOD_NAMES = ("ok", "good", "normal", "pass")
-BAD_NAMES = ("ng", "defect", "bad", "fail")
 MASK_DIRS = ("ground_truth", "masks", "ng_masks")
 MAX_IMAGE_PIXELS = 64_000_000
 
@@ -87,10 +92,10 @@ def label_from_path(path: str) -> str | None:
 
     >>> label_from_path("ok/a.png"), label_from_path("parts/NG/b.png"), label_from_path("test/scratch/c.png")
     ('ok', 'ng', 'ng')
-    >>> label_from_path("a.png") is None
-    True
+    >>> label_from_path("a.png") is None, label_from_path("주조품/양품/a.png"), label_from_path("불량/b.png")
+    (True, 'ok', 'ng')
     """
-    parts = [p.lower() for p in PurePosixPath(path).parts[:-1]]
+    parts = [folded(p) for p in PurePosixPath(path).parts[:-1]]
     for i, p in enumerate(parts):
         if p in GOOD_NAMES:
             return "ok"
@@ -101,8 +106,16 @@ def label_from_path(path: str) -> str | None:
     return None
 
 
+#: Files that Windows writes into folders of pictures; never part of a data set.
+SYSTEM_FILES = ("thumbs.db", "ehthumbs.db", "desktop.ini")
+
+
 def _hidden(path: str) -> bool:
     return any(p.startswith(".") or p == "__MACOSX" for p in PurePosixPath(path).parts)
+
+
+def _system(path: str) -> bool:
+    return PurePosixPath(path).name.lower() in SYSTEM_FILES
 
 
 def check_image(local: Path) -> str | None:
@@ -115,14 +128,14 @@ def check_image(local: Path) -> str | None:
             with Image.open(local) as im:
                 w, h = im.size
                 if w * h > MAX_IMAGE_PIXELS:
-                    return f"image too large: {w}x{h}"
+                    return f"이미지가 너무 큼: {w}x{h} / image too large: {w}x{h}"
                 im.verify()
             with Image.open(local) as im:
                 im.load()
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        return f"not a readable image: {e}"
+        return f"이미지로 읽을 수 없음: {e} / not a readable image: {e}"
     except (OSError, SyntaxError, ValueError) as e:
-        return f"corrupt image: {e}"
+        return f"손상된 이미지: {e} / corrupt image: {e}"
     return None
 
 
@@ -140,17 +153,21 @@ def _is_workbook(local: Path) -> bool:
 def check_table(local: Path, suffix: str) -> str | None:
     """``None`` if the file looks like a readable table (CSV/TSV text with a header, or Parquet)."""
     if suffix == ".xlsx":
-        return None if _is_workbook(local) else "not a readable Excel workbook (.xlsx)"
+        return (
+            None
+            if _is_workbook(local)
+            else "엑셀 통합 문서(.xlsx)로 읽을 수 없음 / not a readable Excel workbook (.xlsx)"
+        )
     with open(local, "rb") as f:
         head = f.read(65536)
         if suffix == ".parquet":
             f.seek(0, 2)
             if f.tell() < 12:
-                return "corrupt parquet file"
+                return _BAD_PARQUET
             f.seek(-4, 2)
-            return None if head[:4] == b"PAR1" and f.read(4) == b"PAR1" else "corrupt parquet file"
+            return None if head[:4] == b"PAR1" and f.read(4) == b"PAR1" else _BAD_PARQUET
     if b"\x00" in head:
-        return "binary data in a text table"
+        return "텍스트 표에 이진 데이터가 있음 / binary data in a text table"
     for enc in ("utf-8-sig", "cp949"):
         try:
             text = head.decode(enc)
@@ -158,11 +175,14 @@ def check_table(local: Path, suffix: str) -> str | None:
         except UnicodeDecodeError:
             continue
     else:
-        return "text encoding not UTF-8 or CP949"
+        return "문자 인코딩이 UTF-8이나 CP949가 아님 / text encoding not UTF-8 or CP949"
     first = text.splitlines()[0] if text.strip() else ""
     if not first or not any(d in first for d in (",", "\t", ";")):
-        return "no header row with separated columns"
+        return "구분된 열이 있는 머리글 행이 없음 / no header row with separated columns"
     return None
+
+
+_BAD_PARQUET = "손상된 Parquet 파일 / corrupt parquet file"
 
 
 def _sha256(local: Path) -> tuple[str, int]:
@@ -181,22 +201,25 @@ def stage(
     tmp_root: Path,
     known_sha256: Iterable[str] = (),
     limits: ArchiveLimits = ArchiveLimits(),
+    skip_problems: bool = False,
 ) -> Staged:
     """Check one upload. ``sources`` are ``(name, local file)``; names ending in ``.zip`` are expanded.
 
     ``known_sha256``: content already in the version the upload extends (reported as duplicates).
-    The caller must call :meth:`Staged.cleanup` when done.
+    ``skip_problems``: a file's own problem (type, corrupt content) skips it instead of failing
+    the upload. The caller must call :meth:`Staged.cleanup` when done.
     """
     allowed = ALLOWED[kind]
     tmp_root.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="stage-", dir=tmp_root))
     out = Staged(kind=kind, workdir=workdir)
-    seen: dict[str, str] = {sha: "(existing version)" for sha in known_sha256}
+    seen: dict[str, str] = dict.fromkeys(known_sha256, "")  # "": in the version extended
     paths: set[str] = set()
     candidates: list[tuple[str, Path]] = []
+    file_problems = out.skipped if skip_problems else out.problems
     for name, local in sources:
         try:
-            rel = safe_member_name(name)
+            rel = safe_member_name(unicodedata.normalize("NFC", name))
         except UnsafeArchiveError as e:
             out.problems.append({"path": name, "reason": str(e)})
             continue
@@ -212,27 +235,34 @@ def stage(
             candidates.append((rel, local))
     for rel, local in sorted(candidates):
         if _hidden(rel):
-            out.skipped.append({"path": rel, "reason": "hidden file"})
+            out.skipped.append({"path": rel, "reason": "숨김 파일 / hidden file"})
+            continue
+        if _system(rel):
+            out.skipped.append({"path": rel, "reason": "Windows 시스템 파일 / Windows system file"})
             continue
         suffix = PurePosixPath(rel).suffix.lower()
         if suffix not in allowed:
-            out.problems.append(
+            shown, kinds = suffix or "(없음)", ", ".join(allowed)
+            file_problems.append(
                 {
                     "path": rel,
-                    "reason": f"wrong file type {suffix or '(none)'}; allowed: {', '.join(allowed)}",
+                    "reason": f"허용되지 않는 파일 형식 {shown} (허용: {kinds}) / "
+                    f"wrong file type {suffix or '(none)'}; allowed: {kinds}",
                 }
             )
             continue
         reason = check_image(local) if allowed is IMAGE_TYPES else check_table(local, suffix)
         if reason is not None:
-            out.problems.append({"path": rel, "reason": reason})
+            file_problems.append({"path": rel, "reason": reason})
             continue
         sha, size = _sha256(local)
         if sha in seen:
-            out.skipped.append({"path": rel, "reason": f"duplicate of {seen[sha]}"})
+            out.skipped.append({"path": rel, "reason": _duplicate(seen[sha])})
             continue
         if rel in paths:
-            out.problems.append({"path": rel, "reason": "two files with the same path"})
+            out.problems.append(
+                {"path": rel, "reason": "같은 경로의 파일이 둘 / two files with the same path"}
+            )
             continue
         seen[sha] = rel
         paths.add(rel)
@@ -242,6 +272,13 @@ def stage(
         media = "mask" if is_mask else allowed[suffix]
         out.files.append(StagedFile(rel, local, sha, size, media, label))
     return out
+
+
+def _duplicate(first: str) -> str:
+    """The reason a file with the content of ``first`` (``""``: of the version extended) is skipped."""
+    if not first:
+        return "이전 버전에 같은 내용이 있음 / duplicate of a file in the previous version"
+    return f"같은 내용의 파일이 이미 있음: {first} / duplicate of {first}"
 
 
 def table_head(local: Path, rows: int = 15, max_bytes: int = 65536) -> tuple[list[str], list[list[str]]]:

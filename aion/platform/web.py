@@ -11,6 +11,7 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -208,7 +209,13 @@ async def dataset_upload(
             sources.append((f.filename or local.name, local))
         note = str(form.get("note", "")).strip()
         version = await run_in_threadpool(
-            ds_service.add_files, session, rt.storage.store, rt.storage.tmp, dataset, sources, note
+            partial(ds_service.add_files, skip_problems=form.get("skip_problems") == "1"),
+            session,
+            rt.storage.store,
+            rt.storage.tmp,
+            dataset,
+            sources,
+            note,
         )
     except ValidationFailed as e:
         return _detail(

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from aion.i18n import LANGUAGE_NAMES, gettext
+from aion.web.forms import pick_language
 from aion.web.nav import items_for
 
 AION_DIR = Path(__file__).resolve().parent.parent
@@ -107,6 +108,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         "role_name": lambda role: _(ROLE_LABELS.get(role) or str(role)),
         "size_name": lambda size: _(SIZE_LABELS.get(size) or str(size)),
         "metric_name": lambda key: _(METRIC_LABELS[key]) if key in METRIC_LABELS else str(key),
+        "pick": lambda text: pick_language(str(text), lang),  # a stored "Korean / English" message
         "nav_items": items_for,
         "flash": FLASH.get(request.query_params.get("msg", ""), ""),
         **context,

@@ -33,10 +33,32 @@ def write_images(folder: Path, n_ok: int, n_ng: int = 0, start: int = 0) -> Path
     return folder
 
 
-def make_zip(path: Path, entries: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> Path:
+class _RawNameInfo(zipfile.ZipInfo):
+    """An entry whose name is written in ``encoding`` without the UTF-8 flag, as Windows'
+    compressed folders (the system code page) and Info-ZIP (UTF-8) write names."""
+
+    encoding = "cp949"
+
+    def _encodeFilenameFlags(self) -> tuple[bytes, int]:
+        return self.filename.encode(self.encoding), self.flag_bits & ~0x800
+
+
+def make_zip(
+    path: Path,
+    entries: dict[str, bytes],
+    compression: int = zipfile.ZIP_DEFLATED,
+    name_encoding: str | None = None,
+) -> Path:
+    """A zip of ``entries``; with ``name_encoding``, names in that encoding and no UTF-8 flag."""
     with zipfile.ZipFile(path, "w", compression) as zf:
         for name, data in entries.items():
-            zf.writestr(name, data)
+            if name_encoding is None:
+                zf.writestr(name, data)
+                continue
+            info = _RawNameInfo(name, date_time=(2026, 11, 30, 12, 0, 0))
+            info.encoding = name_encoding
+            info.compress_type = compression
+            zf.writestr(info, data)
     return path
 
 

@@ -58,7 +58,7 @@ def test_upload_zip_makes_a_version_with_manifest_counts_and_labels(
     v1 = datasets.add_files(member, storage.store, storage.tmp, ds, [("set.zip", z)])
     assert (v1.number, v1.item_count) == (1, 3)
     assert v1.counts == {"items": 3, "ok": 2, "ng": 1, "unlabeled": 0, "mask": 0}
-    assert v1.report["skipped"] == [{"path": "ok/.DS_Store", "reason": "hidden file"}]
+    assert v1.report["skipped"] == [{"path": "ok/.DS_Store", "reason": "숨김 파일 / hidden file"}]
     with storage.store.open(v1.manifest_sha256) as f:
         manifest = f.read().decode()
     assert '"ng/c.png"' in manifest and '"label": "ng"' in manifest
@@ -74,7 +74,10 @@ def test_upload_zip_makes_a_version_with_manifest_counts_and_labels(
         [("d.png", _file(tmp_path, "d.png", png(4))), ("again.png", _file(tmp_path, "again.png", png(1)))],
     )
     assert (v2.number, v2.item_count) == (2, 4)
-    assert {"path": "again.png", "reason": "duplicate of (existing version)"} in v2.report["skipped"]
+    assert {
+        "path": "again.png",
+        "reason": "이전 버전에 같은 내용이 있음 / duplicate of a file in the previous version",
+    } in v2.report["skipped"]
     assert datasets.count_items(member, v1.id) == 3
     assert datasets.version_items(member, v2.id, label="none")[0].path == "d.png"
 
@@ -117,6 +120,44 @@ def test_bad_uploads_are_reported_and_store_nothing(
     assert member.scalar(select(func.count(DatasetVersion.id))) == 0
     assert member.scalar(select(func.count(BlobRef.id))) == 0
     assert not any(storage.tmp.iterdir())  # staging cleaned up
+
+
+@pytest.mark.parametrize("case", ["corrupt", "wrong_type", "unsafe"])
+def test_skipping_problems_stores_the_rest_but_never_an_unsafe_archive(
+    case: str, member: Session, world: World, storage: PlatformStorage, tmp_path: Path
+) -> None:
+    ds = datasets.create_dataset(member, world.company_a, "set", "inspection_images")
+    entries = {"양품/a.png": png(1), "불량/b.png": png(2, defect=True), "양품/Thumbs.db": b"\0" * 64}
+    if case == "corrupt":
+        entries["양품/잘린 사진.png"] = png(3)[:200]
+    elif case == "wrong_type":
+        entries["메모.txt"] = "조명 교체 후 촬영".encode()
+    z = make_zip(tmp_path / "parts.zip", entries, name_encoding="cp949")
+    sources = (
+        [("parts.zip", z)]
+        if case != "unsafe"
+        else [("parts.zip", z), ("t.zip", traversal_zip(tmp_path / "t.zip"))]
+    )
+    with pytest.raises(ValidationFailed) as refused:  # by default: nothing stored, and how to go on
+        datasets.add_files(member, storage.store, storage.tmp, ds, sources)
+    assert "Skip files with problems" in str(refused.value)
+    (problem,) = refused.value.problems
+    if case == "unsafe":
+        with pytest.raises(ValidationFailed):
+            datasets.add_files(member, storage.store, storage.tmp, ds, sources, skip_problems=True)
+        assert member.scalar(select(func.count(DatasetVersion.id))) == 0
+        return
+    korean, english = problem["reason"].split(" / ", 1)
+    assert (korean.split(":")[0], english.split(" ")[0]) == (
+        ("손상된 이미지", "corrupt") if case == "corrupt" else ("허용되지 않는 파일 형식 .txt (허용", "wrong")
+    )
+    v1 = datasets.add_files(member, storage.store, storage.tmp, ds, sources, skip_problems=True)
+    assert v1.counts == {"items": 2, "ok": 1, "ng": 1, "unlabeled": 0, "mask": 0}
+    assert sorted(it.path for it in datasets.version_items(member, v1.id)) == ["불량/b.png", "양품/a.png"]
+    assert problem in v1.report["skipped"]
+    assert {"path": "양품/Thumbs.db", "reason": "Windows 시스템 파일 / Windows system file"} in v1.report[
+        "skipped"
+    ]
 
 
 def test_storage_quota_is_enforced_per_company(

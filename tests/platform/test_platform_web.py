@@ -15,7 +15,7 @@ from aion.settings import Settings
 from aion.solutions.inspection.config import TrainConfig
 from aion.web.app import create_app
 from tests.foundation.factories import World, make_world
-from tests.platform.helpers import bomb_zip, png
+from tests.platform.helpers import bomb_zip, make_zip, png
 from tests.platform.webtools import client_for, image_zip_bytes, upload_resumable, wait_job
 
 
@@ -144,6 +144,53 @@ def test_member_uploads_labels_trains_compares_promotes_and_rolls_back(
     dl = c.get(f"/models/{model_id}/versions/{v_first['id']}/download")
     assert dl.status_code == 200 and len(dl.content) == v_first["size"]
     assert "bracket-v1" in dl.headers["content-disposition"]
+    c.__exit__(None, None, None)
+
+
+def test_a_windows_zip_with_a_bad_file_is_refused_then_stored_without_it_when_asked(
+    app: Any, world: World, tmp_path: Path
+) -> None:
+    c = client_for(app, world, "a_member")
+    token = c.cookies["aion_csrf"]
+    ds = c.post("/api/datasets", json={"name": "주조품", "kind": "inspection_images"}).json()
+    entries = {
+        "주조품/양품/a.png": png(1),
+        "주조품/양품/b.png": png(2),
+        "주조품/불량/c.png": png(3, defect=True),
+    }
+    entries["주조품/양품/잘린 사진.png"] = png(4)[:150]
+    data = make_zip(tmp_path / "주조품.zip", entries, name_encoding="cp949").read_bytes()
+    upload = [("files", ("주조품.zip", data, "application/zip"))]
+    refused = c.post(f"/datasets/{ds['id']}/upload", data={"csrf_token": token}, files=upload)
+    assert refused.status_code == 400
+    assert "주조품/양품/잘린 사진.png" in refused.text and "손상된 이미지" in refused.text
+    assert "corrupt image" not in refused.text  # the reader's language only
+    assert "문제가 있는 파일 건너뛰기" in refused.text  # the message says how to go on
+    stored = c.post(
+        f"/datasets/{ds['id']}/upload", data={"csrf_token": token, "skip_problems": "1"}, files=upload
+    )
+    assert stored.status_code == 200
+    v1 = c.get(f"/api/datasets/{ds['id']}/versions").json()[0]
+    assert (v1["counts"]["ok"], v1["counts"]["ng"]) == (2, 1)  # labels from the Korean folders
+    assert (
+        "건너뛴 파일 (1)" in stored.text and "주조품/양품/잘린 사진.png</span>: 손상된 이미지" in stored.text
+    )
+    # the resumable API takes the same choice
+    up = upload_resumable(
+        c,
+        ds["id"],
+        "more.zip",
+        make_zip(tmp_path / "m.zip", {"ng/d.png": png(5, defect=True), "x.txt": b"x"}).read_bytes(),
+    )
+    assert c.post(f"/api/datasets/{ds['id']}/versions", json={"uploads": [up]}).status_code == 400
+    up = upload_resumable(
+        c,
+        ds["id"],
+        "more.zip",
+        make_zip(tmp_path / "m.zip", {"ng/d.png": png(5, defect=True), "x.txt": b"x"}).read_bytes(),
+    )
+    v2 = c.post(f"/api/datasets/{ds['id']}/versions", json={"uploads": [up], "skip_problems": True})
+    assert v2.status_code == 201 and v2.json()["counts"]["ng"] == 2
     c.__exit__(None, None, None)
 
 

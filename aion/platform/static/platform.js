@@ -52,7 +52,7 @@
     files.reduce(function (p, f) {
       return p.then(function () { return sendFile(f, done, total); }).then(function (id) { ids.push(id); done += f.size; });
     }, Promise.resolve()).then(function () {
-      return api("POST", "/api/datasets/" + datasetId + "/versions", JSON.stringify({ uploads: ids }), "application/json");
+      return api("POST", "/api/datasets/" + datasetId + "/versions", JSON.stringify({ uploads: ids, skip_problems: document.getElementById("big-skip").checked }), "application/json");
     }).then(function (v) {
       status.textContent = form.dataset.msgDone;
       window.location.href = "/datasets/" + datasetId + "/versions/" + v.id + "?msg=created";

@@ -32,6 +32,7 @@ from typing import IO, NamedTuple
 
 from aion.platform.storage.blobstore import BlobStore
 from aion.platform.storage.errors import UnsafeArchiveError
+from aion.zipnames import member_name, open_zip
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
@@ -77,7 +78,8 @@ def safe_member_name(name: str) -> str:
 def check_zip(
     zf: zipfile.ZipFile, limits: ArchiveLimits = ArchiveLimits()
 ) -> list[tuple[zipfile.ZipInfo, str]]:
-    """Validate the central directory; returns the file entries with their safe names."""
+    """Validate the central directory; returns the file entries with their safe names (decoded
+    as the archive's maker wrote them when ``zf`` came from :func:`~aion.zipnames.open_zip`, in NFC)."""
     infos = zf.infolist()
     if len(infos) > limits.max_files:
         raise UnsafeArchiveError(
@@ -88,7 +90,7 @@ def check_zip(
     total = 0
     files = []
     for info in infos:
-        name = safe_member_name(info.filename)
+        name = safe_member_name(member_name(info))
         mode = info.external_attr >> 16
         kind = stat.S_IFMT(mode)
         if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
@@ -149,7 +151,7 @@ class _Counted:
 
 def _entries(path: str | os.PathLike[str], limits: ArchiveLimits) -> Iterator[tuple[str, _Counted]]:
     try:
-        zf = zipfile.ZipFile(path)
+        zf = open_zip(path)
     except (zipfile.BadZipFile, OSError) as e:
         raise UnsafeArchiveError(f"손상된 압축 파일: {path} / Corrupt archive: {path}: {e}") from e
     with zf:

@@ -4,14 +4,20 @@ Layouts understood (folder names are case-insensitive; a zip may wrap everything
 
 * MVTec AD: ``train/good/*``, ``test/<kind>/*`` (``good`` is the defect-free kind) and, where
   pixel masks exist, ``ground_truth/<kind>/<stem>_mask.png``.
-* OK/NG: ``ok/*`` (aliases ``good``, ``normal``, ``pass``) and ``ng/*`` (aliases ``defect``,
-  ``bad``, ``fail``); optionally ``ng_masks/<stem>.png`` or ``ground_truth/<stem>_mask.png``.
+* OK/NG: ``ok/*`` (aliases ``good``, ``normal``, ``pass``, ``양품``, ``정상``, ``합격``) and ``ng/*``
+  (aliases ``defect``, ``bad``, ``fail``, ``불량``, ``불량품``, ``불합격``, ``결함``); optionally
+  ``ng_masks/<stem>.png`` or ``ground_truth/<stem>_mask.png``.
 * A plain folder of images: all taken as defect-free.
+
+Names inside a zip are read as its maker wrote them (CP949 from a Korean Windows PC, UTF-8 from
+Info-ZIP or macOS: ``aion.zipnames``) and compared in NFC, so ``양품/`` labels its images whatever
+tool made the archive.
 """
 
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,9 +27,20 @@ import numpy as np
 
 from aion.solutions.inspection.errors import BadImageError, DatasetError
 from aion.solutions.inspection.images import decode_image, is_image_name, read_mask
+from aion.zipnames import open_zip
 
-GOOD_NAMES = ("ok", "good", "normal", "pass")
-BAD_NAMES = ("ng", "defect", "bad", "fail")
+#: Folder names (compared case-insensitively, in NFC) that label their images good or defect.
+GOOD_NAMES = ("ok", "good", "normal", "pass", "양품", "정상", "합격")
+BAD_NAMES = ("ng", "defect", "bad", "fail", "불량", "불량품", "불합격", "결함")
+
+
+def folded(name: str) -> str:
+    """A folder or file name as label folders are matched: NFC (composed Hangul), lower case.
+
+    >>> folded(unicodedata.normalize("NFD", "양품")) == "양품", folded("OK")
+    (True, 'ok')
+    """
+    return unicodedata.normalize("NFC", name).lower()
 
 
 @dataclass(frozen=True)
@@ -108,7 +125,7 @@ def _read(source: Path, member: str | None) -> bytes:
         return source.read_bytes()
     if source.is_dir():
         return (source / member).read_bytes()
-    with zipfile.ZipFile(source) as zf:
+    with open_zip(source) as zf:
         return zf.read(member)
 
 
@@ -141,7 +158,7 @@ def _list_files(root: Path) -> tuple[list[str], Path]:
         files = [p.relative_to(root).as_posix() for p in sorted(root.rglob("*")) if p.is_file()]
         return files, root
     if zipfile.is_zipfile(root):
-        with zipfile.ZipFile(root) as zf:
+        with open_zip(root) as zf:
             names = [n for n in zf.namelist() if not n.endswith("/")]
         # refuse absolute paths and parent references (never extracted, but keep names sane)
         names = [n for n in names if not n.startswith("/") and ".." not in PurePosixPath(n).parts]
@@ -157,7 +174,7 @@ def _strip_common_top(files: list[str]) -> tuple[list[str], str]:
     tops = {PurePosixPath(f).parts[0] for f in visible if len(PurePosixPath(f).parts) > 1}
     if len(tops) == 1 and all(len(PurePosixPath(f).parts) > 1 for f in visible):
         top = tops.pop()
-        if top.lower() not in GOOD_NAMES + BAD_NAMES + ("train", "test"):
+        if folded(top) not in GOOD_NAMES + BAD_NAMES + ("train", "test"):
             return [f[len(top) + 1 :] for f in visible], top + "/"
     return visible, ""
 
@@ -168,13 +185,14 @@ def load_dataset(root: Path | str) -> InspectionDataset:
     files, src = _list_files(root)
     rel, prefix = _strip_common_top(files)
     images = [f for f in rel if is_image_name(f)]
-    lower = {f.lower(): f for f in rel}
+    lower = {folded(f): f for f in rel}
 
     def item(f: str, label: int, kind: str, mask: str | None = None) -> ImageItem:
-        return ImageItem(src, prefix + f, PurePosixPath(f).name, label, kind, mask)
+        name = unicodedata.normalize("NFC", PurePosixPath(f).name)
+        return ImageItem(src, prefix + f, name, label, kind, mask)
 
     def parts(f: str) -> tuple[str, ...]:
-        return tuple(p.lower() for p in PurePosixPath(f).parts)
+        return tuple(folded(p) for p in PurePosixPath(f).parts)
 
     if any(parts(f)[:2] == ("train", "good") for f in images):
         ds = InspectionDataset(root, "mvtec")
@@ -188,8 +206,8 @@ def load_dataset(root: Path | str) -> InspectionDataset:
                 if p[1] != "good":
                     stem = PurePosixPath(f).stem
                     for cand in (f"ground_truth/{kind}/{stem}_mask.png", f"ground_truth/{kind}/{stem}.png"):
-                        if cand.lower() in lower:
-                            mask = prefix + lower[cand.lower()]
+                        if folded(cand) in lower:
+                            mask = prefix + lower[folded(cand)]
                             break
                 ds.test.append(item(f, 0 if p[1] == "good" else 1, p[1], mask))
         return ds
@@ -205,8 +223,8 @@ def load_dataset(root: Path | str) -> InspectionDataset:
             stem = PurePosixPath(f).stem
             mask = None
             for cand in (f"ng_masks/{stem}.png", f"ground_truth/{stem}_mask.png", f"ground_truth/{stem}.png"):
-                if cand in lower:
-                    mask = prefix + lower[cand]
+                if folded(cand) in lower:
+                    mask = prefix + lower[folded(cand)]
                     break
             ds.test.append(item(f, 1, "ng", mask))
         return ds
