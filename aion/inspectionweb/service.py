@@ -31,6 +31,7 @@ from aion.solutions.inspection.data import fingerprint_of_sha256
 from aion.solutions.inspection.evaluation import TrainedGood
 from aion.solutions.inspection.images import decode_image, read_image
 from aion.solutions.inspection.metrics import auroc, confusion
+from aion.solutions.inspection.model import ModelMeta
 
 MAX_PHOTO_BYTES = 20 * 1024 * 1024
 BATCH = 8  # images scored together (the engine's batch size)
@@ -68,6 +69,32 @@ class Evaluation:
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         return np.array([s.label for s in self.images]), np.array([s.raw for s in self.images])
+
+
+@dataclass(frozen=True)
+class ThresholdBasis:
+    """How a model's threshold was set (``method``: ``"frr"``, ``"f1"`` or ``"manual"``), on how
+    many calibration images, and the thresholds training found for each method (the report offers
+    them as presets: the user's target false-reject rate is never lost to the F1 choice)."""
+
+    method: str
+    target_frr: float
+    n_good: int
+    n_defect: int
+    presets: dict[str, float]
+
+
+def threshold_basis(meta: ModelMeta) -> ThresholdBasis:
+    """The :class:`ThresholdBasis` of a model file's ``meta``."""
+    cal = meta.calibration or {}
+    presets = {k: float(v) for k, v in (meta.thresholds or {}).items() if k in ("frr", "f1")}
+    return ThresholdBasis(
+        meta.threshold_method,
+        meta.target_frr,
+        int(cal.get("n_good", 0)),
+        int(cal.get("n_defect", 0)),
+        presets,
+    )
 
 
 def load_model(store: BlobStore, version: ModelVersion) -> InspectionModel:
@@ -182,7 +209,9 @@ def heatmap_png(session: Session, store: BlobStore, version: ModelVersion, item_
         image = read_image(store.path(item.sha256))
     except BadImageError:
         raise InspectionWebError("This image cannot be read: {name}", name=item.path) from None
-    return _png(model.predict([image], [item.path])[0], image)
+    # a good image held back in training: the map that gave it the score the report shows
+    held = model.held_back_prediction(fingerprint_of_sha256(item.sha256), image, item.path)
+    return _png(held or model.predict([image], [item.path])[0], image)
 
 
 def try_photo(store: BlobStore, version: ModelVersion, data: bytes, name: str) -> tuple[Prediction, bytes]:

@@ -70,6 +70,7 @@ def _report(
             error=message(e, request),
             ev=None,
         )
+    opened = service.load_model(store, version)
     return render(
         request,
         "inspectionweb/report.html",
@@ -77,6 +78,8 @@ def _report(
         model=model,
         version=version,
         ev=ev,
+        basis=service.threshold_basis(opened.meta),
+        held_maps=opened.held_back_patches_ is not None,
         m=service.metrics_at(ev, ev.threshold),
         worst=service.worst(ev, ev.threshold),
         scores=[{"s": round(s.raw, 6), "y": s.label} for s in ev.images],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, select
 
 from aion.core.db import system_session
@@ -57,6 +58,13 @@ def test_drag_threshold_save_it_and_try_a_photo(
         expect(page.get_by_role("heading", name=re.compile("평가 보고서"))).to_be_visible()
         expect(page.locator("#live-esc-n")).to_have_text("0")  # the obvious defects all fail
         expect(page.locator("#threshold-line")).to_have_count(1)  # drawn by the page's script
+        # one click sets the threshold training found for the target false-reject rate, and back
+        meta = InspectionModel.load(model_file).meta
+        for method in ("frr", "f1"):
+            page.locator(f"#preset-{method}").click()
+            shown = float(page.locator("#threshold").input_value())
+            assert shown == pytest.approx(meta.thresholds[method], rel=1e-5)
+        expect(page.locator("#live-esc-n")).to_have_text("0")
 
         # drag the red line to the far left: every good part would be rejected, no defect passes
         page.locator("#hist").scroll_into_view_if_needed()

@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PIL import Image
 from sqlalchemy import Engine, select
 
@@ -232,6 +233,32 @@ def test_report_counts_the_held_back_good_images_as_new_parts(
     assert scores.count('"y": 0') == n_held and scores.count('"y": 1') == N_NG
     for value in cal["good_scores"]:
         assert f'"s": {round(value, 6)}, "y": 0' in scores
+    assert "그 점수를 낸 히트맵을 보여 줍니다" in note
+    # how the threshold was set, and both thresholds training found, one click away
+    basis = page.text[page.text.index('id="m-basis"') :]
+    assert f"라벨된 불량 {N_NG}장과 떼어 둔 양품 {n_held}장에서 F1이 가장 높은 값" in basis[:300]
+    for method in ("frr", "f1"):
+        assert f'data-preset="{model.meta.thresholds[method]}" id="preset-{method}"' in page.text
+    c.__exit__(None, None, None)
+
+    # ... with the heat maps that gave those scores, stored in the file (not this model's, whose
+    # bank may hold part of them): here made hotter than the model would draw them, to tell apart
+    hot = model.with_threshold(model.meta.threshold)
+    assert model.held_back_patches_ is not None
+    hot.held_back_patches_ = model.held_back_patches_ * 3
+    reg = register_model(
+        app, world, engine, tmp_path, hot.save(tmp_path / "hot.aion"), "a_member", "브래킷 2"
+    )
+    c = client_for(app, world, "a_member")
+    held = next(it for it in reg.items if it["sha256"][:16] in cal["good_fingerprints"])
+    image = np.asarray(
+        Image.open(io.BytesIO(c.get(f"/datasets/items/{held['id']}/file").content)).convert("RGB")
+    )
+    expected = hot.held_back_prediction(held["sha256"][:16], image, held["path"])
+    assert expected is not None
+    served = np.asarray(Image.open(io.BytesIO(c.get(f"{reg.base}/items/{held['id']}/heatmap.png").content)))
+    assert np.array_equal(served, np.asarray(expected.heatmap(image)))
+    assert not np.array_equal(served, np.asarray(hot.predict([image])[0].heatmap(image)))
     c.__exit__(None, None, None)
 
     # the same model without its fingerprints (as older files are): every image, in-sample

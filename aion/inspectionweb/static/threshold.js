@@ -10,7 +10,9 @@
   var W = 640, H = 220, PAD = 24, BINS = 30;
   var scores = data.map(function (d) { return d.s; });
   var t0 = parseFloat(svg.getAttribute("data-threshold"));
-  var lo = Math.min.apply(null, scores.concat([t0])), hi = Math.max.apply(null, scores.concat([t0]));
+  var presets = Array.prototype.slice.call(document.querySelectorAll("[data-preset]"));
+  var marks = scores.concat([t0], presets.map(function (b) { return parseFloat(b.getAttribute("data-preset")); }));
+  var lo = Math.min.apply(null, marks), hi = Math.max.apply(null, marks);
   // a margin on both sides, but the left end stays above 0 (scores are distances; the server
   // refuses a threshold of 0 or below)
   var span = (hi - lo) || 1; lo -= lo > 0 ? Math.min(span * 0.05, lo * 0.5) : 0; hi += span * 0.05; span = hi - lo;
@@ -62,5 +64,8 @@
   svg.addEventListener("pointerup", function () { dragging = false; });
   range.addEventListener("input", function () { set(parseFloat(range.value), range); });
   input.addEventListener("input", function () { var v = parseFloat(input.value); if (isFinite(v)) set(v, input); });
+  presets.forEach(function (b) {
+    b.addEventListener("click", function () { set(parseFloat(b.getAttribute("data-preset")), null); });
+  });
   set(t0, input);
 })();

@@ -51,6 +51,9 @@ FORMAT = "aion-inspection"
 #: with the bank (:data:`COMBINE_RULES`).
 FORMAT_VERSION = 7
 HEAD_FORMAT_VERSION = 7
+#: The zip member with :attr:`InspectionModel.held_back_patches_` (float16); optional, so older
+#: readers ignore it and files without it still load.
+HELD_BACK_MEMBER = "held_back_patches.npy"
 Progress = Callable[[str, float], None]
 
 
@@ -264,9 +267,14 @@ class InspectionModel:
         threads: int | None = None,
         ivf_centroids: np.ndarray | None = None,
         defect_head: DefectHead | None = None,
+        held_back_patches: np.ndarray | None = None,
     ):
         self.meta = meta
         self.defect_head_ = defect_head
+        # the patch scores ``(n, grid, grid)`` that gave the held-back good images their
+        # calibration scores (``meta.calibration["good_fingerprints"]`` order), measured against a
+        # bank without each image's own rows: the heat map of a good image as a new part
+        self.held_back_patches_ = held_back_patches
         self.memory_bank_ = np.ascontiguousarray(memory_bank, dtype=np.float32)
         self.runner = runner
         self.threads = threads
@@ -450,37 +458,59 @@ class InspectionModel:
     ) -> list[Prediction]:
         """Score decoded images (``(H, W, 3)`` uint8); ``threshold`` overrides the model's (raw units)."""
         t = self.meta.threshold if threshold is None else float(threshold)
-        # the heat map and the defect regions are read on the map's own scale
-        map_t, map_low = self.map_level(t), self.map_level(self.meta.score_low)
         names = list(names) if names is not None else [f"image_{i}" for i in range(len(images))]
         out: list[Prediction] = []
         for s in range(0, len(images), batch_size):
             chunk = images[s : s + batch_size]
             start = time.perf_counter()
             maps = self.anomaly_maps(self.patch_scores(self.batch(chunk)))
-            raw, stats = self.scores_and_statistics(maps)
             per_ms = (time.perf_counter() - start) * 1000 / max(len(chunk), 1)
-            for i, im in enumerate(chunk):
-                norm = normalise(maps[i], map_t, map_low).astype(np.float32)
-                if raw[i] <= t:
-                    # the image score is a mean over the hottest pixels, so a passed image can have a
-                    # few pixels above the threshold: its map shows no defect (nothing above 0.5)
-                    np.minimum(norm, 0.5, out=norm)
-                size = (int(im.shape[1]), int(im.shape[0]))
-                out.append(
-                    Prediction(
-                        name=names[s + i],
-                        score=float(normalise(raw[i], t, self.meta.score_low)),
-                        raw_score=float(raw[i]),
-                        passed=bool(raw[i] <= t),
-                        threshold=t,
-                        image_size=size,
-                        regions=find_regions(norm, size) if raw[i] > t else [],
-                        anomaly_map=norm,
-                        elapsed_ms=per_ms,
-                        statistics=stats[i],
-                    )
+            out += self._predictions(names[s : s + len(chunk)], chunk, maps, t, per_ms)
+        return out
+
+    def held_back_prediction(
+        self, fingerprint: str, image: np.ndarray, name: str, threshold: float | None = None
+    ) -> Prediction | None:
+        """The prediction training made of a held-back good image (known by its file's
+        :func:`~.data.fingerprint`): its heat map as a new part's, from the patch scores measured
+        against a bank without its own rows (this model's bank holds some of them, so
+        :meth:`predict` would show it cooler). ``None`` for other images and older model files."""
+        fps = self.meta.calibration.get("good_fingerprints") or []
+        if self.held_back_patches_ is None or fingerprint not in fps:
+            return None
+        patches = self.held_back_patches_[fps.index(fingerprint)].astype(np.float32)
+        t = self.meta.threshold if threshold is None else float(threshold)
+        return self._predictions([name], [image], self.anomaly_maps(patches[None]), t, 0.0)[0]
+
+    def _predictions(
+        self, names: Sequence[str], images: Sequence[np.ndarray], maps: np.ndarray, t: float, per_ms: float
+    ) -> list[Prediction]:
+        """Predictions of ``images`` from their anomaly maps ``(N, S, S)`` at threshold ``t``."""
+        # the heat map and the defect regions are read on the map's own scale
+        map_t, map_low = self.map_level(t), self.map_level(self.meta.score_low)
+        raw, stats = self.scores_and_statistics(maps)
+        out = []
+        for i, im in enumerate(images):
+            norm = normalise(maps[i], map_t, map_low).astype(np.float32)
+            if raw[i] <= t:
+                # the image score is a mean over the hottest pixels, so a passed image can have a
+                # few pixels above the threshold: its map shows no defect (nothing above 0.5)
+                np.minimum(norm, 0.5, out=norm)
+            size = (int(im.shape[1]), int(im.shape[0]))
+            out.append(
+                Prediction(
+                    name=names[i],
+                    score=float(normalise(raw[i], t, self.meta.score_low)),
+                    raw_score=float(raw[i]),
+                    passed=bool(raw[i] <= t),
+                    threshold=t,
+                    image_size=size,
+                    regions=find_regions(norm, size) if raw[i] > t else [],
+                    anomaly_map=norm,
+                    elapsed_ms=per_ms,
+                    statistics=stats[i],
                 )
+            )
         return out
 
     def predict_files(
@@ -509,7 +539,13 @@ class InspectionModel:
         """A copy sharing the runner and bank, with a new default threshold."""
         meta = replace(self.meta, threshold=float(threshold), threshold_method=method)
         model = InspectionModel(
-            meta, self.memory_bank_, self.runner, self.threads, self.ivf_centroids_, self.defect_head_
+            meta,
+            self.memory_bank_,
+            self.runner,
+            self.threads,
+            self.ivf_centroids_,
+            self.defect_head_,
+            self.held_back_patches_,
         )
         model._nn = self._nn
         return model
@@ -537,6 +573,10 @@ class InspectionModel:
                 hbuf = io.BytesIO()
                 np.save(hbuf, self.defect_head_.weights_, allow_pickle=False)
                 zf.writestr("defect_head.npy", hbuf.getvalue())
+            if self.held_back_patches_ is not None:
+                pbuf = io.BytesIO()
+                np.save(pbuf, self.held_back_patches_.astype(np.float16), allow_pickle=False)
+                zf.writestr(HELD_BACK_MEMBER, pbuf.getvalue())
         tmp.replace(path)
         return path
 
@@ -554,6 +594,14 @@ class InspectionModel:
                 centroids = None
                 if meta.knn == "ivf":
                     centroids = np.load(io.BytesIO(zf.read("ivf_centroids.npy")), allow_pickle=False)
+                held = None
+                if HELD_BACK_MEMBER in zf.namelist():  # files before this member have none
+                    held = np.load(io.BytesIO(zf.read(HELD_BACK_MEMBER)), allow_pickle=False)
+                    n_fps = len(meta.calibration.get("good_fingerprints") or [])
+                    if held.shape != (n_fps, meta.grid, meta.grid):
+                        raise ValueError(
+                            f"held-back patch scores of shape {held.shape}, {(n_fps, meta.grid, meta.grid)} expected"
+                        )
                 head = None
                 if meta.defect_head:
                     weights = np.load(io.BytesIO(zf.read("defect_head.npy")), allow_pickle=False)
@@ -583,4 +631,4 @@ class InspectionModel:
             centroids.ndim != 2 or centroids.shape[1] != meta.feature_dim or sum(meta.ivf_sizes) != len(bank)
         ):
             raise ModelFileError(f"IVF 목록이 잘못됨: {path} / Bad IVF lists in {path}")
-        return cls(meta, bank, OnnxRunner(onnx, threads), threads, centroids, head)
+        return cls(meta, bank, OnnxRunner(onnx, threads), threads, centroids, head, held)

@@ -292,6 +292,7 @@ def train(
                 meta, defect_head=head_fit.settings, head_images=head_fit.keys, version=HEAD_FORMAT_VERSION
             )
             head_decoded = []  # scored out of fold below
+    held_patches = patches.astype(np.float16) if n_held else None  # their heat maps, for reports
     good_maps = scorer.anomaly_maps(patches)
     meta = _score_statistics(meta, good_maps, n_held, cfg)
     scorer.meta = meta
@@ -345,7 +346,9 @@ def train(
     times["total"] = time.perf_counter() - t0
     report_progress("done", 1.0)
 
-    model = InspectionModel(meta, bank, torch_runner, cfg.threads, centroids, scorer.defect_head_)
+    model = InspectionModel(
+        meta, bank, torch_runner, cfg.threads, centroids, scorer.defect_head_, held_patches
+    )
     model.train_report_ = TrainReport(
         n_fit_images=n_fit,
         n_calibration_images=n_held or n_fit,

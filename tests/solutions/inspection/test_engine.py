@@ -24,6 +24,12 @@ from aion.solutions.inspection.threshold import frr_threshold
 from .conftest import RESOLUTION, add_defect, make_mvtec, save, texture
 
 
+def _read(path: Path) -> np.ndarray:
+    from aion.solutions.inspection.images import read_image
+
+    return read_image(path)
+
+
 def _test_images(mvtec_dir: Path) -> tuple[list[np.ndarray], np.ndarray]:
     ds = load_dataset(mvtec_dir)
     return [it.load() for it in ds.test], np.array([it.label for it in ds.test])
@@ -69,7 +75,16 @@ def test_reload_keeps_metadata_and_bank(trained) -> None:
     np.testing.assert_array_equal(edge.memory_bank_, model.memory_bank_)
     assert edge.meta.resolution == RESOLUTION and edge.meta.grid == RESOLUTION // 8
     with zipfile.ZipFile(path) as zf:
-        assert set(zf.namelist()) == {"meta.json", "backbone.onnx", "memory_bank.npy", "ivf_centroids.npy"}
+        assert set(zf.namelist()) == {
+            "meta.json",
+            "backbone.onnx",
+            "memory_bank.npy",
+            "ivf_centroids.npy",
+            "held_back_patches.npy",
+        }
+    n_held, g = len(model.meta.calibration["good_fingerprints"]), model.meta.grid
+    assert edge.held_back_patches_.shape == (n_held, g, g) and edge.held_back_patches_.dtype == np.float16
+    np.testing.assert_array_equal(edge.held_back_patches_, model.held_back_patches_)
     assert edge.meta.knn == "ivf" and edge.nn.backend == "ivf"
     # the lists are scanned in fewer principal directions than the feature width, so the
     # torch/ONNX agreement test above covers that path too
@@ -226,6 +241,25 @@ def test_evaluating_the_training_folder_counts_good_images_as_new_parts(tmp_path
         if r.label == 0
     }
     assert all(seen[fp] <= v + 1e-4 for fp, v in as_new.items())
+    # the heat map a report shows for a held-back image is the one that gave its score, also
+    # after saving and reloading; other images have none, nor have files from before
+    files = {fingerprint(f.read_bytes()): f for f in (root / "ok").iterdir()}
+    reloaded = InspectionModel.load(model.save(tmp_path / "m.aion"))
+    for fp, score in as_new.items():
+        image = _read(files[fp])
+        for m in (model, reloaded):
+            held = m.held_back_prediction(fp, image, files[fp].name)
+            assert held is not None and held.raw_score == pytest.approx(score, abs=2e-3)
+            assert held.anomaly_map.shape == (64, 64) and held.name == files[fp].name
+        assert held.raw_score >= m.predict([image])[0].raw_score - 2e-3  # as new: never cooler
+    other = next(fp for fp in files if fp not in as_new)
+    assert model.held_back_prediction(other, _read(files[other]), "x") is None
+    older = tmp_path / "older.aion"
+    with zipfile.ZipFile(tmp_path / "m.aion") as src, zipfile.ZipFile(older, "w") as dst:
+        for name in src.namelist():
+            if name != "held_back_patches.npy":
+                dst.writestr(name, src.read(name))
+    assert InspectionModel.load(older).held_back_prediction(fp, image, "x") is None
     # new good images are scored as usual
     new = make_mvtec(tmp_path / "new", seed=6, n_train=1, n_test_good=3, n_defect=2)
     fresh = evaluate(model, new)
