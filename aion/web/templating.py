@@ -76,6 +76,64 @@ METRIC_LABELS = {
     "alarms": "Alarms",
 }
 
+#: What a registered model's kind means (English message ids); other kinds are shown as stored.
+MODEL_KINDS = {"inspection": "Visual inspection", "process": "Process monitoring"}
+
+#: Metrics that are shares (shown as percentages) and counts (shown as whole numbers).
+RATE_METRICS = frozenset({"false_reject_rate", "escape_rate", "calibration_frr", "target_frr", "target_far"})
+COUNT_METRICS = frozenset(
+    {
+        "train_images",
+        "defect_images",
+        "head_images",
+        "rows",
+        "sensors",
+        "normal_start",
+        "normal_end",
+        "alarms",
+    }
+)
+#: Metrics in units worth one decimal (times, speeds).
+UNIT_METRICS = frozenset({"ms_per_image", "images_per_second", "train_seconds"})
+
+#: What the stage a running job reports means (English message ids); other messages are shown
+#: in the reader's language when they are bilingual ("Korean / English"), else as they are.
+JOB_STAGES = {
+    "load": "Loading the data",
+    "features": "Extracting features",
+    "coreset": "Building the memory bank",
+    "calibrate": "Scoring the held-back good images",
+    "defect head": "Training the defect head",
+    "evaluate": "Evaluating",
+    "score": "Scoring",
+    "normal period": "Learning the normal period",
+    "drift margin": "Setting the drift margin",
+    "done": "Done",
+}
+
+
+def metric_value(key: str, value: object) -> str:
+    """A metric's value as a reader expects it: shares in percent, counts whole, times and speeds
+    with one decimal, other numbers to 4 places.
+
+    >>> metric_value("false_reject_rate", 0.08333), metric_value("train_images", 240.0)
+    ('8.3%', '240')
+    >>> metric_value("ms_per_image", 14.6926), metric_value("image_auroc", 0.968333), metric_value("f1", None)
+    ('14.7', '0.9683', '')
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if key in RATE_METRICS:
+        return f"{value * 100:.1f}%"
+    if key in COUNT_METRICS:
+        return f"{round(value):,}"
+    if key in UNIT_METRICS:
+        return f"{value:,.1f}"
+    return f"{round(value, 4):g}" if abs(value) < 1e5 else f"{value:,.0f}"
+
+
 env = Environment(
     loader=FileSystemLoader([str(p) for p in TEMPLATE_DIRS]),
     autoescape=select_autoescape(["html"]),
@@ -109,6 +167,11 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         "size_name": lambda size: _(SIZE_LABELS.get(size) or str(size)),
         "metric_name": lambda key: _(METRIC_LABELS[key]) if key in METRIC_LABELS else str(key),
         "pick": lambda text: pick_language(str(text), lang),  # a stored "Korean / English" message
+        "metric_value": metric_value,
+        "model_kind": lambda kind: _(MODEL_KINDS[kind]) if kind in MODEL_KINDS else str(kind),
+        "job_message": lambda text: (
+            _(JOB_STAGES[text]) if text in JOB_STAGES else pick_language(str(text), lang)
+        ),
         "nav_items": items_for,
         "flash": FLASH.get(request.query_params.get("msg", ""), ""),
         **context,

@@ -69,6 +69,7 @@ def test_member_uploads_labels_trains_compares_promotes_and_rolls_back(
     defaults = TrainConfig()
     assert f'<option value="{defaults.resolution}" selected>' in page.text
     assert f'name="target_frr" value="{defaults.target_frr}"' in page.text
+    assert 'name="model_name" value="브래킷 검사 모델"' in page.text
     manifest = c.get(f"/datasets/{ds_id}/versions/{v1['id']}/manifest.json")
     assert manifest.status_code == 200 and len(manifest.json()["items"]) == 6
 
@@ -115,6 +116,16 @@ def test_member_uploads_labels_trains_compares_promotes_and_rolls_back(
     # metrics by their Korean names, each key kept as the name's title
     assert '<span title="train_images">학습 이미지 수</span>' in panel.text
     assert '<span title="image_auroc">이미지 AUROC</span>' in panel.text
+    # ... and values as a reader expects them: counts whole, shares in percent; the stage in Korean
+    metrics = done1["metrics"]
+    assert (
+        f'<span title="train_images">학습 이미지 수</span> {round(metrics["train_images"])}</li>'
+        in panel.text
+    )
+    frr = f"{metrics['calibration_frr'] * 100:.1f}%"
+    assert f'<span title="calibration_frr">보정용 양품의 과검출률</span> {frr}</li>' in panel.text
+    assert '<span id="job-message">완료</span>' in panel.text
+    assert "<td>외관 검사</td>" in c.get("/models").text  # the model's kind, in the reader's language
     assert c.get("/api/jobs/" + job1 + "/logs").json()["lines"]
 
     model_id = done1["outcome"]["model_id"]

@@ -163,7 +163,7 @@ class JobService:
                 if job.handle:
                     self.executor.cancel(job.handle)
                 job.handle = None
-                job.message = "preempted by a demonstration job / 시연 작업에 의해 선점됨"
+                job.message = "시연 작업에 의해 선점됨 / preempted by a demonstration job"
                 self.store.save(job)
             for start in decision.starts:
                 job = self.jobs_[start.job_id]
@@ -203,7 +203,7 @@ class JobService:
             if job.failures <= job.spec.max_retries:
                 backoff = min(self.max_backoff_s, self.retry_backoff_s * 2 ** (job.failures - 1))
                 job.not_before = now + backoff
-                job.message = f"retry {job.failures}/{job.spec.max_retries} / 재시도"
+                job.message = f"재시도 {job.failures}/{job.spec.max_retries} / retry {job.failures}/{job.spec.max_retries}"
                 self.scheduler.finish(job, JobState.QUEUED, now)
             else:
                 self.scheduler.finish(job, JobState.FAILED, now)
