@@ -35,6 +35,28 @@ def _int_option(options: dict[str, Any], key: str, default: int, allowed: tuple[
     return value
 
 
+def _target_frr(options: dict[str, Any]) -> float:
+    """The accepted false-reject rate: ``target_frr`` as a share (the API), or ``target_frr_pct``
+    in percent (the form: a factory says "1%", not "0.01"); below 50%.
+
+    >>> _target_frr({"target_frr_pct": "2.5"}), _target_frr({"target_frr": "0.05"}), _target_frr({})
+    (0.025, 0.05, 0.01)
+    """
+    field, scale = (
+        ("target_frr_pct", 100.0) if options.get("target_frr_pct") not in (None, "") else ("target_frr", 1.0)
+    )
+    raw = options.get(field)
+    try:
+        value = (
+            INSPECTION_DEFAULTS.target_frr if raw in (None, "") else float(str(raw).replace("%", "")) / scale
+        )
+    except ValueError:
+        raise PlatformError("Bad value for {field}.", field=field) from None
+    if not 0.0 <= value < 0.5:
+        raise PlatformError("Bad value for {field}.", field=field)
+    return value
+
+
 def _mask_stem(path: str) -> str:
     """The image stem a mask file belongs to: ``ng_masks/a.png`` and ``ground_truth/x/a_mask.png``
     both -> ``a`` (lower case).
@@ -61,15 +83,15 @@ def prepare_train_inspection(session: Session, req: PrepareRequest) -> Prepared:
     if len(good) < 2:
         raise PlatformError("Training needs at least {n} good or unlabelled images.", n=2)
     resolution = _int_option(req.options, "resolution", INSPECTION_DEFAULTS.resolution, RESOLUTIONS)
-    try:
-        target_frr = float(req.options.get("target_frr") or INSPECTION_DEFAULTS.target_frr)
-    except ValueError:
-        raise PlatformError("Bad value for {field}.", field="target_frr") from None
-    if not 0.0 <= target_frr < 0.5:
-        raise PlatformError("Bad value for {field}.", field="target_frr")
+    target_frr = _target_frr(req.options)
+    basis = str(req.options.get("threshold_basis") or "f1")
+    if basis not in ("f1", "frr"):
+        raise PlatformError("Bad value for {field}.", field="threshold_basis")
     config = {
         "resolution": resolution,
         "target_frr": target_frr,
+        # with labelled NG images the threshold is F1-optimal unless the target rate is asked for
+        "use_defects": basis == "f1",
         "threads": 1,
         "min_bank_size": min(1000, 50 * len(good)),
     }

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, func, select
 from aion.core.db import system_session
 from aion.platform.models import BlobRef, DatasetVersion
 from aion.settings import Settings
+from aion.solutions.inspection import InspectionModel
 from aion.solutions.inspection.config import TrainConfig
 from aion.web.app import create_app
 from tests.foundation.factories import World, make_world
@@ -68,7 +69,7 @@ def test_member_uploads_labels_trains_compares_promotes_and_rolls_back(
     # the training form starts at the engine's defaults: a model trained here is the CLI's
     defaults = TrainConfig()
     assert f'<option value="{defaults.resolution}" selected>' in page.text
-    assert f'name="target_frr" value="{defaults.target_frr}"' in page.text
+    assert f'name="target_frr_pct" value="{defaults.target_frr * 100:g}"' in page.text
     assert 'name="model_name" value="브래킷 검사 모델"' in page.text
     manifest = c.get(f"/datasets/{ds_id}/versions/{v1['id']}/manifest.json")
     assert manifest.status_code == 200 and len(manifest.json()["items"]) == 6
@@ -95,7 +96,14 @@ def test_member_uploads_labels_trains_compares_promotes_and_rolls_back(
     # train twice (two versions of the model), from the form and from the API
     r = c.post(
         f"/datasets/{ds_id}/versions/{v3['id']}/jobs",
-        data={"csrf_token": token, "kind": "train_inspection", "model_name": "bracket", "resolution": "64"},
+        data={
+            "csrf_token": token,
+            "kind": "train_inspection",
+            "model_name": "bracket",
+            "resolution": "64",
+            "target_frr_pct": "5",  # the form takes percent
+            "threshold_basis": "frr",  # the target rate, though the version has NG images
+        },
     )
     assert r.status_code == 200 and "/jobs/" in str(r.url)
     job1 = str(r.url).rsplit("/", 1)[1].split("?")[0]
@@ -155,7 +163,17 @@ def test_member_uploads_labels_trains_compares_promotes_and_rolls_back(
     dl = c.get(f"/models/{model_id}/versions/{v_first['id']}/download")
     assert dl.status_code == 200 and len(dl.content) == v_first["size"]
     assert "bracket-v1" in dl.headers["content-disposition"]
+    first = InspectionModel.load(_saved(tmp_path / "v1.aion", dl.content))
+    assert (first.meta.threshold_method, first.meta.target_frr) == ("frr", 0.05)
+    dl2 = c.get(f"/models/{model_id}/versions/{v_second['id']}/download")
+    second = InspectionModel.load(_saved(tmp_path / "v2.aion", dl2.content))
+    assert second.meta.threshold_method == "f1"  # NG images and no choice: the engine's default
     c.__exit__(None, None, None)
+
+
+def _saved(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
 
 
 def test_a_windows_zip_with_a_bad_file_is_refused_then_stored_without_it_when_asked(

@@ -126,6 +126,11 @@ def train_cmd(
         help="Take this many masked test images of each defect kind of DATA_DIR as labelled defects "
         "(evaluate then leaves them out).",
     ),
+    use_defects: bool = typer.Option(
+        DEFAULTS.use_defects,
+        help="Labelled defects (ng/ or --defects) set an F1-optimal threshold (--no-use-defects: the "
+        "--target-frr threshold even then; evaluate still reports what the F1 one would give).",
+    ),
     defect_head: bool = typer.Option(
         DEFAULTS.defect_head,
         help="Train a defect head from labelled masks (--no-defect-head: threshold only).",
@@ -162,6 +167,7 @@ def train_cmd(
         threads=threads,
         blocks=levels,
         pooled_fractions=pooled,
+        use_defects=use_defects,
         defect_head=defect_head,
         head_flips=head_flips,
     )

@@ -21,7 +21,7 @@ from aion.solutions.inspection.knn import IVF_MIN_BANK, build_ivf, nearest_exclu
 from aion.solutions.inspection.model import HEAD_FORMAT_VERSION, InspectionModel, ModelMeta, SkippedImage
 from aion.solutions.inspection.runners import OnnxRunner, TorchRunner
 from aion.solutions.inspection.scoring import good_statistics, pooled_scores
-from aion.solutions.inspection.threshold import choose_threshold, frr_threshold
+from aion.solutions.inspection.threshold import choose_threshold, f1_threshold, frr_threshold
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, float], None]
@@ -323,6 +323,8 @@ def train(
     thresholds = {"frr": frr_threshold(good_scores, cfg.target_frr)}
     if choice.method == "f1":
         thresholds["f1"] = choice.threshold
+    elif defect_scores is not None and len(defect_scores):  # the other choice, for reports to offer
+        thresholds["f1"] = f1_threshold(good_scores, defect_scores)[0]
     meta = replace(
         meta,
         threshold=choice.threshold,

@@ -69,6 +69,26 @@ def test_train_evaluate_predict(tmp_path: Path) -> None:
     expected = ["ok_heatmap.png", "ok_mask.png", "spot_heatmap.png", "spot_mask.png"]
     assert sorted(p.name for p in heat.iterdir()) == expected
 
+    # the same labelled defects, but the threshold from the target rate: the F1 one is still shown
+    frr_model = tmp_path / "frr.aion"
+    res = runner.invoke(
+        app,
+        [
+            *args[:3],
+            str(frr_model),
+            *args[4:],
+            "--target-frr",
+            "0.1",
+            "--defects",
+            str(labelled),
+            "--no-use-defects",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "(frr)" in res.stdout
+    res = runner.invoke(app, ["evaluate", str(frr_model), str(data), "--threads", "2"])
+    assert "threshold frr" in res.stdout and "threshold f1" in res.stdout
+
 
 def test_bad_paths_fail_cleanly(tmp_path: Path) -> None:
     res = runner.invoke(app, ["evaluate", str(tmp_path / "none.aion"), str(tmp_path)])

@@ -117,6 +117,7 @@ def test_threshold_from_target_frr(trained) -> None:
     cal = model.meta.calibration
     good = np.array(cal["good_scores"])
     assert model.meta.threshold_method == "frr"
+    assert set(model.meta.thresholds) == {"frr"}  # no labelled defects in training: no F1 threshold
     # target FRR 0 -> the largest calibration score; nothing in calibration is rejected
     assert model.meta.threshold == pytest.approx(frr_threshold(good, 0.0), abs=1e-4)
     assert cal["frr"] == 0.0
@@ -192,15 +193,17 @@ def test_few_labelled_defects_set_f1_threshold_and_help(tmp_path: Path) -> None:
     assert gain["false_reject_rate"] < 0
     assert report.to_dict()["defect_gain"] == gain
 
-    # without defects the same data gives the FRR threshold, and no gain to report
+    # told not to use the defects for its threshold, the same data gives the FRR threshold; the
+    # F1 one is still found and offered (reports show both), so the gain is still measured
     plain = train(
         root, TrainConfig(resolution=64, threads=2, min_bank_size=100, target_frr=0.3, use_defects=False)
     )
-    assert plain.meta.threshold_method == "frr" and set(plain.meta.thresholds) == {"frr"}
+    assert plain.meta.threshold_method == "frr" and set(plain.meta.thresholds) == {"frr", "f1"}
     good = np.array(plain.meta.calibration["good_scores"])
     assert plain.meta.threshold == pytest.approx(frr_threshold(good, 0.3), abs=1e-4)
     assert plain.meta.calibration["frr"] <= 0.3  # at most the accepted share of good parts is rejected
-    assert evaluate(plain, test).defect_gain() is None
+    assert plain.meta.thresholds["f1"] == pytest.approx(model.meta.thresholds["f1"], abs=1e-4)
+    assert evaluate(plain, test).defect_gain() == pytest.approx(gain, abs=1e-4)
 
 
 def test_evaluating_the_training_folder_counts_good_images_as_new_parts(tmp_path: Path) -> None:
