@@ -15,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
 from starlette.datastructures import UploadFile
 
+from aion.i18n import gettext
 from aion.inspectionweb import service
 from aion.inspectionweb.errors import InspectionWebError
 from aion.platform import modelregistry as reg
@@ -45,6 +46,21 @@ def _lookup(session: Any, model_id: int, version_id: int) -> tuple[RegisteredMod
 
 def _cache_dir(request: Request) -> Path:
     return runtime(request).storage.root / "inspection-eval"
+
+
+def statistic_label(key: str, lang: str) -> str:
+    """A pooled map statistic's name (``scoring.statistic_names``) in the reader's language.
+
+    >>> statistic_label("top_1%", "ko"), statistic_label("whole_map", "en"), statistic_label("odd", "ko")
+    ('상위 1% 평균', 'Whole-map mean', 'odd')
+    """
+    if key == "whole_map":
+        return gettext(lang, "Whole-map mean")
+    if key == "max":
+        return gettext(lang, "Hottest pixel")
+    if key.startswith("top_") and key.endswith("%"):
+        return gettext(lang, "Hottest {p}% mean", p=key[4:-1])
+    return key
 
 
 def _report(
@@ -151,6 +167,8 @@ async def try_photo(
     except InspectionWebError as e:
         ctx["error"] = message(e, request)
         return render(request, "inspectionweb/try.html", 400, **ctx)
+    lang = request.state.lang
+    ctx["stat_name"] = lambda key: statistic_label(key, lang)
     ctx["result"] = {
         "name": name,
         "score": pred.score,

@@ -131,11 +131,17 @@ def test_try_a_photo_names_the_statistic_that_decided(
         reg.base + "/try", data={"csrf_token": token}, files={"photo": ("n.png", png(942, defect=True), "x")}
     )
     assert r.status_code == 200 and "맵 통계 (양품 대비 표준편차)" in r.text
-    stats = re.search(r'id="statistics">([^(]+)\(', r.text).group(1)  # type: ignore[union-attr]
-    values = dict(re.findall(r"(top_1%|top_10%|whole_map) (-?[0-9.]+)", stats))
-    assert set(values) == {"top_1%", "top_10%", "whole_map"}
-    cause = re.search(r'id="cause">([^<]+)<', r.text).group(1)  # type: ignore[union-attr]
-    assert cause == max(values, key=lambda k: float(values[k]))
+    stats = re.search(r'id="statistics">(.+?)\(', r.text, re.S).group(1)  # type: ignore[union-attr]
+    shown = re.findall(r'data-key="([^"]+)">([^<]+)</span> <span class="mono">(-?[0-9.]+)<', stats)
+    assert [(key, name) for key, name, _ in shown] == [
+        ("top_1%", "상위 1% 평균"),
+        ("top_10%", "상위 10% 평균"),
+        ("whole_map", "맵 전체 평균"),
+    ]
+    values = {key: float(v) for key, _, v in shown}
+    cause = re.search(r'id="cause" data-key="([^"]+)">', r.text).group(1)  # type: ignore[union-attr]
+    assert cause == max(values, key=lambda k: values[k])
+    assert ("부품 전체가 양품과 다름" if cause == "whole_map" else "부품의 한 부분이 양품과 다름") in r.text
     c.__exit__(None, None, None)
 
 
