@@ -42,5 +42,6 @@ def configure_logging(level: str | None = None, fmt: str | None = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel((level or settings.log_level).upper())
-    for noisy in ("uvicorn.access", "alembic.runtime.plugins", "alembic.runtime.migration"):
+    # libraries that report routine steps at info level (faiss: which CPU build it loaded)
+    for noisy in ("uvicorn.access", "alembic.runtime.plugins", "alembic.runtime.migration", "faiss.loader"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
