@@ -27,6 +27,8 @@ from typing import IO
 ENCODINGS = ("utf-8", "cp949")
 
 _UTF8_FLAG = 0x800
+#: (path, size, mtime) of archives looked at -> their names' encoding (None: as the format says)
+_KNOWN: dict[tuple[str, int, int], str | None] = {}
 
 
 def name_encoding(zf: zipfile.ZipFile) -> str | None:
@@ -52,8 +54,21 @@ def name_encoding(zf: zipfile.ZipFile) -> str | None:
 def open_zip(file: str | os.PathLike[str] | IO[bytes]) -> zipfile.ZipFile:
     """``zipfile.ZipFile(file)`` for reading, its unflagged names decoded by :func:`name_encoding`.
 
+    A file on disk is looked at once per version (path, size, time): a reader that opens the
+    same archive for each of its images reads the central directory once per image, as before.
     Raises what :class:`zipfile.ZipFile` raises (``BadZipFile``, ``OSError``).
     """
+    if not hasattr(file, "read"):
+        st = os.stat(file)
+        key = (os.fspath(file), st.st_size, st.st_mtime_ns)
+        if key in _KNOWN:
+            return zipfile.ZipFile(file, metadata_encoding=_KNOWN[key])
+        with zipfile.ZipFile(file) as plain:
+            encoding = name_encoding(plain)
+        if len(_KNOWN) >= 64:
+            _KNOWN.clear()
+        _KNOWN[key] = encoding
+        return zipfile.ZipFile(file, metadata_encoding=encoding)
     zf = zipfile.ZipFile(file)
     try:
         encoding = name_encoding(zf)

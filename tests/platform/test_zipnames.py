@@ -63,3 +63,14 @@ def test_the_engine_labels_korean_folders_of_a_windows_zip(tmp_path: Path) -> No
     assert sorted(it.name for it in ds.train) == ["부품 1.png", "부품 2.png"]
     (bad,) = ds.train_defects
     assert bad.name == "기공.png" and bad.load().shape == (64, 64, 3)
+
+
+def test_an_archive_rewritten_in_place_is_looked_at_again(tmp_path: Path) -> None:
+    path = tmp_path / "parts.zip"
+    make_zip(path, {"양품/a.png": png(1)}, name_encoding="cp949")
+    for _ in range(2):  # the second open takes the encoding found by the first
+        with open_zip(path) as zf:
+            assert zf.namelist() == ["양품/a.png"]
+    make_zip(path, {"불량/b.png": png(2), "불량/c.png": png(3)}, name_encoding="utf-8")
+    with open_zip(path) as zf:
+        assert sorted(zf.namelist()) == ["불량/b.png", "불량/c.png"]
