@@ -70,8 +70,9 @@ def _mask_stem(path: str) -> str:
 
 def prepare_train_inspection(session: Session, req: PrepareRequest) -> Prepared:
     """Images of the version -> worker parameters; needs a few good images. An NG image with a
-    mask of the same stem (``ng_masks/``, ``masks/`` or ``ground_truth/``) carries it: masked NG
-    images train a defect head beside the memory bank (``aion/solutions/inspection/head.py``)."""
+    mask of the same stem (``ng_masks/``, ``masks/`` or ``ground_truth/``) carries it, else the
+    defect box drawn on it in the labeling page (the worker makes a mask of it): masked NG images
+    train a defect head beside the memory bank (``aion/solutions/inspection/head.py``)."""
     every = version_items(session, req.version.id)
     items = [it for it in every if it.media_type != "mask"]
     masks: dict[str, list[Any]] = {}
@@ -104,6 +105,8 @@ def prepare_train_inspection(session: Session, req: PrepareRequest) -> Prepared:
         # a mask is used only where its stem names one NG image and one mask (no guessing)
         if it.label == "ng" and len(masks.get(stem, [])) == 1 and ng_stems[stem] == 1:
             out["mask"] = {"path": masks[stem][0].path, "sha256": masks[stem][0].sha256}
+        elif it.label == "ng" and it.box:  # the box drawn in the labeling page: a coarse mask
+            out["box"] = [float(v) for v in it.box]
         return out
 
     params = {

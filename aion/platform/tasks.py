@@ -24,19 +24,52 @@ STAGE_SPAN = {
 
 
 class Materialized(NamedTuple):
-    """What :func:`_materialize` wrote: how many good and NG images and masks, and the data set
-    path of each NG image by the file's ``ImageItem.key`` (``ng/<name>``)."""
+    """What :func:`_materialize` wrote: how many good and NG images, masks and masks drawn from
+    boxes, and the data set path of each NG image by the file's ``ImageItem.key`` (``ng/<name>``)."""
 
     n_ok: int
     n_ng: int
     n_masks: int
+    n_boxes: int
     ng_paths: dict[str, str]
+
+
+def box_mask(image: Path, box: list[float], out: Path) -> bool:
+    """Write the mask of a defect ``box`` (``[x0, y0, x1, y1]``, shares of the width and height,
+    as the labeling page records it) over ``image``: white inside, black outside, the image's
+    size. ``False`` (nothing written) when the image's size cannot be read: the engine reports
+    the image itself.
+
+    >>> import tempfile; from PIL import Image
+    >>> d = Path(tempfile.mkdtemp()); Image.new("L", (10, 4)).save(d / "a.png")
+    >>> box_mask(d / "a.png", [0.2, 0.25, 0.5, 0.75], d / "m.png")
+    True
+    >>> import numpy as np; np.argwhere(np.asarray(Image.open(d / "m.png")) > 0).tolist()
+    [[1, 2], [1, 3], [1, 4], [2, 2], [2, 3], [2, 4]]
+    """
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(image) as im:
+            w, h = im.size
+    except (OSError, UnidentifiedImageError, ValueError):
+        return False
+    x0, y0, x1, y1 = (float(v) for v in box)
+    mask = np.zeros((h, w), dtype=np.uint8)
+    c0, c1 = int(np.floor(x0 * w)), max(int(np.floor(x0 * w)) + 1, int(np.ceil(x1 * w)))
+    r0, r1 = int(np.floor(y0 * h)), max(int(np.floor(y0 * h)) + 1, int(np.ceil(y1 * h)))
+    mask[r0:r1, c0:c1] = 255
+    out.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(mask).save(out)
+    return True
 
 
 def _materialize(items: list[dict[str, Any]], root: Path, store: str | None) -> Materialized:
     """Fetch each image into ``root/ok`` or ``root/ng`` (unlabelled images count as good), and an
-    NG image's mask into ``root/ng_masks/<its stem>.png``."""
-    n_ok = n_masks = 0
+    NG image's mask into ``root/ng_masks/<its stem>.png``: its mask file, or else the mask of the
+    box drawn on it in the labeling page."""
+    n_ok = n_masks = n_boxes = 0
     ng_paths: dict[str, str] = {}
     for i, it in enumerate(items):
         sub = "ng" if it.get("label") == "ng" else "ok"
@@ -49,7 +82,9 @@ def _materialize(items: list[dict[str, Any]], root: Path, store: str | None) -> 
         if it.get("mask"):
             fetch_input(store, it["mask"], root / "ng_masks" / f"{i:06d}.png")  # decoded by content
             n_masks += 1
-    return Materialized(n_ok, len(ng_paths), n_masks, ng_paths)
+        elif it.get("box") and box_mask(root / sub / name, it["box"], root / "ng_masks" / f"{i:06d}.png"):
+            n_boxes += 1
+    return Materialized(n_ok, len(ng_paths), n_masks, n_boxes, ng_paths)
 
 
 def train_inspection(
@@ -74,9 +109,10 @@ def train_inspection(
     cfg = TrainConfig(**config)
     work = Path(tempfile.mkdtemp(prefix="aion-train-"))
     try:
-        n_ok, n_ng, n_masks, ng_paths = _materialize(items, work, store)
+        n_ok, n_ng, n_masks, n_boxes, ng_paths = _materialize(items, work, store)
         ctx.log(
-            f"images: {n_ok} good/unlabelled, {n_ng} NG ({n_masks} with masks); config {json.dumps(cfg.to_dict())}"
+            f"images: {n_ok} good/unlabelled, {n_ng} NG ({n_masks} with masks, {n_boxes} with boxes); "
+            f"config {json.dumps(cfg.to_dict())}"
         )
         ctx.progress(0.05, "load")
 
@@ -87,9 +123,10 @@ def train_inspection(
                 raise InterruptedError("cancelled")
 
         ds = load_dataset(work)
-        # masked NG images are passed as labelled defects: they train a defect head (and are left
-        # out of the evaluation below); without masks the NG images set the threshold only
-        defects = [it for it in ds.test if it.label == 1] if n_masks else None
+        # masked NG images (a mask file, or a box drawn in the labeling page) are passed as
+        # labelled defects: they train a defect head (and are left out of the evaluation below);
+        # without masks the NG images set the threshold only
+        defects = [it for it in ds.test if it.label == 1] if n_masks + n_boxes else None
         model = train(ds, cfg, progress=progress, defects=defects)
         rep = model.train_report_
         ctx.log(f"trained: bank {rep.bank_size}/{rep.n_patches} patches, threshold {rep.threshold:.4f}")

@@ -231,6 +231,35 @@ def test_masked_ng_images_train_a_defect_head_in_the_job(
         assert len(model.meta.head_images) == 5
 
 
+def test_boxes_drawn_on_ng_images_train_a_defect_head_in_the_job(
+    engine: Engine, world: World, runtime: PlatformRuntime, tmp_path: Path
+) -> None:
+    """A member who has no mask files draws a box around each defect in the labeling page; the
+    job makes a mask of each box, and those NG images train a defect head as masked ones do."""
+    folder = write_images(tmp_path / "boxed", n_ok=30, n_ng=6)
+    with member(engine, world) as s, s.begin():
+        ds = datasets.create_dataset(s, world.company_a, "boxed parts", "inspection_images")
+        v1 = datasets.register_folder(s, runtime.storage.store, runtime.storage.tmp, ds, folder)
+        ng = [it for it in datasets.version_items(s, v1.id) if it.label == "ng"]
+        lo, hi = (64 // 3 - 1) / 64, (64 // 3 + 11) / 64  # around the square helpers.png draws
+        for it in ng[:4]:  # two NG images keep no box: they set the threshold only
+            datasets.set_label(s, it.id, "ng", [lo, lo, hi, hi])
+        ds_id, v_id = ds.id, datasets.commit_labels(s, runtime.storage.store, ds).id
+    with member(engine, world) as s, s.begin():
+        job_id = jobs.submit_job(s, runtime, "train_inspection", ds_id, v_id, {"resolution": 64}).id
+    done = wait_for(runtime, engine, job_id, {"succeeded", "failed", "cancelled"})
+    assert done.state == "succeeded", done.error
+    with member(engine, world) as s:
+        logs = jobs.job_logs(s, runtime, job_id)
+        mv = modelregistry.get_version(s, done.outcome["model_id"], done.outcome["model_version_id"])
+    assert any("6 NG (0 with masks, 4 with boxes)" in line for line in logs), logs
+    assert done.metrics["head_images"] == 4
+    assert sorted(mv.report["train"]["head_items"]) == sorted(it.path for it in ng[:4])
+    from aion.solutions.inspection import InspectionModel
+
+    assert InspectionModel.load(runtime.storage.store.path(mv.sha256)).defect_head_ is not None
+
+
 def test_jobs_survive_a_restart_of_the_web_process(engine: Engine, world: World, tmp_path: Path) -> None:
     rt1 = make_runtime(engine, tmp_path)
     ds_id, v_id = image_set(engine, world, rt1, tmp_path)
