@@ -192,7 +192,7 @@ def test_report_shows_the_defect_heads_gain_when_the_model_has_one(
     page = c.get(reg.base + "/report")
     assert page.status_code == 200
     card = page.text[page.text.index('id="defect-head"') :]
-    assert "불량 헤드" in card and "불량 마스크 25장" in card
+    assert "불량 헤드" in card and "불량 마스크(또는 라벨링 화면에서 그린 상자) 25장" in card
     assert 'id="head-bank">0.781<' in card and 'id="head-combined">0.906<' in card
     c.__exit__(None, None, None)
 
