@@ -260,6 +260,10 @@ def version_page(
         job_kinds=jobkinds.kinds_for(dataset.kind),
         resolutions=RESOLUTIONS,
         train_defaults=INSPECTION_DEFAULTS,
+        # NG images whose defect is marked (a box from the labeling page): they train a defect head
+        n_boxed=sum(1 for it in ds_service.version_items(session, version.id, label="ng") if it.box)
+        if version.counts.get("ng")
+        else 0,
         can_edit=policy.can_edit(user, dataset.company_id),
     )
 
