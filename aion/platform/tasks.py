@@ -37,8 +37,8 @@ class Materialized(NamedTuple):
 def box_mask(image: Path, box: list[float], out: Path) -> bool:
     """Write the mask of a defect ``box`` (``[x0, y0, x1, y1]``, shares of the width and height,
     as the labeling page records it) over ``image``: white inside, black outside, the image's
-    size. ``False`` (nothing written) when the image's size cannot be read: the engine reports
-    the image itself.
+    size as shown (after its EXIF orientation). ``False`` (nothing written) when the image's size
+    cannot be read: the engine reports the image itself.
 
     >>> import tempfile; from PIL import Image
     >>> d = Path(tempfile.mkdtemp()); Image.new("L", (10, 4)).save(d / "a.png")
@@ -53,7 +53,11 @@ def box_mask(image: Path, box: list[float], out: Path) -> bool:
     try:
         with Image.open(image) as im:
             w, h = im.size
-    except (OSError, UnidentifiedImageError, ValueError):
+            # the box was drawn on the image as shown, turned by its EXIF orientation (phone photos),
+            # and the engine turns it the same way when it reads it
+            if im.getexif().get(0x0112, 1) in (5, 6, 7, 8):
+                w, h = h, w
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError):
         return False
     x0, y0, x1, y1 = (float(v) for v in box)
     mask = np.zeros((h, w), dtype=np.uint8)

@@ -260,6 +260,28 @@ def test_boxes_drawn_on_ng_images_train_a_defect_head_in_the_job(
     assert InspectionModel.load(runtime.storage.store.path(mv.sha256)).defect_head_ is not None
 
 
+def test_a_box_on_a_turned_phone_photo_masks_the_region_the_user_saw(tmp_path: Path) -> None:
+    """A phone photo stored landscape with an EXIF orientation (6: turn 90 degrees) is shown, and
+    boxed, upright; the engine reads it upright too, so the box's mask is made upright."""
+    import numpy as np
+    from PIL import Image
+
+    from aion.platform.tasks import box_mask
+    from aion.solutions.inspection.images import read_image, read_mask
+
+    photo = tmp_path / "phone.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.new("RGB", (40, 20), (90, 90, 90)).save(photo, exif=exif)
+    shown = read_image(photo)
+    assert shown.shape[:2] == (40, 20)  # upright: 20 wide, 40 high
+    assert box_mask(photo, [0.0, 0.5, 0.5, 1.0], tmp_path / "m.png")  # the lower left quarter
+    mask = read_mask((tmp_path / "m.png").read_bytes(), "m.png", (20, 40))
+    assert mask.shape == (40, 20) and mask[20:, :10].all() and not mask[:20].any() and not mask[:, 10:].any()
+    assert not box_mask(tmp_path / "missing.jpg", [0.0, 0.0, 1.0, 1.0], tmp_path / "n.png")
+    assert np.asarray(Image.open(tmp_path / "m.png")).shape == (40, 20)
+
+
 def test_jobs_survive_a_restart_of_the_web_process(engine: Engine, world: World, tmp_path: Path) -> None:
     rt1 = make_runtime(engine, tmp_path)
     ds_id, v_id = image_set(engine, world, rt1, tmp_path)
