@@ -113,6 +113,13 @@ def wait_for(
         time.sleep(0.2)
 
 
+def train_at_64(engine: Engine, world: World, rt: PlatformRuntime, ds_id: int, v_id: int) -> JobRecord:
+    """A member's 64-pixel inspection training job on the data set version, run to its end."""
+    with member(engine, world) as s, s.begin():
+        job_id = jobs.submit_job(s, rt, "train_inspection", ds_id, v_id, {"resolution": 64}).id
+    return wait_for(rt, engine, job_id, {"succeeded", "failed", "cancelled"})
+
+
 def test_sql_job_store_contract(engine: Engine, world: World) -> None:
     store = SqlJobStore(engine)
     a_id, b_id = str(world.company_a), str(world.company_b)
@@ -206,12 +213,10 @@ def test_masked_ng_images_train_a_defect_head_in_the_job(
         ds = datasets.create_dataset(s, world.company_a, "masked parts", "inspection_images")
         v = datasets.register_folder(s, runtime.storage.store, runtime.storage.tmp, ds, folder)
         ds_id, v_id = ds.id, v.id
-    with member(engine, world) as s, s.begin():
-        job_id = jobs.submit_job(s, runtime, "train_inspection", ds_id, v_id, {"resolution": 64}).id
-    done = wait_for(runtime, engine, job_id, {"succeeded", "failed", "cancelled"})
+    done = train_at_64(engine, world, runtime, ds_id, v_id)
     assert done.state == "succeeded", done.error
     with member(engine, world) as s:
-        logs = jobs.job_logs(s, runtime, job_id)
+        logs = jobs.job_logs(s, runtime, done.id)
     assert done.metrics["head_images"] == 5, logs
     # measured out of fold on the masked images themselves (every mask went to the head)
     assert done.metrics["head_pixel_auroc_head"] >= done.metrics["head_pixel_auroc_bank"] - 0.02
@@ -245,12 +250,10 @@ def test_boxes_drawn_on_ng_images_train_a_defect_head_in_the_job(
         for it in ng[:4]:  # two NG images keep no box: they set the threshold only
             datasets.set_label(s, it.id, "ng", [lo, lo, hi, hi])
         ds_id, v_id = ds.id, datasets.commit_labels(s, runtime.storage.store, ds).id
-    with member(engine, world) as s, s.begin():
-        job_id = jobs.submit_job(s, runtime, "train_inspection", ds_id, v_id, {"resolution": 64}).id
-    done = wait_for(runtime, engine, job_id, {"succeeded", "failed", "cancelled"})
+    done = train_at_64(engine, world, runtime, ds_id, v_id)
     assert done.state == "succeeded", done.error
     with member(engine, world) as s:
-        logs = jobs.job_logs(s, runtime, job_id)
+        logs = jobs.job_logs(s, runtime, done.id)
         mv = modelregistry.get_version(s, done.outcome["model_id"], done.outcome["model_version_id"])
     assert any("6 NG (0 with masks, 4 with boxes)" in line for line in logs), logs
     assert done.metrics["head_images"] == 4
@@ -443,9 +446,7 @@ def test_a_trained_model_over_the_storage_quota_is_refused_with_a_clear_message(
     with system_session(engine) as s:
         used = storage_used(s, world.company_a)
         s.add(PlatformQuota(company_id=world.company_a, storage_bytes=used + 1000))  # no room for a model
-    with member(engine, world) as s, s.begin():
-        job_id = jobs.submit_job(s, runtime, "train_inspection", ds_id, v_id, {"resolution": 64}).id
-    done = wait_for(runtime, engine, job_id, {"succeeded", "failed", "cancelled"})
+    done = train_at_64(engine, world, runtime, ds_id, v_id)
     assert done.state == "succeeded" and done.outcome_done
     assert "model_version_id" not in done.outcome
     assert done.outcome["error"].startswith("저장 용량 초과: 사용 ")
