@@ -19,7 +19,6 @@ Tests: ``tests/platform/test_zipnames.py`` (archives written the way Windows and
 from __future__ import annotations
 
 import os
-import unicodedata
 import zipfile
 from typing import IO
 
@@ -58,35 +57,17 @@ def open_zip(file: str | os.PathLike[str] | IO[bytes]) -> zipfile.ZipFile:
     same archive for each of its images reads the central directory once per image, as before.
     Raises what :class:`zipfile.ZipFile` raises (``BadZipFile``, ``OSError``).
     """
-    if not hasattr(file, "read"):
-        st = os.stat(file)
-        key = (os.fspath(file), st.st_size, st.st_mtime_ns)
-        if key in _KNOWN:
-            return zipfile.ZipFile(file, metadata_encoding=_KNOWN[key])
+    if not isinstance(file, str | os.PathLike):  # an open file: looked at each time
         with zipfile.ZipFile(file) as plain:
             encoding = name_encoding(plain)
-        if len(_KNOWN) >= 64:
-            _KNOWN.clear()
-        _KNOWN[key] = encoding
-        return zipfile.ZipFile(file, metadata_encoding=encoding)
-    zf = zipfile.ZipFile(file)
-    try:
-        encoding = name_encoding(zf)
-    except BaseException:
-        zf.close()
-        raise
-    if encoding is None:
-        return zf
-    zf.close()
-    if hasattr(file, "seek"):
         file.seek(0)
+    else:
+        st = os.stat(file)
+        key = (os.fspath(file), st.st_size, st.st_mtime_ns)
+        if key not in _KNOWN:
+            with zipfile.ZipFile(file) as plain:
+                if len(_KNOWN) >= 64:
+                    _KNOWN.clear()
+                _KNOWN[key] = name_encoding(plain)
+        encoding = _KNOWN[key]
     return zipfile.ZipFile(file, metadata_encoding=encoding)
-
-
-def member_name(info: zipfile.ZipInfo) -> str:
-    """The entry's name in NFC (composed Hangul), as the archive's reader should show it.
-
-    >>> member_name(zipfile.ZipInfo(unicodedata.normalize("NFD", "불량/a.png"))) == "불량/a.png"
-    True
-    """
-    return unicodedata.normalize("NFC", info.filename)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
-import unicodedata
 import uuid
 import warnings
 from collections.abc import Iterable
@@ -219,7 +218,7 @@ def stage(
     file_problems = out.skipped if skip_problems else out.problems
     for name, local in sources:
         try:
-            rel = safe_member_name(unicodedata.normalize("NFC", name))
+            rel = safe_member_name(name)
         except UnsafeArchiveError as e:
             out.problems.append({"path": name, "reason": str(e)})
             continue

@@ -23,6 +23,7 @@ import os
 import re
 import shutil
 import stat
+import unicodedata
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -32,7 +33,7 @@ from typing import IO, NamedTuple
 
 from aion.platform.storage.blobstore import BlobStore
 from aion.platform.storage.errors import UnsafeArchiveError
-from aion.zipnames import member_name, open_zip
+from aion.zipnames import open_zip
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
@@ -52,7 +53,8 @@ class ArchiveEntry(NamedTuple):
 
 
 def safe_member_name(name: str) -> str:
-    """The entry's normalised relative POSIX path, or :class:`UnsafeArchiveError`.
+    """The entry's normalised relative POSIX path, or :class:`UnsafeArchiveError`. Names are
+    given in NFC, the form Korean text takes everywhere else (macOS writes decomposed Hangul).
 
     >>> safe_member_name("images\\\\ok\\\\a.png")
     'images/ok/a.png'
@@ -64,7 +66,7 @@ def safe_member_name(name: str) -> str:
     """
     if "\x00" in name:
         raise UnsafeArchiveError(f"압축 파일 내 잘못된 이름: {name!r} / NUL byte in archive name: {name!r}")
-    unified = name.replace("\\", "/")
+    unified = unicodedata.normalize("NFC", name).replace("\\", "/")
     if unified.startswith("/") or _DRIVE.match(unified):
         raise UnsafeArchiveError(f"압축 파일 내 절대 경로: {name!r} / Absolute path in archive: {name!r}")
     parts = [p for p in unified.split("/") if p not in ("", ".")]
@@ -90,7 +92,7 @@ def check_zip(
     total = 0
     files = []
     for info in infos:
-        name = safe_member_name(member_name(info))
+        name = safe_member_name(info.filename)
         mode = info.external_attr >> 16
         kind = stat.S_IFMT(mode)
         if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):

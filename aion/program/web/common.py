@@ -44,7 +44,6 @@ def page(request: Request, template: str, status_code: int = 200, **ctx: Any) ->
         template,
         status_code,
         notice=NOTICES.get(done, ""),
-        pick=lambda text: pick_language(str(text), lang),
         field_label=lambda f: label(f, lang),
         tx=lambda t: t.get(lang) if hasattr(t, "get") else str(t),
         **ctx,
