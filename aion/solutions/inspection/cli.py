@@ -140,6 +140,11 @@ def train_cmd(
         help="The defect head also learns from each masked image flipped (--no-head-flips: for defects "
         "that depend on the part's orientation).",
     ),
+    search_stride: int = typer.Option(
+        DEFAULTS.search_stride,
+        help="2: search every other row and column of patches and measure exactly only around "
+        "patches unlike the good ones (a third of the search); 1: search every patch.",
+    ),
     threads: int | None = typer.Option(None, help="CPU threads (default: all)."),
     as_json: bool = typer.Option(False, "--json", help="Print the training report as one JSON object."),
 ) -> None:
@@ -170,6 +175,7 @@ def train_cmd(
         use_defects=use_defects,
         defect_head=defect_head,
         head_flips=head_flips,
+        search_stride=search_stride,
     )
     try:
         ds = load_dataset(data_dir)

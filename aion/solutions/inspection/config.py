@@ -44,6 +44,11 @@ class TrainConfig:
     batch_size: int = 8
     threads: int | None = None  # CPU threads for torch / onnxruntime / faiss (None: library default)
     knn: str = "auto"  # "exact", "ivf" (inverted file, ~10x less search) or "auto" (ivf for >= 1024 rows)
+    # 2: search every other row and column of patches, interpolate the rest, and search exactly
+    # around any patch farther from the bank than this quantile of the held-back good images'
+    # patch distances (coarse.py; a third of the search, same accuracy); 1: every patch
+    search_stride: int = 2
+    refine_quantile: float = 0.99
     seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:

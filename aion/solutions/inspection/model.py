@@ -23,6 +23,7 @@ from typing import Any, Literal, NamedTuple, cast
 import numpy as np
 from PIL import Image
 
+from aion.solutions.inspection.coarse import search_grid
 from aion.solutions.inspection.errors import BadImageError, InspectionError, ModelFileError
 from aion.solutions.inspection.head import DefectHead
 from aion.solutions.inspection.images import read_image, resize_pixels
@@ -49,8 +50,10 @@ FORMAT = "aion-inspection"
 #: heads have two window radii; format 6 heads any number; format 7 heads also row and column
 #: bands (``strips``), no image mean unless stored (``head.py``), and their rule of combination
 #: with the bank (:data:`COMBINE_RULES`).
-FORMAT_VERSION = 7
+#: Format 8: the search is coarse to fine (``search_stride`` 2 and ``refine_level``, ``coarse.py``).
+FORMAT_VERSION = 8
 HEAD_FORMAT_VERSION = 7
+SEARCH_FORMAT_VERSION = 8
 #: The zip member with :attr:`InspectionModel.held_back_patches_` (float16); optional, so older
 #: readers ignore it and files without it still load.
 HELD_BACK_MEMBER = "held_back_patches.npy"
@@ -88,6 +91,10 @@ class ModelMeta:
     ivf_sizes: list[int] = field(default_factory=list)
     ivf_nprobe: int = 0
     ivf_dim: int = 0  # lists scanned in this many principal directions of the bank (0: all)
+    # format 8: 2 = every other row and column of patches searched, the rest interpolated except
+    # around a patch farther than refine_level from the bank (coarse.py); 1 = every patch
+    search_stride: int = 1
+    refine_level: float = 0.0
     # "pixels": the graph takes uint8 (N, S, S, 3) and returns scaled (N, P, D) patch features
     # (format 3); "normalised": it takes (N, 3, S, S) normalised floats and returns (N, D, h, w)
     graph_input: str = "normalised"
@@ -377,6 +384,8 @@ class InspectionModel:
         """Nearest-neighbour distances to the memory bank: ``(N, grid * grid, D)`` -> ``(N, grid, grid)``."""
         n, p, d = feats.shape
         g = self.meta.grid
+        if self.meta.search_stride == 2:
+            return search_grid(self.nn.search, feats.reshape(n, g, g, d), self.meta.refine_level)
         return self.nn.search(feats.reshape(n * p, d)).reshape(n, g, g)
 
     def combined(self, feats: np.ndarray, bank: np.ndarray) -> np.ndarray:

@@ -12,13 +12,20 @@ from typing import Any
 
 import numpy as np
 
+from aion.solutions.inspection.coarse import emulate
 from aion.solutions.inspection.config import TrainConfig
 from aion.solutions.inspection.coreset import greedy_coreset
 from aion.solutions.inspection.data import ImageItem, InspectionDataset, load_dataset
 from aion.solutions.inspection.errors import BadImageError, InspectionError
 from aion.solutions.inspection.headfit import HeadFit, fit_head
 from aion.solutions.inspection.knn import IVF_MIN_BANK, build_ivf, nearest_excluding
-from aion.solutions.inspection.model import HEAD_FORMAT_VERSION, InspectionModel, ModelMeta, SkippedImage
+from aion.solutions.inspection.model import (
+    HEAD_FORMAT_VERSION,
+    SEARCH_FORMAT_VERSION,
+    InspectionModel,
+    ModelMeta,
+    SkippedImage,
+)
 from aion.solutions.inspection.runners import OnnxRunner, TorchRunner
 from aion.solutions.inspection.scoring import good_statistics, pooled_scores
 from aion.solutions.inspection.threshold import choose_threshold, f1_threshold, frr_threshold
@@ -127,6 +134,12 @@ def train(
         raise InspectionError(
             f"pooled_fractions는 0 초과 1 이하: {cfg.pooled_fractions} / "
             f"pooled_fractions must lie in (0, 1]: {cfg.pooled_fractions}"
+        )
+    if cfg.search_stride not in (1, 2) or not 0.0 < cfg.refine_quantile <= 1.0:
+        raise InspectionError(
+            f"search_stride는 1 또는 2, refine_quantile은 0 초과 1 이하: {cfg.search_stride}, "
+            f"{cfg.refine_quantile} / search_stride must be 1 or 2 and refine_quantile in (0, 1]: "
+            f"{cfg.search_stride}, {cfg.refine_quantile}"
         )
     ds = data if isinstance(data, InspectionDataset) else load_dataset(Path(data))
     report_progress: Progress = progress or (lambda stage, frac: None)
@@ -255,6 +268,11 @@ def train(
     else:  # tiny sets calibrate on their own bank images
         patches = scorer.scores_of_features(feats[:n_fit])
     report_progress("calibrate", 1.0)  # the rest of calibration (below, after any head) is quick
+    if cfg.search_stride == 2:  # new parts are searched coarse to fine: the held-back images too
+        level = float(np.quantile(patches, cfg.refine_quantile))
+        patches = emulate(patches, level)
+        meta = replace(meta, search_stride=2, refine_level=level, version=SEARCH_FORMAT_VERSION)
+        scorer.meta = meta
     # only the held-back images' features are needed from here (the defect head learns from them):
     # the fit images' go before the head's fit, the largest step of training
     held_feats = feats[n_fit:].copy()
@@ -289,7 +307,10 @@ def train(
             patches = head_fit.good_patches
             scorer.defect_head_ = head_fit.head
             meta = replace(
-                meta, defect_head=head_fit.settings, head_images=head_fit.keys, version=HEAD_FORMAT_VERSION
+                meta,
+                defect_head=head_fit.settings,
+                head_images=head_fit.keys,
+                version=max(meta.version, HEAD_FORMAT_VERSION),
             )
             head_decoded = []  # scored out of fold below
     held_patches = patches.astype(np.float16) if n_held else None  # their heat maps, for reports

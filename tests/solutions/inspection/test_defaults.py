@@ -98,7 +98,7 @@ def test_image_score_pools_shares_of_the_map_standardised_on_good_images(tmp_pat
     assert {p.cause for p, k in zip(preds, kinds, strict=True) if k == "finish"} - {"top_1%"}
     # the statistics travel in the model file (format 4)
     edge = InspectionModel.load(model.save(tmp_path / "m.aion"))
-    assert edge.meta.version == 4 and edge.meta.score_std == meta.score_std
+    assert edge.meta.version == 8 and edge.meta.score_std == meta.score_std
     np.testing.assert_allclose(edge.raw_maps(images)[0], raw, atol=1e-2)
     # without pooled shares the image score is the top fraction's alone
     single = train(root, TrainConfig(resolution=RESOLUTION, threads=2, pooled_fractions=()))

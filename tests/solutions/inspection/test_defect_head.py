@@ -201,7 +201,7 @@ def test_head_travels_in_the_model_file_and_scores_alike_after_export(
     with zipfile.ZipFile(path) as zf:
         meta = json.loads(zf.read("meta.json"))
         assert "defect_head.npy" in zf.namelist()
-    assert meta["version"] == 7 and set(meta["defect_head"]) >= {
+    assert meta["version"] == 8 and set(meta["defect_head"]) >= {
         "bank_mean",
         "bank_std",
         "head_mean",
@@ -279,7 +279,7 @@ def test_too_few_masks_set_the_threshold_only(stains: Path, tmp_path: Path) -> N
     model = train(
         ds, TrainConfig(resolution=RESOLUTION, threads=2, min_bank_size=200), defects=sample_defects(ds, 3)
     )
-    assert model.defect_head_ is None and model.meta.version == 4 and not model.meta.head_images
+    assert model.defect_head_ is None and model.meta.version == 8 and not model.meta.head_images
     assert model.train_report_.n_head_images == 0
     assert model.meta.threshold_method == "f1" and model.train_report_.n_defect_images == 3
 

@@ -95,7 +95,8 @@ def test_reload_keeps_metadata_and_bank(trained) -> None:
 
 def test_closing_a_model_stops_its_threads_and_it_still_scores(trained, mvtec_dir: Path) -> None:
     _, path, _ = trained
-    images = [it.load() for it in load_dataset(mvtec_dir).test][:8]  # 8 x 144 patches: split in two
+    # the coarse pass searches 36 of each image's 144 patches: 32 x 36 queries, split in two
+    images = ([it.load() for it in load_dataset(mvtec_dir).test] * 8)[:32]
 
     before = set(threading.enumerate())  # other tests' models may hold threads of their own
 
@@ -103,11 +104,11 @@ def test_closing_a_model_stops_its_threads_and_it_still_scores(trained, mvtec_di
         return {t.name.split("_")[0] for t in set(threading.enumerate()) - before}
 
     with InspectionModel.load(path, threads=2) as model:
-        first = [p.raw_score for p in model.predict(images)]
+        first = [p.raw_score for p in model.predict(images, batch_size=32)]
         assert started() == {"aion-preprocess", "aion-knn"}
         model.close()
         assert started() == set()
-        again = [p.raw_score for p in model.predict(images)]  # the threads start again
+        again = [p.raw_score for p in model.predict(images, batch_size=32)]  # the threads start again
         assert again == first and started() == {"aion-preprocess", "aion-knn"}
     assert started() == set()
 
