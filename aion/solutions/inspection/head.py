@@ -41,6 +41,9 @@ from aion.solutions.inspection.errors import InspectionError
 #: A patch is a defect patch when at least this share of its cell is inside the mask.
 DEFECT_COVER = 0.5
 
+#: The cover of a patch whose class is unknown (``fit`` uses it as neither defect nor normal).
+UNSURE = float("nan")
+
 
 #: A window of patches: its half-height and half-width in patches (``None``: the whole axis).
 Window = tuple[int | None, int | None]
@@ -115,19 +118,26 @@ def _inputs(feats: np.ndarray, scores: np.ndarray, windows: list[Window]) -> np.
     return np.concatenate(parts, axis=3).reshape(n * p, -1).astype(np.float32)
 
 
-def fit_rows(defect: np.ndarray, max_negatives: int, max_positives: int, seed: int = 0) -> np.ndarray:
+def fit_rows(
+    defect: np.ndarray, max_negatives: int, max_positives: int, seed: int = 0, known: np.ndarray | None = None
+) -> np.ndarray:
     """Sorted indices of the patches a head is fitted on: every patch of a class with at most its
     cap, else a random sample of that many (normal patches drawn first, with ``seed``). The
     input matrix is 4.3 KB per row at the defaults (1,071 float32 inputs), so the caps bound memory
-    (to about 0.64 GB) however many masks are given.
+    (to about 0.64 GB) however many masks are given. Patches outside ``known`` (when given) are in
+    neither class.
 
     >>> defect = np.array([1, 0, 0, 1, 0, 0, 0, 1], bool)
     >>> fit_rows(defect, 2, 5).size, fit_rows(defect, 2, 5)[defect[fit_rows(defect, 2, 5)]].tolist()
     (5, [0, 3, 7])
+    >>> fit_rows(defect, 9, 9, known=np.array([1, 1, 0, 1, 1, 1, 1, 0], bool)).tolist()
+    [0, 1, 3, 4, 5, 6]
     """
     rng = np.random.default_rng(seed)
+    normal = ~defect if known is None else ~defect & known
+    positive = defect if known is None else defect & known
     parts = []
-    for idx, cap in ((np.flatnonzero(~defect), max_negatives), (np.flatnonzero(defect), max_positives)):
+    for idx, cap in ((np.flatnonzero(normal), max_negatives), (np.flatnonzero(positive), max_positives)):
         parts.append(rng.choice(idx, cap, replace=False) if len(idx) > cap else idx)
     return np.sort(np.concatenate(parts))
 
@@ -185,13 +195,15 @@ class DefectHead:
     def fit(self, feats: np.ndarray, scores: np.ndarray, cover: np.ndarray) -> DefectHead:
         from scipy.optimize import minimize
 
-        defect = cover.reshape(-1) >= DEFECT_COVER
-        if not 0 < defect.sum() < len(defect):
+        flat = cover.reshape(-1)
+        known = ~np.isnan(flat)  # NaN: a patch of unknown class (UNSURE), fitted as neither
+        defect = flat >= DEFECT_COVER
+        if not 0 < defect.sum() < known.sum():
             raise InspectionError(
                 "불량 헤드 학습에는 불량 영역과 정상 영역이 모두 필요함 / "
                 "The defect head needs both defect and normal patches in its training masks"
             )
-        rows = fit_rows(defect, self.max_negatives, self.max_positives, self.seed)
+        rows = fit_rows(defect, self.max_negatives, self.max_positives, self.seed, known)
         x = self._input_rows(feats, scores, rows)
         y = defect[rows].astype(np.float64)
         mu, sd = _column_stats(x)

@@ -18,7 +18,9 @@ import numpy as np
 from aion.solutions.inspection.data import ImageItem
 from aion.solutions.inspection.errors import BadImageError
 from aion.solutions.inspection.head import (
+    DEFECT_COVER,
     MIN_HEAD_IMAGES,
+    UNSURE,
     DefectHead,
     cross_fitted,
     n_head_images,
@@ -79,6 +81,44 @@ FLIPS: tuple[Callable[[np.ndarray], np.ndarray], ...] = (
 )
 
 
+#: A mask is a box mask when each of its regions fills at least this share of its bounding box.
+BOX_FILL = 0.97
+
+#: In a box mask, the cells the bank finds no farther from the good patches than this quantile of
+#: the held-back good images' patch distances are of unknown class (:data:`~.head.UNSURE`).
+BOX_NORMAL_QUANTILE = 0.9
+
+
+def is_box_mask(mask: np.ndarray) -> bool:
+    """Whether a mask is one or more filled rectangles (a box drawn around a defect, as the
+    labeling page makes), not a traced outline of the defect.
+
+    >>> m = np.zeros((8, 8), bool); m[1:3, 2:6] = True; m[5:7, 0:2] = True
+    >>> is_box_mask(m), is_box_mask(np.eye(8, dtype=bool)), is_box_mask(np.zeros((8, 8), bool))
+    (True, False, False)
+    """
+    from scipy import ndimage
+
+    labels, n = ndimage.label(mask, structure=np.ones((3, 3)))  # corners touch: one region
+    regions = ndimage.find_objects(labels)
+    return n > 0 and all((labels[sl] == i).mean() >= BOX_FILL for i, sl in enumerate(regions, start=1))
+
+
+def unsure_in_boxes(cover: np.ndarray, bank: np.ndarray, boxes: np.ndarray, level: float) -> np.ndarray:
+    """``cover`` with the defect cells of box masks (``boxes``: per image) whose bank distance is
+    at most ``level`` made :data:`~.head.UNSURE`: a box also holds the good surface around a thin
+    defect, which would teach the head that good surface is a defect.
+
+    >>> cover = np.ones((2, 1, 2), np.float32); bank = np.array([[[0.1, 0.9]], [[0.1, 0.9]]])
+    >>> unsure_in_boxes(cover, bank, np.array([True, False]), 0.5).tolist()
+    [[[nan, 1.0]], [[1.0, 1.0]]]
+    """
+    out = cover.copy()
+    drop = boxes[:, None, None] & (cover >= DEFECT_COVER) & (bank <= level)
+    out[drop] = UNSURE
+    return out
+
+
 def fit_head(
     scorer: InspectionModel,
     items: list[ImageItem],
@@ -104,6 +144,7 @@ def fit_head(
     cover: list[list[np.ndarray]] = [[] for _ in variants]
     keys: list[str] = []
     all_masks: list[np.ndarray] = []
+    level = float(np.quantile(good_bank, BOX_NORMAL_QUANTILE))
     for start in range(0, len(items), batch_size):
         masks, chosen = [], []
         for it, im in zip(items[start : start + batch_size], images[start : start + batch_size], strict=True):
@@ -122,8 +163,12 @@ def fit_head(
         for v, flip in enumerate(variants):
             f = scorer.patch_features(scorer.batch([np.ascontiguousarray(flip(im)) for im in chosen]))
             feats[v].append(f)
-            bank[v].append(scorer.bank_scores(f))
-            cover[v].append(patch_cover(np.stack([flip(m) for m in masks]), g))
+            b = scorer.bank_scores(f)
+            bank[v].append(b)
+            boxes = np.array([is_box_mask(m) for m in masks])
+            cover[v].append(
+                unsure_in_boxes(patch_cover(np.stack([flip(m) for m in masks]), g), b, boxes, level)
+            )
         report(0.2 * min(1.0, (start + batch_size) / len(items)))
     n_defect = n_head_images(np.concatenate(cover[0])) if cover[0] else 0
     if n_defect < MIN_HEAD_IMAGES:

@@ -268,7 +268,16 @@ def train(
     else:  # tiny sets calibrate on their own bank images
         patches = scorer.scores_of_features(feats[:n_fit])
     report_progress("calibrate", 1.0)  # the rest of calibration (below, after any head) is quick
-    if cfg.search_stride == 2:  # new parts are searched coarse to fine: the held-back images too
+    head_wanted = (
+        defects is not None
+        and cfg.defect_head
+        and n_held >= MIN_POOLED_IMAGES
+        and any(it.mask_member is not None for it in defects)
+    )
+    # new parts are searched coarse to fine: the held-back images' maps are made the same way.
+    # Not with a defect head: it reads the distance of every patch and its windows, and lost
+    # pixel AUROC on interpolated ones (docs/benchmarks.md, fourteenth session)
+    if cfg.search_stride == 2 and not head_wanted:
         level = float(np.quantile(patches, cfg.refine_quantile))
         patches = emulate(patches, level)
         meta = replace(meta, search_stride=2, refine_level=level, version=SEARCH_FORMAT_VERSION)
@@ -281,7 +290,7 @@ def train(
     head_fit: HeadFit | None = None
     head_gain: dict[str, float] = {}
     head_decoded: list[np.ndarray] = []  # the head's images, while they may still be needed below
-    if defects is not None and cfg.defect_head and n_held >= MIN_POOLED_IMAGES:
+    if head_wanted:
         # labelled masks given with the defects: a head beside the bank learns what they mark
         head_items = [it for it in defect_items if it.mask_member is not None]
         defect_items = [it for it in defect_items if it.mask_member is None]

@@ -164,6 +164,34 @@ def test_head_needs_defect_and_normal_patches() -> None:
         DefectHead().score(feats, np.zeros((2, 2, 2), np.float32))
 
 
+def test_box_cells_the_bank_finds_normal_teach_neither_class() -> None:
+    from aion.solutions.inspection.headfit import is_box_mask, unsure_in_boxes
+
+    rng = np.random.default_rng(0)
+    n, g, d = 12, 8, 4
+    feats = rng.normal(size=(n, g * g, d)).astype(np.float32)
+    grid = feats.reshape(n, g, g, d)
+    grid[:6, 2:4, 2:4, 0] += 4.0  # the defect, in channel 0
+    masks = np.zeros((n, g * 4, g * 4), bool)
+    masks[:6, 4:24, 4:24] = True  # a box over the defect and a ring of good surface round it
+    grid[:6, 1:6, 1:6, 1] += 3.0  # a good finish (channel 1) round the defect...
+    grid[:6, 2:4, 2:4, 1] -= 3.0
+    grid[6:, 1:6, 1:6, 1] += 3.0  # ... that good parts have too
+    bank = np.zeros((n, g, g), np.float32)
+    bank[:6, 2:4, 2:4] = 1.0  # the bank finds the defect; the rest of its box looks normal
+    assert is_box_mask(masks[0]) and not is_box_mask(np.eye(g * 4, dtype=bool))
+    box_cover = patch_cover(masks, g)
+    cover = unsure_in_boxes(box_cover, bank, np.array([is_box_mask(m) for m in masks]), level=0.5)
+    assert np.isnan(cover[0, 1, 1]) and cover[0, 2, 2] == 1.0 and not np.isnan(cover[6:]).any()
+    lift = {}
+    for name, c in (("box", box_cover), ("unsure", cover)):
+        logits = DefectHead(radii=(), strips=()).fit(feats, bank, c).score(feats, bank)
+        # the good parts' finish against their other surface
+        lift[name] = float(logits[6:, 1:6, 1:6].mean() - logits[6:, 6:, 6:].mean())
+    # taught by the box that the finish is a defect, a head rates it on good parts; not so here
+    assert lift["box"] > 1.0 and lift["unsure"] < 0.5 * lift["box"]
+
+
 def test_patch_cover_is_the_masked_share_of_each_cell() -> None:
     mask = np.zeros((1, 16, 16), bool)
     mask[0, :4, :6] = True
@@ -201,12 +229,18 @@ def test_head_travels_in_the_model_file_and_scores_alike_after_export(
     with zipfile.ZipFile(path) as zf:
         meta = json.loads(zf.read("meta.json"))
         assert "defect_head.npy" in zf.namelist()
-    assert meta["version"] == 8 and set(meta["defect_head"]) >= {
-        "bank_mean",
-        "bank_std",
-        "head_mean",
-        "head_std",
-    }
+    # a head reads every patch's distance: its model searches every patch (no coarse pass)
+    assert (
+        meta["version"] == 7
+        and meta["search_stride"] == 1
+        and set(meta["defect_head"])
+        >= {
+            "bank_mean",
+            "bank_std",
+            "head_mean",
+            "head_std",
+        }
+    )
     assert meta["defect_head"]["radii"] == [2, 4, 8, 16] and meta["defect_head"]["flips"] is True
     assert meta["defect_head"]["strips"] == [1] and meta["defect_head"]["image_mean"] is False
     assert meta["defect_head"]["combine"] == "logaddexp"
@@ -279,7 +313,7 @@ def test_too_few_masks_set_the_threshold_only(stains: Path, tmp_path: Path) -> N
     model = train(
         ds, TrainConfig(resolution=RESOLUTION, threads=2, min_bank_size=200), defects=sample_defects(ds, 3)
     )
-    assert model.defect_head_ is None and model.meta.version == 8 and not model.meta.head_images
+    assert model.defect_head_ is None and model.meta.version == 4 and not model.meta.head_images
     assert model.train_report_.n_head_images == 0
     assert model.meta.threshold_method == "f1" and model.train_report_.n_defect_images == 3
 
