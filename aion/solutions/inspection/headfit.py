@@ -160,12 +160,12 @@ def fit_head(
         if not chosen:
             continue
         all_masks += masks
+        boxes = np.array([is_box_mask(m) for m in masks])  # a flipped box is a box
         for v, flip in enumerate(variants):
             f = scorer.patch_features(scorer.batch([np.ascontiguousarray(flip(im)) for im in chosen]))
             feats[v].append(f)
             b = scorer.bank_scores(f)
             bank[v].append(b)
-            boxes = np.array([is_box_mask(m) for m in masks])
             cover[v].append(
                 unsure_in_boxes(patch_cover(np.stack([flip(m) for m in masks]), g), b, boxes, level)
             )

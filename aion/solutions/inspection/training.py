@@ -319,7 +319,7 @@ def train(
                 meta,
                 defect_head=head_fit.settings,
                 head_images=head_fit.keys,
-                version=max(meta.version, HEAD_FORMAT_VERSION),
+                version=HEAD_FORMAT_VERSION,
             )
             head_decoded = []  # scored out of fold below
     held_patches = patches.astype(np.float16) if n_held else None  # their heat maps, for reports
