@@ -71,8 +71,9 @@ def box_mask(image: Path, box: list[float], out: Path) -> bool:
 
 def _materialize(items: list[dict[str, Any]], root: Path, store: str | None) -> Materialized:
     """Fetch each image into ``root/ok`` or ``root/ng`` (unlabelled images count as good), and an
-    NG image's mask into ``root/ng_masks/<its stem>.png``: its mask file, or else the mask of the
-    box drawn on it in the labeling page."""
+    NG image's mask into ``root/ng_masks/<its stem>.png`` (its mask file), or else the mask of the
+    box drawn on it in the labeling page into ``root/ng_boxes/<its stem>.png`` (the engine then
+    knows part of it is good surface: ``ImageItem.mask_is_box``)."""
     n_ok = n_masks = n_boxes = 0
     ng_paths: dict[str, str] = {}
     for i, it in enumerate(items):
@@ -86,7 +87,7 @@ def _materialize(items: list[dict[str, Any]], root: Path, store: str | None) -> 
         if it.get("mask"):
             fetch_input(store, it["mask"], root / "ng_masks" / f"{i:06d}.png")  # decoded by content
             n_masks += 1
-        elif it.get("box") and box_mask(root / sub / name, it["box"], root / "ng_masks" / f"{i:06d}.png"):
+        elif it.get("box") and box_mask(root / sub / name, it["box"], root / "ng_boxes" / f"{i:06d}.png"):
             n_boxes += 1
     return Materialized(n_ok, len(ng_paths), n_masks, n_boxes, ng_paths)
 

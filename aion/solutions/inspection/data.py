@@ -6,7 +6,8 @@ Layouts understood (folder names are case-insensitive; a zip may wrap everything
   pixel masks exist, ``ground_truth/<kind>/<stem>_mask.png``.
 * OK/NG: ``ok/*`` (aliases ``good``, ``normal``, ``pass``, ``양품``, ``정상``, ``합격``) and ``ng/*``
   (aliases ``defect``, ``bad``, ``fail``, ``불량``, ``불량품``, ``불합격``, ``결함``); optionally
-  ``ng_masks/<stem>.png`` or ``ground_truth/<stem>_mask.png``.
+  ``ng_masks/<stem>.png`` or ``ground_truth/<stem>_mask.png``, or a box drawn round the defect
+  (white inside) as ``ng_boxes/<stem>.png`` (:attr:`ImageItem.mask_is_box`).
 * A plain folder of images: all taken as defect-free.
 
 Names inside a zip are read as its maker wrote them (CP949 from a Korean Windows PC, UTF-8 from
@@ -62,6 +63,20 @@ class ImageItem:
         'crack/a.png'
         """
         return f"{self.kind}/{self.name}"
+
+    @property
+    def mask_is_box(self) -> bool:
+        """Whether the mask is a box drawn round the defect (``ng_boxes/`` or ``boxes/``, or a
+        ``<stem>_box.png``), not a traced outline: part of it is good surface.
+
+        >>> [ImageItem(Path("d"), "ng/a.png", "a.png", 1, "ng", m).mask_is_box
+        ...  for m in ("ng_boxes/a.png", "x/A_BOX.png", "ng_masks/a.png", None)]
+        [True, True, False, False]
+        """
+        if self.mask_member is None:
+            return False
+        path = PurePosixPath(self.mask_member)
+        return folded(path.stem).endswith(BOX_SUFFIX) or folded(path.parent.name) in BOX_DIRS
 
     def read_bytes(self) -> bytes:
         return _read(self.source, self.member)
@@ -222,7 +237,12 @@ def load_dataset(root: Path | str) -> InspectionDataset:
         for f in bad:
             stem = PurePosixPath(f).stem
             mask = None
-            for cand in (f"ng_masks/{stem}.png", f"ground_truth/{stem}_mask.png", f"ground_truth/{stem}.png"):
+            for cand in (
+                f"ng_masks/{stem}.png",
+                f"ground_truth/{stem}_mask.png",
+                f"ground_truth/{stem}.png",
+                f"ng_boxes/{stem}.png",
+            ):
                 if folded(cand) in lower:
                     mask = prefix + lower[folded(cand)]
                     break
@@ -244,12 +264,19 @@ _MASK_CANDIDATES = (
     "masks/{stem}.png",
     "masks/{stem}_mask.png",
     "ground_truth/{stem}_mask.png",
+    "{stem}_box.png",
+    "boxes/{stem}.png",
 )
+
+#: Folders whose mask files are boxes drawn round a defect, and the suffix of a box file's stem.
+BOX_DIRS = ("ng_boxes", "boxes")
+BOX_SUFFIX = "_box"
 
 
 def defect_folder(folder: Path) -> list[ImageItem]:
     """The images of a folder of labelled defects (``--defects``), each with its mask when one of
-    ``<stem>_mask.png``, ``masks/<stem>.png`` or ``ground_truth/<stem>_mask.png`` exists.
+    ``<stem>_mask.png``, ``masks/<stem>.png`` or ``ground_truth/<stem>_mask.png`` exists, else
+    its box (``<stem>_box.png`` or ``boxes/<stem>.png``).
 
     Mask files are not taken as images. Images without a mask set the F1 threshold only; those
     with one also train the defect head (``head.py``).
@@ -263,7 +290,12 @@ def defect_folder(folder: Path) -> list[ImageItem]:
         for p in folder.rglob("*")
         if p.is_file()
     }
-    masks = {k for k in files if k.endswith("_mask.png") or k.split("/")[0] in ("masks", "ground_truth")}
+    masks = {
+        k
+        for k in files
+        if k.endswith(("_mask.png", f"{BOX_SUFFIX}.png"))
+        or k.split("/")[0] in ("masks", "ground_truth", *BOX_DIRS)
+    }
     items = []
     for rel in sorted(set(files) - masks):
         name = PurePosixPath(files[rel]).name

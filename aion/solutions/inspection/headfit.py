@@ -81,32 +81,15 @@ FLIPS: tuple[Callable[[np.ndarray], np.ndarray], ...] = (
 )
 
 
-#: A mask is a box mask when each of its regions fills at least this share of its bounding box.
-BOX_FILL = 0.97
-
 #: In a box mask, the cells the bank finds no farther from the good patches than this quantile of
 #: the held-back good images' patch distances are of unknown class (:data:`~.head.UNSURE`).
 BOX_NORMAL_QUANTILE = 0.9
 
 
-def is_box_mask(mask: np.ndarray) -> bool:
-    """Whether a mask is one or more filled rectangles (a box drawn around a defect, as the
-    labeling page makes), not a traced outline of the defect.
-
-    >>> m = np.zeros((8, 8), bool); m[1:3, 2:6] = True; m[5:7, 0:2] = True
-    >>> is_box_mask(m), is_box_mask(np.eye(8, dtype=bool)), is_box_mask(np.zeros((8, 8), bool))
-    (True, False, False)
-    """
-    from scipy import ndimage
-
-    labels, n = ndimage.label(mask, structure=np.ones((3, 3)))  # corners touch: one region
-    regions = ndimage.find_objects(labels)
-    return n > 0 and all((labels[sl] == i).mean() >= BOX_FILL for i, sl in enumerate(regions, start=1))
-
-
 def unsure_in_boxes(cover: np.ndarray, bank: np.ndarray, boxes: np.ndarray, level: float) -> np.ndarray:
-    """``cover`` with the defect cells of box masks (``boxes``: per image) whose bank distance is
-    at most ``level`` made :data:`~.head.UNSURE`: a box also holds the good surface around a thin
+    """``cover`` with the defect cells of box masks (``boxes``: per image, from
+    ``ImageItem.mask_is_box``) whose bank distance is at most ``level`` made
+    :data:`~.head.UNSURE`: a box also holds the good surface around a thin
     defect, which would teach the head that good surface is a defect.
 
     >>> cover = np.ones((2, 1, 2), np.float32); bank = np.array([[[0.1, 0.9]], [[0.1, 0.9]]])
@@ -146,7 +129,7 @@ def fit_head(
     all_masks: list[np.ndarray] = []
     level = float(np.quantile(good_bank, BOX_NORMAL_QUANTILE))
     for start in range(0, len(items), batch_size):
-        masks, chosen = [], []
+        masks, chosen, boxed = [], [], []
         for it, im in zip(items[start : start + batch_size], images[start : start + batch_size], strict=True):
             try:
                 m = it.load_mask((s, s))
@@ -156,11 +139,12 @@ def fit_head(
             if m is not None:
                 masks.append(m)
                 chosen.append(im)
+                boxed.append(it.mask_is_box)
                 keys.append(it.key)
         if not chosen:
             continue
         all_masks += masks
-        boxes = np.array([is_box_mask(m) for m in masks])  # a flipped box is a box
+        boxes = np.array(boxed)
         for v, flip in enumerate(variants):
             f = scorer.patch_features(scorer.batch([np.ascontiguousarray(flip(im)) for im in chosen]))
             feats[v].append(f)

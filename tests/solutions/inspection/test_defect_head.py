@@ -165,7 +165,7 @@ def test_head_needs_defect_and_normal_patches() -> None:
 
 
 def test_box_cells_the_bank_finds_normal_teach_neither_class() -> None:
-    from aion.solutions.inspection.headfit import is_box_mask, unsure_in_boxes
+    from aion.solutions.inspection.headfit import unsure_in_boxes
 
     rng = np.random.default_rng(0)
     n, g, d = 12, 8, 4
@@ -179,9 +179,9 @@ def test_box_cells_the_bank_finds_normal_teach_neither_class() -> None:
     grid[6:, 1:6, 1:6, 1] += 3.0  # ... that good parts have too
     bank = np.zeros((n, g, g), np.float32)
     bank[:6, 2:4, 2:4] = 1.0  # the bank finds the defect; the rest of its box looks normal
-    assert is_box_mask(masks[0]) and not is_box_mask(np.eye(g * 4, dtype=bool))
+    boxes = np.arange(n) < 6  # the images whose masks are boxes (``ImageItem.mask_is_box``)
     box_cover = patch_cover(masks, g)
-    cover = unsure_in_boxes(box_cover, bank, np.array([is_box_mask(m) for m in masks]), level=0.5)
+    cover = unsure_in_boxes(box_cover, bank, boxes, level=0.5)
     assert np.isnan(cover[0, 1, 1]) and cover[0, 2, 2] == 1.0 and not np.isnan(cover[6:]).any()
     lift = {}
     for name, c in (("box", box_cover), ("unsure", cover)):
@@ -327,13 +327,35 @@ def test_defect_folder_finds_masks_and_skips_them_as_images(tmp_path: Path) -> N
         save(img, tmp_path / name)
     save((mask * 255).astype(np.uint8), tmp_path / "a_mask.png")
     save((mask * 255).astype(np.uint8), tmp_path / "masks" / "b.png")
+    save(img, tmp_path / "d.png")
+    save(img, tmp_path / "e.png")
+    save((mask * 255).astype(np.uint8), tmp_path / "d_box.png")  # boxes drawn round the defect
+    save((mask * 255).astype(np.uint8), tmp_path / "boxes" / "e.png")
     items = {it.name: it for it in defect_folder(tmp_path)}
-    assert sorted(items) == ["a.png", "b.png", "c.png"]
+    assert sorted(items) == ["a.png", "b.png", "c.png", "d.png", "e.png"]
     assert items["c.png"].mask_member is None
-    for name in ("a.png", "b.png"):
+    for name in ("a.png", "b.png", "d.png", "e.png"):
         loaded = items[name].load_mask((32, 32))
         assert loaded is not None and (loaded == mask).all()
+    assert [items[n].mask_is_box for n in sorted(items)] == [False, False, False, True, True]
     assert items["a.png"].load().shape == (32, 32, 3)
+
+
+def test_an_okng_set_reads_drawn_boxes_as_boxes_and_prefers_a_traced_mask(tmp_path: Path) -> None:
+    from aion.solutions.inspection import load_dataset
+
+    rng = np.random.default_rng(1)
+    img, mask = stained(rng, 32)
+    for name in ("a.png", "b.png"):
+        save(img, tmp_path / "ok" / name)
+        save(img, tmp_path / "ng" / name)
+    box = (mask * 255).astype(np.uint8)
+    save(box, tmp_path / "ng_boxes" / "a.png")  # as the web job writes a box drawn on a.png
+    save(box, tmp_path / "ng_boxes" / "b.png")
+    save(box, tmp_path / "ng_masks" / "b.png")  # b also has a traced mask: that one is used
+    ng = {it.name: it for it in load_dataset(tmp_path).test if it.label == 1}
+    assert ng["a.png"].mask_member == "ng_boxes/a.png" and ng["a.png"].mask_is_box
+    assert ng["b.png"].mask_member == "ng_masks/b.png" and not ng["b.png"].mask_is_box
 
 
 def test_cli_trains_a_head_from_masked_test_images_and_reports_its_gain(stains: Path, tmp_path: Path) -> None:
