@@ -30,8 +30,8 @@ from aion.solutions.inspection import BadImageError, InspectionModel, ModelFileE
 from aion.solutions.inspection.data import fingerprint_of_sha256
 from aion.solutions.inspection.evaluation import TrainedGood
 from aion.solutions.inspection.images import decode_image, read_image
+from aion.solutions.inspection.meta import ModelMeta
 from aion.solutions.inspection.metrics import auroc, confusion
-from aion.solutions.inspection.model import ModelMeta
 
 MAX_PHOTO_BYTES = 20 * 1024 * 1024
 BATCH = 8  # images scored together (the engine's batch size)

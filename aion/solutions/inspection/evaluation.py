@@ -13,10 +13,12 @@ import numpy as np
 from aion.solutions.inspection.data import ImageItem, InspectionDataset, fingerprint, load_dataset
 from aion.solutions.inspection.errors import BadImageError, DatasetError
 from aion.solutions.inspection.images import decode_image
+from aion.solutions.inspection.meta import ModelMeta
 from aion.solutions.inspection.metrics import auroc, confusion
-from aion.solutions.inspection.model import InspectionModel, ModelMeta, SkippedImage
+from aion.solutions.inspection.model import InspectionModel
 from aion.solutions.inspection.pixelmetrics import PixelMetrics
 from aion.solutions.inspection.postprocess import normalise
+from aion.solutions.inspection.predictions import SkippedImage
 
 Progress = Callable[[str, float], None]
 
@@ -131,7 +133,7 @@ class TrainedGood:
     a bank without them (``held``); the others are left out. Models that do not record their
     images (before the tenth session's files) know none.
 
-    >>> from aion.solutions.inspection.model import ModelMeta
+    >>> from aion.solutions.inspection.meta import ModelMeta
     >>> meta = ModelMeta("b", 64, (0, 0, 0), (1, 1, 1), 8, 4, 4.0, 1.0, 0.0, train_fingerprints=["a", "b"],
     ...                  calibration={"good_fingerprints": ["b"], "good_scores": [0.7]})
     >>> known = TrainedGood.of(meta)

@@ -1,41 +1,32 @@
-"""The trained inspection model: backbone runner + memory bank + metadata, saved as one ``.aion`` file.
+"""The trained inspection model: backbone runner + memory bank + metadata, ready to score images.
 
-A ``.aion`` file is a zip holding ``meta.json`` (preprocessing, threshold, calibration),
-``backbone.onnx`` (image -> patch features) and ``memory_bank.npy`` (float32 patch features); a
-model trained with labelled defect masks also holds ``defect_head.npy`` (format 7, ``head.py``;
-format 5 and 6 heads, still read, had no row and column bands, had the image mean, and were
-summed with the bank's distances rather than joined by a soft maximum).
-:meth:`InspectionModel.load` needs only numpy, Pillow and onnxruntime (faiss is used if present; with
-the ``onnx`` package the inverted lists are scanned by ONNX Runtime, else by numpy).
+It is saved as one ``.aion`` file (``modelfile.py``); :meth:`InspectionModel.load` needs only
+numpy, Pillow and onnxruntime (faiss is used if present; with the ``onnx`` package the inverted
+lists are scanned by ONNX Runtime, else by numpy).
 """
 
 from __future__ import annotations
 
-import json
 import time
-import zipfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal, NamedTuple, cast
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
 from aion.solutions.inspection.coarse import search_grid
-from aion.solutions.inspection.errors import BadImageError, InspectionError, ModelFileError
+from aion.solutions.inspection.combine import combine, head_rule
+from aion.solutions.inspection.errors import BadImageError
 from aion.solutions.inspection.head import DefectHead
 from aion.solutions.inspection.images import read_image, resize_pixels
 from aion.solutions.inspection.knn import IvfLists, NearestNeighbour, single_thread_blas
-from aion.solutions.inspection.postprocess import (
-    Region,
-    find_regions,
-    map_operator,
-    mask_image,
-    normalise,
-    overlay,
-)
+from aion.solutions.inspection.meta import ModelMeta
+from aion.solutions.inspection.modelfile import ModelParts, read_model, write_model
+from aion.solutions.inspection.postprocess import find_regions, map_operator, normalise
+from aion.solutions.inspection.predictions import Prediction, PredictionBatch, ScoredBatch, SkippedImage
 from aion.solutions.inspection.runners import FeatureRunner, OnnxRunner
 from aion.solutions.inspection.scoring import (
     image_scores,
@@ -44,219 +35,9 @@ from aion.solutions.inspection.scoring import (
     statistic_names,
 )
 
-FORMAT = "aion-inspection"
-#: The newest format this code reads. Files are written as 4, or 7 when they hold a defect head
-#: (so that older readers refuse what they would misread, and read everything else). Format 5
-#: heads have two window radii; format 6 heads any number; format 7 heads also row and column
-#: bands (``strips``), no image mean unless stored (``head.py``), and their rule of combination
-#: with the bank (:data:`COMBINE_RULES`).
-#: Format 8: the search is coarse to fine (``search_stride`` 2 and ``refine_level``, ``coarse.py``).
-FORMAT_VERSION = 8
-HEAD_FORMAT_VERSION = 7
-SEARCH_FORMAT_VERSION = 8
-#: The zip member with :attr:`InspectionModel.held_back_patches_` (float16); optional, so older
-#: readers ignore it and files without it still load.
-HELD_BACK_MEMBER = "held_back_patches.npy"
+__all__ = ["InspectionModel", "ModelMeta", "Prediction", "PredictionBatch", "ScoredBatch", "SkippedImage"]
+
 Progress = Callable[[str, float], None]
-
-
-@dataclass(frozen=True)
-class ModelMeta:
-    """Everything needed besides the backbone and the memory bank (stored as ``meta.json``)."""
-
-    backbone: str
-    resolution: int
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
-    grid: int
-    feature_dim: int
-    sigma: float
-    threshold: float
-    score_low: float
-    threshold_method: str = "frr"
-    target_frr: float = 0.01
-    thresholds: dict[str, float] = field(default_factory=dict)
-    calibration: dict[str, Any] = field(default_factory=dict)
-    knn: str = "exact"  # "exact" or "ivf" (lists in ivf_sizes and ivf_centroids.npy)
-    # image score: mean of the highest ``top_fraction`` of the anomaly map (0: its maximum) ...
-    top_fraction: float = 0.0
-    # ... or (format 4) the largest of the statistics over these fractions, each standardised by
-    # the held-back good images' mean and deviation (``scoring.py``)
-    score_fractions: list[float] = field(default_factory=list)
-    score_mean: list[float] = field(default_factory=list)
-    score_std: list[float] = field(default_factory=list)
-    # per-channel factors applied to the backbone's features before the search (empty: none)
-    feature_scale: list[float] = field(default_factory=list)
-    blocks: list[int] = field(default_factory=list)  # backbone levels used (information only)
-    ivf_sizes: list[int] = field(default_factory=list)
-    ivf_nprobe: int = 0
-    ivf_dim: int = 0  # lists scanned in this many principal directions of the bank (0: all)
-    # format 8: 2 = every other row and column of patches searched, the rest interpolated except
-    # around a patch farther than refine_level from the bank (coarse.py); 1 = every patch
-    search_stride: int = 1
-    refine_level: float = 0.0
-    # "pixels": the graph takes uint8 (N, S, S, 3) and returns scaled (N, P, D) patch features
-    # (format 3); "normalised": it takes (N, 3, S, S) normalised floats and returns (N, D, h, w)
-    graph_input: str = "normalised"
-    n_train_images: int = 0
-    # the good training images' file fingerprints (``data.fingerprint``): every one is in the bank
-    # (the held-back ones after calibration), so ``evaluate`` does not score them as new parts
-    train_fingerprints: list[str] = field(default_factory=list)
-    created_at: str = ""
-    # format 5 to 7: the defect head's settings (``DefectHead.to_dict``), how its logits and the
-    # bank's distances are standardised (``bank_mean``, ``bank_std``, ``head_mean``, ``head_std``)
-    # and joined (``combine``, format 7; format 5 and 6 summed them); ``head_images``: the images
-    # it learned from (``ImageItem.key``), which ``evaluate`` leaves out
-    defect_head: dict[str, Any] = field(default_factory=dict)
-    head_images: list[str] = field(default_factory=list)
-    format: str = FORMAT
-    version: int = 4
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> ModelMeta:
-        if d.get("format") != FORMAT or int(d.get("version", 0)) > FORMAT_VERSION:
-            raise ModelFileError(
-                f"지원하지 않는 모델 형식: {d.get('format')} v{d.get('version')} / "
-                f"Unsupported model format: {d.get('format')} v{d.get('version')} (expected {FORMAT} v{FORMAT_VERSION} or older)"
-            )
-        names = set(cls.__dataclass_fields__)
-        d = {k: v for k, v in d.items() if k in names}
-        d["mean"] = tuple(d["mean"])
-        d["std"] = tuple(d["std"])
-        return cls(**d)
-
-
-@dataclass
-class Prediction:
-    """Result for one image. ``score`` is 0-1 with the threshold at 0.5; ``anomaly_map`` is the
-    normalised map at model resolution (not in :meth:`to_dict`)."""
-
-    name: str
-    score: float
-    raw_score: float
-    passed: bool
-    threshold: float
-    image_size: tuple[int, int]
-    regions: list[Region]
-    anomaly_map: np.ndarray = field(repr=False)
-    elapsed_ms: float = 0.0
-    # each pooled statistic of the map in standard deviations of good images (format 4 models):
-    # which one decided tells a spot ("top_1%") from a part that is off all over ("whole_map")
-    statistics: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def cause(self) -> str | None:
-        """The statistic that decided the score (the largest), or ``None`` for older models."""
-        return max(self.statistics, key=lambda k: self.statistics[k]) if self.statistics else None
-
-    @property
-    def is_defect(self) -> bool:
-        return not self.passed
-
-    def heatmap(self, image: np.ndarray) -> Image.Image:
-        """PNG-ready heat-map overlay on the original ``image`` (H, W, 3 uint8)."""
-        return overlay(image, self.anomaly_map)
-
-    def mask(self) -> Image.Image:
-        """Binary defect mask at the original image size."""
-        return mask_image(self.anomaly_map, self.image_size)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "score": round(self.score, 6),
-            "raw_score": round(self.raw_score, 6),
-            "passed": self.passed,
-            "verdict": "OK" if self.passed else "NG",
-            "threshold": self.threshold,
-            "image_size": list(self.image_size),
-            "regions": [r.to_dict() for r in self.regions],
-            "statistics": {k: round(v, 4) for k, v in self.statistics.items()},
-            "cause": self.cause,
-            "elapsed_ms": round(self.elapsed_ms, 3),
-        }
-
-
-class ScoredBatch(NamedTuple):
-    """What :meth:`InspectionModel.score_batch` gives: raw image scores ``(N,)``, anomaly maps
-    ``(N, S, S)`` and the memory bank's own patch distances ``(N, grid, grid)``."""
-
-    scores: np.ndarray
-    maps: np.ndarray
-    bank: np.ndarray
-
-
-#: How the standardised bank distance ``b`` and head logit ``h`` of a patch make its score:
-#: ``"logaddexp"``, ``log(e^b + e^h)``, a soft maximum (format 7: a patch is as anomalous as the
-#: more confident of the two says), or ``"sum"``, ``b + h`` (format 5 and 6 heads).
-CombineRule = Literal["logaddexp", "sum"]
-COMBINE_RULES: tuple[CombineRule, ...] = ("logaddexp", "sum")
-
-
-def head_rule(settings: dict[str, Any]) -> CombineRule:
-    """The rule of combination in a head's stored settings (``meta.defect_head``): format 5 and 6
-    heads stored none and were summed.
-
-    >>> head_rule({}), head_rule({"combine": "logaddexp"})
-    ('sum', 'logaddexp')
-    """
-    rule = settings.get("combine", "sum")
-    if rule not in COMBINE_RULES:
-        raise InspectionError(
-            f"알 수 없는 결합 방식: {rule!r} (가능: {', '.join(COMBINE_RULES)}) / "
-            f"Unknown combination rule {rule!r} (valid: {', '.join(COMBINE_RULES)})"
-        )
-    return cast(CombineRule, rule)
-
-
-def combine(
-    bank: np.ndarray,
-    logits: np.ndarray,
-    bank_mean: float,
-    bank_std: float,
-    head_mean: float,
-    head_std: float,
-    rule: CombineRule,
-) -> np.ndarray:
-    """Patch distances and defect-head logits, each standardised on good images, joined by
-    ``rule`` (:data:`COMBINE_RULES`).
-
-    >>> combine(np.array([2.0]), np.array([-1.0]), 1.0, 0.5, 0.0, 2.0, rule="sum").tolist()
-    [1.5]
-    >>> round(float(combine(np.array([2.0]), np.array([-1.0]), 1.0, 0.5, 0.0, 2.0, "logaddexp")[0]), 4)
-    2.0789
-    """
-    out = (bank - np.float32(bank_mean)) / np.float32(bank_std)
-    head = (logits - np.float32(head_mean)) / np.float32(head_std)
-    if rule == "sum":
-        out += head
-    else:
-        np.logaddexp(out, head, out=out)
-    return out.astype(np.float32, copy=False)
-
-
-@dataclass
-class SkippedImage:
-    name: str
-    reason: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"name": self.name, "reason": self.reason}
-
-
-@dataclass
-class PredictionBatch:
-    predictions: list[Prediction]
-    skipped: list[SkippedImage]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "predictions": [p.to_dict() for p in self.predictions],
-            "skipped": [s.to_dict() for s in self.skipped],
-        }
 
 
 class InspectionModel:
@@ -562,82 +343,22 @@ class InspectionModel:
     # -- persistence ---------------------------------------------------------------------------
 
     def save(self, path: Path | str) -> Path:
-        """Write the model as one ``.aion`` file (zip)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        import io
-
-        bank = io.BytesIO()
-        np.save(bank, self.memory_bank_, allow_pickle=False)
-        tmp = path.with_name(path.name + ".tmp")
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr("meta.json", json.dumps(self.meta.to_dict(), indent=2, ensure_ascii=False))
-            zf.writestr("backbone.onnx", self.runner.onnx_bytes())
-            zf.writestr("memory_bank.npy", bank.getvalue())
-            if self.ivf_centroids_ is not None:
-                cbuf = io.BytesIO()
-                np.save(cbuf, self.ivf_centroids_, allow_pickle=False)
-                zf.writestr("ivf_centroids.npy", cbuf.getvalue())
-            if self.defect_head_ is not None and self.defect_head_.weights_ is not None:
-                hbuf = io.BytesIO()
-                np.save(hbuf, self.defect_head_.weights_, allow_pickle=False)
-                zf.writestr("defect_head.npy", hbuf.getvalue())
-            if self.held_back_patches_ is not None:
-                pbuf = io.BytesIO()
-                np.save(pbuf, self.held_back_patches_.astype(np.float16), allow_pickle=False)
-                zf.writestr(HELD_BACK_MEMBER, pbuf.getvalue())
-        tmp.replace(path)
-        return path
+        """Write the model as one ``.aion`` file (zip, ``modelfile.py``)."""
+        parts = ModelParts(
+            self.meta,
+            self.runner.onnx_bytes(),
+            self.memory_bank_,
+            self.ivf_centroids_,
+            self.defect_head_,
+            self.held_back_patches_,
+        )
+        return write_model(path, parts)
 
     @classmethod
     def load(cls, path: Path | str, threads: int | None = None) -> InspectionModel:
         """Open a ``.aion`` file for inference with ONNX Runtime (no torch needed)."""
-        path = Path(path)
-        import io
-
-        try:
-            with zipfile.ZipFile(path) as zf:
-                meta = ModelMeta.from_dict(json.loads(zf.read("meta.json")))
-                onnx = zf.read("backbone.onnx")
-                bank = np.load(io.BytesIO(zf.read("memory_bank.npy")), allow_pickle=False)
-                centroids = None
-                if meta.knn == "ivf":
-                    centroids = np.load(io.BytesIO(zf.read("ivf_centroids.npy")), allow_pickle=False)
-                held = None
-                if HELD_BACK_MEMBER in zf.namelist():  # files before this member have none
-                    held = np.load(io.BytesIO(zf.read(HELD_BACK_MEMBER)), allow_pickle=False)
-                    n_fps = len(meta.calibration.get("good_fingerprints") or [])
-                    if held.shape != (n_fps, meta.grid, meta.grid):
-                        raise ValueError(
-                            f"held-back patch scores of shape {held.shape}, {(n_fps, meta.grid, meta.grid)} expected"
-                        )
-                head = None
-                if meta.defect_head:
-                    weights = np.load(io.BytesIO(zf.read("defect_head.npy")), allow_pickle=False)
-                    if weights.ndim != 2 or weights.shape[1] != meta.feature_dim:
-                        raise ValueError(
-                            f"defect head weights of shape {weights.shape}, {meta.feature_dim} columns expected"
-                        )
-                    missing = {"bank_mean", "bank_std", "head_mean", "head_std"} - set(meta.defect_head)
-                    if missing:
-                        raise ValueError(f"defect head settings lack {sorted(missing)}")
-                    try:  # the head checks its rows against its windows; and its rule is known
-                        head = DefectHead.from_dict(meta.defect_head, weights)
-                        head_rule(meta.defect_head)
-                    except InspectionError as e:
-                        raise ValueError(str(e)) from e
-        except FileNotFoundError as e:
-            raise ModelFileError(f"모델 파일이 없음: {path} / Model file not found: {path}") from e
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as e:
-            raise ModelFileError(
-                f"모델 파일이 손상됨: {path} ({e}) / Damaged model file: {path} ({e})"
-            ) from e
-        if bank.ndim != 2 or bank.shape[1] != meta.feature_dim:
-            raise ModelFileError(
-                f"메모리 뱅크 모양이 잘못됨: {bank.shape} / Bad memory bank shape: {bank.shape}"
-            )
-        if centroids is not None and (
-            centroids.ndim != 2 or centroids.shape[1] != meta.feature_dim or sum(meta.ivf_sizes) != len(bank)
-        ):
-            raise ModelFileError(f"IVF 목록이 잘못됨: {path} / Bad IVF lists in {path}")
-        return cls(meta, bank, OnnxRunner(onnx, threads), threads, centroids, head, held)
+        p = read_model(path)
+        runner = OnnxRunner(p.onnx, threads)
+        return cls(
+            p.meta, p.memory_bank, runner, threads, p.ivf_centroids, p.defect_head, p.held_back_patches
+        )

@@ -19,13 +19,9 @@ from aion.solutions.inspection.data import ImageItem, InspectionDataset, load_da
 from aion.solutions.inspection.errors import BadImageError, InspectionError
 from aion.solutions.inspection.headfit import HeadFit, fit_head
 from aion.solutions.inspection.knn import IVF_MIN_BANK, build_ivf, nearest_excluding
-from aion.solutions.inspection.model import (
-    HEAD_FORMAT_VERSION,
-    SEARCH_FORMAT_VERSION,
-    InspectionModel,
-    ModelMeta,
-    SkippedImage,
-)
+from aion.solutions.inspection.meta import HEAD_FORMAT_VERSION, SEARCH_FORMAT_VERSION, ModelMeta
+from aion.solutions.inspection.model import InspectionModel
+from aion.solutions.inspection.predictions import SkippedImage
 from aion.solutions.inspection.runners import OnnxRunner, TorchRunner
 from aion.solutions.inspection.scoring import good_statistics, pooled_scores
 from aion.solutions.inspection.threshold import choose_threshold, f1_threshold, frr_threshold

@@ -1,0 +1,93 @@
+"""What scoring gives back: one image's :class:`Prediction`, a batch of them with the images
+skipped, and the raw :class:`ScoredBatch` that evaluation reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+from PIL import Image
+
+from aion.solutions.inspection.postprocess import Region, mask_image, overlay
+
+
+@dataclass
+class Prediction:
+    """Result for one image. ``score`` is 0-1 with the threshold at 0.5; ``anomaly_map`` is the
+    normalised map at model resolution (not in :meth:`to_dict`)."""
+
+    name: str
+    score: float
+    raw_score: float
+    passed: bool
+    threshold: float
+    image_size: tuple[int, int]
+    regions: list[Region]
+    anomaly_map: np.ndarray = field(repr=False)
+    elapsed_ms: float = 0.0
+    # each pooled statistic of the map in standard deviations of good images (format 4 models):
+    # which one decided tells a spot ("top_1%") from a part that is off all over ("whole_map")
+    statistics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def cause(self) -> str | None:
+        """The statistic that decided the score (the largest), or ``None`` for older models."""
+        return max(self.statistics, key=lambda k: self.statistics[k]) if self.statistics else None
+
+    @property
+    def is_defect(self) -> bool:
+        return not self.passed
+
+    def heatmap(self, image: np.ndarray) -> Image.Image:
+        """PNG-ready heat-map overlay on the original ``image`` (H, W, 3 uint8)."""
+        return overlay(image, self.anomaly_map)
+
+    def mask(self) -> Image.Image:
+        """Binary defect mask at the original image size."""
+        return mask_image(self.anomaly_map, self.image_size)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "score": round(self.score, 6),
+            "raw_score": round(self.raw_score, 6),
+            "passed": self.passed,
+            "verdict": "OK" if self.passed else "NG",
+            "threshold": self.threshold,
+            "image_size": list(self.image_size),
+            "regions": [r.to_dict() for r in self.regions],
+            "statistics": {k: round(v, 4) for k, v in self.statistics.items()},
+            "cause": self.cause,
+            "elapsed_ms": round(self.elapsed_ms, 3),
+        }
+
+
+class ScoredBatch(NamedTuple):
+    """What :meth:`InspectionModel.score_batch` gives: raw image scores ``(N,)``, anomaly maps
+    ``(N, S, S)`` and the memory bank's own patch distances ``(N, grid, grid)``."""
+
+    scores: np.ndarray
+    maps: np.ndarray
+    bank: np.ndarray
+
+
+@dataclass
+class SkippedImage:
+    name: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "reason": self.reason}
+
+
+@dataclass
+class PredictionBatch:
+    predictions: list[Prediction]
+    skipped: list[SkippedImage]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "predictions": [p.to_dict() for p in self.predictions],
+            "skipped": [s.to_dict() for s in self.skipped],
+        }
