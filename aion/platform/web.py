@@ -28,6 +28,7 @@ from aion.platform import jobkinds, policy
 from aion.platform.errors import PlatformError, ValidationFailed
 from aion.platform.kinds import INSPECTION_DEFAULTS, RESOLUTIONS
 from aion.platform.models import DatasetItem, DatasetKind
+from aion.platform.previews import PREVIEW_SIZES, preview_blob
 from aion.platform.quota import storage_limit, storage_used
 from aion.platform.runtime import PlatformRuntime, runtime_for
 from aion.platform.validation import series_points, table_head
@@ -288,6 +289,27 @@ def item_file(request: Request, session: SessionDep, user: CurrentUser, item_id:
     return FileResponse(
         runtime(request).storage.store.path(item.sha256),
         media_type=media,
+        headers={"Cache-Control": "private, max-age=86400", "Content-Security-Policy": "default-src 'none'"},
+    )
+
+
+@router.get("/datasets/items/{item_id}/preview")
+def item_preview(
+    request: Request, session: SessionDep, user: CurrentUser, item_id: int, size: int = PREVIEW_SIZES[0]
+) -> Response:
+    """An image item as the browser can show it (``previews.py``): any stored format, shrunk."""
+    item = get_scoped(session, DatasetItem, item_id)
+    mask = item.media_type == "mask"
+    if not (mask or item.media_type.startswith("image/")):
+        raise NotFound("preview", item_id)
+    store = runtime(request).storage.store
+    try:
+        sha = preview_blob(store, item.sha256, item.path, size, mask)
+    except PlatformError as e:  # an unknown size, or a file that no longer decodes
+        return Response(message(e, request), status_code=400, media_type="text/plain; charset=utf-8")
+    return FileResponse(
+        store.path(sha),
+        media_type="image/png" if mask else "image/jpeg",
         headers={"Cache-Control": "private, max-age=86400", "Content-Security-Policy": "default-src 'none'"},
     )
 

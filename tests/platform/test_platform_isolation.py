@@ -152,6 +152,7 @@ def test_every_platform_route_with_an_id_is_404_for_another_company(
         f"/models/{b['model_id']}",
         f"/models/{b['model_id']}/versions/{b['mv']}/download",
         f"/datasets/items/{b['item_id']}/file",
+        f"/datasets/items/{b['item_id']}/preview",
         f"/api/uploads/{b['upload_id']}",
     ):
         assert c.get(url).status_code == 200, url
