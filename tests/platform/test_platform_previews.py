@@ -120,6 +120,7 @@ def test_pages_show_previews_of_a_tiff_data_set(app: Any, world: World, tmp_path
     assert f"/datasets/items/{tif}/preview?size=256" in page
     label = c.get(f"/datasets/{ds['id']}/label").text
     assert f'data-src="/datasets/items/{tif}/preview?size=1280"' in label
+    assert label.count("폴더로 분류됨 (ok/, ng/)") == 3  # labelled by their folders, said in Korean
 
     # another company's member gets nothing
     other = client_for(app, world, "b_member")
