@@ -14,7 +14,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from sqlalchemy import select
@@ -186,11 +186,28 @@ def metrics_at(ev: Evaluation, threshold: float) -> dict[str, Any]:
     }
 
 
-def worst(ev: Evaluation, threshold: float, n: int = 4) -> dict[str, list[Scored]]:
-    """The highest-scoring good images rejected and the lowest-scoring defects passed."""
+class Worst(NamedTuple):
+    """The ``shown`` worst cases of one kind, of ``total`` at the threshold."""
+
+    shown: list[Scored]
+    total: int
+
+
+def worst(ev: Evaluation, threshold: float, n: int = 4) -> dict[str, Worst]:
+    """The highest-scoring good images rejected and the lowest-scoring defects passed, ``n`` of each.
+
+    >>> ev = Evaluation(1.0, 0.0, [Scored(i, f"{i}.png", i % 2, i / 4) for i in range(12)])
+    >>> w = worst(ev, 1.0)
+    >>> [s.raw for s in w["false_rejects"].shown], w["false_rejects"].total
+    ([2.5, 2.0, 1.5], 3)
+    >>> [s.raw for s in w["escapes"].shown], w["escapes"].total
+    ([0.25, 0.75], 2)
+    >>> worst(ev, 9.0)["escapes"].total, len(worst(ev, 9.0)["escapes"].shown)
+    (6, 4)
+    """
     fr = sorted((s for s in ev.images if s.label == 0 and s.raw > threshold), key=lambda s: -s.raw)
     esc = sorted((s for s in ev.images if s.label == 1 and s.raw <= threshold), key=lambda s: s.raw)
-    return {"false_rejects": fr[:n], "escapes": esc[:n]}
+    return {"false_rejects": Worst(fr[:n], len(fr)), "escapes": Worst(esc[:n], len(esc))}
 
 
 def _png(prediction: Prediction, image: np.ndarray) -> bytes:
