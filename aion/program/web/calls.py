@@ -26,6 +26,7 @@ from aion.program.schemas import (
 )
 from aion.program.service import calls as svc
 from aion.program.service import review as review_svc
+from aion.program.service import selection
 from aion.program.service.common import DEFAULT_RUBRIC, KST, InputError, now, window_of
 from aion.program.web.common import act, err, form_dict, page
 from aion.web.deps import CurrentUser, SessionDep
@@ -360,7 +361,7 @@ def app_withdraw(
     accounts_policy.require(policy.can_manage_calls(user))
     return act(
         request,
-        lambda: review_svc.withdraw(session, app, reason, user),
+        lambda: selection.withdraw(session, app, reason, user),
         f"/program/calls/{app.call_id}/ranking?done=withdrawn",
     )
 
@@ -370,7 +371,7 @@ def app_letter(session: SessionDep, user: CurrentUser, app_id: int) -> Response:
     app = _app(session, user, app_id)
     if app.decision is None or app.decision == "withdrawn":
         raise NotFound("Letter", app_id)
-    pdf = review_svc.letter_pdf(app.call, app)
+    pdf = selection.letter_pdf(app.call, app)
     return Response(
         pdf,
         media_type="application/pdf",

@@ -17,6 +17,7 @@ from aion.core.tenancy import NotFound
 from aion.program import policy
 from aion.program.models import Assignment, ProgramCall
 from aion.program.service import review as svc
+from aion.program.service import selection
 from aion.program.service import support as support_svc
 from aion.program.service.calls import all_fields
 from aion.program.service.common import InputError, rubric_of
@@ -110,7 +111,7 @@ def review_moderate(
     a = _staff_assignment(session, user, assignment_id)
     return act(
         request,
-        lambda: svc.moderate(session, a, action, reason, user),
+        lambda: selection.moderate(session, a, action, reason, user),
         f"/program/calls/{a.call_id}/ranking?done=moderated",
     )
 
@@ -118,7 +119,7 @@ def review_moderate(
 WITHDRAWN = Text("선정 포기 (예비 순위 승계)", "Withdrawn (the reserve moved up)")
 
 
-def _decision(view: svc.RankingView, app: Any, computed: Text) -> Text:
+def _decision(view: selection.RankingView, app: Any, computed: Text) -> Text:
     """After confirmation the stored decision counts (a withdrawal moves the reserve up)."""
     if view.call.decided_at is None or app.decision is None:
         return computed
@@ -129,7 +130,7 @@ def _decision(view: svc.RankingView, app: Any, computed: Text) -> Text:
     return DECISIONS.get(app.decision, computed)
 
 
-def _ranking_rows(session: SessionDep, view: svc.RankingView, reveal: bool) -> list[dict[str, Any]]:
+def _ranking_rows(session: SessionDep, view: selection.RankingView, reveal: bool) -> list[dict[str, Any]]:
     from aion.program.evaluation.letters import DECISIONS, decision_of
 
     rows = []
@@ -165,7 +166,7 @@ def _ranking_rows(session: SessionDep, view: svc.RankingView, reveal: bool) -> l
 def ranking_page(request: Request, session: SessionDep, user: CurrentUser, call_id: int) -> Response:
     accounts_policy.require(policy.can_manage_calls(user))
     call = _call(session, call_id)
-    view = svc.ranking(session, call)
+    view = selection.ranking(session, call)
     reveal = call.decided_at is not None
     return page(
         request,
@@ -182,7 +183,7 @@ def ranking_csv(session: SessionDep, user: CurrentUser, call_id: int) -> Respons
     """The aggregate export: blind calls show aliases until the selection is confirmed."""
     accounts_policy.require(policy.can_manage_calls(user))
     call = _call(session, call_id)
-    view = svc.ranking(session, call)
+    view = selection.ranking(session, call)
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(
@@ -203,9 +204,9 @@ def ranking_confirm(request: Request, session: SessionDep, user: CurrentUser, ca
     accounts_policy.require(policy.can_manage_calls(user))
     call = _call(session, call_id)
     try:
-        svc.confirm_selection(session, call, user)
+        selection.confirm_selection(session, call, user)
     except InputError as e:
-        view = svc.ranking(session, call)
+        view = selection.ranking(session, call)
         return page(
             request,
             "program/ranking.html",
