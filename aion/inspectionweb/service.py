@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
+from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -210,9 +211,28 @@ def worst(ev: Evaluation, threshold: float, n: int = 4) -> dict[str, Worst]:
     return {"false_rejects": Worst(fr[:n], len(fr)), "escapes": Worst(esc[:n], len(esc))}
 
 
+#: Longer side, in pixels, of the heat maps the pages show (the map itself is at the model's
+#: resolution): a 20-megapixel photo's full-size overlay would be tens of MB of PNG.
+WEB_IMAGE_SIDE = 1280
+
+
+def web_sized(image: np.ndarray, side: int = WEB_IMAGE_SIDE) -> np.ndarray:
+    """``image`` (H, W, 3) shrunk so that its longer side is at most ``side``; never enlarged.
+
+    >>> web_sized(np.zeros((1000, 3000, 3), np.uint8)).shape, web_sized(np.zeros((5, 9, 3), np.uint8)).shape
+    ((427, 1280, 3), (5, 9, 3))
+    """
+    h, w = image.shape[:2]
+    if max(h, w) <= side:
+        return image
+    scale = side / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return np.asarray(Image.fromarray(np.ascontiguousarray(image)).resize(size, Image.Resampling.BILINEAR))
+
+
 def _png(prediction: Prediction, image: np.ndarray) -> bytes:
     buf = io.BytesIO()
-    prediction.heatmap(image).save(buf, format="PNG")
+    prediction.heatmap(web_sized(image)).save(buf, format="PNG")
     return buf.getvalue()
 
 

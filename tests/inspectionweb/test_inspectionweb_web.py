@@ -110,6 +110,16 @@ def test_try_a_photo_shows_score_verdict_heatmap_and_refuses_bad_files(
     heat = re.search(r'src="data:image/png;base64,([^"]+)"', ng.text).group(1)  # type: ignore[union-attr]
     assert Image.open(io.BytesIO(base64.b64decode(heat))).size == (64, 64)
 
+    # a large photo: scored whole, its heat map shrunk for the page (longer side 1280)
+    wide = np.random.default_rng(5).normal(128, 20, (1000, 2600)).clip(0, 255).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(wide).save(buf, "PNG")
+    big = c.post(
+        reg.base + "/try", data={"csrf_token": token}, files={"photo": ("w.png", buf.getvalue(), "x")}
+    )
+    heat = re.search(r'src="data:image/png;base64,([^"]+)"', big.text).group(1)  # type: ignore[union-attr]
+    assert Image.open(io.BytesIO(base64.b64decode(heat))).size == (1280, 492)
+
     for name, data in (("broken.png", png(1)[:60]), ("empty.jpg", b""), ("notes.png", b"hello")):
         r = c.post(reg.base + "/try", data={"csrf_token": token}, files={"photo": (name, data, "image/png")})
         assert r.status_code == 400 and f"사진 {name}을(를) 읽을 수 없습니다" in r.text, r.text
