@@ -99,6 +99,24 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
+def world(engine: Engine) -> Any:
+    """Two companies with their users, and the agency's staff (``tests/foundation/factories.py``)."""
+    from tests.foundation.factories import make_world
+
+    return make_world(engine)
+
+
+@pytest.fixture
+def app(tmp_path: Path, engine: Engine, db_url: str, world: Any) -> Any:
+    """The whole app (not served) on the test database, its files in ``tmp_path / "data"``."""
+    from aion.settings import Settings
+    from aion.web.app import create_app
+
+    settings = Settings(env="test", data_dir=tmp_path / "data", database_url=db_url, secret_key="s" * 48)
+    return create_app(settings, engine)
+
+
+@pytest.fixture
 def server(tmp_path: Path, engine: Engine, db_url: str) -> Iterator[tuple[str, Any]]:
     """The whole app on a real server (for browser tests): ``(base URL, the two-company world)``."""
     from aion.settings import Settings

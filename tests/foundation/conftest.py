@@ -10,17 +10,12 @@ from sqlalchemy import Engine
 from aion.settings import Settings
 from aion.web.app import create_app
 
-from .factories import PASSWORD, World, make_world
+from .factories import PASSWORD, World
 
 
 @pytest.fixture
 def settings(tmp_path: Path, db_url: str) -> Settings:
     return Settings(env="test", data_dir=tmp_path / "data", database_url=db_url, secret_key="s" * 48)
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return make_world(engine)
 
 
 @pytest.fixture

@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import Engine
 
-from aion.settings import Settings
-from aion.web.app import create_app
-from tests.foundation.factories import World, make_world
 from tests.inspectionweb.tools import N_NG, N_OK
 from tests.platform.helpers import png
 
@@ -49,14 +44,3 @@ def pooled_model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     model = train(root, TrainConfig(resolution=64, threads=1, min_bank_size=300))
     assert model.meta.score_fractions
     return model.save(root / "model.aion")
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return make_world(engine)
-
-
-@pytest.fixture
-def app(tmp_path: Path, engine: Engine, db_url: str, world: World) -> Any:
-    settings = Settings(env="test", data_dir=tmp_path / "data", database_url=db_url, secret_key="s" * 48)
-    return create_app(settings, engine)

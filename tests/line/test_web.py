@@ -29,12 +29,7 @@ from aion.line.writeback import Interlock
 from aion.settings import Settings
 from aion.web.app import create_app
 
-from .factories import PASSWORD, World, make_world
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return make_world(engine)
+from .factories import PASSWORD, World
 
 
 @pytest.fixture

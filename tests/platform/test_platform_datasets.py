@@ -18,13 +18,8 @@ from aion.platform.errors import PlatformError, QuotaExceeded, ValidationFailed
 from aion.platform.jobs import set_quota
 from aion.platform.models import BlobRef, DatasetItem, DatasetVersion
 from aion.platform.runtime import PlatformStorage
-from tests.foundation.factories import World, make_world
+from tests.foundation.factories import World
 from tests.platform.helpers import blob_files, bomb_zip, make_zip, png, traversal_zip, write_images
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return make_world(engine)
 
 
 @pytest.fixture

@@ -6,17 +6,14 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import Engine
 
 from aion.core.db import system_session
 from aion.line import service as lines
 from aion.line.config import parse_line
 from aion.platform import jobs, modelregistry
-from aion.settings import Settings
-from aion.web.app import create_app
 from aion.web.routes import id_routes
-from tests.foundation.factories import World, make_world
+from tests.foundation.factories import World
 from tests.platform.webtools import client_for, image_zip_bytes, upload_resumable
 
 PLATFORM = (
@@ -29,17 +26,6 @@ PLATFORM = (
     "/api/uploads",
     "/compute",
 )
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return make_world(engine)
-
-
-@pytest.fixture
-def app(tmp_path: Path, engine: Engine, db_url: str, world: World) -> Any:
-    settings = Settings(env="test", data_dir=tmp_path / "data", database_url=db_url, secret_key="s" * 48)
-    return create_app(settings, engine)
 
 
 def company_b_objects(app: Any, world: World, engine: Engine, tmp_path: Path) -> dict[str, str]:

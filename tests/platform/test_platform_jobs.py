@@ -24,7 +24,7 @@ from aion.platform.jobkinds import KINDS, JobKindSpec, Prepared, PrepareRequest,
 from aion.platform.jobstore import SqlJobStore
 from aion.platform.models import JobRecord, ModelVersion
 from aion.platform.runtime import PlatformRuntime
-from tests.foundation.factories import World, make_world
+from tests.foundation.factories import World
 from tests.platform.helpers import write_images
 
 
@@ -54,11 +54,6 @@ def sleep_kind() -> Iterator[None]:
     _register_sleep_kind("test_sleep")
     yield
     KINDS.pop("test_sleep", None)
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return make_world(engine)
 
 
 def member(engine: Engine, world: World, key: str = "a_member") -> Session:

@@ -10,14 +10,11 @@ from typing import Any
 import numpy as np
 import pytest
 from PIL import Image
-from sqlalchemy import Engine
 
 from aion.platform.errors import PlatformError
 from aion.platform.previews import make_preview, preview_blob, preview_ref
 from aion.platform.storage.blobstore import LocalBlobStore
-from aion.settings import Settings
-from aion.web.app import create_app
-from tests.foundation.factories import World, make_world
+from tests.foundation.factories import World
 from tests.platform.helpers import make_zip, png
 from tests.platform.webtools import client_for, upload_resumable
 
@@ -81,17 +78,6 @@ def test_a_preview_is_made_once_and_again_if_its_blob_is_gone(tmp_path: Path) ->
     assert store.delete(first)
     assert preview_blob(store, src, "cam.tif", 256) == first  # made again (same bytes, same hash)
     assert store.exists(first)
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return make_world(engine)
-
-
-@pytest.fixture
-def app(tmp_path: Path, engine: Engine, db_url: str, world: World) -> Any:
-    settings = Settings(env="test", data_dir=tmp_path / "data", database_url=db_url, secret_key="s" * 48)
-    return create_app(settings, engine)
 
 
 def test_pages_show_previews_of_a_tiff_data_set(app: Any, world: World, tmp_path: Path) -> None:

@@ -14,12 +14,7 @@ from aion.core.tenancy import NotFound, Scope
 from aion.platform import modelregistry as reg
 from aion.platform.errors import PlatformError
 from aion.platform.runtime import PlatformStorage
-from tests.foundation.factories import World, make_world
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return make_world(engine)
+from tests.foundation.factories import World
 
 
 def test_promote_rollback_and_compare(engine: Engine, world: World, tmp_path: Path) -> None:

@@ -6,29 +6,15 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import Engine, func, select
 
 from aion.core.db import system_session
 from aion.platform.models import BlobRef, DatasetVersion
-from aion.settings import Settings
 from aion.solutions.inspection import InspectionModel
 from aion.solutions.inspection.config import TrainConfig
-from aion.web.app import create_app
-from tests.foundation.factories import World, make_world
+from tests.foundation.factories import World
 from tests.platform.helpers import bomb_zip, make_zip, png
 from tests.platform.webtools import client_for, image_zip_bytes, upload_resumable, wait_job
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return make_world(engine)
-
-
-@pytest.fixture
-def app(tmp_path: Path, engine: Engine, db_url: str, world: World) -> Any:
-    settings = Settings(env="test", data_dir=tmp_path / "data", database_url=db_url, secret_key="s" * 48)
-    return create_app(settings, engine)
 
 
 def test_member_uploads_labels_trains_compares_promotes_and_rolls_back(

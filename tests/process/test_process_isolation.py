@@ -3,29 +3,12 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
-import pytest
-from sqlalchemy import Engine
-
-from aion.settings import Settings
-from aion.web.app import create_app
 from aion.web.routes import id_routes
-from tests.foundation.factories import World, make_world
+from tests.foundation.factories import World
 from tests.platform.webtools import client_for
 from tests.process.flow import create_sensor_dataset, train_through_web
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return make_world(engine)
-
-
-@pytest.fixture
-def app(tmp_path: Path, engine: Engine, db_url: str, world: World) -> Any:
-    settings = Settings(env="test", data_dir=tmp_path / "data", database_url=db_url, secret_key="s" * 48)
-    return create_app(settings, engine)
 
 
 def process_routes(app: Any) -> list[tuple[str, str]]:

@@ -10,22 +10,9 @@ from sqlalchemy import Engine, func, select
 
 from aion.core.db import system_session
 from aion.platform.models import JobRecord, ModelVersion
-from aion.settings import Settings
-from aion.web.app import create_app
-from tests.foundation.factories import World, make_world
+from tests.foundation.factories import World
 from tests.platform.webtools import client_for
 from tests.process.flow import SPIKE, STUCK, create_sensor_dataset, field_value, sensor_csv, train_through_web
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return make_world(engine)
-
-
-@pytest.fixture
-def app(tmp_path: Path, engine: Engine, db_url: str, world: World) -> Any:
-    settings = Settings(env="test", data_dir=tmp_path / "data", database_url=db_url, secret_key="s" * 48)
-    return create_app(settings, engine)
 
 
 def overlapping(alarms: list[dict[str, Any]], span: tuple[int, int]) -> list[dict[str, Any]]:
