@@ -162,6 +162,7 @@ def test_staff_see_every_company_but_only_admin_sets_quotas(app: Any, world: Wor
         },
     )
     assert r.status_code == 200 and "베타화학" in r.text  # redirected back to the page
+    assert "/ 512.0 MiB</td>" in r.text  # the quota as it was entered: 0.5 GiB
     assert app.state.platform.service().scheduler.policy(str(world.company_b)).weight == 2.0
     bad = c.post(
         f"/compute/admin/quotas/{world.company_b}", data={"csrf_token": c.cookies["aion_csrf"], "weight": "x"}

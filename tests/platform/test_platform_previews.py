@@ -103,6 +103,8 @@ def test_pages_show_previews_of_a_tiff_data_set(app: Any, world: World, tmp_path
     assert bad.status_code == 400 and "4096" in bad.text
 
     page = c.get(f"/datasets/{ds['id']}/versions/{v['id']}").text
+    size = sum(len(d) for d in entries.values())
+    assert f"<dd>3 ({size / 1024:.1f} KiB)</dd>" in page  # the version's size in binary units
     assert f"/datasets/items/{tif}/preview?size=256" in page
     label = c.get(f"/datasets/{ds['id']}/label").text
     assert f'data-src="/datasets/items/{tif}/preview?size=1280"' in label
