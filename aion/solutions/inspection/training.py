@@ -270,14 +270,6 @@ def train(
         and n_held >= MIN_POOLED_IMAGES
         and any(it.mask_member is not None for it in defects)
     )
-    # new parts are searched coarse to fine: the held-back images' maps are made the same way.
-    # Not with a defect head: it reads the distance of every patch and its windows, and lost
-    # pixel AUROC on interpolated ones (docs/benchmarks.md, fourteenth session)
-    if cfg.search_stride == 2 and not head_wanted:
-        level = float(np.quantile(patches, cfg.refine_quantile))
-        patches = emulate(patches, level)
-        meta = replace(meta, search_stride=2, refine_level=level, version=SEARCH_FORMAT_VERSION)
-        scorer.meta = meta
     # only the held-back images' features are needed from here (the defect head learns from them):
     # the fit images' go before the head's fit, the largest step of training
     held_feats = feats[n_fit:].copy()
@@ -318,6 +310,14 @@ def train(
                 version=HEAD_FORMAT_VERSION,
             )
             head_decoded = []  # scored out of fold below
+    # new parts are searched coarse to fine: the held-back images' maps are made the same way.
+    # Not with a defect head: it reads the distance of every patch and its windows, and lost
+    # pixel AUROC on interpolated ones (docs/benchmarks.md, fourteenth session). Decided after the
+    # head's fit: when too few masks mark a defect for a head, the model has none and searches so
+    if cfg.search_stride == 2 and head_fit is None:
+        level = float(np.quantile(patches, cfg.refine_quantile))
+        patches = emulate(patches, level)
+        meta = replace(meta, search_stride=2, refine_level=level, version=SEARCH_FORMAT_VERSION)
     held_patches = patches.astype(np.float16) if n_held else None  # their heat maps, for reports
     good_maps = scorer.anomaly_maps(patches)
     meta = _score_statistics(meta, good_maps, n_held, cfg)

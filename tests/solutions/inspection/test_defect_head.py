@@ -313,7 +313,9 @@ def test_too_few_masks_set_the_threshold_only(stains: Path, tmp_path: Path) -> N
     model = train(
         ds, TrainConfig(resolution=RESOLUTION, threads=2, min_bank_size=200), defects=sample_defects(ds, 3)
     )
-    assert model.defect_head_ is None and model.meta.version == 4 and not model.meta.head_images
+    assert model.defect_head_ is None and not model.meta.head_images
+    # no head: searched coarse to fine as any model without one (format 8)
+    assert model.meta.version == 8 and model.meta.search_stride == 2 and model.meta.refine_level > 0
     assert model.train_report_.n_head_images == 0
     assert model.meta.threshold_method == "f1" and model.train_report_.n_defect_images == 3
 
