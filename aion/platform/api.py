@@ -15,6 +15,7 @@ from aion.platform import jobs as job_service
 from aion.platform import modelregistry as reg
 from aion.platform import policy
 from aion.platform.errors import PlatformError, QuotaExceeded, ValidationFailed
+from aion.platform.masks import MAX_MASK_BYTES
 from aion.platform.models import (
     Dataset,
     DatasetItem,
@@ -118,6 +119,44 @@ def api_label(request: Request, session: SessionDep, user: CurrentUser, item_id:
         return ds_service.set_label(session, item.id, body.value, body.box)
     except PlatformError as e:
         return problem(request, e)
+
+
+@router.put("/datasets/items/{item_id}/mask", response_model=LabelPublic, tags=["datasets"])
+async def api_mask(request: Request, session: SessionDep, user: CurrentUser, item_id: int) -> Any:
+    """Label an image NG with the defect mask painted on it: the body is a PNG (``image/png``) of
+    the image's shape whose alpha channel, or grey value, marks the defect (``masks.py``)."""
+    item = get_scoped(session, DatasetItem, item_id)
+    policy.require(policy.can_edit(user, item.company_id))
+    try:
+        data = await _capped_body(request, MAX_MASK_BYTES)
+        return ds_service.set_mask(session, runtime(request).storage.store, item.id, data)
+    except PlatformError as e:
+        return problem(request, e)
+
+
+@router.delete("/datasets/items/{item_id}/mask", response_model=LabelPublic, tags=["datasets"])
+def api_mask_delete(request: Request, session: SessionDep, user: CurrentUser, item_id: int) -> Any:
+    """Remove the painted mask (and any box): the image stays NG without a region."""
+    item = get_scoped(session, DatasetItem, item_id)
+    policy.require(policy.can_edit(user, item.company_id))
+    return ds_service.set_label(session, item.id, "ng", keep_region=False)
+
+
+async def _capped_body(request: Request, limit: int) -> bytes:
+    """The request body, refused once it passes ``limit`` bytes (before all of it is read)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PlatformError(
+            "The mask is too large: {size} bytes (at most {limit}).", size=int(declared), limit=limit
+        )
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PlatformError(
+                "The mask is too large: {size} bytes (at most {limit}).", size=len(body), limit=limit
+            )
+    return bytes(body)
 
 
 # -- resumable uploads ----------------------------------------------------------------------------

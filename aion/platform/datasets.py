@@ -9,6 +9,7 @@ with any problem raises :class:`~aion.platform.errors.ValidationFailed` and stor
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from collections.abc import Iterable
@@ -21,7 +22,9 @@ from sqlalchemy.orm import Session
 from aion.core import audit
 from aion.core.tenancy import current_scope, get_scoped
 from aion.platform.errors import PlatformError, ValidationFailed
+from aion.platform.masks import read_painted_mask, shown_size
 from aion.platform.models import Dataset, DatasetItem, DatasetKind, DatasetVersion, Label, LabelValue
+from aion.platform.previews import PREVIEW_SIZES, preview_blob
 from aion.platform.quota import DbStorageQuota
 from aion.platform.storage.archive import ArchiveLimits
 from aion.platform.storage.blobstore import BlobStore
@@ -139,6 +142,7 @@ def _write_version(
         "items": [
             {"path": it.path, "sha256": it.sha256, "size": it.size, "label": it.label}
             | ({"box": it.box} if it.box else {})
+            | ({"mask": it.mask_sha256} if it.mask_sha256 else {})
             | ({"events": it.events} if it.events else {})
             for it in items
         ],
@@ -170,6 +174,7 @@ def _write_version(
 
 
 def _copy_item(it: DatasetItem) -> DatasetItem:
+    """The item as the next version starts with it: its file, label and marks (box, mask, events)."""
     return DatasetItem(
         path=it.path,
         sha256=it.sha256,
@@ -177,6 +182,9 @@ def _copy_item(it: DatasetItem) -> DatasetItem:
         media_type=it.media_type,
         label=it.label,
         label_by=it.label_by,
+        box=it.box,
+        mask_sha256=it.mask_sha256,
+        events=it.events,
     )
 
 
@@ -258,12 +266,27 @@ def register_folder(
 
 
 # -- labeling ---------------------------------------------------------------------------------
-def set_label(session: Session, item_id: int, value: str | None, box: list[float] | None = None) -> Label:
-    """Record one label (``ok``/``ng``, or ``None`` to clear) on an item, with its author."""
+def set_label(
+    session: Session,
+    item_id: int,
+    value: str | None,
+    box: list[float] | None = None,
+    mask_sha256: str | None = None,
+    keep_region: bool = True,
+) -> Label:
+    """Record one label (``ok``/``ng``, or ``None`` to clear) on an item, with its author.
+
+    An NG label may carry the defect's region: a ``box`` or a painted mask (``mask_sha256``, see
+    :func:`set_mask`). An NG label without one keeps the region the item has (pressing NG again on
+    a marked image does not wipe what was drawn) unless ``keep_region`` is false; clearing or OK
+    drops it.
+    """
     if value is not None and value not in {v.value for v in LabelValue}:
         raise PlatformError("Unknown label: {value}", value=value)
     if value == LabelValue.EVENT and box is None:
         raise PlatformError("An event needs a time range.")
+    if box is not None and mask_sha256 is not None:
+        raise PlatformError("A label has a box or a mask, not both.")
     if box is not None:
         x0, y0, x1, y1 = (float(v) for v in box)
         if not (0.0 <= x0 < x1 <= 1.0 and 0.0 <= y0 < y1 <= 1.0):
@@ -271,7 +294,11 @@ def set_label(session: Session, item_id: int, value: str | None, box: list[float
         if value not in (LabelValue.NG, LabelValue.EVENT):
             raise PlatformError("Only an NG label has a defect region.")
         box = [round(x0, 4), round(y0, 4), round(x1, 4), round(y1, 4)]
+    if mask_sha256 is not None and value != LabelValue.NG:
+        raise PlatformError("Only an NG label has a defect region.")
     item = get_scoped(session, DatasetItem, item_id)
+    if value == LabelValue.NG and box is None and mask_sha256 is None and keep_region:
+        box, mask_sha256 = current_region(session, item)
     scope = current_scope(session)
     label = Label(
         company_id=item.company_id,
@@ -279,12 +306,43 @@ def set_label(session: Session, item_id: int, value: str | None, box: list[float
         version_id=item.version_id,
         value=value or "",
         box=box,
+        mask_sha256=mask_sha256,
         author_id=scope.actor_id,
         author=scope.actor,
     )
     session.add(label)
     session.flush()
     return label
+
+
+def current_region(session: Session, item: DatasetItem) -> tuple[list[float] | None, str | None]:
+    """The defect region an item has now, ``(box, mask_sha256)``: its latest label's since the
+    version was written, else the version's; ``(None, None)`` unless it is NG."""
+    stmt = select(Label).where(Label.item_id == item.id, Label.value != LabelValue.EVENT.value)
+    latest = session.scalars(stmt.order_by(Label.id.desc()).limit(1)).first()
+    if latest is not None:
+        return (latest.box, latest.mask_sha256) if latest.value == LabelValue.NG else (None, None)
+    return (item.box, item.mask_sha256) if item.label == LabelValue.NG else (None, None)
+
+
+def set_mask(session: Session, store: BlobStore, item_id: int, data: bytes) -> Label:
+    """Label an image NG with the defect mask painted over it (PNG ``data``, see ``masks.py``).
+
+    The mask is checked against the image's shape, stored as a binary PNG blob (charged to the
+    company's storage) and carried into the next version by :func:`commit_labels`.
+    """
+    item = get_scoped(session, DatasetItem, item_id)
+    if not item.media_type.startswith("image/"):
+        raise PlatformError("Only an image can have a defect mask.")
+    # the page paints on the image's preview: the image as shown (EXIF-turned), shrunk
+    with store.open(preview_blob(store, item.sha256, item.path, PREVIEW_SIZES[-1])) as f:
+        size = shown_size(io.BytesIO(f.read()))
+    mask = read_painted_mask(data, size)
+    quota = DbStorageQuota(session)
+    quota.require(item.company_id, {hashlib.sha256(mask.png).hexdigest(): len(mask.png)})
+    info = store.put_stream(io.BytesIO(mask.png))
+    quota.charge(str(item.company_id), info.sha256, info.size)
+    return set_label(session, item.id, LabelValue.NG.value, mask_sha256=info.sha256)
 
 
 def pending_labels(session: Session, version_id: int) -> dict[int, Label]:
@@ -325,10 +383,13 @@ def commit_labels(session: Session, store: BlobStore, dataset: Dataset, note: st
     for it in version_items(session, parent.id):
         new = _copy_item(it)
         lab = pending.get(it.id)
-        if lab is not None and ((lab.value or None) != it.label or lab.box != it.box):
+        if lab is not None and (
+            (lab.value or None) != it.label or lab.box != it.box or lab.mask_sha256 != it.mask_sha256
+        ):
             new.label = lab.value or None
             new.label_by = lab.author
             new.box = lab.box if lab.value == "ng" else None
+            new.mask_sha256 = lab.mask_sha256 if lab.value == "ng" else None
             changed += 1
         if it.id in evented:
             events = item_events(session, it)

@@ -68,18 +68,33 @@ def _mask_stem(path: str) -> str:
     return stem[: -len("_mask")] if stem.endswith("_mask") else stem
 
 
-def prepare_train_inspection(session: Session, req: PrepareRequest) -> Prepared:
-    """Images of the version -> worker parameters; needs a few good images. An NG image with a
-    mask of the same stem (``ng_masks/``, ``masks/`` or ``ground_truth/``) carries it, else the
-    defect box drawn on it in the labeling page (the worker makes a mask of it): masked NG images
-    train a defect head beside the memory bank (``aion/solutions/inspection/head.py``)."""
-    every = version_items(session, req.version.id)
-    items = [it for it in every if it.media_type != "mask"]
+def mask_files(items: list[Any]) -> dict[int, Any]:
+    """The mask file of each NG image among a version's ``items``, by the image item's id: a mask
+    (``ng_masks/``, ``masks/`` or ``ground_truth/``) whose stem names exactly one NG image, and
+    the only mask of that stem (no guessing)."""
     masks: dict[str, list[Any]] = {}
-    for it in every:
+    for it in items:
         if it.media_type == "mask":
             masks.setdefault(_mask_stem(it.path), []).append(it)
-    ng_stems = Counter(PurePosixPath(it.path).stem.lower() for it in items if it.label == "ng")
+    images = [it for it in items if it.media_type != "mask" and it.label == "ng"]
+    ng_stems = Counter(PurePosixPath(it.path).stem.lower() for it in images)
+    out: dict[int, Any] = {}
+    for it in images:
+        stem = PurePosixPath(it.path).stem.lower()
+        if len(masks.get(stem, [])) == 1 and ng_stems[stem] == 1:
+            out[it.id] = masks[stem][0]
+    return out
+
+
+def prepare_train_inspection(session: Session, req: PrepareRequest) -> Prepared:
+    """Images of the version -> worker parameters; needs a few good images. An NG image carries
+    the mask painted on it in the labeling page, else a mask file of the same stem (``ng_masks/``,
+    ``masks/`` or ``ground_truth/``), else the defect box drawn on it (the worker makes a mask of
+    it): masked NG images train a defect head beside the memory bank
+    (``aion/solutions/inspection/head.py``)."""
+    every = version_items(session, req.version.id)
+    items = [it for it in every if it.media_type != "mask"]
+    mask_of = mask_files(every)
     good = [it for it in items if it.label != "ng"]
     if len(good) < 2:
         raise PlatformError("Training needs at least {n} good or unlabelled images.", n=2)
@@ -101,10 +116,11 @@ def prepare_train_inspection(session: Session, req: PrepareRequest) -> Prepared:
 
     def ref(it: Any) -> dict[str, Any]:
         out = {"path": it.path, "sha256": it.sha256, "label": it.label}
-        stem = PurePosixPath(it.path).stem.lower()
-        # a mask is used only where its stem names one NG image and one mask (no guessing)
-        if it.label == "ng" and len(masks.get(stem, [])) == 1 and ng_stems[stem] == 1:
-            out["mask"] = {"path": masks[stem][0].path, "sha256": masks[stem][0].sha256}
+        if it.label == "ng" and it.mask_sha256:  # painted in the labeling page: it wins
+            stem = PurePosixPath(it.path).stem.lower()
+            out["mask"] = {"path": f"painted/{stem}.png", "sha256": it.mask_sha256}
+        elif it.id in mask_of:
+            out["mask"] = {"path": mask_of[it.id].path, "sha256": mask_of[it.id].sha256}
         elif it.label == "ng" and it.box:  # the box drawn in the labeling page: a coarse mask
             out["box"] = [float(v) for v in it.box]
         return out

@@ -101,6 +101,8 @@ class DatasetItem(CompanyOwned, Base):
     label_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
     # defect region [x0, y0, x1, y1] as fractions of the image
     box: Mapped[list[float] | None] = mapped_column(JSON, nullable=True)
+    # SHA-256 of the defect mask painted in the labeling page (a binary PNG blob; ``masks.py``)
+    mask_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     events: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)  # sensor events
 
 
@@ -118,6 +120,7 @@ class Label(CompanyOwned, Base):
     )
     value: Mapped[str] = mapped_column(String(16))
     box: Mapped[list[float] | None] = mapped_column(JSON, nullable=True)  # [x0, y0, x1, y1], 0..1
+    mask_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)  # a painted mask
     author_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     author: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

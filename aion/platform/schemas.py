@@ -84,6 +84,7 @@ class LabelPublic(Public):
     item_id: int
     value: str
     box: list[float] | None
+    mask_sha256: str | None  # a painted defect mask: GET /datasets/items/{item_id}/mask
     author: str
     created_at: datetime
 

@@ -48,17 +48,16 @@ def box_mask(image: Path, box: list[float], out: Path) -> bool:
     [[1, 2], [1, 3], [1, 4], [2, 2], [2, 3], [2, 4]]
     """
     import numpy as np
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
-    try:
-        with Image.open(image) as im:
-            w, h = im.size
-            # the box was drawn on the image as shown, turned by its EXIF orientation (phone photos),
-            # and the engine turns it the same way when it reads it
-            if im.getexif().get(0x0112, 1) in (5, 6, 7, 8):
-                w, h = h, w
-    except (OSError, UnidentifiedImageError, ValueError, SyntaxError):
+    from aion.platform.masks import shown_size
+
+    # the box was drawn on the image as shown, turned by its EXIF orientation (phone photos), and
+    # the engine turns it the same way when it reads it
+    size = shown_size(image)
+    if size is None:
         return False
+    w, h = size
     x0, y0, x1, y1 = (float(v) for v in box)
     mask = np.zeros((h, w), dtype=np.uint8)
     c0, c1 = int(np.floor(x0 * w)), max(int(np.floor(x0 * w)) + 1, int(np.ceil(x1 * w)))
@@ -71,7 +70,8 @@ def box_mask(image: Path, box: list[float], out: Path) -> bool:
 
 def _materialize(items: list[dict[str, Any]], root: Path, store: str | None) -> Materialized:
     """Fetch each image into ``root/ok`` or ``root/ng`` (unlabelled images count as good), and an
-    NG image's mask into ``root/ng_masks/<its stem>.png`` (its mask file), or else the mask of the
+    NG image's mask into ``root/ng_masks/<its stem>.png`` (the mask painted in the labeling page,
+    else its mask file), or else the mask of the
     box drawn on it in the labeling page into ``root/ng_boxes/<its stem>.png`` (the engine then
     knows part of it is good surface: ``ImageItem.mask_is_box``)."""
     n_ok = n_masks = n_boxes = 0

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -26,8 +26,8 @@ from aion.i18n import gettext
 from aion.platform import datasets as ds_service
 from aion.platform import jobkinds, policy
 from aion.platform.errors import PlatformError, ValidationFailed
-from aion.platform.kinds import INSPECTION_DEFAULTS, RESOLUTIONS
-from aion.platform.models import DatasetItem, DatasetKind
+from aion.platform.kinds import INSPECTION_DEFAULTS, RESOLUTIONS, mask_files
+from aion.platform.models import DatasetItem, DatasetKind, Label
 from aion.platform.previews import PREVIEW_SIZES, preview_blob
 from aion.platform.quota import storage_limit, storage_used
 from aion.platform.runtime import PlatformRuntime, runtime_for
@@ -230,6 +230,12 @@ async def dataset_upload(
     return redirect(f"/datasets/{dataset.id}/versions/{version.id}", "created")
 
 
+def _marked(ng_items: list[DatasetItem]) -> tuple[int, int]:
+    """How many NG images have a painted mask, and how many a box (and no painted mask)."""
+    painted = sum(1 for it in ng_items if it.mask_sha256)
+    return painted, sum(1 for it in ng_items if it.box and not it.mask_sha256)
+
+
 @router.get("/datasets/{dataset_id}/versions/{version_id}")
 def version_page(
     request: Request,
@@ -261,10 +267,10 @@ def version_page(
         job_kinds=jobkinds.kinds_for(dataset.kind),
         resolutions=RESOLUTIONS,
         train_defaults=INSPECTION_DEFAULTS,
-        # NG images whose defect is marked (a box from the labeling page): they train a defect head
-        n_boxed=sum(1 for it in ds_service.version_items(session, version.id, label="ng") if it.box)
+        # NG images whose defect is marked in the labeling page: they train a defect head
+        marked=_marked(ds_service.version_items(session, version.id, label="ng"))
         if version.counts.get("ng")
-        else 0,
+        else (0, 0),
         can_edit=policy.can_edit(user, dataset.company_id),
     )
 
@@ -321,9 +327,11 @@ def label_page(request: Request, session: SessionDep, user: CurrentUser, dataset
     version = ds_service.latest_version(session, dataset.id)
     if dataset.kind != DatasetKind.INSPECTION_IMAGES or version is None:
         raise NotFound("labeling", dataset_id)
-    items = [it for it in ds_service.version_items(session, version.id) if it.media_type != "mask"]
+    every = ds_service.version_items(session, version.id)
+    items = [it for it in every if it.media_type != "mask"]
     pending = ds_service.pending_labels(session, version.id)
     current = {it.id: (pending[it.id].value if it.id in pending else it.label) or "" for it in items}
+    mask_of = mask_files(every)
     return render(
         request,
         "platform/label.html",
@@ -332,8 +340,47 @@ def label_page(request: Request, session: SessionDep, user: CurrentUser, dataset
         items=items,
         current=current,
         pending=pending,
+        regions={it.id: _region(it, pending.get(it.id), mask_of.get(it.id)) for it in items},
         history=ds_service.label_history(session, version.id, 20),
         can_edit=policy.can_edit(user, dataset.company_id),
+    )
+
+
+class Region(NamedTuple):
+    """The defect region the labeling page shows on an image: a box, or a mask's address."""
+
+    box: list[float] | None
+    mask_url: str | None
+
+
+def _region(item: DatasetItem, pending: Label | None, mask_file: DatasetItem | None) -> Region:
+    """The region of ``item`` now: its latest label's (``pending``), else its version's; an NG
+    image with neither a box nor a painted mask shows the mask file uploaded with it, if any."""
+    value, box, mask = (
+        (pending.value, pending.box, pending.mask_sha256)
+        if pending is not None
+        else (item.label, item.box, item.mask_sha256)
+    )
+    if value != "ng":
+        return Region(None, None)
+    if mask:  # the address changes with the mask, so a browser's cached copy is never stale
+        return Region(None, f"/datasets/items/{item.id}/mask?v={mask[:12]}")
+    if box is None and mask_file is not None:
+        return Region(None, f"/datasets/items/{mask_file.id}/preview?size={PREVIEW_SIZES[-1]}")
+    return Region(box, None)
+
+
+@router.get("/datasets/items/{item_id}/mask")
+def item_mask(request: Request, session: SessionDep, user: CurrentUser, item_id: int) -> Response:
+    """The defect mask painted on an image (its latest label's, else its version's), a PNG."""
+    item = get_scoped(session, DatasetItem, item_id)
+    _box, mask = ds_service.current_region(session, item)
+    if mask is None:
+        raise NotFound("mask", item_id)
+    return FileResponse(
+        runtime(request).storage.store.path(mask),
+        media_type="image/png",
+        headers={"Cache-Control": "private, max-age=86400", "Content-Security-Policy": "default-src 'none'"},
     )
 
 

@@ -258,6 +258,38 @@ def test_boxes_drawn_on_ng_images_train_a_defect_head_in_the_job(
     assert InspectionModel.load(runtime.storage.store.path(mv.sha256)).defect_head_ is not None
 
 
+def test_masks_painted_on_ng_images_train_a_defect_head_in_the_job(
+    engine: Engine, world: World, runtime: PlatformRuntime, tmp_path: Path
+) -> None:
+    """A member paints over each defect with the labeling page's brush; the job gives the
+    paintings to the engine as masks (not boxes), and those NG images train a defect head."""
+    import io
+
+    from PIL import Image
+
+    folder = write_images(tmp_path / "painted", n_ok=30, n_ng=6)
+    with member(engine, world) as s, s.begin():
+        ds = datasets.create_dataset(s, world.company_a, "painted parts", "inspection_images")
+        v1 = datasets.register_folder(s, runtime.storage.store, runtime.storage.tmp, ds, folder)
+        ng = [it for it in datasets.version_items(s, v1.id) if it.label == "ng"]
+        datasets.set_label(s, ng[0].id, "ng", [0.0, 0.0, 0.5, 0.5])  # a box first, painted over below
+        for k, it in enumerate(ng[:4]):  # two NG images stay unmarked: they set the threshold only
+            canvas = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
+            canvas.paste((255, 40, 40, 255), (64 // 3 - 1, 64 // 3 - 1, 64 // 3 + 11 + k, 64 // 3 + 11))
+            png_bytes = io.BytesIO()
+            canvas.save(png_bytes, "PNG")
+            datasets.set_mask(s, runtime.storage.store, it.id, png_bytes.getvalue())
+        ds_id, v_id = ds.id, datasets.commit_labels(s, runtime.storage.store, ds).id
+    done = train_at_64(engine, world, runtime, ds_id, v_id)
+    assert done.state == "succeeded", done.error
+    with member(engine, world) as s:
+        logs = jobs.job_logs(s, runtime, done.id)
+        mv = modelregistry.get_version(s, done.outcome["model_id"], done.outcome["model_version_id"])
+    assert any("6 NG (4 with masks, 0 with boxes)" in line for line in logs), logs
+    assert done.metrics["head_images"] == 4
+    assert sorted(mv.report["train"]["head_items"]) == sorted(it.path for it in ng[:4])
+
+
 def test_a_box_on_a_turned_phone_photo_masks_the_region_the_user_saw(tmp_path: Path) -> None:
     """A phone photo stored landscape with an EXIF orientation (6: turn 90 degrees) is shown, and
     boxed, upright; the engine reads it upright too, so the box's mask is made upright."""

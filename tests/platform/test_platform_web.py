@@ -190,14 +190,14 @@ def test_a_windows_zip_with_a_bad_file_is_refused_then_stored_without_it_when_as
     assert (
         "건너뛴 파일 (1)" in stored.text and "주조품/양품/잘린 사진.png</span>: 손상된 이미지" in stored.text
     )
-    assert "NG 이미지 1장 중 0장에 불량 상자가 있고, 마스크 파일은 0개입니다" in stored.text
+    assert "NG 이미지 1장 중 0장에 칠한 불량 마스크가, 0장에 불량 상자가 있고" in stored.text
     # a box drawn on the NG image: the next version's training form counts it
     items = c.get(f"/api/datasets/{ds['id']}/versions/{v1['id']}/items").json()
     ng = next(it for it in items if it["label"] == "ng")
     box = {"value": "ng", "box": [0.2, 0.2, 0.6, 0.6]}
     assert c.post(f"/api/datasets/items/{ng['id']}/label", json=box).status_code == 200
     page = c.post(f"/datasets/{ds['id']}/labels/commit", data={"csrf_token": token, "note": "boxes"})
-    assert page.status_code == 200 and "NG 이미지 1장 중 1장에 불량 상자가 있고" in page.text
+    assert page.status_code == 200 and "NG 이미지 1장 중 0장에 칠한 불량 마스크가, 1장에 불량 상자가" in page.text
     # the resumable API takes the same choice
     up = upload_resumable(
         c,

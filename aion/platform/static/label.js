@@ -1,4 +1,6 @@
 // Labeling by keyboard: o = OK, n = NG, x = clear, arrows = previous / next; click selects.
+// Marking the defect: the box tool (r) drags a box; the brush (b) and the eraser (e) paint a
+// mask over it ([ and ] change the brush size), saved with s or on moving to another image.
 (function () {
   "use strict";
   var root = document.getElementById("labeler");
@@ -10,7 +12,32 @@
   var shown = document.getElementById("viewer-label");
   var pos = document.getElementById("viewer-pos");
   var boxEl = document.getElementById("viewer-box");
+  var canvas = document.getElementById("viewer-mask");
+  var ctx = canvas.getContext("2d");
+  var sizeEl = document.getElementById("brush-size");
+  var stateEl = document.getElementById("mask-state");
+  var tools = Array.prototype.slice.call(root.querySelectorAll(".tools .tool"));
+  var PAINT = "rgb(255, 40, 40)";
   var i = 0;
+  var tool = "box";
+  var dirty = false; // the mask on the canvas differs from the saved one
+
+  function api(li, method, body, type) {
+    var headers = { "X-CSRF-Token": root.dataset.csrf };
+    if (type) headers["Content-Type"] = type;
+    return fetch("/api/datasets/items/" + li.dataset.id + (type === "application/json" ? "/label" : "/mask"), {
+      method: method, credentials: "same-origin", headers: headers, body: body
+    }).then(function (r) {
+      return r.json().then(function (j) { if (!r.ok) throw new Error(j.detail || r.status); return j; });
+    });
+  }
+
+  function place(el) {
+    el.style.left = img.offsetLeft + "px";
+    el.style.top = img.offsetTop + "px";
+    el.style.width = img.clientWidth + "px";
+    el.style.height = img.clientHeight + "px";
+  }
 
   function drawBox(b) {
     if (!b) { boxEl.hidden = true; return; }
@@ -24,62 +51,145 @@
 
   function boxOf(li) { return li.dataset.box ? JSON.parse(li.dataset.box) : null; }
 
+  function setState(text) { if (stateEl) stateEl.textContent = text; }
+
+  function setDirty(d) {
+    dirty = d;
+    canvas.dataset.dirty = d ? "1" : "0";
+    if (stateEl) setState(d ? stateEl.dataset.unsaved : "");
+  }
+
+  // The canvas holds the mask at the preview's own pixels; a stored mask (white on black) is
+  // drawn on it in the paint colour, transparent elsewhere.
+  function loadMask(li) {
+    canvas.width = img.naturalWidth || 1;
+    canvas.height = img.naturalHeight || 1;
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    place(canvas);
+    setDirty(false);
+    canvas.hidden = !li.dataset.mask && tool === "box";
+    if (!li.dataset.mask) return;
+    var m = new Image();
+    m.onload = function () {
+      if (items[i] !== li || dirty) return;
+      ctx.drawImage(m, 0, 0, canvas.width, canvas.height);
+      var data = ctx.getImageData(0, 0, canvas.width, canvas.height);
+      var p = data.data;
+      for (var k = 0; k < p.length; k += 4) {
+        var on = p[k] > 127 && p[k + 3] > 127;
+        p[k] = 255; p[k + 1] = 40; p[k + 2] = 40; p[k + 3] = on ? 255 : 0;
+      }
+      ctx.putImageData(data, 0, 0);
+      canvas.dataset.loaded = li.dataset.mask;
+    };
+    m.src = li.dataset.mask;
+  }
+
+  function render(li) { drawBox(boxOf(li)); loadMask(li); }
+
   function show(k) {
     if (!items.length) return;
+    if (dirty) saveMask();
     i = Math.max(0, Math.min(items.length - 1, k));
     items.forEach(function (li) { li.classList.remove("current"); li.removeAttribute("aria-current"); });
     var li = items[i];
     li.classList.add("current");
     li.setAttribute("aria-current", "true");
     li.scrollIntoView({ block: "nearest" });
+    img.onload = function () { render(li); };
     img.src = li.dataset.src;
     img.alt = li.dataset.name;
     name.textContent = li.dataset.name;
     shown.textContent = (li.dataset.label || "").toUpperCase();
     pos.textContent = (i + 1) + " / " + items.length;
-    if (img.complete) drawBox(boxOf(li)); else img.onload = function () { drawBox(boxOf(li)); };
+    if (img.complete && img.naturalWidth) render(li);
+  }
+
+  function applied(li, lab) {
+    li.dataset.label = lab.value;
+    li.dataset.box = lab.box ? JSON.stringify(lab.box) : "";
+    li.dataset.mask = lab.mask_sha256 ? "/datasets/items/" + li.dataset.id + "/mask?v=" + lab.mask_sha256.slice(0, 12) : "";
+    li.dataset.region = lab.mask_sha256 ? "mask" : (lab.box ? "box" : "");
+    li.className = "label-" + (lab.value || "none") + (li === items[i] ? " current" : "");
+    li.querySelector(".value").textContent = (lab.value || "").toUpperCase();
+    var by = li.querySelector(".by");
+    if (by) by.textContent = lab.author;
+    if (li === items[i]) shown.textContent = (lab.value || "").toUpperCase();
   }
 
   function label(value, box) {
     if (!canEdit || !items.length) return;
     var li = items[i];
-    fetch("/api/datasets/items/" + li.dataset.id + "/label", {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": root.dataset.csrf },
-      body: JSON.stringify({ value: value, box: box || null })
-    }).then(function (r) {
-      if (!r.ok) throw new Error(r.status);
-      return r.json();
-    }).then(function (lab) {
-      li.dataset.label = lab.value;
-      li.dataset.box = lab.box ? JSON.stringify(lab.box) : "";
-      li.className = "label-" + (lab.value || "none");
-      li.querySelector(".value").textContent = (lab.value || "").toUpperCase();
-      var by = li.querySelector(".by");
-      if (by) by.textContent = lab.author;
+    setDirty(false); // a new label replaces an unsaved painting
+    api(li, "POST", JSON.stringify({ value: value, box: box || null }), "application/json").then(function (lab) {
+      applied(li, lab);
       if (box) show(i); else show(i + 1);
     }).catch(function (e) { shown.textContent = "! " + e.message; });
+  }
+
+  function painted() {
+    var p = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+    for (var k = 3; k < p.length; k += 4) if (p[k] > 127) return true;
+    return false;
+  }
+
+  // Save the painting of the current image (a PNG of the canvas; its alpha marks the defect).
+  function saveMask() {
+    if (!canEdit || !items.length || !dirty) return;
+    var li = items[i];
+    setDirty(false);
+    if (!painted()) {
+      if (li.dataset.mask) api(li, "DELETE").then(function (lab) { applied(li, lab); })
+        .catch(function (e) { setState("! " + e.message); });
+      return;
+    }
+    canvas.toBlob(function (blob) {
+      api(li, "PUT", blob, "image/png").then(function (lab) {
+        applied(li, lab);
+        if (li === items[i] && stateEl) setState(stateEl.dataset.saved);
+      }).catch(function (e) { setState("! " + e.message); });
+    }, "image/png");
+  }
+
+  function useTool(t) {
+    tool = t;
+    tools.forEach(function (b) { b.setAttribute("aria-pressed", b.dataset.tool === t ? "true" : "false"); });
+    canvas.classList.toggle("painting", t !== "box");
+    if (t !== "box") canvas.hidden = false;
+  }
+
+  function brush(step) {
+    if (!sizeEl) return;
+    sizeEl.value = String(Math.max(+sizeEl.min, Math.min(+sizeEl.max, +sizeEl.value + step)));
   }
 
   document.addEventListener("keydown", function (ev) {
     var t = ev.target.tagName;
     if (t === "INPUT" || t === "TEXTAREA" || t === "SELECT" || ev.ctrlKey || ev.metaKey || ev.altKey) return;
     var k = ev.key;
-    if (k === "o" || k === "O") { label("ok"); ev.preventDefault(); }
-    else if (k === "n" || k === "N") { label("ng"); ev.preventDefault(); }
-    else if (k === "x" || k === "X") { label(null); ev.preventDefault(); }
-    else if (k === "ArrowRight" || k === "ArrowDown") { show(i + 1); ev.preventDefault(); }
-    else if (k === "ArrowLeft" || k === "ArrowUp") { show(i - 1); ev.preventDefault(); }
+    if (k === "o" || k === "O") label("ok");
+    else if (k === "n" || k === "N") { if (dirty) { saveMask(); show(i + 1); } else label("ng"); }
+    else if (k === "x" || k === "X") label(null);
+    else if (k === "ArrowRight" || k === "ArrowDown") show(i + 1);
+    else if (k === "ArrowLeft" || k === "ArrowUp") show(i - 1);
+    else if (canEdit && (k === "r" || k === "R")) useTool("box");
+    else if (canEdit && (k === "b" || k === "B")) useTool("brush");
+    else if (canEdit && (k === "e" || k === "E")) useTool("eraser");
+    else if (canEdit && (k === "s" || k === "S")) saveMask();
+    else if (k === "[") brush(-4);
+    else if (k === "]") brush(4);
+    else return;
+    ev.preventDefault();
   });
-  // Drag on the image: a defect region (the item becomes NG with that box).
+
+  // Box tool: drag on the image, a defect region (the item becomes NG with that box).
   var start = null;
   function rel(ev) {
     var r = img.getBoundingClientRect();
     return [Math.max(0, Math.min(1, (ev.clientX - r.left) / r.width)), Math.max(0, Math.min(1, (ev.clientY - r.top) / r.height))];
   }
   function norm(a, b) { return [Math.min(a[0], b[0]), Math.min(a[1], b[1]), Math.max(a[0], b[0]), Math.max(a[1], b[1])]; }
-  img.addEventListener("mousedown", function (ev) { if (canEdit) { start = rel(ev); ev.preventDefault(); } });
+  img.addEventListener("mousedown", function (ev) { if (canEdit && tool === "box") { start = rel(ev); ev.preventDefault(); } });
   img.addEventListener("mousemove", function (ev) { if (start) drawBox(norm(start, rel(ev))); });
   document.addEventListener("mouseup", function (ev) {
     if (!start) return;
@@ -88,6 +198,55 @@
     if (b[2] - b[0] > 0.01 && b[3] - b[1] > 0.01) label("ng", b.map(function (v) { return Math.round(v * 10000) / 10000; }));
     else drawBox(boxOf(items[i]));
   });
+
+  // Brush and eraser: pointer strokes on the canvas (mouse, pen or finger), in canvas pixels.
+  var last = null;
+  function at(ev) {
+    var r = canvas.getBoundingClientRect();
+    return [(ev.clientX - r.left) * canvas.width / r.width, (ev.clientY - r.top) * canvas.height / r.height];
+  }
+  function stroke(a, b) {
+    var r = canvas.getBoundingClientRect();
+    ctx.globalCompositeOperation = tool === "eraser" ? "destination-out" : "source-over";
+    ctx.strokeStyle = ctx.fillStyle = PAINT;
+    ctx.lineWidth = (sizeEl ? +sizeEl.value : 24) * canvas.width / r.width;
+    ctx.lineCap = ctx.lineJoin = "round";
+    ctx.beginPath();
+    ctx.moveTo(a[0], a[1]);
+    ctx.lineTo(b[0] + 0.01, b[1]);
+    ctx.stroke();
+    ctx.globalCompositeOperation = "source-over";
+    setDirty(true);
+  }
+  canvas.addEventListener("pointerdown", function (ev) {
+    if (!canEdit || tool === "box") return;
+    canvas.setPointerCapture(ev.pointerId);
+    last = at(ev);
+    stroke(last, last);
+    ev.preventDefault();
+  });
+  canvas.addEventListener("pointermove", function (ev) {
+    if (!last) return;
+    var p = at(ev);
+    stroke(last, p);
+    last = p;
+  });
+  function endStroke() { last = null; }
+  canvas.addEventListener("pointerup", endStroke);
+  canvas.addEventListener("pointercancel", endStroke);
+
+  tools.forEach(function (b) { b.addEventListener("click", function () { useTool(b.dataset.tool); b.blur(); }); });
+  if (sizeEl) sizeEl.addEventListener("change", function () { sizeEl.blur(); });
+  var save = document.getElementById("mask-save");
+  if (save) save.addEventListener("click", function () { saveMask(); save.blur(); });
+  var clear = document.getElementById("mask-clear");
+  if (clear) clear.addEventListener("click", function () {
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    setDirty(true);
+    clear.blur();
+  });
+  window.addEventListener("resize", function () { place(canvas); drawBox(boxOf(items[i])); });
+  window.addEventListener("beforeunload", function (ev) { if (dirty) { ev.preventDefault(); ev.returnValue = ""; } });
 
   items.forEach(function (li, k) {
     li.addEventListener("click", function (ev) { if (ev.target.tagName !== "BUTTON") show(k); });

@@ -1,0 +1,106 @@
+"""Painting a defect mask in the labelling page, in a real browser (Debian's chromium, Playwright).
+
+A member picks the brush, paints over a defect, saves with ``s``; erases part of it and moves on
+(which saves); reloads and finds the painting; saves the labels as a version whose NG image
+carries the mask that training reads.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from sqlalchemy import Engine
+
+from aion.core.db import session_factory
+from aion.core.tenancy import Scope
+from aion.platform import datasets
+from aion.platform.runtime import PlatformStorage
+from tests.browser import BROWSER, chromium_page, log_in
+from tests.foundation.factories import World
+from tests.platform.helpers import write_images
+
+pytestmark = BROWSER
+
+
+def test_a_member_paints_erases_and_saves_a_defect_mask(
+    server: tuple[str, World], engine: Engine, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    base, world = server
+    storage = PlatformStorage.at(tmp_path / "data")  # the server's data directory
+    folder = write_images(tmp_path / "parts", n_ok=3, n_ng=1)
+    with session_factory(engine)() as s, s.begin():
+        Scope.for_companies(
+            world.emails["a_member"], [world.company_a], actor_id=world.users["a_member"]
+        ).bind(s)
+        ds = datasets.create_dataset(s, world.company_a, "brackets", "inspection_images")
+        datasets.register_folder(s, storage.store, storage.tmp, ds, folder)
+        ds_id = ds.id
+
+    with chromium_page("ko-KR", viewport={"width": 1280, "height": 900}) as page:
+        log_in(page, base, world.emails["a_member"])
+        page.goto(f"{base}/datasets/{ds_id}/label")
+        first = page.locator(".label-list li").first
+        expect(first).to_contain_text("ng/ng_000.png")
+        expect(page.locator("#viewer-pos")).to_have_text("1 / 4")
+
+        # the brush: a stroke across the left part of the image's middle row
+        page.keyboard.press("b")
+        expect(page.get_by_role("button", name="붓 b")).to_have_attribute("aria-pressed", "true")
+        box = page.locator("#viewer-mask").bounding_box()
+        assert box is not None and box["width"] > 200
+
+        def at(fx: float, fy: float) -> tuple[float, float]:
+            return box["x"] + box["width"] * fx, box["y"] + box["height"] * fy
+
+        page.mouse.move(*at(0.1, 0.5))
+        page.mouse.down()
+        page.mouse.move(*at(0.4, 0.5), steps=8)
+        page.mouse.up()
+        expect(page.locator("#mask-state")).to_have_text("마스크가 아직 저장되지 않음")
+        page.keyboard.press("s")
+        expect(page.locator("#mask-state")).to_have_text("마스크 저장됨")
+        expect(first).to_have_class("label-ng current")
+        url = first.get_attribute("data-mask")
+        assert url and url.startswith("/datasets/items/")
+        mask = np.asarray(Image.open(io.BytesIO(page.request.get(base + url).body())))
+        assert mask.shape == (64, 64)  # the painting is at the image's own pixels
+        assert mask[32, 10:25].all() and not mask[:, 45:].any() and not mask[:15].any()
+
+        # the eraser over the stroke's start, then the next image: moving on saves the change
+        page.keyboard.press("e")
+        page.mouse.move(*at(0.05, 0.5))
+        page.mouse.down()
+        page.mouse.move(*at(0.2, 0.5), steps=4)
+        page.mouse.up()
+        page.keyboard.press("ArrowRight")
+        expect(page.locator("#viewer-pos")).to_have_text("2 / 4")
+        expect(first).not_to_have_attribute("data-mask", url)
+        url2 = first.get_attribute("data-mask")
+        assert url2
+        erased = np.asarray(Image.open(io.BytesIO(page.request.get(base + url2).body())))
+        assert not erased[32, :10].any() and erased[32, 18:25].all()
+        page.screenshot(path=str(tmp_path / "paint.png"), full_page=True)
+
+        # after a reload the painting is back on the canvas, in the paint colour
+        page.reload()
+        expect(page.locator("#viewer-mask")).to_have_attribute("data-loaded", url2)
+        alpha = page.evaluate(
+            """() => { const c = document.getElementById('viewer-mask');
+                 const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                 const at = (x, y) => d[(y * c.width + x) * 4 + 3];
+                 return [at(22, 32), at(5, 32), at(55, 32)]; }"""
+        )
+        assert alpha == [255, 0, 0]
+        expect(first.locator(".value")).to_have_text("NG")
+        assert first.get_attribute("data-region") == "mask"  # the list says " · 마스크" after NG
+        page.screenshot(path=str(tmp_path / "reloaded.png"), full_page=True)
+
+        # saved as a version: the NG image keeps its mask
+        page.get_by_role("button", name="라벨을 새 버전으로 저장").click()
+        expect(page.get_by_role("heading", name="brackets v2")).to_be_visible()
+        expect(page.locator("#head-hint")).to_contain_text("NG 이미지 1장 중 1장에 칠한 불량 마스크가")
