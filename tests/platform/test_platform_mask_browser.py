@@ -62,6 +62,11 @@ def test_a_member_paints_erases_and_saves_a_defect_mask(
         page.mouse.move(*at(0.4, 0.5), steps=8)
         page.mouse.up()
         expect(page.locator("#mask-state")).to_have_text("마스크가 아직 저장되지 않음")
+        page.mouse.move(*at(0.1, 0.9))  # a slip of the hand, undone with Ctrl+Z
+        page.mouse.down()
+        page.mouse.move(*at(0.5, 0.9), steps=4)
+        page.mouse.up()
+        page.keyboard.press("Control+z")
         page.keyboard.press("s")
         expect(page.locator("#mask-state")).to_have_text("마스크 저장됨")
         expect(first).to_have_class("label-ng current")
@@ -70,6 +75,7 @@ def test_a_member_paints_erases_and_saves_a_defect_mask(
         mask = np.asarray(Image.open(io.BytesIO(page.request.get(base + url).body())))
         assert mask.shape == (64, 64)  # the painting is at the image's own pixels
         assert mask[32, 10:25].all() and not mask[:, 45:].any() and not mask[:15].any()
+        assert not mask[48:].any()  # the undone stroke
 
         # the eraser over the stroke's start, then the next image: moving on saves the change
         page.keyboard.press("e")

@@ -197,7 +197,10 @@ def test_a_windows_zip_with_a_bad_file_is_refused_then_stored_without_it_when_as
     box = {"value": "ng", "box": [0.2, 0.2, 0.6, 0.6]}
     assert c.post(f"/api/datasets/items/{ng['id']}/label", json=box).status_code == 200
     page = c.post(f"/datasets/{ds['id']}/labels/commit", data={"csrf_token": token, "note": "boxes"})
-    assert page.status_code == 200 and "NG 이미지 1장 중 0장에 칠한 불량 마스크가, 1장에 불량 상자가" in page.text
+    assert (
+        page.status_code == 200
+        and "NG 이미지 1장 중 0장에 칠한 불량 마스크가, 1장에 불량 상자가" in page.text
+    )
     # the resumable API takes the same choice
     up = upload_resumable(
         c,

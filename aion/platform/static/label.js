@@ -1,6 +1,7 @@
 // Labeling by keyboard: o = OK, n = NG, x = clear, arrows = previous / next; click selects.
 // Marking the defect: the box tool (r) drags a box; the brush (b) and the eraser (e) paint a
-// mask over it ([ and ] change the brush size), saved with s or on moving to another image.
+// mask over it ([ and ] change the brush size, Ctrl+Z undoes a stroke), saved with s or on
+// moving to another image.
 (function () {
   "use strict";
   var root = document.getElementById("labeler");
@@ -21,6 +22,8 @@
   var i = 0;
   var tool = "box";
   var dirty = false; // the mask on the canvas differs from the saved one
+  var undo = []; // the canvas before each of the last strokes (Ctrl+Z)
+  var UNDO_DEPTH = 20;
 
   function api(li, method, body, type) {
     var headers = { "X-CSRF-Token": root.dataset.csrf };
@@ -62,6 +65,7 @@
   // The canvas holds the mask at the preview's own pixels; a stored mask (white on black) is
   // drawn on it in the paint colour, transparent elsewhere.
   function loadMask(li) {
+    undo = [];
     canvas.width = img.naturalWidth || 1;
     canvas.height = img.naturalHeight || 1;
     ctx.clearRect(0, 0, canvas.width, canvas.height);
@@ -155,6 +159,7 @@
     tool = t;
     tools.forEach(function (b) { b.setAttribute("aria-pressed", b.dataset.tool === t ? "true" : "false"); });
     canvas.classList.toggle("painting", t !== "box");
+    ring.hidden = true;
     if (t !== "box") canvas.hidden = false;
   }
 
@@ -165,7 +170,9 @@
 
   document.addEventListener("keydown", function (ev) {
     var t = ev.target.tagName;
-    if (t === "INPUT" || t === "TEXTAREA" || t === "SELECT" || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (t === "INPUT" || t === "TEXTAREA" || t === "SELECT") return;
+    if ((ev.ctrlKey || ev.metaKey) && (ev.key === "z" || ev.key === "Z") && undo.length) { undoStroke(); ev.preventDefault(); return; }
+    if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
     var k = ev.key;
     if (k === "o" || k === "O") label("ok");
     else if (k === "n" || k === "N") { if (dirty) { saveMask(); show(i + 1); } else label("ng"); }
@@ -218,14 +225,36 @@
     ctx.globalCompositeOperation = "source-over";
     setDirty(true);
   }
+  // Undo (Ctrl+Z): the canvas as it was before each of the last strokes on this image.
+  function undoStroke() {
+    ctx.putImageData(undo.pop(), 0, 0);
+    setDirty(true);
+  }
+  // The brush's outline follows the pointer, at the size it paints.
+  var ring = document.createElement("div");
+  ring.className = "brush-ring";
+  ring.hidden = true;
+  canvas.parentNode.appendChild(ring);
+  function moveRing(ev) {
+    var d = sizeEl ? +sizeEl.value : 24;
+    var r = canvas.getBoundingClientRect();
+    ring.style.width = ring.style.height = d + "px";
+    ring.style.left = (canvas.offsetLeft + ev.clientX - r.left - d / 2) + "px";
+    ring.style.top = (canvas.offsetTop + ev.clientY - r.top - d / 2) + "px";
+    ring.hidden = false;
+  }
+  canvas.addEventListener("pointerleave", function () { ring.hidden = true; });
   canvas.addEventListener("pointerdown", function (ev) {
     if (!canEdit || tool === "box") return;
+    undo.push(ctx.getImageData(0, 0, canvas.width, canvas.height));
+    if (undo.length > UNDO_DEPTH) undo.shift();
     canvas.setPointerCapture(ev.pointerId);
     last = at(ev);
     stroke(last, last);
     ev.preventDefault();
   });
   canvas.addEventListener("pointermove", function (ev) {
+    if (tool !== "box") moveRing(ev);
     if (!last) return;
     var p = at(ev);
     stroke(last, p);
