@@ -121,7 +121,17 @@ def api_label(request: Request, session: SessionDep, user: CurrentUser, item_id:
         return problem(request, e)
 
 
-@router.put("/datasets/items/{item_id}/mask", response_model=LabelPublic, tags=["datasets"])
+@router.put(
+    "/datasets/items/{item_id}/mask",
+    response_model=LabelPublic,
+    tags=["datasets"],
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
 async def api_mask(request: Request, session: SessionDep, user: CurrentUser, item_id: int) -> Any:
     """Label an image NG with the defect mask painted on it: the body is a PNG (``image/png``) of
     the image's shape whose alpha channel, or grey value, marks the defect (``masks.py``)."""

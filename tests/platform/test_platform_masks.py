@@ -250,6 +250,9 @@ def test_the_mask_routes_paint_show_and_remove(app: Any, world: World, tmp_path:
         == 404
     )
 
+    spec = c.get("/api/openapi.json").json()["paths"]["/api/datasets/items/{item_id}/mask"]
+    assert "image/png" in spec["put"]["requestBody"]["content"] and "delete" in spec
+
     # removing the painting leaves the image NG without a region
     r = c.delete(f"/api/datasets/items/{ng}/mask", headers={"x-csrf-token": c.cookies["aion_csrf"]})
     assert r.status_code == 200 and (r.json()["value"], r.json()["mask_sha256"]) == ("ng", None)
