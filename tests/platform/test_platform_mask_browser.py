@@ -106,7 +106,15 @@ def test_a_member_paints_erases_and_saves_a_defect_mask(
         assert first.get_attribute("data-region") == "mask"  # the list says " · 마스크" after NG
         page.screenshot(path=str(tmp_path / "reloaded.png"), full_page=True)
 
-        # saved as a version: the NG image keeps its mask
+        # a painting on the next image, not saved yet, is saved with the labels as a version
+        page.keyboard.press("ArrowRight")
+        expect(page.locator("#viewer-pos")).to_have_text("2 / 4")
+        page.keyboard.press("b")
+        page.mouse.move(*at(0.6, 0.2))
+        page.mouse.down()
+        page.mouse.move(*at(0.8, 0.2), steps=4)
+        page.mouse.up()
+        expect(page.locator("#mask-state")).to_have_text("마스크가 아직 저장되지 않음")
         page.get_by_role("button", name="라벨을 새 버전으로 저장").click()
         expect(page.get_by_role("heading", name="brackets v2")).to_be_visible()
-        expect(page.locator("#head-hint")).to_contain_text("NG 이미지 1장 중 1장에 칠한 불량 마스크가")
+        expect(page.locator("#head-hint")).to_contain_text("NG 이미지 2장 중 2장에 칠한 불량 마스크가")

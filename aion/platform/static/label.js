@@ -139,20 +139,22 @@
 
   // Save the painting of the current image (a PNG of the canvas; its alpha marks the defect).
   function saveMask() {
-    if (!canEdit || !items.length || !dirty) return;
+    if (!canEdit || !items.length || !dirty) return Promise.resolve();
     var li = items[i];
     setDirty(false);
+    var done;
     if (!painted()) {
-      if (li.dataset.mask) api(li, "DELETE").then(function (lab) { applied(li, lab); })
-        .catch(function (e) { setState("! " + e.message); });
-      return;
+      done = li.dataset.mask ? api(li, "DELETE") : Promise.resolve(null);
+    } else {
+      // toBlob copies the canvas now: the next image may be drawn before the PNG is made
+      done = new Promise(function (resolve) { canvas.toBlob(resolve, "image/png"); })
+        .then(function (blob) { return api(li, "PUT", blob, "image/png"); });
     }
-    canvas.toBlob(function (blob) {
-      api(li, "PUT", blob, "image/png").then(function (lab) {
-        applied(li, lab);
-        if (li === items[i] && stateEl) setState(stateEl.dataset.saved);
-      }).catch(function (e) { setState("! " + e.message); });
-    }, "image/png");
+    return done.then(function (lab) {
+      if (!lab) return;
+      applied(li, lab);
+      if (lab.mask_sha256 && li === items[i] && stateEl) setState(stateEl.dataset.saved);
+    }).catch(function (e) { setState("! " + e.message); });
   }
 
   function useTool(t) {
@@ -273,6 +275,13 @@
     ctx.clearRect(0, 0, canvas.width, canvas.height);
     setDirty(true);
     clear.blur();
+  });
+  // Saving the labels as a version first saves a painting not saved yet.
+  var commitForm = document.getElementById("labels-commit");
+  if (commitForm) commitForm.addEventListener("submit", function (ev) {
+    if (!dirty) return;
+    ev.preventDefault();
+    saveMask().then(function () { commitForm.submit(); });
   });
   window.addEventListener("resize", function () { place(canvas); drawBox(boxOf(items[i])); });
   window.addEventListener("beforeunload", function (ev) { if (dirty) { ev.preventDefault(); ev.returnValue = ""; } });
