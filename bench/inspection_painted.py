@@ -184,6 +184,13 @@ def through_the_app(
     return InspectionModel.load(model_file), info
 
 
+def report(path: str, rep: Any, args: argparse.Namespace, extra: dict[str, Any]) -> None:
+    """One JSON line: the path measured, its accuracy on the images not painted, and ``extra``."""
+    row = {"path": path, "per_kind": args.per_kind, "draw": args.draw}
+    row |= {k: getattr(rep, k) for k in ("pixel_auroc", "aupro", "image_auroc", "n_images")}
+    print(json.dumps(row | extra), flush=True)
+
+
 def main() -> None:
     import httpx
 
@@ -207,22 +214,7 @@ def main() -> None:
         finally:
             server.should_exit = True
             thread.join(timeout=30)
-        rep = evaluate(model, rest)
-        print(
-            json.dumps(
-                {
-                    "path": "web app, painted masks",
-                    "per_kind": args.per_kind,
-                    "draw": args.draw,
-                    "pixel_auroc": rep.pixel_auroc,
-                    "aupro": rep.aupro,
-                    "image_auroc": rep.image_auroc,
-                    "n_images": rep.n_images,
-                    **info,
-                }
-            ),
-            flush=True,
-        )
+        report("web app, painted masks", evaluate(model, rest), args, info)
         if not args.no_direct:
             # the job's configuration (``aion.platform.kinds.prepare_train_inspection``)
             cfg = TrainConfig(
@@ -233,23 +225,8 @@ def main() -> None:
             t0 = time.perf_counter()
             direct = train(ds, cfg, defects=chosen)
             seconds = time.perf_counter() - t0
-            rep = evaluate(direct, rest)
-            print(
-                json.dumps(
-                    {
-                        "path": "engine, the same masks",
-                        "per_kind": args.per_kind,
-                        "draw": args.draw,
-                        "pixel_auroc": rep.pixel_auroc,
-                        "aupro": rep.aupro,
-                        "image_auroc": rep.image_auroc,
-                        "n_images": rep.n_images,
-                        "train_seconds": round(seconds, 1),
-                        "head_images": len(direct.meta.head_images),
-                    }
-                ),
-                flush=True,
-            )
+            extra = {"train_seconds": round(seconds, 1), "head_images": len(direct.meta.head_images)}
+            report("engine, the same masks", evaluate(direct, rest), args, extra)
 
 
 if __name__ == "__main__":

@@ -101,3 +101,22 @@ def s3_url(s3_server: str) -> str:
     bucket = f"aion-{uuid.uuid4().hex[:12]}"
     boto3.client("s3", endpoint_url=s3_server).create_bucket(Bucket=bucket)
     return f"s3://{bucket}/tenant-a?endpoint_url={s3_server}"
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> Any:
+    """A data directory's storage (blobs, uploads, staging) under the test's folder."""
+    from aion.platform.runtime import PlatformStorage
+
+    return PlatformStorage.at(tmp_path / "data")
+
+
+@pytest.fixture
+def member(engine: Any, world: Any) -> Iterator[Any]:
+    """A session of company A's member (rolled back afterwards)."""
+    from tests.platform.helpers import scoped
+
+    s = scoped(engine, world)
+    yield s
+    s.rollback()
+    s.close()

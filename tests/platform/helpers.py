@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -78,3 +79,14 @@ def blob_files(root: Path) -> set[str]:
     return (
         {p.name for p in (root / "blobs").rglob("*") if p.is_file()} if (root / "blobs").exists() else set()
     )
+
+
+def scoped(engine: Any, world: Any, key: str = "a_member") -> Any:
+    """A session bound to ``key``'s company and name, as a request of theirs would be."""
+    from aion.core.db import session_factory
+    from aion.core.tenancy import Scope
+
+    s = session_factory(engine)()
+    company = world.company_a if key.startswith("a_") else world.company_b
+    Scope.for_companies(world.emails[key], [company], actor_id=world.users[key]).bind(s)
+    return s

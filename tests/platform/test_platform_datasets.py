@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,35 +10,15 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from aion.core.audit import AuditLog
-from aion.core.db import session_factory, system_session
-from aion.core.tenancy import NotFound, Scope
+from aion.core.db import system_session
+from aion.core.tenancy import NotFound
 from aion.platform import datasets
 from aion.platform.errors import PlatformError, QuotaExceeded, ValidationFailed
 from aion.platform.jobs import set_quota
 from aion.platform.models import BlobRef, DatasetItem, DatasetVersion
 from aion.platform.runtime import PlatformStorage
 from tests.foundation.factories import World
-from tests.platform.helpers import blob_files, bomb_zip, make_zip, png, traversal_zip, write_images
-
-
-@pytest.fixture
-def storage(tmp_path: Path) -> PlatformStorage:
-    return PlatformStorage.at(tmp_path / "data")
-
-
-def scoped(engine: Engine, world: World, key: str = "a_member") -> Session:
-    s = session_factory(engine)()
-    company = world.company_a if key.startswith("a_") else world.company_b
-    Scope.for_companies(world.emails[key], [company], actor_id=world.users[key]).bind(s)
-    return s
-
-
-@pytest.fixture
-def member(engine: Engine, world: World) -> Iterator[Session]:
-    s = scoped(engine, world)
-    yield s
-    s.rollback()
-    s.close()
+from tests.platform.helpers import blob_files, bomb_zip, make_zip, png, scoped, traversal_zip, write_images
 
 
 def test_upload_zip_makes_a_version_with_manifest_counts_and_labels(

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from aion.core.db import session_factory, system_session
-from aion.core.tenancy import NotFound, Scope
+from aion.core.db import system_session
+from aion.core.tenancy import NotFound
 from aion.platform import datasets, jobs, modelregistry
 from aion.platform.compute.errors import ComputeError, JobNotFoundError
 from aion.platform.compute.executors.base import Executor
@@ -25,6 +25,7 @@ from aion.platform.jobstore import SqlJobStore
 from aion.platform.models import JobRecord, ModelVersion
 from aion.platform.runtime import PlatformRuntime
 from tests.foundation.factories import World
+from tests.platform.helpers import scoped as member
 from tests.platform.helpers import write_images
 
 
@@ -54,13 +55,6 @@ def sleep_kind() -> Iterator[None]:
     _register_sleep_kind("test_sleep")
     yield
     KINDS.pop("test_sleep", None)
-
-
-def member(engine: Engine, world: World, key: str = "a_member") -> Session:
-    s = session_factory(engine)()
-    company = world.company_a if key.startswith("a_") else world.company_b
-    Scope.for_companies(world.emails[key], [company], actor_id=world.users[key]).bind(s)
-    return s
 
 
 def make_runtime(engine: Engine, tmp_path: Path) -> PlatformRuntime:
@@ -231,63 +225,54 @@ def test_masked_ng_images_train_a_defect_head_in_the_job(
         assert len(model.meta.head_images) == 5
 
 
-def test_boxes_drawn_on_ng_images_train_a_defect_head_in_the_job(
-    engine: Engine, world: World, runtime: PlatformRuntime, tmp_path: Path
+def _mark_defects(s: Session, store: Any, ng: list[Any], how: str) -> None:
+    """Mark the defect square ``helpers.png`` draws on the first four NG images: a box drawn
+    round it, or a painting over it (as the labeling page sends: alpha marks the defect)."""
+    import io
+
+    from PIL import Image
+
+    lo, hi = 64 // 3 - 1, 64 // 3 + 11
+    for k, it in enumerate(ng[:4]):  # two NG images stay unmarked: they set the threshold only
+        if how == "box":
+            datasets.set_label(s, it.id, "ng", [lo / 64, lo / 64, hi / 64, hi / 64])
+            continue
+        if k == 0:
+            datasets.set_label(s, it.id, "ng", [0.0, 0.0, 0.5, 0.5])  # a box first, painted over
+        canvas = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
+        canvas.paste((255, 40, 40, 255), (lo, lo, hi + k, hi))  # each its own (distinct blobs)
+        png_bytes = io.BytesIO()
+        canvas.save(png_bytes, "PNG")
+        datasets.set_mask(s, store, it.id, png_bytes.getvalue())
+
+
+@pytest.mark.parametrize(
+    ("how", "log"), [("box", "0 with masks, 4 with boxes"), ("paint", "4 with masks, 0 with boxes")]
+)
+def test_defects_marked_in_the_labeling_page_train_a_defect_head_in_the_job(
+    engine: Engine, world: World, runtime: PlatformRuntime, tmp_path: Path, how: str, log: str
 ) -> None:
-    """A member who has no mask files draws a box around each defect in the labeling page; the
-    job makes a mask of each box, and those NG images train a defect head as masked ones do."""
-    folder = write_images(tmp_path / "boxed", n_ok=30, n_ng=6)
+    """A member who has no mask files draws a box around each defect in the labeling page (the
+    job makes a mask of each box), or paints over it with the brush (the job gives the painting
+    to the engine as the image's mask); those NG images train a defect head as masked ones do."""
+    folder = write_images(tmp_path / how, n_ok=30, n_ng=6)
     with member(engine, world) as s, s.begin():
-        ds = datasets.create_dataset(s, world.company_a, "boxed parts", "inspection_images")
+        ds = datasets.create_dataset(s, world.company_a, f"{how} parts", "inspection_images")
         v1 = datasets.register_folder(s, runtime.storage.store, runtime.storage.tmp, ds, folder)
         ng = [it for it in datasets.version_items(s, v1.id) if it.label == "ng"]
-        lo, hi = (64 // 3 - 1) / 64, (64 // 3 + 11) / 64  # around the square helpers.png draws
-        for it in ng[:4]:  # two NG images keep no box: they set the threshold only
-            datasets.set_label(s, it.id, "ng", [lo, lo, hi, hi])
+        _mark_defects(s, runtime.storage.store, ng, how)
         ds_id, v_id = ds.id, datasets.commit_labels(s, runtime.storage.store, ds).id
     done = train_at_64(engine, world, runtime, ds_id, v_id)
     assert done.state == "succeeded", done.error
     with member(engine, world) as s:
         logs = jobs.job_logs(s, runtime, done.id)
         mv = modelregistry.get_version(s, done.outcome["model_id"], done.outcome["model_version_id"])
-    assert any("6 NG (0 with masks, 4 with boxes)" in line for line in logs), logs
+    assert any(f"6 NG ({log})" in line for line in logs), logs
     assert done.metrics["head_images"] == 4
     assert sorted(mv.report["train"]["head_items"]) == sorted(it.path for it in ng[:4])
     from aion.solutions.inspection import InspectionModel
 
     assert InspectionModel.load(runtime.storage.store.path(mv.sha256)).defect_head_ is not None
-
-
-def test_masks_painted_on_ng_images_train_a_defect_head_in_the_job(
-    engine: Engine, world: World, runtime: PlatformRuntime, tmp_path: Path
-) -> None:
-    """A member paints over each defect with the labeling page's brush; the job gives the
-    paintings to the engine as masks (not boxes), and those NG images train a defect head."""
-    import io
-
-    from PIL import Image
-
-    folder = write_images(tmp_path / "painted", n_ok=30, n_ng=6)
-    with member(engine, world) as s, s.begin():
-        ds = datasets.create_dataset(s, world.company_a, "painted parts", "inspection_images")
-        v1 = datasets.register_folder(s, runtime.storage.store, runtime.storage.tmp, ds, folder)
-        ng = [it for it in datasets.version_items(s, v1.id) if it.label == "ng"]
-        datasets.set_label(s, ng[0].id, "ng", [0.0, 0.0, 0.5, 0.5])  # a box first, painted over below
-        for k, it in enumerate(ng[:4]):  # two NG images stay unmarked: they set the threshold only
-            canvas = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
-            canvas.paste((255, 40, 40, 255), (64 // 3 - 1, 64 // 3 - 1, 64 // 3 + 11 + k, 64 // 3 + 11))
-            png_bytes = io.BytesIO()
-            canvas.save(png_bytes, "PNG")
-            datasets.set_mask(s, runtime.storage.store, it.id, png_bytes.getvalue())
-        ds_id, v_id = ds.id, datasets.commit_labels(s, runtime.storage.store, ds).id
-    done = train_at_64(engine, world, runtime, ds_id, v_id)
-    assert done.state == "succeeded", done.error
-    with member(engine, world) as s:
-        logs = jobs.job_logs(s, runtime, done.id)
-        mv = modelregistry.get_version(s, done.outcome["model_id"], done.outcome["model_version_id"])
-    assert any("6 NG (4 with masks, 0 with boxes)" in line for line in logs), logs
-    assert done.metrics["head_images"] == 4
-    assert sorted(mv.report["train"]["head_items"]) == sorted(it.path for it in ng[:4])
 
 
 def test_a_box_on_a_turned_phone_photo_masks_the_region_the_user_saw(tmp_path: Path) -> None:

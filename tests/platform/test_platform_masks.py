@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +13,7 @@ from PIL import Image
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from aion.core.db import session_factory
-from aion.core.tenancy import NotFound, Scope
+from aion.core.tenancy import NotFound
 from aion.platform import datasets
 from aion.platform.errors import PlatformError
 from aion.platform.jobkinds import PrepareRequest
@@ -25,7 +23,7 @@ from aion.platform.models import BlobRef
 from aion.platform.runtime import PlatformStorage
 from aion.platform.tasks import _materialize
 from tests.foundation.factories import World
-from tests.platform.helpers import make_zip, png, write_images
+from tests.platform.helpers import make_zip, png, scoped, write_images
 from tests.platform.webtools import client_for, upload_resumable
 
 
@@ -86,24 +84,6 @@ def test_bad_paintings_are_refused_with_what_is_wrong() -> None:
 
 
 # -- stored and versioned ------------------------------------------------------------------------
-@pytest.fixture
-def storage(tmp_path: Path) -> PlatformStorage:
-    return PlatformStorage.at(tmp_path / "data")
-
-
-def scoped(engine: Engine, world: World, key: str = "a_member") -> Session:
-    s = session_factory(engine)()
-    company = world.company_a if key.startswith("a_") else world.company_b
-    Scope.for_companies(world.emails[key], [company], actor_id=world.users[key]).bind(s)
-    return s
-
-
-@pytest.fixture
-def member(engine: Engine, world: World) -> Iterator[Session]:
-    s = scoped(engine, world)
-    yield s
-    s.rollback()
-    s.close()
 
 
 def image_set(member: Session, world: World, storage: PlatformStorage, tmp_path: Path) -> Any:
