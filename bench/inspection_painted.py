@@ -29,9 +29,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import socket
 import tempfile
-import threading
 import time
 import zipfile
 from dataclasses import replace
@@ -39,48 +37,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from appserver import EMAIL, PASSWORD, start, stop
 from PIL import Image
 
 from aion.platform.kinds import INSPECTION_DEFAULTS
 from aion.solutions.inspection import InspectionModel, TrainConfig, evaluate, load_dataset, train
 from aion.solutions.inspection.data import ImageItem, InspectionDataset, sample_defects
 
-EMAIL, PASSWORD = "painter@example.com", "bench password 1"
 CHUNK = 8 * 1024 * 1024
-
-
-def serve(root: Path) -> tuple[Any, threading.Thread, str]:
-    """The app on a free port, with one company and one member."""
-    import uvicorn
-
-    from aion.accounts import service
-    from aion.accounts.models import Role
-    from aion.accounts.schemas import CompanyCreate
-    from aion.core import migrate
-    from aion.core.db import make_engine, system_session
-    from aion.settings import Settings
-    from aion.web.app import create_app
-
-    url = f"sqlite:///{root / 'bench.db'}"
-    migrate.upgrade(url)
-    engine = make_engine(url)
-    with system_session(engine, actor="bench") as s:
-        c = service.create_company(s, CompanyCreate(name="bench", brn="610-81-23454"))
-        service.create_user(s, EMAIL, Role.COMPANY_MEMBER, PASSWORD, company=c)
-    settings = Settings(
-        env="test", data_dir=root / "data", database_url=url, secret_key="p" * 48, log_level="WARNING"
-    )
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, engine), port=port, log_config=None, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    return server, thread, f"http://127.0.0.1:{port}"
 
 
 def image_zip(
@@ -206,14 +170,13 @@ def main() -> None:
     rest = replace(ds, test=[it for it in ds.test if it.key not in keys])
     with tempfile.TemporaryDirectory(prefix="aion-painted-") as tmp:
         root = Path(tmp)
-        server, thread, base = serve(root)
+        app = start(root)
         try:
-            with httpx.Client(base_url=base, timeout=600) as http:
+            with httpx.Client(base_url=app.base, timeout=600) as http:
                 http.post("/api/auth/login", json={"email": EMAIL, "password": PASSWORD}).raise_for_status()
                 model, info = through_the_app(http, ds, chosen, root)
         finally:
-            server.should_exit = True
-            thread.join(timeout=30)
+            stop(app)
         report("web app, painted masks", evaluate(model, rest), args, info)
         if not args.no_direct:
             # the job's configuration (``aion.platform.kinds.prepare_train_inspection``)

@@ -161,43 +161,15 @@ def bench_s3(total_mb: int, url: str | None, root: Path) -> dict[str, Any]:
 
 def bench_http(total_mb: int, root: Path) -> dict[str, Any]:
     """The same through the web API: a real uvicorn server, one PUT per 8 MiB chunk."""
-    import socket
-
     import httpx
-    import uvicorn
+    from appserver import EMAIL, PASSWORD, start, stop
 
-    from aion.accounts import service
-    from aion.accounts.models import Role
-    from aion.accounts.schemas import CompanyCreate
-    from aion.core import migrate
-    from aion.core.db import make_engine, system_session
-    from aion.settings import Settings
-    from aion.web.app import create_app
-
-    url = f"sqlite:///{root / 'bench.db'}"
-    migrate.upgrade(url)
-    engine = make_engine(url)
-    with system_session(engine, actor="bench") as s:
-        c = service.create_company(s, CompanyCreate(name="bench", brn="610-81-23454"))
-        service.create_user(s, "bench@example.com", Role.COMPANY_MEMBER, "bench password 1", company=c)
-    settings = Settings(
-        env="test", data_dir=root / "data", database_url=url, secret_key="b" * 48, log_level="WARNING"
-    )
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, engine), port=port, log_config=None, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
+    app = start(root)
+    base = app.base
     total = total_mb * 1024 * 1024
     try:
         with httpx.Client(base_url=base, timeout=120) as http:
-            http.post("/api/auth/login", json={"email": "bench@example.com", "password": "bench password 1"})
+            http.post("/api/auth/login", json={"email": EMAIL, "password": PASSWORD})
             ds = http.post("/api/datasets", json={"name": "bench", "kind": "tabular"}).json()
             t0 = time.perf_counter()
             up = http.post(
@@ -218,9 +190,7 @@ def bench_http(total_mb: int, root: Path) -> dict[str, Any]:
                 offset = r.json()["offset"]
             seconds = time.perf_counter() - t0
     finally:
-        server.should_exit = True
-        thread.join(timeout=20)
-        engine.dispose()
+        stop(app, timeout=20)
     return {"http_upload_mb": total_mb, "http_upload_mb_per_s": round(total_mb / seconds, 1)}
 
 

@@ -11,6 +11,7 @@ import io
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 from sqlalchemy import Engine
 
@@ -105,6 +106,36 @@ def test_a_member_paints_erases_and_saves_a_defect_mask(
         expect(first.locator(".value")).to_have_text("NG")
         assert first.get_attribute("data-region") == "mask"  # the list says " · 마스크" after NG
         page.screenshot(path=str(tmp_path / "reloaded.png"), full_page=True)
+
+        # zoomed in, the brush paints where the pointer is on the larger image
+        page.keyboard.press("+")
+        expect(page.locator("#zoom-level")).to_have_text("200%")
+        big = page.locator("#viewer-mask").bounding_box()
+        assert big is not None and big["width"] == pytest.approx(2 * box["width"], rel=0.02)
+        page.keyboard.press("b")
+        # (in the frame's view: the zoomed image scrolls inside it)
+        page.mouse.move(big["x"] + big["width"] * 0.3, big["y"] + big["height"] * 0.1)
+        page.mouse.down()
+        page.mouse.move(big["x"] + big["width"] * 0.35, big["y"] + big["height"] * 0.1, steps=3)
+        page.mouse.up()
+        page.keyboard.press("s")
+        expect(first).not_to_have_attribute("data-mask", url2)
+        zoomed = np.asarray(
+            Image.open(io.BytesIO(page.request.get(base + (first.get_attribute("data-mask") or "")).body()))
+        )
+        assert zoomed[6, 20:22].all() and zoomed[32, 18:25].all()  # the new dot, and the stroke kept
+        page.keyboard.press("-")
+        expect(page.locator("#zoom-level")).to_have_text("100%")
+        assert page.locator("#viewer-mask").bounding_box()["width"] == pytest.approx(box["width"], rel=0.02)
+
+        # the list's filter: the NG images still without a region (none: ng_000 has its mask)
+        page.get_by_role("button", name="영역 없는 NG").click()
+        expect(page.locator("#viewer-pos")).to_have_text("0 / 0")
+        page.get_by_role("group", name="보기").get_by_role("button", name="NG", exact=True).click()
+        expect(page.locator("#viewer-pos")).to_have_text("1 / 1")
+        expect(page.locator(".label-list li:visible")).to_have_count(1)
+        page.get_by_role("button", name="전체", exact=True).click()
+        expect(page.locator("#viewer-pos")).to_have_text("1 / 4")
 
         # a painting on the next image, not saved yet, is saved with the labels as a version
         page.keyboard.press("ArrowRight")

@@ -1,12 +1,13 @@
 // Labeling by keyboard: o = OK, n = NG, x = clear, arrows = previous / next; click selects.
 // Marking the defect: the box tool (r) drags a box; the brush (b) and the eraser (e) paint a
 // mask over it ([ and ] change the brush size, Ctrl+Z undoes a stroke), saved with s or on
-// moving to another image.
+// moving to another image. + and - zoom; the list's filter shows the NG images still to mark.
 (function () {
   "use strict";
   var root = document.getElementById("labeler");
   if (!root) return;
-  var items = Array.prototype.slice.call(root.querySelectorAll(".label-list li"));
+  var all = Array.prototype.slice.call(root.querySelectorAll(".label-list li"));
+  var items = all; // the images shown by the list's filter; the arrows move among them
   var canEdit = root.dataset.canEdit === "1";
   var img = document.getElementById("viewer-img");
   var name = document.getElementById("viewer-name");
@@ -95,7 +96,7 @@
     if (!items.length) return;
     if (dirty) saveMask();
     i = Math.max(0, Math.min(items.length - 1, k));
-    items.forEach(function (li) { li.classList.remove("current"); li.removeAttribute("aria-current"); });
+    all.forEach(function (li) { li.classList.remove("current"); li.removeAttribute("aria-current"); });
     var li = items[i];
     li.classList.add("current");
     li.setAttribute("aria-current", "true");
@@ -185,6 +186,8 @@
     else if (canEdit && (k === "b" || k === "B")) useTool("brush");
     else if (canEdit && (k === "e" || k === "E")) useTool("eraser");
     else if (canEdit && (k === "s" || k === "S")) saveMask();
+    else if (k === "+" || k === "=") zoomBy(1);
+    else if (k === "-") zoomBy(-1);
     else if (k === "[") brush(-4);
     else if (k === "]") brush(4);
     else return;
@@ -286,8 +289,49 @@
   window.addEventListener("resize", function () { place(canvas); drawBox(boxOf(items[i])); });
   window.addEventListener("beforeunload", function (ev) { if (dirty) { ev.preventDefault(); ev.returnValue = ""; } });
 
-  items.forEach(function (li, k) {
-    li.addEventListener("click", function (ev) { if (ev.target.tagName !== "BUTTON") show(k); });
+  all.forEach(function (li) {
+    li.addEventListener("click", function (ev) { if (ev.target.tagName !== "BUTTON") show(items.indexOf(li)); });
   });
+
+  // The list's filter: all, NG, NG without a region (the images still to mark), unlabelled.
+  var filters = Array.prototype.slice.call(root.querySelectorAll(".label-filter button"));
+  function matches(li, f) {
+    if (f === "ng") return li.dataset.label === "ng";
+    if (f === "ng-unmarked") return li.dataset.label === "ng" && !li.dataset.region;
+    if (f === "none") return !li.dataset.label;
+    return true;
+  }
+  filters.forEach(function (b) {
+    b.addEventListener("click", function () {
+      if (dirty) saveMask();
+      filters.forEach(function (o) { o.setAttribute("aria-pressed", o === b ? "true" : "false"); });
+      items = all.filter(function (li) { li.hidden = !matches(li, b.dataset.filter); return !li.hidden; });
+      b.blur();
+      if (items.length) show(0);
+      else { img.removeAttribute("src"); canvas.hidden = true; boxEl.hidden = true; pos.textContent = "0 / 0"; }
+    });
+  });
+
+  // Zoom (+ / -): the image, its mask and its box grow inside a frame that scrolls.
+  var frame = document.getElementById("zoom-frame");
+  var stage = frame.querySelector(".stage");
+  var zoomLevel = document.getElementById("zoom-level");
+  var ZOOMS = [1, 2, 4, 8];
+  var zoom = 1, baseWidth = 0;
+  function setZoom(z) {
+    if (zoom === 1) baseWidth = stage.getBoundingClientRect().width;
+    zoom = z;
+    stage.style.width = z === 1 ? "" : (baseWidth * z) + "px";
+    stage.style.maxWidth = img.style.maxWidth = z === 1 ? "" : "none";
+    zoomLevel.textContent = (z * 100) + "%";
+    place(canvas);
+    if (items.length) drawBox(boxOf(items[i]));
+  }
+  function zoomBy(step) {
+    var k = ZOOMS.indexOf(zoom) + step;
+    if (k >= 0 && k < ZOOMS.length) setZoom(ZOOMS[k]);
+  }
+  document.getElementById("zoom-in").addEventListener("click", function (ev) { zoomBy(1); ev.currentTarget.blur(); });
+  document.getElementById("zoom-out").addEventListener("click", function (ev) { zoomBy(-1); ev.currentTarget.blur(); });
   show(0);
 })();
