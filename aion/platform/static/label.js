@@ -15,7 +15,7 @@
   var pos = document.getElementById("viewer-pos");
   var boxEl = document.getElementById("viewer-box");
   var canvas = document.getElementById("viewer-mask");
-  var ctx = canvas.getContext("2d");
+  var ctx = canvas.getContext("2d", { willReadFrequently: true }); // read back for undo and saving
   var sizeEl = document.getElementById("brush-size");
   var stateEl = document.getElementById("mask-state");
   var tools = Array.prototype.slice.call(root.querySelectorAll(".tools .tool"));
