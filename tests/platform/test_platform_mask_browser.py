@@ -137,6 +137,29 @@ def test_a_member_paints_erases_and_saves_a_defect_mask(
         page.get_by_role("button", name="전체", exact=True).click()
         expect(page.locator("#viewer-pos")).to_have_text("1 / 4")
 
+        # the lasso fills the outline drawn round a region; with Shift held it clears one
+        def lasso(corners: list[tuple[float, float]]) -> None:
+            page.mouse.move(*at(*corners[0]))
+            page.mouse.down()
+            for c in corners[1:] + corners[:1]:
+                page.mouse.move(*at(*c), steps=4)
+            page.mouse.up()
+
+        page.keyboard.press("l")
+        expect(page.get_by_role("button", name="올가미 l")).to_have_attribute("aria-pressed", "true")
+        lasso([(0.55, 0.55), (0.9, 0.55), (0.9, 0.9), (0.55, 0.9)])
+        page.keyboard.down("Shift")
+        lasso([(0.65, 0.65), (0.8, 0.65), (0.8, 0.8), (0.65, 0.8)])
+        page.keyboard.up("Shift")
+        page.keyboard.press("s")
+        expect(page.locator("#mask-state")).to_have_text("마스크 저장됨")
+        filled = np.asarray(
+            Image.open(io.BytesIO(page.request.get(base + (first.get_attribute("data-mask") or "")).body()))
+        )
+        assert filled[37:40, 37:55].all() and filled[52:56, 37:55].all()  # the ring left filled
+        assert not filled[44:49, 44:49].any() and not filled[60:, :].any()  # cleared inside; nothing outside
+        assert filled[32, 18:25].all()  # the earlier stroke kept
+
         # a painting on the next image, not saved yet, is saved with the labels as a version
         page.keyboard.press("ArrowRight")
         expect(page.locator("#viewer-pos")).to_have_text("2 / 4")

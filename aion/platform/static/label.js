@@ -1,7 +1,8 @@
 // Labeling by keyboard: o = OK, n = NG, x = clear, arrows = previous / next; click selects.
 // Marking the defect: the box tool (r) drags a box; the brush (b) and the eraser (e) paint a
 // mask over it ([ and ] change the brush size, Ctrl+Z undoes a stroke), saved with s or on
-// moving to another image. + and - zoom; the list's filter shows the NG images still to mark.
+// moving to another image; the lasso (l) fills the outline drawn round a region (with Shift
+// held, clears it). + and - zoom; the list's filter shows the NG images still to mark.
 (function () {
   "use strict";
   var root = document.getElementById("labeler");
@@ -185,6 +186,7 @@
     else if (canEdit && (k === "r" || k === "R")) useTool("box");
     else if (canEdit && (k === "b" || k === "B")) useTool("brush");
     else if (canEdit && (k === "e" || k === "E")) useTool("eraser");
+    else if (canEdit && (k === "l" || k === "L")) useTool("lasso");
     else if (canEdit && (k === "s" || k === "S")) saveMask();
     else if (k === "+" || k === "=") zoomBy(1);
     else if (k === "-") zoomBy(-1);
@@ -249,23 +251,48 @@
     ring.hidden = false;
   }
   canvas.addEventListener("pointerleave", function () { ring.hidden = true; });
+  // Lasso: draw round a region and let go; the outline is filled (with Shift held, cleared).
+  var outline = null; // the lasso's points, while it is drawn
+  var before = null; // the canvas before the lasso (its outline is drawn on a copy of it)
+  function trace(points, fill, erase) {
+    ctx.putImageData(before, 0, 0);
+    ctx.globalCompositeOperation = erase ? "destination-out" : "source-over";
+    ctx.strokeStyle = ctx.fillStyle = PAINT;
+    ctx.lineWidth = Math.max(1, canvas.width / 400);
+    ctx.beginPath();
+    points.forEach(function (p, k) { if (k) ctx.lineTo(p[0], p[1]); else ctx.moveTo(p[0], p[1]); });
+    if (fill) { ctx.closePath(); ctx.fill(); } else ctx.stroke();
+    ctx.globalCompositeOperation = "source-over";
+  }
   canvas.addEventListener("pointerdown", function (ev) {
     if (!canEdit || tool === "box") return;
     undo.push(ctx.getImageData(0, 0, canvas.width, canvas.height));
     if (undo.length > UNDO_DEPTH) undo.shift();
     canvas.setPointerCapture(ev.pointerId);
-    last = at(ev);
-    stroke(last, last);
+    if (tool === "lasso") {
+      before = undo[undo.length - 1];
+      outline = [at(ev)];
+    } else {
+      last = at(ev);
+      stroke(last, last);
+    }
     ev.preventDefault();
   });
   canvas.addEventListener("pointermove", function (ev) {
-    if (tool !== "box") moveRing(ev);
+    if (tool === "brush" || tool === "eraser") moveRing(ev);
+    if (outline) { outline.push(at(ev)); trace(outline, false, false); return; }
     if (!last) return;
     var p = at(ev);
     stroke(last, p);
     last = p;
   });
-  function endStroke() { last = null; }
+  function endStroke(ev) {
+    last = null;
+    if (!outline) return;
+    if (outline.length > 2 && ev.type === "pointerup") { trace(outline, true, ev.shiftKey); setDirty(true); }
+    else ctx.putImageData(before, 0, 0);
+    outline = before = null;
+  }
   canvas.addEventListener("pointerup", endStroke);
   canvas.addEventListener("pointercancel", endStroke);
 
