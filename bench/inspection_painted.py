@@ -117,6 +117,9 @@ def through_the_app(
         r.raise_for_status()
         painted += 1
     paint_s = time.perf_counter() - t0
+    t0 = time.perf_counter()  # the labelling page with every image listed (thumbnails load lazily)
+    http.get(f"/datasets/{made['id']}/label").raise_for_status()
+    label_page_s = time.perf_counter() - t0
     r = http.post(
         f"/datasets/{made['id']}/labels/commit", data={"csrf_token": csrf["x-csrf-token"], "note": "painted"}
     )
@@ -142,6 +145,8 @@ def through_the_app(
         "upload_seconds": round(upload_s, 1),
         "painted": painted,
         "paint_ms_per_image": round(1000 * paint_s / max(painted, 1), 1),
+        "label_page_ms": round(1000 * label_page_s, 1),
+        "images": len(items),
         "job_seconds": round(state["finished_at"] - state["started_at"], 1),
         "head_images": state["metrics"].get("head_images"),
     }
