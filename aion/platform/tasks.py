@@ -110,6 +110,7 @@ def train_inspection(
     """
     from aion.solutions.inspection import TrainConfig, load_dataset, train
     from aion.solutions.inspection import evaluate as evaluate_model
+    from aion.solutions.inspection.data import marked_defects
 
     cfg = TrainConfig(**config)
     work = Path(tempfile.mkdtemp(prefix="aion-train-"))
@@ -131,8 +132,7 @@ def train_inspection(
         # masked NG images (a mask file, or a box drawn in the labeling page) are passed as
         # labelled defects: they train a defect head (and are left out of the evaluation below);
         # without masks the NG images set the threshold only
-        defects = [it for it in ds.test if it.label == 1] if n_masks + n_boxes else None
-        model = train(ds, cfg, progress=progress, defects=defects)
+        model = train(ds, cfg, progress=progress, defects=marked_defects(ds))
         rep = model.train_report_
         ctx.log(f"trained: bank {rep.bank_size}/{rep.n_patches} patches, threshold {rep.threshold:.4f}")
         Path(out).parent.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ lifespan starts the :class:`~aion.platform.runtime.PlatformRuntime` (and stops i
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import AsyncIterator
@@ -18,6 +19,7 @@ from typing import Any, NamedTuple
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
+from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
 
 from aion.accounts.models import Company, User
@@ -26,6 +28,7 @@ from aion.i18n import gettext
 from aion.platform import datasets as ds_service
 from aion.platform import jobkinds, policy
 from aion.platform.errors import PlatformError, ValidationFailed
+from aion.platform.export import write_training_zip
 from aion.platform.kinds import INSPECTION_DEFAULTS, RESOLUTIONS, mask_files
 from aion.platform.models import DatasetItem, DatasetKind, Label
 from aion.platform.previews import PREVIEW_SIZES, preview_blob
@@ -284,6 +287,35 @@ def version_manifest(
     path = runtime(request).storage.store.path(version.manifest_sha256)
     name = f"{dataset.id}-v{version.number}-manifest.json"
     return FileResponse(path, media_type="application/json", filename=name)
+
+
+@router.get("/datasets/{dataset_id}/versions/{version_id}/training.zip")
+async def version_training_zip(
+    request: Request, session: SessionDep, user: CurrentUser, dataset_id: int, version_id: int
+) -> Response:
+    """The version's images and defect marks in the OK/NG layout ``aion inspect`` reads (``export.py``)."""
+    dataset = ds_service.get_dataset(session, dataset_id)
+    version = ds_service.get_version(session, dataset.id, version_id)
+    if dataset.kind != DatasetKind.INSPECTION_IMAGES:
+        raise NotFound("training.zip", version_id)
+    every = ds_service.version_items(session, version.id)
+    images = [it for it in every if it.media_type != "mask"]
+    storage = runtime(request).storage
+    storage.tmp.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix="export-", suffix=".zip", dir=storage.tmp)
+    os.close(fd)
+    out = Path(name)
+    try:
+        await run_in_threadpool(write_training_zip, images, mask_files(every), storage.store, out)
+    except BaseException:
+        out.unlink(missing_ok=True)
+        raise
+    return FileResponse(
+        out,
+        media_type="application/zip",
+        filename=f"{dataset.name}-v{version.number}.zip",
+        background=BackgroundTask(out.unlink, missing_ok=True),
+    )
 
 
 @router.get("/datasets/items/{item_id}/file")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -264,3 +265,84 @@ def test_the_labelling_page_shows_an_uploaded_mask_file_on_its_image(
     page = c.get(f"/datasets/{ds['id']}/label").text
     assert f'data-mask="/datasets/items/{items["ng_masks/c.png"]}/preview?size=1280"' in page
     assert page.count('data-mask=""') == 2  # the good images show none
+
+
+def test_a_version_downloads_as_the_zip_aion_inspect_trains_from(
+    app: Any, world: World, tmp_path: Path
+) -> None:
+    """The version page's zip: OK/NG folders, the painted mask, the uploaded mask file and the box
+    of each NG image where the engine looks for them; ``load_dataset`` reads it as the job does."""
+    from aion.platform.export import flat_names
+    from aion.solutions.inspection import load_dataset
+
+    c = client_for(app, world, "a_member")
+    ds = c.post("/api/datasets", json={"name": "export", "kind": "inspection_images"}).json()
+    file_mask = io.BytesIO()
+    Image.new("L", (64, 64), 255).save(file_mask, "PNG")
+    entries = {
+        "ok/a.png": png(1),
+        "parts/b.png": png(2),  # unlabelled: good, as in training
+        "ng/painted.png": png(3, defect=True),
+        "ng/filed.png": png(4, defect=True),
+        "ng_masks/filed.png": file_mask.getvalue(),
+        "ng/boxed.png": png(5, defect=True),
+        "ng/bare.png": png(6, defect=True),
+    }
+    up = upload_resumable(c, ds["id"], "set.zip", make_zip(tmp_path / "set.zip", entries).read_bytes())
+    v1 = c.post(f"/api/datasets/{ds['id']}/versions", json={"uploads": [up]}).json()
+    items = {
+        it["path"]: it["id"] for it in c.get(f"/api/datasets/{ds['id']}/versions/{v1['id']}/items").json()
+    }
+    headers = {"content-type": "image/png", "x-csrf-token": c.cookies["aion_csrf"]}
+    r = c.put(
+        f"/api/datasets/items/{items['ng/painted.png']}/mask",
+        content=painting(64, 64, (8, 8, 24, 24)),
+        headers=headers,
+    )
+    assert r.status_code == 200, r.text
+    r = c.post(
+        f"/api/datasets/items/{items['ng/boxed.png']}/label",
+        json={"value": "ng", "box": [0.5, 0.5, 1.0, 1.0]},
+    )
+    assert r.status_code == 200, r.text
+    r = c.post(
+        f"/datasets/{ds['id']}/labels/commit", data={"csrf_token": c.cookies["aion_csrf"], "note": "marks"}
+    )
+    assert r.status_code == 200, r.text
+    v2 = c.get(f"/api/datasets/{ds['id']}/versions").json()[0]
+    assert "training.zip" in c.get(f"/datasets/{ds['id']}/versions/{v2['id']}").text  # offered on the page
+
+    r = c.get(f"/datasets/{ds['id']}/versions/{v2['id']}/training.zip")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+    archive = tmp_path / "export.zip"
+    archive.write_bytes(r.content)
+    name = flat_names(entries)  # the names the zip gives the data set's files
+    with zipfile.ZipFile(archive) as zf:
+        listed = set(zf.namelist())
+        index = {e["path"]: e for e in json.loads(zf.read("aion-export.json"))["images"]}
+        assert zf.read(f"ok/{name['ok/a.png']}") == entries["ok/a.png"]  # stored as uploaded
+        painted_mask = pixels(zf.read("ng_masks/ng__painted.png"))
+        boxed_mask = pixels(zf.read("ng_boxes/ng__boxed.png"))
+    assert {f"ok/{name['parts/b.png']}", "ng/ng__bare.png", "ng_masks/ng__filed.png"} <= listed
+    assert not any(n.startswith("ng_masks/ng__bare") or n.startswith("ng_boxes/ng__bare") for n in listed)
+    assert painted_mask[8:24, 8:24].all() and painted_mask.sum() == 255 * 256
+    assert boxed_mask[32:, 32:].all() and not boxed_mask[:32].any()
+    assert {p: e["region"] for p, e in index.items() if e["label"] == "ng"} == {
+        "ng/painted.png": "painted mask",
+        "ng/filed.png": "mask file",
+        "ng/boxed.png": "box",
+        "ng/bare.png": "",
+    }
+
+    loaded = load_dataset(archive)
+    assert loaded.layout == "okng" and len(loaded.train) == 2
+    masks = {it.name: (it.mask_member, it.mask_is_box) for it in loaded.test if it.label == 1}
+    assert masks == {
+        "ng__painted.png": ("ng_masks/ng__painted.png", False),
+        "ng__filed.png": ("ng_masks/ng__filed.png", False),
+        "ng__boxed.png": ("ng_boxes/ng__boxed.png", True),
+        "ng__bare.png": (None, False),
+    }
+    # another company's member gets nothing
+    other = client_for(app, world, "b_member")
+    assert other.get(f"/datasets/{ds['id']}/versions/{v2['id']}/training.zip").status_code == 404

@@ -149,7 +149,7 @@ def train_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the training report as one JSON object."),
 ) -> None:
     """Train from good images. / 양품 이미지로 학습합니다."""
-    from aion.solutions.inspection.data import defect_folder, load_dataset, sample_defects
+    from aion.solutions.inspection.data import defect_folder, load_dataset, marked_defects, sample_defects
     from aion.solutions.inspection.errors import InspectionError
     from aion.solutions.inspection.training import train
 
@@ -179,7 +179,9 @@ def train_cmd(
     )
     try:
         ds = load_dataset(data_dir)
-        extra = None
+        # an OK/NG set's NG images with masks or boxes (ng_masks/, ng_boxes/: a data set version
+        # downloaded from the web app) train a defect head, as the web's training job does
+        extra = marked_defects(ds)
         if defects is not None or defects_per_kind:
             extra = defect_folder(defects) if defects is not None else []
             extra += sample_defects(ds, defects_per_kind, seed=cfg.seed)

@@ -309,6 +309,20 @@ def defect_folder(folder: Path) -> list[ImageItem]:
     return items
 
 
+def marked_defects(ds: InspectionDataset) -> list[ImageItem] | None:
+    """The NG images of an OK/NG set as labelled defects when any of them has a mask or a box
+    (``ng_masks/``, ``ng_boxes/``, ``ground_truth/``): they set the F1 threshold and the marked ones
+    train a defect head. ``None`` otherwise (NG images then set the threshold only). The web's
+    training job and ``aion inspect train`` take a data set's marks by this one rule.
+
+    >>> marked_defects(InspectionDataset(Path("d"), "okng", test=[ImageItem(Path("d"), "ng/a.png", "a.png", 1, "ng")]))
+    """
+    if ds.layout != "okng":
+        return None
+    ng = [it for it in ds.test if it.label == 1]
+    return ng if any(it.mask_member is not None for it in ng) else None
+
+
 def sample_defects(ds: InspectionDataset, per_kind: int, seed: int = 0) -> list[ImageItem]:
     """``per_kind`` test images of each defect kind that have a mask, drawn at random (``seed``):
     labelled defects to train with. A model records them, and ``evaluate`` leaves them out.

@@ -161,3 +161,30 @@ def test_train_options_default_to_the_engine_config() -> None:
         assert value == getattr(defaults, name), name
         checked.append(name)
     assert {"coreset_ratio", "target_frr", "resolution", "pooled_fractions", "head_flips"} <= set(checked)
+
+
+def test_an_ok_ng_set_with_masks_trains_a_defect_head_as_the_web_job_does(tmp_path: Path) -> None:
+    """``ok/``, ``ng/`` and ``ng_masks/`` (a data set version downloaded from the web app): the
+    masked NG images train a defect head without any option; without masks they set the threshold."""
+    rng = np.random.default_rng(5)
+    data = tmp_path / "version"
+    for i in range(25):  # a head needs 5 held-back good images (a fifth)
+        save(texture(rng), data / "ok" / f"ok_{i}.png")
+    for i in range(5):  # a bright patch, large enough to cover whole cells of the 64-px grid
+        img, mask = texture(rng), np.zeros((96, 96), np.uint8)
+        img[20 + i : 50 + i, 30:60] = 250
+        mask[20 + i : 50 + i, 30:60] = 255
+        save(img, data / "ng" / f"ng_{i}.png")
+        save(mask, data / "ng_masks" / f"ng_{i}.png")
+    args = ["--resolution", "64", "--threads", "2", "--json"]
+    res = runner.invoke(app, ["train", str(data), "--out", str(tmp_path / "m.aion"), *args])
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.stdout)
+    assert report["n_head_images"] == 5 and report["n_defect_images"] == 5
+
+    for f in (data / "ng_masks").iterdir():
+        f.unlink()
+    res = runner.invoke(app, ["train", str(data), "--out", str(tmp_path / "n.aion"), *args])
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.stdout)
+    assert report["n_head_images"] == 0 and report["n_defect_images"] == 5
