@@ -20,8 +20,9 @@ its HTTP API, as the page does, the bench:
 4. evaluates it on the other test images (the painted ones left out).
 
 Beside it (``--no-direct`` skips), the engine is trained on the same images with the same masks
-and the job's configuration (``train(..., defects=...)``), in the same run. Prints one JSON line
-per path.
+and the job's configuration (``train(..., defects=...)``), in the same run; with ``--zip``, also
+on the version's training zip as downloaded from the version page, as ``aion inspect train`` reads
+it. Prints one JSON line per path.
 """
 
 from __future__ import annotations
@@ -137,6 +138,12 @@ def through_the_app(
     if state["state"] != "succeeded":
         raise SystemExit(f"the training job ended {state['state']}: {state['error']}")
     out = state["outcome"]
+    # the version as the training zip the version page offers, for the command line
+    t0 = time.perf_counter()
+    (work / "version.zip").write_bytes(
+        http.get(f"/datasets/{made['id']}/versions/{v2['id']}/training.zip").content
+    )
+    zip_s = time.perf_counter() - t0
     model_file = work / "painted.aion"
     model_file.write_bytes(
         http.get(f"/models/{out['model_id']}/versions/{out['model_version_id']}/download").content
@@ -146,11 +153,19 @@ def through_the_app(
         "painted": painted,
         "paint_ms_per_image": round(1000 * paint_s / max(painted, 1), 1),
         "label_page_ms": round(1000 * label_page_s, 1),
+        "training_zip_seconds": round(zip_s, 1),
         "images": len(items),
         "job_seconds": round(state["finished_at"] - state["started_at"], 1),
         "head_images": state["metrics"].get("head_images"),
     }
     return InspectionModel.load(model_file), info
+
+
+def job_config(ds: InspectionDataset) -> TrainConfig:
+    """The web job's configuration for these good images (``kinds.prepare_train_inspection``)."""
+    return TrainConfig(
+        resolution=INSPECTION_DEFAULTS.resolution, threads=1, min_bank_size=min(1000, 50 * len(ds.train))
+    )
 
 
 def report(path: str, rep: Any, args: argparse.Namespace, extra: dict[str, Any]) -> None:
@@ -168,6 +183,11 @@ def main() -> None:
     ap.add_argument("--per-kind", type=int, default=20)
     ap.add_argument("--draw", type=int, default=0)
     ap.add_argument("--no-direct", action="store_true", help="skip the engine trained directly beside it")
+    ap.add_argument(
+        "--zip",
+        action="store_true",
+        help="also train as `aion inspect train` on the version's downloaded training zip",
+    )
     args = ap.parse_args()
     ds = load_dataset(args.data)
     chosen = sample_defects(ds, args.per_kind, seed=args.draw)
@@ -183,15 +203,21 @@ def main() -> None:
         finally:
             stop(app)
         report("web app, painted masks", evaluate(model, rest), args, info)
-        if not args.no_direct:
-            # the job's configuration (``aion.platform.kinds.prepare_train_inspection``)
-            cfg = TrainConfig(
-                resolution=INSPECTION_DEFAULTS.resolution,
-                threads=1,
-                min_bank_size=min(1000, 50 * len(ds.train)),
-            )
+        if args.zip:
+            # what `aion inspect train version.zip` does with it (cli.py), with the job's configuration
+            from aion.solutions.inspection.data import marked_defects
+
+            downloaded = load_dataset(root / "version.zip")
             t0 = time.perf_counter()
-            direct = train(ds, cfg, defects=chosen)
+            cli = train(downloaded, job_config(ds), defects=marked_defects(downloaded))
+            extra = {
+                "train_seconds": round(time.perf_counter() - t0, 1),
+                "head_images": len(cli.meta.head_images),
+            }
+            report("command line, the downloaded zip", evaluate(cli, rest), args, extra)
+        if not args.no_direct:
+            t0 = time.perf_counter()
+            direct = train(ds, job_config(ds), defects=chosen)
             seconds = time.perf_counter() - t0
             extra = {"train_seconds": round(seconds, 1), "head_images": len(direct.meta.head_images)}
             report("engine, the same masks", evaluate(direct, rest), args, extra)
