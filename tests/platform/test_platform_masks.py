@@ -180,16 +180,26 @@ def test_training_takes_the_painted_mask_before_a_mask_file_and_a_box(
     assert done.ng_paths[f"ng/{mask_file.stem}.png"] == "ng/ng_001.png"
 
 
+def uploaded(c: Any, name: str, entries: dict[str, bytes], tmp_path: Path) -> tuple[int, dict[str, int]]:
+    """A data set of ``entries`` uploaded as a zip through the API: its id, and its items' ids by path."""
+    ds_id = c.post("/api/datasets", json={"name": name, "kind": "inspection_images"}).json()["id"]
+    up = upload_resumable(c, ds_id, "set.zip", make_zip(tmp_path / f"{name}.zip", entries).read_bytes())
+    v = c.post(f"/api/datasets/{ds_id}/versions", json={"uploads": [up]}).json()
+    listed = c.get(f"/api/datasets/{ds_id}/versions/{v['id']}/items").json()
+    return ds_id, {it["path"]: it["id"] for it in listed}
+
+
+def white_png(size: int = 64) -> bytes:
+    buf = io.BytesIO()
+    Image.new("L", (size, size), 255).save(buf, "PNG")
+    return buf.getvalue()
+
+
 # -- over HTTP -----------------------------------------------------------------------------------
 def test_the_mask_routes_paint_show_and_remove(app: Any, world: World, tmp_path: Path) -> None:
     c = client_for(app, world, "a_member")
-    ds = c.post("/api/datasets", json={"name": "web masks", "kind": "inspection_images"}).json()
     entries = {"ok/a.png": png(1), "ok/b.png": png(2), "ng/c.png": png(3, size=96, defect=True)}
-    up = upload_resumable(c, ds["id"], "set.zip", make_zip(tmp_path / "set.zip", entries).read_bytes())
-    v = c.post(f"/api/datasets/{ds['id']}/versions", json={"uploads": [up]}).json()
-    items = {
-        it["path"]: it["id"] for it in c.get(f"/api/datasets/{ds['id']}/versions/{v['id']}/items").json()
-    }
+    ds_id, items = uploaded(c, "web masks", entries, tmp_path)
     ng = items["ng/c.png"]
     headers = {"content-type": "image/png", "x-csrf-token": c.cookies["aion_csrf"]}
 
@@ -201,7 +211,7 @@ def test_the_mask_routes_paint_show_and_remove(app: Any, world: World, tmp_path:
     shown = c.get(f"/datasets/items/{ng}/mask")
     assert shown.status_code == 200 and shown.headers["content-type"] == "image/png"
     assert pixels(shown.content)[:, :48].all() and not pixels(shown.content)[:, 48:].any()
-    page = c.get(f"/datasets/{ds['id']}/label").text
+    page = c.get(f"/datasets/{ds_id}/label").text
     assert f'data-mask="/datasets/items/{ng}/mask?v={lab["mask_sha256"][:12]}"' in page
     assert "NG · 마스크" in page  # the history names the kind of region
 
@@ -238,9 +248,7 @@ def test_the_mask_routes_paint_show_and_remove(app: Any, world: World, tmp_path:
     r = c.delete(f"/api/datasets/items/{ng}/mask", headers={"x-csrf-token": c.cookies["aion_csrf"]})
     assert r.status_code == 200 and (r.json()["value"], r.json()["mask_sha256"]) == ("ng", None)
     assert c.get(f"/datasets/items/{ng}/mask").status_code == 404
-    r = c.post(
-        f"/datasets/{ds['id']}/labels/commit", data={"csrf_token": c.cookies["aion_csrf"], "note": "x"}
-    )
+    r = c.post(f"/datasets/{ds_id}/labels/commit", data={"csrf_token": c.cookies["aion_csrf"], "note": "x"})
     assert r.status_code == 200
 
 
@@ -248,21 +256,14 @@ def test_the_labelling_page_shows_an_uploaded_mask_file_on_its_image(
     app: Any, world: World, tmp_path: Path
 ) -> None:
     c = client_for(app, world, "a_member")
-    ds = c.post("/api/datasets", json={"name": "with files", "kind": "inspection_images"}).json()
-    m = io.BytesIO()
-    Image.new("L", (64, 64), 255).save(m, "PNG")
     entries = {
         "ok/a.png": png(1),
         "ok/b.png": png(2),
         "ng/c.png": png(3, defect=True),
-        "ng_masks/c.png": m.getvalue(),
+        "ng_masks/c.png": white_png(),
     }
-    up = upload_resumable(c, ds["id"], "set.zip", make_zip(tmp_path / "set.zip", entries).read_bytes())
-    v = c.post(f"/api/datasets/{ds['id']}/versions", json={"uploads": [up]}).json()
-    items = {
-        it["path"]: it["id"] for it in c.get(f"/api/datasets/{ds['id']}/versions/{v['id']}/items").json()
-    }
-    page = c.get(f"/datasets/{ds['id']}/label").text
+    ds_id, items = uploaded(c, "with files", entries, tmp_path)
+    page = c.get(f"/datasets/{ds_id}/label").text
     assert f'data-mask="/datasets/items/{items["ng_masks/c.png"]}/preview?size=1280"' in page
     assert page.count('data-mask=""') == 2  # the good images show none
 
@@ -276,23 +277,16 @@ def test_a_version_downloads_as_the_zip_aion_inspect_trains_from(
     from aion.solutions.inspection import load_dataset
 
     c = client_for(app, world, "a_member")
-    ds = c.post("/api/datasets", json={"name": "export", "kind": "inspection_images"}).json()
-    file_mask = io.BytesIO()
-    Image.new("L", (64, 64), 255).save(file_mask, "PNG")
     entries = {
         "ok/a.png": png(1),
         "parts/b.png": png(2),  # unlabelled: good, as in training
         "ng/painted.png": png(3, defect=True),
         "ng/filed.png": png(4, defect=True),
-        "ng_masks/filed.png": file_mask.getvalue(),
+        "ng_masks/filed.png": white_png(),
         "ng/boxed.png": png(5, defect=True),
         "ng/bare.png": png(6, defect=True),
     }
-    up = upload_resumable(c, ds["id"], "set.zip", make_zip(tmp_path / "set.zip", entries).read_bytes())
-    v1 = c.post(f"/api/datasets/{ds['id']}/versions", json={"uploads": [up]}).json()
-    items = {
-        it["path"]: it["id"] for it in c.get(f"/api/datasets/{ds['id']}/versions/{v1['id']}/items").json()
-    }
+    ds_id, items = uploaded(c, "export", entries, tmp_path)
     headers = {"content-type": "image/png", "x-csrf-token": c.cookies["aion_csrf"]}
     r = c.put(
         f"/api/datasets/items/{items['ng/painted.png']}/mask",
@@ -306,13 +300,13 @@ def test_a_version_downloads_as_the_zip_aion_inspect_trains_from(
     )
     assert r.status_code == 200, r.text
     r = c.post(
-        f"/datasets/{ds['id']}/labels/commit", data={"csrf_token": c.cookies["aion_csrf"], "note": "marks"}
+        f"/datasets/{ds_id}/labels/commit", data={"csrf_token": c.cookies["aion_csrf"], "note": "marks"}
     )
     assert r.status_code == 200, r.text
-    v2 = c.get(f"/api/datasets/{ds['id']}/versions").json()[0]
-    assert "training.zip" in c.get(f"/datasets/{ds['id']}/versions/{v2['id']}").text  # offered on the page
+    v2 = c.get(f"/api/datasets/{ds_id}/versions").json()[0]
+    assert "training.zip" in c.get(f"/datasets/{ds_id}/versions/{v2['id']}").text  # offered on the page
 
-    r = c.get(f"/datasets/{ds['id']}/versions/{v2['id']}/training.zip")
+    r = c.get(f"/datasets/{ds_id}/versions/{v2['id']}/training.zip")
     assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
     archive = tmp_path / "export.zip"
     archive.write_bytes(r.content)
@@ -345,4 +339,4 @@ def test_a_version_downloads_as_the_zip_aion_inspect_trains_from(
     }
     # another company's member gets nothing
     other = client_for(app, world, "b_member")
-    assert other.get(f"/datasets/{ds['id']}/versions/{v2['id']}/training.zip").status_code == 404
+    assert other.get(f"/datasets/{ds_id}/versions/{v2['id']}/training.zip").status_code == 404
