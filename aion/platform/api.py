@@ -15,7 +15,7 @@ from aion.platform import jobs as job_service
 from aion.platform import modelregistry as reg
 from aion.platform import policy
 from aion.platform.errors import PlatformError, QuotaExceeded, ValidationFailed
-from aion.platform.masks import MAX_MASK_BYTES
+from aion.platform.masks import MAX_MASK_BYTES, mask_too_large
 from aion.platform.models import (
     Dataset,
     DatasetItem,
@@ -156,16 +156,12 @@ async def _capped_body(request: Request, limit: int) -> bytes:
     """The request body, refused once it passes ``limit`` bytes (before all of it is read)."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise PlatformError(
-            "The mask is too large: {size} bytes (at most {limit}).", size=int(declared), limit=limit
-        )
+        raise mask_too_large(int(declared))
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
-            raise PlatformError(
-                "The mask is too large: {size} bytes (at most {limit}).", size=len(body), limit=limit
-            )
+            raise mask_too_large(len(body))
     return bytes(body)
 
 

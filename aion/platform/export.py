@@ -1,9 +1,9 @@
 """A data set version as a training zip: the OK/NG layout ``aion inspect`` reads.
 
 What a member labelled and marked in the browser goes to the command line (or another PC) as one
-file: ``ok/`` the good and unlabelled images, ``ng/`` the NG ones, ``ng_masks/<stem>.png`` each NG
-image's painted mask (else the mask file uploaded with it), ``ng_boxes/<stem>.png`` the mask of a
-box drawn on it (read as a box, ``ImageItem.mask_is_box``), and ``aion-export.json`` naming the
+file: ``ok/`` the good and unlabelled images, ``ng/`` the NG ones, and each NG image's mark as the
+training job takes it (``masks.defect_mark``): ``ng_masks/<stem>.png`` its painted mask, else the
+mask file uploaded with it, ``ng_boxes/<stem>.png`` the mask of a box drawn on it (read as a box, ``ImageItem.mask_is_box``), and ``aion-export.json`` naming the
 data set path of every file. The training job reads a version the same way (``tasks._materialize``),
 so ``aion inspect train version.zip`` learns from what the web job learns from.
 
@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
 
+from aion.platform.masks import defect_mark
 from aion.platform.storage.blobstore import BlobStore
 from aion.platform.tasks import box_mask
 
@@ -74,17 +75,16 @@ def write_training_zip(
                 shutil.copyfileobj(src, dst, 1 << 20)
             region = ""
             stem = PurePosixPath(names[it.path]).stem
-            if label == "ng":
-                mask = it.mask_sha256 or (mask_files[it.id].sha256 if it.id in mask_files else None)
-                if mask is not None:
-                    region = "painted mask" if it.mask_sha256 else "mask file"
-                    with store.open(mask) as src:
-                        zf.writestr(f"ng_masks/{stem}.png", src.read())  # read by content, any format
-                elif it.box:
-                    drawn = Path(tmp) / f"{stem}.png"
-                    if box_mask(store.path(it.sha256), it.box, drawn):
-                        region = "box"
-                        zf.write(drawn, f"ng_boxes/{stem}.png")
+            mark = defect_mark(it.label, it.box, it.mask_sha256, mask_files.get(it.id))
+            if mark is not None and mark.mask_sha256:
+                region = mark.kind
+                with store.open(mark.mask_sha256) as src:
+                    zf.writestr(f"ng_masks/{stem}.png", src.read())  # read by content, any format
+            elif mark is not None and mark.box:
+                drawn = Path(tmp) / f"{stem}.png"
+                if box_mask(store.path(it.sha256), mark.box, drawn):
+                    region = mark.kind
+                    zf.write(drawn, f"ng_boxes/{stem}.png")
             exported.append(ExportedImage(name, it.path, label, region))
         index = [e._asdict() for e in exported]
         zf.writestr("aion-export.json", json.dumps({"images": index}, ensure_ascii=False, indent=1))

@@ -15,6 +15,7 @@ from aion.platform.compute.jobs import JobKind
 from aion.platform.datasets import version_items
 from aion.platform.errors import PlatformError
 from aion.platform.jobkinds import JobKindSpec, OutcomeContext, Prepared, PrepareRequest, register_kind
+from aion.platform.masks import defect_mark
 from aion.platform.models import Dataset, DatasetVersion
 from aion.platform.storage.factory import job_output
 from aion.solutions.inspection.config import TrainConfig
@@ -88,10 +89,9 @@ def mask_files(items: list[Any]) -> dict[int, Any]:
 
 def prepare_train_inspection(session: Session, req: PrepareRequest) -> Prepared:
     """Images of the version -> worker parameters; needs a few good images. An NG image carries
-    the mask painted on it in the labeling page, else a mask file of the same stem (``ng_masks/``,
-    ``masks/`` or ``ground_truth/``), else the defect box drawn on it (the worker makes a mask of
-    it): masked NG images train a defect head beside the memory bank
-    (``aion/solutions/inspection/head.py``)."""
+    its mark (``masks.defect_mark``: the mask painted on it in the labeling page, else a mask file
+    of the same stem in ``ng_masks/``, ``masks/`` or ``ground_truth/``, else the box drawn on it):
+    marked NG images train a defect head beside the memory bank (``aion/solutions/inspection/head.py``)."""
     every = version_items(session, req.version.id)
     items = [it for it in every if it.media_type != "mask"]
     mask_of = mask_files(every)
@@ -116,13 +116,11 @@ def prepare_train_inspection(session: Session, req: PrepareRequest) -> Prepared:
 
     def ref(it: Any) -> dict[str, Any]:
         out = {"path": it.path, "sha256": it.sha256, "label": it.label}
-        if it.label == "ng" and it.mask_sha256:  # painted in the labeling page: it wins
-            stem = PurePosixPath(it.path).stem.lower()
-            out["mask"] = {"path": f"painted/{stem}.png", "sha256": it.mask_sha256}
-        elif it.id in mask_of:
-            out["mask"] = {"path": mask_of[it.id].path, "sha256": mask_of[it.id].sha256}
-        elif it.label == "ng" and it.box:  # the box drawn in the labeling page: a coarse mask
-            out["box"] = [float(v) for v in it.box]
+        mark = defect_mark(it.label, it.box, it.mask_sha256, mask_of.get(it.id))
+        if mark is not None and mark.mask_sha256:
+            out["mask"] = {"sha256": mark.mask_sha256}
+        elif mark is not None:  # the box drawn in the labeling page: the worker makes a mask of it
+            out["box"] = mark.box
         return out
 
     params = {

@@ -1,4 +1,4 @@
-"""Defect masks painted in the labelling page.
+"""Defect masks painted in the labelling page, and which mark an NG image is trained with.
 
 A member paints over a defect with a brush on the image as the page shows it (its preview, at
 most 1,280 px on the longer side); the page sends the painting as a PNG whose alpha channel (or,
@@ -6,7 +6,9 @@ without one, its grey value) marks the defect. :func:`read_painted_mask` checks 
 into the binary mask the inspection engine reads (white on black, 8-bit grey PNG): a mask need
 not have the image's own size, only its shape, since the engine resizes masks to the image.
 
-The module imports no web or database code; the worker uses :func:`shown_size` too.
+:func:`defect_mark` is the one rule for which mark of an NG image counts (the painted mask, else
+the mask file uploaded with it, else the box drawn on it): the training job, the training zip and
+the labelling page all ask it. The module imports no web or database code.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -35,6 +37,43 @@ class PaintedMask(NamedTuple):
     png: bytes
     size: tuple[int, int]  # (width, height)
     area: float
+
+
+class DefectMark(NamedTuple):
+    """The mark an NG image is trained with: ``kind`` ``"painted mask"``, ``"mask file"`` or
+    ``"box"``; the mask blob's SHA-256 (the first two) or the box (fractions of the image)."""
+
+    kind: str
+    mask_sha256: str | None
+    box: list[float] | None
+
+
+def defect_mark(
+    label: str | None, box: list[float] | None, mask_sha256: str | None, mask_file: Any | None
+) -> DefectMark | None:
+    """Which mark of an image counts: the painted mask, else its uploaded ``mask_file`` (an item
+    with ``sha256``), else the box; ``None`` for an image that is not NG or has none.
+
+    >>> defect_mark("ng", [0.1, 0.1, 0.5, 0.5], None, None).kind
+    'box'
+    >>> defect_mark("ng", [0.1, 0.1, 0.5, 0.5], "ab" * 32, None).kind, defect_mark("ok", None, None, None)
+    ('painted mask', None)
+    """
+    if label != "ng":
+        return None
+    if mask_sha256:
+        return DefectMark("painted mask", mask_sha256, None)
+    if mask_file is not None:
+        return DefectMark("mask file", mask_file.sha256, None)
+    if box:
+        return DefectMark("box", None, [float(v) for v in box])
+    return None
+
+
+def mask_too_large(size: int) -> PlatformError:
+    return PlatformError(
+        "The mask is too large: {size} bytes (at most {limit}).", size=size, limit=MAX_MASK_BYTES
+    )
 
 
 def shown_size(source: str | os.PathLike[str] | BinaryIO) -> tuple[int, int] | None:
@@ -73,9 +112,7 @@ def read_painted_mask(data: bytes, image_size: tuple[int, int] | None) -> Painte
     aion.platform.errors.PlatformError: The mask is 40 x 20 pixels, the image 200 x 200: their shapes differ.
     """
     if len(data) > MAX_MASK_BYTES:
-        raise PlatformError(
-            "The mask is too large: {size} bytes (at most {limit}).", size=len(data), limit=MAX_MASK_BYTES
-        )
+        raise mask_too_large(len(data))
     try:
         with Image.open(io.BytesIO(data)) as im:
             if im.format != "PNG":

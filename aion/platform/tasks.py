@@ -129,9 +129,9 @@ def train_inspection(
                 raise InterruptedError("cancelled")
 
         ds = load_dataset(work)
-        # masked NG images (a mask file, or a box drawn in the labeling page) are passed as
-        # labelled defects: they train a defect head (and are left out of the evaluation below);
-        # without masks the NG images set the threshold only
+        # marked NG images (a painted mask, a mask file or a box drawn in the labeling page) make
+        # the NG images labelled defects: the marked ones train a defect head (and are left out of
+        # the evaluation below); without marks the NG images set the threshold only
         model = train(ds, cfg, progress=progress, defects=marked_defects(ds))
         rep = model.train_report_
         ctx.log(f"trained: bank {rep.bank_size}/{rep.n_patches} patches, threshold {rep.threshold:.4f}")

@@ -30,6 +30,7 @@ from aion.platform import jobkinds, policy
 from aion.platform.errors import PlatformError, ValidationFailed
 from aion.platform.export import write_training_zip
 from aion.platform.kinds import INSPECTION_DEFAULTS, RESOLUTIONS, mask_files
+from aion.platform.masks import defect_mark
 from aion.platform.models import DatasetItem, DatasetKind, Label
 from aion.platform.previews import PREVIEW_SIZES, preview_blob
 from aion.platform.quota import storage_limit, storage_used
@@ -386,20 +387,21 @@ class Region(NamedTuple):
 
 
 def _region(item: DatasetItem, pending: Label | None, mask_file: DatasetItem | None) -> Region:
-    """The region of ``item`` now: its latest label's (``pending``), else its version's; an NG
-    image with neither a box nor a painted mask shows the mask file uploaded with it, if any."""
+    """The region the page shows on ``item``: the mark training takes (``masks.defect_mark``) of
+    its latest label (``pending``), else of its version."""
     value, box, mask = (
         (pending.value, pending.box, pending.mask_sha256)
         if pending is not None
         else (item.label, item.box, item.mask_sha256)
     )
-    if value != "ng":
+    mark = defect_mark(value, box, mask, mask_file)
+    if mark is None:
         return Region(None, None)
-    if mask:  # the address changes with the mask, so a browser's cached copy is never stale
-        return Region(None, f"/datasets/items/{item.id}/mask?v={mask[:12]}")
-    if box is None and mask_file is not None:
+    if mark.kind == "painted mask":  # the address changes with the mask: a cached copy is never stale
+        return Region(None, f"/datasets/items/{item.id}/mask?v={(mark.mask_sha256 or '')[:12]}")
+    if mark.kind == "mask file" and mask_file is not None:
         return Region(None, f"/datasets/items/{mask_file.id}/preview?size={PREVIEW_SIZES[-1]}")
-    return Region(box, None)
+    return Region(mark.box, None)
 
 
 @router.get("/datasets/items/{item_id}/mask")

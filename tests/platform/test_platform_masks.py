@@ -266,6 +266,13 @@ def test_the_labelling_page_shows_an_uploaded_mask_file_on_its_image(
     page = c.get(f"/datasets/{ds_id}/label").text
     assert f'data-mask="/datasets/items/{items["ng_masks/c.png"]}/preview?size=1280"' in page
     assert page.count('data-mask=""') == 2  # the good images show none
+    # a box drawn on it as well: the page keeps showing the mask file, which training takes
+    boxed = c.post(
+        f"/api/datasets/items/{items['ng/c.png']}/label", json={"value": "ng", "box": [0, 0, 0.5, 0.5]}
+    )
+    assert boxed.status_code == 200
+    page = c.get(f"/datasets/{ds_id}/label").text
+    assert f'data-mask="/datasets/items/{items["ng_masks/c.png"]}/preview?size=1280"' in page
 
 
 def test_a_version_downloads_as_the_zip_aion_inspect_trains_from(

@@ -27,10 +27,11 @@
   var undo = []; // the canvas before each of the last strokes (Ctrl+Z)
   var UNDO_DEPTH = 20;
 
-  function api(li, method, body, type) {
+  // what: "label" or "mask" (/api/datasets/items/{id}/label, /mask)
+  function api(li, what, method, body, type) {
     var headers = { "X-CSRF-Token": root.dataset.csrf };
     if (type) headers["Content-Type"] = type;
-    return fetch("/api/datasets/items/" + li.dataset.id + (type === "application/json" ? "/label" : "/mask"), {
+    return fetch("/api/datasets/items/" + li.dataset.id + "/" + what, {
       method: method, credentials: "same-origin", headers: headers, body: body
     }).then(function (r) {
       return r.json().then(function (j) { if (!r.ok) throw new Error(j.detail || r.status); return j; });
@@ -127,7 +128,7 @@
     if (!canEdit || !items.length) return;
     var li = items[i];
     setDirty(false); // a new label replaces an unsaved painting
-    api(li, "POST", JSON.stringify({ value: value, box: box || null }), "application/json").then(function (lab) {
+    api(li, "label", "POST", JSON.stringify({ value: value, box: box || null }), "application/json").then(function (lab) {
       applied(li, lab);
       if (box) show(i); else show(i + 1);
     }).catch(function (e) { shown.textContent = "! " + e.message; });
@@ -146,11 +147,11 @@
     setDirty(false);
     var done;
     if (!painted()) {
-      done = li.dataset.mask ? api(li, "DELETE") : Promise.resolve(null);
+      done = li.dataset.mask ? api(li, "mask", "DELETE") : Promise.resolve(null);
     } else {
       // toBlob copies the canvas now: the next image may be drawn before the PNG is made
       done = new Promise(function (resolve) { canvas.toBlob(resolve, "image/png"); })
-        .then(function (blob) { return api(li, "PUT", blob, "image/png"); });
+        .then(function (blob) { return api(li, "mask", "PUT", blob, "image/png"); });
     }
     return done.then(function (lab) {
       if (!lab) return;
