@@ -48,6 +48,8 @@ def test_a_member_paints_erases_and_saves_a_defect_mask(
         first = page.locator(".label-list li").first
         expect(first).to_contain_text("ng/ng_000.png")
         expect(page.locator("#viewer-pos")).to_have_text("1 / 4")
+        ready = page.locator("#viewer-mask")  # data-ready: the image shown, painting may start
+        expect(ready).to_have_attribute("data-ready", first.get_attribute("data-id") or "")
 
         # the brush: a stroke across the left part of the image's middle row
         page.keyboard.press("b")
@@ -163,6 +165,8 @@ def test_a_member_paints_erases_and_saves_a_defect_mask(
         # a painting on the next image, not saved yet, is saved with the labels as a version
         page.keyboard.press("ArrowRight")
         expect(page.locator("#viewer-pos")).to_have_text("2 / 4")
+        second = page.locator(".label-list li").nth(1)
+        expect(ready).to_have_attribute("data-ready", second.get_attribute("data-id") or "")
         page.keyboard.press("b")
         page.mouse.move(*at(0.6, 0.2))
         page.mouse.down()

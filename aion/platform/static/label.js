@@ -68,6 +68,7 @@
   // The canvas holds the mask at the preview's own pixels; a stored mask (white on black) is
   // drawn on it in the paint colour, transparent elsewhere.
   function loadMask(li) {
+    canvas.dataset.ready = li.dataset.id; // painting may start: the canvas has this image's size
     undo = [];
     canvas.width = img.naturalWidth || 1;
     canvas.height = img.naturalHeight || 1;
@@ -92,7 +93,12 @@
     m.src = li.dataset.mask;
   }
 
-  function render(li) { drawBox(boxOf(li)); loadMask(li); }
+  // On the image's load (once: a second call, cached image and load event both, keeps what is
+  // painted already).
+  function render(li) {
+    drawBox(boxOf(li));
+    if (canvas.dataset.ready !== li.dataset.id) loadMask(li);
+  }
 
   function show(k) {
     if (!items.length) return;
@@ -103,6 +109,7 @@
     li.classList.add("current");
     li.setAttribute("aria-current", "true");
     li.scrollIntoView({ block: "nearest" });
+    canvas.dataset.ready = ""; // no painting until the image is shown at its size
     img.onload = function () { render(li); };
     img.src = li.dataset.src;
     img.alt = li.dataset.name;
@@ -266,7 +273,7 @@
     ctx.globalCompositeOperation = "source-over";
   }
   canvas.addEventListener("pointerdown", function (ev) {
-    if (!canEdit || tool === "box") return;
+    if (!canEdit || tool === "box" || !items.length || canvas.dataset.ready !== items[i].dataset.id) return;
     undo.push(ctx.getImageData(0, 0, canvas.width, canvas.height));
     if (undo.length > UNDO_DEPTH) undo.shift();
     canvas.setPointerCapture(ev.pointerId);
