@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -93,8 +94,21 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
+    """An engine on the test database, disposed of after the apps that use it have stopped.
+
+    A connection checked out after ``dispose`` (an app's job runtime still ticking) would open a
+    new pool that nothing closes: the garbage collector would find its connections open, in
+    whatever test ran then.
+    """
+    from tests.platform.webtools import close_clients
+
     eng = make_engine(db_url)
     yield eng
+    close_clients()
+    checked_out = getattr(eng.pool, "checkedout", lambda: 0)
+    deadline = time.monotonic() + 10
+    while checked_out() and time.monotonic() < deadline:
+        time.sleep(0.05)  # a server thread finishing its last request
     eng.dispose()
 
 
