@@ -19,6 +19,7 @@ from aion.core.audit import AuditLog
 from aion.core.tenancy import get_scoped
 from aion.i18n import LANGUAGES
 from aion.web.cookies import LANG_COOKIE, SESSION_COOKIE, SessionData
+from aion.web.dashboard import panels_for
 from aion.web.deps import CurrentUser, OptionalUser, SessionDep, verify_csrf
 from aion.web.forms import pick_language, redirect, safe_next
 from aion.web.templating import render
@@ -125,7 +126,13 @@ def dashboard(request: Request, session: SessionDep, user: CurrentUser) -> Respo
         )
         recent = list(session.scalars(select(AuditLog).order_by(AuditLog.id.desc()).limit(8)))
     return render(
-        request, "accounts/dashboard.html", user=user, companies=companies[:10], stats=stats, recent=recent
+        request,
+        "accounts/dashboard.html",
+        user=user,
+        companies=companies[:10],
+        stats=stats,
+        recent=recent,
+        panels=panels_for(session, user),
     )
 
 

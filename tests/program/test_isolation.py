@@ -273,3 +273,28 @@ def test_every_program_id_route_is_covered(client: TestClient) -> None:
     }
     program = {(m, p) for m, p in id_routes(client.app) if p.startswith("/program/")}
     assert len(program) >= 25 and program - covered == set()
+
+
+def test_an_evaluator_dashboard_lists_the_reviews_to_do_under_their_blind_names(
+    client: TestClient, engine: Engine, world: World
+) -> None:
+    ids = make_records(engine, world)
+    login(client, "evaluator2@test.example")  # not assigned
+    home = client.get("/").text
+    assert 'id="panel-reviews"' in home and "아직 배정된 업무가 없습니다" in home
+    assert f"/program/assignments/{ids.asg_a}" not in home
+    login(client, "evaluator@test.example")  # on both applications of a blind call
+    home = client.get("/").text
+    panel = home[home.index('id="panel-reviews"') :]
+    assert f'href="/program/assignments/{ids.asg_a}">시험 공고 · 지원자 ' in panel
+    assert "이해충돌 신고 전" in panel and "할 일 2건, 제출 0건" in panel
+    assert "알파" not in home and "베타" not in home  # no company name before the declaration
+    assert post(client, f"/program/assignments/{ids.asg_a}/declare", {"conflict": "no"}).status_code in (
+        200,
+        303,
+    )
+    panel = client.get("/").text.split('id="panel-reviews"')[1]
+    assert "평가 중" in panel and "할 일 2건" in panel
+    # a company's user has no review panel
+    login(client, "member@alpha.example")
+    assert 'id="panel-reviews"' not in client.get("/").text
