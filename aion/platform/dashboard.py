@@ -125,6 +125,6 @@ def jobs_panel(session: Session) -> Panel:
         rows=rows,
         empty="No jobs yet. Start one from a data set version.",
         more=("/jobs", "All jobs"),
-        summary="{running} running, {queued} queued" if jobs else "",
+        summary="{running} running, {queued} queued" if active else "",
         summary_params={"running": running, "queued": len(active) - running},
     )
