@@ -86,7 +86,7 @@ def inspection_panel(models: list[RegisteredModel], datasets: list[Dataset]) -> 
             "No inspection model yet: create an inspection data set, upload a zip of good (ok/) and "
             "defective (ng/) photos, and start training from its version."
         ),
-        more=("/models", "All models") if rows else ("/datasets", "Data sets"),
+        more=("/models", "All models") if rows else ("/datasets", "New data set"),
     )
 
 
@@ -100,7 +100,7 @@ def process_panel(models: list[RegisteredModel], datasets: list[Dataset]) -> Pan
             "No process model yet: upload a sensor log as a sensor time series data set, "
             "mark a normal period and train."
         ),
-        more=("/process", "Process monitoring"),
+        more=("/process", "Open process monitoring"),
     )
 
 

@@ -36,7 +36,7 @@ def test_member_uploads_labels_trains_compares_promotes_and_rolls_back(
 
     with chromium_page("ko-KR") as page:
         log_in(page, base, world.emails["a_member"])
-        page.get_by_role("link", name="데이터셋").click()
+        page.get_by_role("navigation").get_by_role("link", name="데이터셋").click()
 
         # a new data set, and eight images from the browser
         page.get_by_label("이름").fill("부싱 외관")

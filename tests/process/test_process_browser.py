@@ -29,7 +29,7 @@ def test_member_uploads_accepts_normal_period_trains_and_moves_the_target(
     log.write_bytes(sensor_csv())
     with chromium_page("ko-KR") as page:
         log_in(page, base, world.emails["a_member"])
-        page.get_by_role("link", name="공정 모니터링").click()
+        page.get_by_role("navigation").get_by_role("link", name="공정 모니터링").click()
         page.get_by_role("link", name=re.compile("데이터셋 페이지에서 만드세요")).click()
 
         page.get_by_label("이름").fill("펌프 A")
