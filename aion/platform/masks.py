@@ -129,7 +129,9 @@ def read_painted_mask(data: bytes, image_size: tuple[int, int] | None) -> Painte
                 values = np.asarray(im.convert("RGBA").getchannel("A"))
             else:
                 values = np.asarray(im.convert("L"))
-    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as e:
+    except UnidentifiedImageError as e:  # its text names a Python object, not the problem
+        raise PlatformError("The mask is not an image: a PNG is expected.") from e
+    except (OSError, ValueError, SyntaxError) as e:
         raise PlatformError("The mask cannot be read: {reason}", reason=str(e) or type(e).__name__) from e
     if image_size is not None:
         iw, ih = image_size

@@ -118,9 +118,20 @@ def _system(path: str) -> bool:
 
 
 def check_image(local: Path) -> str | None:
-    """``None`` if the file decodes as an image of sane size, else the reason."""
+    """``None`` if the file decodes as an image of sane size, else the reason (which names what is
+    wrong with the file, never where the server keeps it).
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     p = Path(d) / "x.png"
+    ...     _ = p.write_bytes(b"not an image")
+    ...     print(check_image(p).split(" / ")[0])
+    이미지로 읽을 수 없음: PNG, JPEG, BMP, TIFF 이미지가 아니거나 손상됨
+    """
     from PIL import Image, UnidentifiedImageError
 
+    if local.stat().st_size == 0:
+        return "빈 파일(0바이트) / empty file (0 bytes)"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -131,11 +142,21 @@ def check_image(local: Path) -> str | None:
                 im.verify()
             with Image.open(local) as im:
                 im.load()
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        return f"이미지로 읽을 수 없음: {e} / not a readable image: {e}"
+    except UnidentifiedImageError:
+        return (
+            "이미지로 읽을 수 없음: PNG, JPEG, BMP, TIFF 이미지가 아니거나 손상됨 / "
+            "not a readable image: not a PNG, JPEG, BMP or TIFF image, or damaged"
+        )
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        return f"이미지가 너무 큼: {_detail(e, local)} / image too large: {_detail(e, local)}"
     except (OSError, SyntaxError, ValueError) as e:
-        return f"손상된 이미지: {e} / corrupt image: {e}"
+        return f"손상된 이미지: {_detail(e, local)} / corrupt image: {_detail(e, local)}"
     return None
+
+
+def _detail(e: BaseException, local: Path) -> str:
+    """The library's reason, less the server's path of the staged file."""
+    return str(e).replace(f"'{local}'", "").replace(str(local), "").strip(" :") or type(e).__name__
 
 
 def _is_workbook(local: Path) -> bool:

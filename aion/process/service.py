@@ -64,8 +64,9 @@ def load_item(store: BlobStore, item: DatasetItem) -> tuple[SensorFrame, LoadRep
         except OSError:
             shutil.copyfile(store.path(item.sha256), local)
         return load_sensor_file(local)
-    except (ProcessError, ValueError) as e:
-        raise ProcessWebError("The sensor file cannot be read: {reason}", reason=str(e)) from e
+    except (ProcessError, ValueError) as e:  # named as the user uploaded it, not where it was staged
+        reason = str(e).replace(str(local), item.path)
+        raise ProcessWebError("The sensor file cannot be read: {reason}", reason=reason) from e
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

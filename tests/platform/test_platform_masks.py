@@ -76,8 +76,9 @@ def test_bad_paintings_are_refused_with_what_is_wrong() -> None:
         read_painted_mask(jpeg.getvalue(), (40, 30))
     with pytest.raises(PlatformError, match="cannot be read"):
         read_painted_mask(painting(40, 30, (0, 0, 5, 5))[:60], (40, 30))  # truncated
-    with pytest.raises(PlatformError, match="cannot be read"):
+    with pytest.raises(PlatformError, match="not an image: a PNG is expected") as e:
         read_painted_mask(b"not an image at all", (40, 30))
+    assert e.value.localized("ko") == "마스크가 이미지가 아닙니다. PNG 이미지여야 합니다."
     with pytest.raises(PlatformError, match=f"at most {MAX_MASK_SIDE} on a side"):
         read_painted_mask(painting(MAX_MASK_SIDE + 1, 10, (0, 0, 5, 5), mode="L"), None)
     with pytest.raises(PlatformError, match="too large"):

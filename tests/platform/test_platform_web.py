@@ -162,6 +162,30 @@ def _saved(path: Path, data: bytes) -> Path:
     return path
 
 
+def test_unreadable_uploads_are_named_with_their_reason_and_never_the_servers_paths(
+    app: Any, world: World, tmp_path: Path
+) -> None:
+    c = client_for(app, world, "a_member")
+    token = c.cookies["aion_csrf"]
+    ds = c.post("/api/datasets", json={"name": "불량 입력", "kind": "inspection_images"}).json()
+    entries = {"ok/a.png": png(1), "ok/빈 파일.png": b"", "ok/글자.png": b"\x89PNG\r\n\x1a\n not a png"}
+    data = make_zip(tmp_path / "set.zip", entries).read_bytes()
+    refused = c.post(
+        f"/datasets/{ds['id']}/upload",
+        data={"csrf_token": token},
+        files=[
+            ("files", ("set.zip", data, "application/zip")),
+            ("files", ("틀린.zip", b"no zip", "application/zip")),
+        ],
+    )
+    assert refused.status_code == 400
+    text = refused.text
+    assert "빈 파일(0바이트)" in text and "PNG, JPEG, BMP, TIFF 이미지가 아니거나 손상됨" in text
+    assert "손상된 압축 파일(zip으로 읽을 수 없음): File is not a zip file" in text
+    assert str(tmp_path) not in text and "/stage" not in text and "cannot identify" not in text
+    assert c.get(f"/api/datasets/{ds['id']}/versions").json() == []  # nothing stored
+
+
 def test_a_windows_zip_with_a_bad_file_is_refused_then_stored_without_it_when_asked(
     app: Any, world: World, tmp_path: Path
 ) -> None:

@@ -127,3 +127,28 @@ def test_excel_log_is_accepted_and_a_broken_workbook_is_refused(
     assert page.status_code == 200 and "1500행, 센서 3개: pressure, flow, temp" in page.text
     assert int(field_value(page.text, "normal_end")) <= SPIKE[0]
     c.__exit__(None, None, None)
+
+
+def test_a_workbook_that_passes_the_upload_check_but_cannot_be_read_is_named_as_uploaded(
+    app: Any, world: World, tmp_path: Path
+) -> None:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:  # looks like a workbook to the upload check; pandas cannot read it
+        z.writestr("xl/workbook.xml", "<not a workbook")
+    c = client_for(app, world, "a_member")
+    token = c.cookies["aion_csrf"]
+    r = c.post("/datasets", data={"csrf_token": token, "name": "압축기", "kind": "sensor_series"})
+    ds_id = int(str(r.url).rstrip("/").split("/")[-1].split("?")[0])
+    up = c.post(
+        f"/datasets/{ds_id}/upload",
+        data={"csrf_token": token},
+        files=[("files", ("3월 로그.xlsx", buf.getvalue(), "application/octet-stream"))],
+    )
+    assert up.status_code == 200, up.text[:300]
+    page = c.get(f"/datasets/{ds_id}/process")
+    assert "3월 로그.xlsx" in page.text and "파일을 읽을 수 없습니다" in page.text
+    assert "aion-process-view" not in page.text and "/tmp" not in page.text
+    c.__exit__(None, None, None)

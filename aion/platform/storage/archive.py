@@ -151,11 +151,26 @@ class _Counted:
         return block
 
 
+def corrupt_archive(path: str | os.PathLike[str], e: BaseException) -> UnsafeArchiveError:
+    """A zip that cannot be read; the reason is the library's, less the server's path of the
+    staged file (the upload report names the file as the user sent it).
+
+    >>> import zipfile
+    >>> str(corrupt_archive("/srv/stage/00000", zipfile.BadZipFile("File is not a zip file")))
+    '손상된 압축 파일(zip으로 읽을 수 없음): File is not a zip file / Corrupt archive (not a readable zip): File is not a zip file'
+    """
+    reason = str(e).replace(f"'{os.fspath(path)}'", "").replace(os.fspath(path), "").strip(" :")
+    reason = reason or type(e).__name__
+    return UnsafeArchiveError(
+        f"손상된 압축 파일(zip으로 읽을 수 없음): {reason} / Corrupt archive (not a readable zip): {reason}"
+    )
+
+
 def _entries(path: str | os.PathLike[str], limits: ArchiveLimits) -> Iterator[tuple[str, _Counted]]:
     try:
         zf = open_zip(path)
     except (zipfile.BadZipFile, OSError) as e:
-        raise UnsafeArchiveError(f"손상된 압축 파일: {path} / Corrupt archive: {path}: {e}") from e
+        raise corrupt_archive(path, e) from e
     with zf:
         budget = [limits.max_total_bytes]
         for info, name in check_zip(zf, limits):
@@ -187,7 +202,7 @@ def extract_zip(
             out.append(ArchiveEntry(name, size, h.hexdigest()))
         os.replace(staging, target)
     except zipfile.BadZipFile as e:
-        raise UnsafeArchiveError(f"손상된 압축 파일: {path} / Corrupt archive: {path}: {e}") from e
+        raise corrupt_archive(path, e) from e
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
@@ -211,6 +226,6 @@ def ingest_zip(
             with contextlib.suppress(Exception):
                 store.delete(sha)
         if isinstance(e, zipfile.BadZipFile):
-            raise UnsafeArchiveError(f"손상된 압축 파일: {path} / Corrupt archive: {path}: {e}") from e
+            raise corrupt_archive(path, e) from e
         raise
     return out

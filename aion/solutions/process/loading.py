@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,18 @@ def _sniff_csv(text: str) -> tuple[str, str]:
     return sep, decimal
 
 
+#: What the readers raise on a damaged file: a broken workbook's zip or XML (openpyxl raises
+#: ``KeyError`` for a missing part, ``SyntaxError`` for bad XML), a malformed CSV, a bad Parquet.
+READ_ERRORS: tuple[type[BaseException], ...] = (
+    ValueError,
+    OSError,
+    ImportError,
+    KeyError,
+    SyntaxError,
+    zipfile.BadZipFile,
+)
+
+
 def read_table(path: str | Path, report: LoadReport | None = None) -> pd.DataFrame:
     """Read a file into a raw string-typed DataFrame, choosing the reader by extension."""
     p = Path(path)
@@ -68,7 +81,7 @@ def read_table(path: str | Path, report: LoadReport | None = None) -> pd.DataFra
             fmt = "csv"
             if report is not None:
                 report.separator, report.decimal = sep, decimal
-    except (ValueError, OSError, ImportError) as e:
+    except READ_ERRORS as e:
         raise ProcessError(f"파일을 읽을 수 없습니다: {p} ({e}) / Cannot read file: {p} ({e})") from e
     if report is not None:
         report.file_format = fmt
