@@ -11,7 +11,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from aion.solutions.inspection.errors import BadImageError
 
@@ -42,6 +42,10 @@ def decode_image(data: bytes, name: str, max_pixels: int = MAX_PIXELS) -> np.nda
     Traceback (most recent call last):
     ...
     aion.solutions.inspection.errors.BadImageError: ... Skipped bad image: empty.png (empty file)
+    >>> decode_image(b"GIF89a, or rather not", "scan.png")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    aion.solutions.inspection.errors.BadImageError: ... scan.png (not a PNG, JPEG, BMP or TIFF image)
     """
     if not data:
         raise BadImageError(name, "empty file")
@@ -59,6 +63,8 @@ def decode_image(data: bytes, name: str, max_pixels: int = MAX_PIXELS) -> np.nda
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise BadImageError(name, "decompression bomb") from e
+    except UnidentifiedImageError as e:  # its text names a Python buffer, not the problem
+        raise BadImageError(name, "not a PNG, JPEG, BMP or TIFF image") from e
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as e:
         raise BadImageError(name, str(e) or type(e).__name__) from e
     return _to_rgb_array(img, name)
