@@ -63,6 +63,19 @@ def test_contract(executor: Executor) -> None:
     assert executor.reconcile(["never-started-1"])["never-started-1"].state is RunState.LOST
 
 
+def test_a_metric_seen_while_running_is_in_the_final_status(executor: Executor) -> None:
+    """Polls read a run's events on from where the last stopped; the final status still holds
+    every metric the run reported, not only those since the last poll."""
+    run = executor.submit(make_job(executor, "steps", COUNT, n=2, sleep_s=0.0, rest_s=1.0))
+    deadline = time.monotonic() + 30
+    while "last_step" not in (status := executor.poll(run)).metrics:
+        assert status.state is RunState.RUNNING and time.monotonic() < deadline, status
+        time.sleep(0.02)
+    final = wait_final(executor, run)
+    assert final.state is RunState.SUCCEEDED and final.metrics == {"last_step": 2.0, "count": 2.0}
+    executor.release(run)
+
+
 def test_unknown_executor_address_is_refused() -> None:
     with pytest.raises(ExecutorError, match="valid: local, ray"):
         executor_from_address("k8s://cluster")

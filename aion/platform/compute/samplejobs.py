@@ -13,8 +13,8 @@ from pathlib import Path
 from aion.platform.compute.context import JobContext
 
 
-def count(ctx: JobContext, n: int = 5, sleep_s: float = 0.05) -> dict[str, float]:
-    """Count to ``n``, logging each step and reporting progress."""
+def count(ctx: JobContext, n: int = 5, sleep_s: float = 0.05, rest_s: float = 0.0) -> dict[str, float]:
+    """Count to ``n``, logging each step and reporting progress, then rest ``rest_s`` seconds."""
     for i in range(1, n + 1):
         if ctx.stopping:
             break
@@ -22,6 +22,9 @@ def count(ctx: JobContext, n: int = 5, sleep_s: float = 0.05) -> dict[str, float
         ctx.log(f"step {i}/{n}")
         ctx.progress(i / n, f"step {i}")
         ctx.metric("last_step", i)
+    end = time.monotonic() + rest_s
+    while time.monotonic() < end and not ctx.stopping:
+        time.sleep(0.02)
     return {"count": float(n)}
 
 

@@ -45,7 +45,9 @@ class LocalExecutor(Executor):
         self.python = python
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.procs_: dict[str, subprocess.Popen[bytes]] = {}
-        self.events_: dict[str, tuple[int, float, str]] = {}  # handle -> (offset, progress, message)
+        # handle -> (offset read to, progress, message, every metric so far): the events file is
+        # read on from where the last poll stopped, so the metrics seen before are kept here
+        self.events_: dict[str, tuple[int, float, str, dict[str, float]]] = {}
 
     def nodes(self) -> list[Node]:
         return [Node("local", cpus=float(self.cpus or os.cpu_count() or 1), gpus=self.gpus)]
@@ -100,8 +102,8 @@ class LocalExecutor(Executor):
             return None
 
     def _progress(self, handle: str, d: Path) -> tuple[float, str, dict[str, float]]:
-        offset, value, message = self.events_.get(handle, (0, 0.0, ""))
-        metrics: dict[str, float] = {}
+        offset, value, message, seen = self.events_.get(handle, (0, 0.0, "", {}))
+        metrics = dict(seen)
         try:
             with (d / "events.jsonl").open("rb") as f:
                 f.seek(offset)
@@ -115,7 +117,7 @@ class LocalExecutor(Executor):
                 value, message = ev["value"], ev.get("message", "")
             elif ev["t"] == "metric":
                 metrics[ev["name"]] = ev["value"]
-        self.events_[handle] = (offset + len(complete), value, message)
+        self.events_[handle] = (offset + len(complete), value, message, metrics)
         return value, message, metrics
 
     def poll(self, handle: str) -> RunStatus:
