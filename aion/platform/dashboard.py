@@ -6,10 +6,12 @@ Every query runs on the request's session, which is scoped to the user's company
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from aion.accounts.models import User
 from aion.platform.models import Dataset, DatasetKind, JobRecord, RegisteredModel
@@ -20,50 +22,101 @@ COMPANY_ROLES = frozenset({"company_admin", "company_member"})
 JOB_TONES = {"queued": "busy", "running": "busy", "succeeded": "good", "failed": "bad", "cancelled": ""}
 
 
+class Family(NamedTuple):
+    """A kind of model and the data sets it is trained from, as the dashboard shows them."""
+
+    kind: str  # RegisteredModel.kind, and the panel's key
+    dataset_kind: str
+    title: str  # message ids from here on
+    empty: str
+    more: tuple[str, str]  # the page with every such model
+    start: tuple[str, str]  # where a user with none begins
+    links: tuple[tuple[str, str], ...]  # pages of a model version: (path after its URL, message id)
+
+
+FAMILIES = (
+    Family(
+        "inspection",
+        DatasetKind.INSPECTION_IMAGES,
+        "Visual inspection",
+        "No inspection model yet: create an inspection data set, upload a zip of good (ok/) and "
+        "defective (ng/) photos, and start training from its version.",
+        ("/models", "All models"),
+        ("/datasets", "New data set"),
+        (("/report", "Evaluation report"), ("/try", "Try a photo")),
+    ),
+    Family(
+        "process",
+        DatasetKind.SENSOR_SERIES,
+        "Process monitoring",
+        "No process model yet: upload a sensor log as a sensor time series data set, "
+        "mark a normal period and train.",
+        ("/process", "Open process monitoring"),
+        ("/process", "Open process monitoring"),
+        (("/alarms", "Alarms"),),
+    ),
+)
+
+
 def panels(session: Session, user: User) -> list[Panel]:
     if user.role not in COMPANY_ROLES:
         return []  # the agency's staff see companies and the program; a company's users, their work
-    models = list(session.scalars(select(RegisteredModel).order_by(RegisteredModel.updated_at.desc())))
+    models = list(
+        session.scalars(
+            select(RegisteredModel)
+            .options(selectinload(RegisteredModel.versions))  # each row shows its latest version
+            .order_by(RegisteredModel.updated_at.desc())
+        )
+    )
     datasets = list(session.scalars(select(Dataset).order_by(Dataset.created_at.desc())))
-    return [inspection_panel(models, datasets), process_panel(models, datasets), jobs_panel(session)]
+    return [*(model_panel(f, models, datasets) for f in FAMILIES), jobs_panel(session)]
 
 
-def _model_rows(models: Iterable[RegisteredModel], kind: str) -> list[PanelRow]:
+def model_panel(family: Family, models: list[RegisteredModel], datasets: list[Dataset]) -> Panel:
+    """The family's models (the most recently changed first, each at its latest version), then
+    its data sets not trained yet; at most ``MAX_ROWS`` rows."""
+    rows = _model_rows(family, models)[:MAX_ROWS]
+    rows += _untrained(models, datasets, family.dataset_kind, MAX_ROWS - len(rows))
+    return Panel(
+        key=family.kind,
+        title=family.title,
+        rows=tuple(rows),
+        empty=family.empty,
+        more=family.more if rows else family.start,
+    )
+
+
+def _model_rows(family: Family, models: Iterable[RegisteredModel]) -> list[PanelRow]:
     rows = []
     for m in models:
-        if m.kind != kind or not m.versions:
+        if m.kind != family.kind or not m.versions:
             continue
         v = m.versions[-1]
         base = f"/models/{m.id}/versions/{v.id}"
         auroc = (v.metrics or {}).get("image_auroc")
-        extra: tuple[tuple[str, str], ...]
-        if kind == "inspection":
-            extra = ((base + "/report", "Evaluation report"), (base + "/try", "Try a photo"))
-        else:
-            extra = ((base + "/alarms", "Alarms"),)
+        known = isinstance(auroc, int | float)
         rows.append(
             PanelRow(
                 name=m.name,
                 href=f"/models/{m.id}",
-                note="v{n} · image AUROC {auroc}" if isinstance(auroc, int | float) else "version {n}",
-                note_params={
-                    "n": v.number,
-                    "auroc": f"{auroc:.3f}" if isinstance(auroc, int | float) else "",
-                },
+                note="v{n} · image AUROC {auroc}" if known else "version {n}",
+                note_params={"n": v.number, "auroc": f"{auroc:.3f}" if known else ""},
                 tone="good",
-                extra=extra,
+                extra=tuple((base + path, label) for path, label in family.links),
             )
         )
     return rows
 
 
-def _untrained(models: list[RegisteredModel], datasets: list[Dataset], kind: str) -> list[PanelRow]:
-    """Data sets of ``kind`` no model was trained from yet: the next step is training."""
+def _untrained(
+    models: list[RegisteredModel], datasets: list[Dataset], kind: str, limit: int
+) -> list[PanelRow]:
+    """The first ``limit`` data sets of ``kind`` no model was trained from yet: the next step is
+    training (their versions are read for those only)."""
     trained = {m.dataset_id for m in models}
     return [
         PanelRow(name=d.name, href=f"/datasets/{d.id}", note="Not trained yet", extra=_train_link(d))
-        for d in datasets
-        if d.kind == kind and d.id not in trained
+        for d in itertools.islice((d for d in datasets if d.kind == kind and d.id not in trained), limit)
     ]
 
 
@@ -74,34 +127,6 @@ def _train_link(d: Dataset) -> tuple[tuple[str, str], ...]:
     if d.versions:
         return ((f"/datasets/{d.id}/versions/{d.versions[-1].id}", "Start training"),)
     return ()
-
-
-def inspection_panel(models: list[RegisteredModel], datasets: list[Dataset]) -> Panel:
-    rows = _model_rows(models, "inspection") + _untrained(models, datasets, DatasetKind.INSPECTION_IMAGES)
-    return Panel(
-        key="inspection",
-        title="Visual inspection",
-        rows=tuple(rows[:MAX_ROWS]),
-        empty=(
-            "No inspection model yet: create an inspection data set, upload a zip of good (ok/) and "
-            "defective (ng/) photos, and start training from its version."
-        ),
-        more=("/models", "All models") if rows else ("/datasets", "New data set"),
-    )
-
-
-def process_panel(models: list[RegisteredModel], datasets: list[Dataset]) -> Panel:
-    rows = _model_rows(models, "process") + _untrained(models, datasets, DatasetKind.SENSOR_SERIES)
-    return Panel(
-        key="process",
-        title="Process monitoring",
-        rows=tuple(rows[:MAX_ROWS]),
-        empty=(
-            "No process model yet: upload a sensor log as a sensor time series data set, "
-            "mark a normal period and train."
-        ),
-        more=("/process", "Open process monitoring"),
-    )
 
 
 def jobs_panel(session: Session) -> Panel:

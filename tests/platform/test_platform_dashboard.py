@@ -12,11 +12,10 @@ from sqlalchemy import Engine
 from aion.accounts.models import User
 from aion.core.db import system_session
 from aion.i18n import translations
-from aion.platform import jobs, modelregistry
 from aion.web.dashboard import Panel, panels_for
 from tests.foundation.factories import World
 from tests.platform.test_platform_isolation import company_b_objects
-from tests.platform.webtools import client_for, image_zip_bytes, upload_resumable
+from tests.platform.webtools import client_for, hold_jobs, image_zip_bytes, register_model, upload_resumable
 
 
 def panel(html: str, key: str) -> str:
@@ -42,17 +41,7 @@ def test_a_member_sees_what_to_do_next_then_their_model_and_jobs(
     assert "브래킷 검사" in part and "아직 학습 전" in part
     assert f'href="/datasets/{ds["id"]}/versions/{v["id"]}">학습 시작' in part
 
-    with system_session(engine) as s:  # the job stays queued: no CPU hours left this month
-        jobs.set_quota(
-            s,
-            app.state.platform,
-            world.company_a,
-            weight=1.0,
-            max_concurrent_jobs=None,
-            cpu_hours_per_month=0.0,
-            gpu_hours_per_month=None,
-            storage_bytes=None,
-        )
+    hold_jobs(app, engine, world.company_a)  # the job stays queued
     job = c.post(
         "/api/jobs", json={"dataset_id": ds["id"], "version_id": v["id"], "options": {"resolution": 64}}
     ).json()
@@ -62,19 +51,8 @@ def test_a_member_sees_what_to_do_next_then_their_model_and_jobs(
 
     f = tmp_path / "a-model.aion"
     f.write_bytes(b"alpha model")
-    with system_session(engine) as s:
-        model = modelregistry.get_or_create_model(s, world.company_a, "브래킷 모델", "inspection", ds["id"])
-        mv = modelregistry.register_version(
-            s,
-            app.state.platform.storage.store,
-            model,
-            f,
-            dataset_version_id=v["id"],
-            job_id=job["id"],
-            params={},
-            metrics={"image_auroc": 0.98765},
-        )
-        ids = (model.id, mv.id)
+    data = {"dataset_id": ds["id"], "version_id": v["id"], "job_id": job["id"]}
+    ids = register_model(app, engine, world.company_a, "브래킷 모델", data, f, image_auroc=0.98765)
     part = panel(c.get("/").text, "inspection")
     assert "브래킷 모델" in part and "v1 · 이미지 AUROC 0.988" in part
     assert f'href="/models/{ids[0]}/versions/{ids[1]}/report">평가 보고서' in part

@@ -11,10 +11,10 @@ from sqlalchemy import Engine
 from aion.core.db import system_session
 from aion.line import service as lines
 from aion.line.config import parse_line
-from aion.platform import jobs, modelregistry
+from aion.platform import modelregistry
 from aion.web.routes import id_routes
 from tests.foundation.factories import World
-from tests.platform.webtools import client_for, image_zip_bytes, upload_resumable
+from tests.platform.webtools import client_for, hold_jobs, image_zip_bytes, register_model, upload_resumable
 
 PLATFORM = (
     "/datasets",
@@ -36,42 +36,21 @@ def company_b_objects(app: Any, world: World, engine: Engine, tmp_path: Path) ->
     v = c.post(f"/api/datasets/{ds['id']}/versions", json={"uploads": [up]}).json()
     items = c.get(f"/api/datasets/{ds['id']}/versions/{v['id']}/items").json()
     pending = upload_resumable(c, ds["id"], "more.png", b"\x89PNG" + b"0" * 50, chunk=10)
-    with system_session(engine) as s:  # B's job stays queued (no CPU hours left), so no worker starts
-        jobs.set_quota(
-            s,
-            app.state.platform,
-            world.company_b,
-            weight=1.0,
-            max_concurrent_jobs=None,
-            cpu_hours_per_month=0.0,
-            gpu_hours_per_month=None,
-            storage_bytes=None,
-        )
+    hold_jobs(app, engine, world.company_b)  # B's job stays queued, so no worker starts
     job = c.post(
         "/api/jobs", json={"dataset_id": ds["id"], "version_id": v["id"], "options": {"resolution": 64}}
     ).json()
     c.post(f"/api/jobs/{job['id']}/cancel")
     f = tmp_path / "b-model.aion"
     f.write_bytes(b"beta model")
+    data = {"dataset_id": ds["id"], "version_id": v["id"], "job_id": job["id"]}
+    model_id, mv_id = register_model(app, engine, world.company_b, "베타 비밀 모델", data, f, f1=1.0)
     with system_session(engine) as s:
-        model = modelregistry.get_or_create_model(
-            s, world.company_b, "베타 비밀 모델", "inspection", ds["id"]
-        )
-        mv = modelregistry.register_version(
-            s,
-            app.state.platform.storage.store,
-            model,
-            f,
-            dataset_version_id=v["id"],
-            job_id=job["id"],
-            params={},
-            metrics={"f1": 1.0},
-        )
-        modelregistry.promote(s, model, mv.id)
+        modelregistry.promote(s, modelregistry.get_model(s, model_id), mv_id)
         line = lines.apply_config(
             s, world.company_b, parse_line({"line": "mixer", "machines": [{"name": "m1", "tags": ["x"]}]})
         )
-        ids = {"model_id": str(model.id), "mv": str(mv.id), "machine_id": str(line.machines[0].id)}
+        ids = {"model_id": str(model_id), "mv": str(mv_id), "machine_id": str(line.machines[0].id)}
     c.__exit__(None, None, None)
     return {
         "dataset_id": str(ds["id"]),

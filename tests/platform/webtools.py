@@ -65,3 +65,45 @@ def wait_job(c: TestClient, job_id: str, timeout: float = 180) -> dict[str, Any]
             return dict(job)
         assert time.monotonic() < deadline, job
         time.sleep(0.3)
+
+
+def hold_jobs(app: Any, engine: Any, company_id: int) -> None:
+    """No CPU hours left for the company this month: its jobs stay queued, no worker starts."""
+    from aion.core.db import system_session
+    from aion.platform import jobs
+
+    with system_session(engine) as s:
+        jobs.set_quota(
+            s,
+            app.state.platform,
+            company_id,
+            weight=1.0,
+            max_concurrent_jobs=None,
+            cpu_hours_per_month=0.0,
+            gpu_hours_per_month=None,
+            storage_bytes=None,
+        )
+
+
+def register_model(
+    app: Any, engine: Any, company_id: int, name: str, data: dict[str, Any], path: Path, **metrics: float
+) -> tuple[int, int]:
+    """An inspection model of the company with one version (the file at ``path``), as a finished
+    training job registers it; ``data`` holds ``dataset_id``, ``version_id`` and ``job_id``.
+    Returns ``(model id, model version id)``."""
+    from aion.core.db import system_session
+    from aion.platform import modelregistry
+
+    with system_session(engine) as s:
+        model = modelregistry.get_or_create_model(s, company_id, name, "inspection", data["dataset_id"])
+        mv = modelregistry.register_version(
+            s,
+            app.state.platform.storage.store,
+            model,
+            path,
+            dataset_version_id=data["version_id"],
+            job_id=data["job_id"],
+            params={},
+            metrics=metrics,
+        )
+        return model.id, mv.id
