@@ -8,10 +8,9 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from aion.core.db import system_session
-from aion.platform import modelregistry
 from tests.foundation.factories import World
 from tests.platform.webtools import client_for, image_zip_bytes, upload_resumable
+from tests.platform.webtools import register_model as register_version
 
 N_OK, N_NG = 6, 3
 
@@ -38,18 +37,7 @@ def register_model(
     v = c.post(f"/api/datasets/{ds['id']}/versions", json={"uploads": [up]}).json()
     items = c.get(f"/api/datasets/{ds['id']}/versions/{v['id']}/items").json()
     company = world.company_a if who.startswith("a_") else world.company_b
-    with system_session(engine) as s:
-        model = modelregistry.get_or_create_model(s, company, name, "inspection", ds["id"])
-        mv = modelregistry.register_version(
-            s,
-            app.state.platform.storage.store,
-            model,
-            model_file,
-            dataset_version_id=v["id"],
-            job_id=None,
-            params={"resolution": 64},
-            metrics={},
-        )
-        ids = (model.id, mv.id)
+    data = {"dataset_id": ds["id"], "version_id": v["id"]}
+    ids = register_version(app, engine, company, name, data, model_file, params={"resolution": 64})
     c.__exit__(None, None, None)
     return Registered(ids[0], ids[1], v["id"], items)

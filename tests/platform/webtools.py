@@ -86,11 +86,18 @@ def hold_jobs(app: Any, engine: Any, company_id: int) -> None:
 
 
 def register_model(
-    app: Any, engine: Any, company_id: int, name: str, data: dict[str, Any], path: Path, **metrics: float
+    app: Any,
+    engine: Any,
+    company_id: int,
+    name: str,
+    data: dict[str, Any],
+    path: Path,
+    params: dict[str, Any] | None = None,
+    **metrics: float,
 ) -> tuple[int, int]:
     """An inspection model of the company with one version (the file at ``path``), as a finished
-    training job registers it; ``data`` holds ``dataset_id``, ``version_id`` and ``job_id``.
-    Returns ``(model id, model version id)``."""
+    training job registers it; ``data`` holds ``dataset_id``, ``version_id`` and, if a job made
+    it, ``job_id``. Returns ``(model id, model version id)``."""
     from aion.core.db import system_session
     from aion.platform import modelregistry
 
@@ -102,8 +109,8 @@ def register_model(
             model,
             path,
             dataset_version_id=data["version_id"],
-            job_id=data["job_id"],
-            params={},
+            job_id=data.get("job_id"),
+            params=params or {},
             metrics=metrics,
         )
         return model.id, mv.id
