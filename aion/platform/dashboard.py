@@ -10,15 +10,17 @@ import itertools
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from aion.accounts.models import User
+from aion.accounts.models import Company, User
+from aion.platform import policy
 from aion.platform.models import Dataset, DatasetKind, JobRecord, RegisteredModel
 from aion.web.dashboard import Panel, PanelRow
 
 MAX_ROWS = 5
 COMPANY_ROLES = frozenset({"company_admin", "company_member"})
+ACTIVE = ("queued", "running")
 JOB_TONES = {"queued": "busy", "running": "busy", "succeeded": "good", "failed": "bad", "cancelled": ""}
 
 
@@ -59,6 +61,8 @@ FAMILIES = (
 
 
 def panels(session: Session, user: User) -> list[Panel]:
+    if policy.can_admin_compute(user):
+        return [compute_panel(session)]
     if user.role not in COMPANY_ROLES:
         return []  # the agency's staff see companies and the program; a company's users, their work
     models = list(
@@ -129,27 +133,70 @@ def _train_link(d: Dataset) -> tuple[tuple[str, str], ...]:
     return ()
 
 
-def jobs_panel(session: Session) -> Panel:
-    jobs = list(session.scalars(select(JobRecord).order_by(JobRecord.submitted_at.desc()).limit(50)))
-    active = [j for j in jobs if j.state in ("queued", "running")]
-    shown = (active + [j for j in jobs if j not in active])[:MAX_ROWS]
-    rows = tuple(
-        PanelRow(
-            name=j.name or j.id[:8],
-            href=f"/jobs/{j.id}",
-            note="running · {pct}%" if j.state == "running" else j.state,
-            note_params={"pct": round(j.progress * 100)},
-            tone=JOB_TONES.get(j.state, ""),
-        )
-        for j in shown
+def _job_row(j: JobRecord, company: str = "") -> PanelRow:
+    return PanelRow(
+        name=f"{company} · {j.name or j.id[:8]}" if company else j.name or j.id[:8],
+        href=f"/jobs/{j.id}",
+        note="running · {pct}%" if j.state == "running" else j.state,
+        note_params={"pct": round(j.progress * 100)},
+        tone=JOB_TONES.get(j.state, ""),
     )
-    running = sum(1 for j in active if j.state == "running")
+
+
+def _active_counts(session: Session) -> dict[str, int]:
+    """How many jobs the session sees queued and running."""
+    counts = session.execute(
+        select(JobRecord.state, func.count()).where(JobRecord.state.in_(ACTIVE)).group_by(JobRecord.state)
+    )
+    return {"queued": 0, "running": 0} | {str(state): int(n) for state, n in counts}
+
+
+def _active(session: Session) -> list[JobRecord]:
+    """The jobs running (first) or waiting, oldest first; at most ``MAX_ROWS``."""
+    by_state = select(JobRecord).where(JobRecord.state.in_(ACTIVE))
+    # "running" sorts after "queued": descending puts the running ones first
+    return list(
+        session.scalars(by_state.order_by(JobRecord.state.desc(), JobRecord.submitted_at).limit(MAX_ROWS))
+    )
+
+
+def jobs_panel(session: Session) -> Panel:
+    """The company's jobs: those running or waiting first, then the latest others."""
+    active = _active(session)
+    rest = session.scalars(
+        select(JobRecord)
+        .where(JobRecord.state.not_in(ACTIVE))
+        .order_by(JobRecord.submitted_at.desc())
+        .limit(MAX_ROWS - len(active))
+    )
+    counts = _active_counts(session)
     return Panel(
         key="jobs",
         title="Jobs",
-        rows=rows,
+        rows=tuple(_job_row(j) for j in [*active, *rest]),
         empty="No jobs yet. Start one from a data set version.",
         more=("/jobs", "All jobs"),
-        summary="{running} running, {queued} queued" if active else "",
-        summary_params={"running": running, "queued": len(active) - running},
+        summary="{running} running, {queued} queued" if any(counts.values()) else "",
+        summary_params=counts,
+    )
+
+
+def compute_panel(session: Session) -> Panel:
+    """The computing center at a glance (its administrator sees every company): the jobs running
+    or waiting, with their companies."""
+    active = _active(session)
+    names = dict(
+        session.execute(
+            select(Company.id, Company.name).where(Company.id.in_({j.company_id for j in active}))
+        ).all()
+    )
+    counts = _active_counts(session)
+    return Panel(
+        key="compute",
+        title="Computing center",
+        rows=tuple(_job_row(j, str(names.get(j.company_id, j.company_id))) for j in active),
+        empty="No job is running or waiting.",
+        more=("/compute/admin", "Computing center"),
+        summary="{running} running, {queued} queued",
+        summary_params=counts,
     )

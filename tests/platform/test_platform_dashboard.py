@@ -48,6 +48,12 @@ def test_a_member_sees_what_to_do_next_then_their_model_and_jobs(
     part = panel(c.get("/").text, "jobs")
     assert f'href="/jobs/{job["id"]}"' in part and "대기 중" in part
     assert "실행 중 0개, 대기 중 1개" in part
+    assert 'id="panel-compute"' not in c.get("/").text  # the computing center is its administrator's
+    # the computing center's administrator sees every company's waiting jobs, with the company
+    admin_home = client_for(app, world, "admin").get("/").text
+    admin = panel(admin_home, "compute")
+    assert f'href="/jobs/{job["id"]}">알파정밀 · ' in admin and "실행 중 0개, 대기 중 1개" in admin
+    assert 'id="panel-inspection"' not in admin_home
 
     f = tmp_path / "a-model.aion"
     f.write_bytes(b"alpha model")
@@ -63,8 +69,8 @@ def test_a_member_sees_what_to_do_next_then_their_model_and_jobs(
     part = panel(c.get("/").text, "inspection")
     assert "Visual inspection" in part and "v1 · image AUROC 0.988" in part and "Evaluation report" in part
     with system_session(engine) as s:
-        user = s.get(User, world.users["a_member"])
-        assert_translated(panels_for(s, user))
+        member, admin = s.get(User, world.users["a_member"]), s.get(User, world.users["admin"])
+        assert_translated(panels_for(s, member) + panels_for(s, admin))
 
 
 def assert_translated(panels: list[Panel]) -> None:
