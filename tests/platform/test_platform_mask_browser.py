@@ -138,6 +138,9 @@ def test_a_member_paints_erases_and_saves_a_defect_mask(
         expect(page.locator(".label-list li:visible")).to_have_count(1)
         page.get_by_role("button", name="전체", exact=True).click()
         expect(page.locator("#viewer-pos")).to_have_text("1 / 4")
+        # shown again: no painting until its stored mask is back on the canvas (a stroke made
+        # before would be saved without it)
+        expect(ready).to_have_attribute("data-ready", first.get_attribute("data-id") or "")
 
         # the lasso fills the outline drawn round a region; with Shift held it clears one
         def lasso(corners: list[tuple[float, float]]) -> None:

@@ -67,8 +67,9 @@
 
   // The canvas holds the mask at the preview's own pixels; a stored mask (white on black) is
   // drawn on it in the paint colour, transparent elsewhere.
+  var maskLoads = 0; // loadMask calls so far
+
   function loadMask(li) {
-    canvas.dataset.ready = li.dataset.id; // painting may start: the canvas has this image's size
     undo = [];
     canvas.width = img.naturalWidth || 1;
     canvas.height = img.naturalHeight || 1;
@@ -76,10 +77,18 @@
     place(canvas);
     setDirty(false);
     canvas.hidden = !li.dataset.mask && tool === "box";
-    if (!li.dataset.mask) return;
+    // painting may start once the canvas has this image's size and holds its stored mask: a
+    // stroke made before would be saved without what was painted earlier
+    // (an earlier load of a mask, of this image shown before or another, is not applied)
+    var seq = ++maskLoads;
+    var current = function () { return seq === maskLoads && items[i] === li; };
+    var ready = function () { if (current()) canvas.dataset.ready = li.dataset.id; };
+    if (!li.dataset.mask) { ready(); return; }
+    canvas.dataset.loading = li.dataset.id; // render() called again meanwhile does not reload it
     var m = new Image();
+    m.onerror = ready; // the stored mask cannot be shown: painting starts on an empty canvas
     m.onload = function () {
-      if (items[i] !== li || dirty) return;
+      if (!current()) return;
       ctx.drawImage(m, 0, 0, canvas.width, canvas.height);
       var data = ctx.getImageData(0, 0, canvas.width, canvas.height);
       var p = data.data;
@@ -89,6 +98,7 @@
       }
       ctx.putImageData(data, 0, 0);
       canvas.dataset.loaded = li.dataset.mask;
+      ready();
     };
     m.src = li.dataset.mask;
   }
@@ -97,7 +107,7 @@
   // painted already).
   function render(li) {
     drawBox(boxOf(li));
-    if (canvas.dataset.ready !== li.dataset.id) loadMask(li);
+    if (canvas.dataset.ready !== li.dataset.id && canvas.dataset.loading !== li.dataset.id) loadMask(li);
   }
 
   function show(k) {
@@ -110,6 +120,7 @@
     li.setAttribute("aria-current", "true");
     li.scrollIntoView({ block: "nearest" });
     canvas.dataset.ready = ""; // no painting until the image is shown at its size
+    canvas.dataset.loading = "";
     img.onload = function () { render(li); };
     img.src = li.dataset.src;
     img.alt = li.dataset.name;
