@@ -14,7 +14,7 @@ from aion.solutions.inspection import InspectionModel
 from aion.solutions.inspection.config import TrainConfig
 from tests.foundation.factories import World
 from tests.platform.helpers import bomb_zip, make_zip, png
-from tests.platform.webtools import client_for, image_zip_bytes, upload_resumable, wait_job
+from tests.platform.webtools import client_for, image_zip_bytes, upload_form, upload_resumable, wait_job
 
 
 def test_member_uploads_labels_trains_compares_promotes_and_rolls_back(
@@ -166,18 +166,10 @@ def test_unreadable_uploads_are_named_with_their_reason_and_never_the_servers_pa
     app: Any, world: World, tmp_path: Path
 ) -> None:
     c = client_for(app, world, "a_member")
-    token = c.cookies["aion_csrf"]
     ds = c.post("/api/datasets", json={"name": "불량 입력", "kind": "inspection_images"}).json()
     entries = {"ok/a.png": png(1), "ok/빈 파일.png": b"", "ok/글자.png": b"\x89PNG\r\n\x1a\n not a png"}
     data = make_zip(tmp_path / "set.zip", entries).read_bytes()
-    refused = c.post(
-        f"/datasets/{ds['id']}/upload",
-        data={"csrf_token": token},
-        files=[
-            ("files", ("set.zip", data, "application/zip")),
-            ("files", ("틀린.zip", b"no zip", "application/zip")),
-        ],
-    )
+    refused = upload_form(c, ds["id"], ("set.zip", data), ("틀린.zip", b"no zip"))
     assert refused.status_code == 400
     text = refused.text
     assert "빈 파일(0바이트)" in text and "PNG, JPEG, BMP, TIFF 이미지가 아니거나 손상됨" in text

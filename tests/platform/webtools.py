@@ -114,3 +114,12 @@ def register_model(
             metrics=metrics,
         )
         return model.id, mv.id
+
+
+def upload_form(c: TestClient, dataset_id: int, *files: tuple[str, bytes], **form: str) -> Any:
+    """Files sent with the data set page's upload form (``files``: name and bytes each)."""
+    return c.post(
+        f"/datasets/{dataset_id}/upload",
+        data={"csrf_token": c.cookies["aion_csrf"], **form},
+        files=[("files", (name, data, "application/octet-stream")) for name, data in files],
+    )

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, func, select
 from aion.core.db import system_session
 from aion.platform.models import JobRecord, ModelVersion
 from tests.foundation.factories import World
-from tests.platform.webtools import client_for
+from tests.platform.webtools import client_for, upload_form
 from tests.process.flow import SPIKE, STUCK, create_sensor_dataset, field_value, sensor_csv, train_through_web
 
 
@@ -139,14 +139,8 @@ def test_a_workbook_that_passes_the_upload_check_but_cannot_be_read_is_named_as_
     with zipfile.ZipFile(buf, "w") as z:  # looks like a workbook to the upload check; pandas cannot read it
         z.writestr("xl/workbook.xml", "<not a workbook")
     c = client_for(app, world, "a_member")
-    token = c.cookies["aion_csrf"]
-    r = c.post("/datasets", data={"csrf_token": token, "name": "압축기", "kind": "sensor_series"})
-    ds_id = int(str(r.url).rstrip("/").split("/")[-1].split("?")[0])
-    up = c.post(
-        f"/datasets/{ds_id}/upload",
-        data={"csrf_token": token},
-        files=[("files", ("3월 로그.xlsx", buf.getvalue(), "application/octet-stream"))],
-    )
+    ds_id = create_sensor_dataset(c, "압축기")  # with a readable log, then the broken workbook
+    up = upload_form(c, ds_id, ("3월 로그.xlsx", buf.getvalue()))
     assert up.status_code == 200, up.text[:300]
     page = c.get(f"/datasets/{ds_id}/process")
     assert "3월 로그.xlsx" in page.text and "파일을 읽을 수 없습니다" in page.text
