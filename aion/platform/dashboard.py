@@ -15,12 +15,13 @@ from sqlalchemy.orm import Session, selectinload
 
 from aion.accounts.models import Company, User
 from aion.platform import policy
+from aion.platform.compute.jobs import JobState
 from aion.platform.models import Dataset, DatasetKind, JobRecord, RegisteredModel
 from aion.web.dashboard import Panel, PanelRow
 
 MAX_ROWS = 5
 COMPANY_ROLES = frozenset({"company_admin", "company_member"})
-ACTIVE = ("queued", "running")
+ACTIVE = tuple(s.value for s in JobState if not s.is_final)  # queued, running
 JOB_TONES = {"queued": "busy", "running": "busy", "succeeded": "good", "failed": "bad", "cancelled": ""}
 
 
@@ -185,10 +186,11 @@ def compute_panel(session: Session) -> Panel:
     """The computing center at a glance (its administrator sees every company): the jobs running
     or waiting, with their companies."""
     active = _active(session)
-    names = dict(
-        session.execute(
-            select(Company.id, Company.name).where(Company.id.in_({j.company_id for j in active}))
-        ).all()
+    ids = {j.company_id for j in active}
+    names = (
+        dict(session.execute(select(Company.id, Company.name).where(Company.id.in_(ids))).all())
+        if ids
+        else {}
     )
     counts = _active_counts(session)
     return Panel(

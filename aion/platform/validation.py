@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from aion.platform.storage.archive import ArchiveLimits, extract_zip, safe_member_name
+from aion.platform.storage.archive import ArchiveLimits, extract_zip, reason_without_path, safe_member_name
 from aion.platform.storage.errors import UnsafeArchiveError
 from aion.solutions.inspection.data import BAD_NAMES, GOOD_NAMES, folded
 
@@ -148,15 +148,12 @@ def check_image(local: Path) -> str | None:
             "not a readable image: not a PNG, JPEG, BMP or TIFF image, or damaged"
         )
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        return f"이미지가 너무 큼: {_detail(e, local)} / image too large: {_detail(e, local)}"
+        return f"이미지가 너무 큼: {reason_without_path(e, local)} / image too large: {reason_without_path(e, local)}"
     except (OSError, SyntaxError, ValueError) as e:
-        return f"손상된 이미지: {_detail(e, local)} / corrupt image: {_detail(e, local)}"
+        return (
+            f"손상된 이미지: {reason_without_path(e, local)} / corrupt image: {reason_without_path(e, local)}"
+        )
     return None
-
-
-def _detail(e: BaseException, local: Path) -> str:
-    """The library's reason, less the server's path of the staged file."""
-    return str(e).replace(f"'{local}'", "").replace(str(local), "").strip(" :") or type(e).__name__
 
 
 def _is_workbook(local: Path) -> bool:

@@ -156,8 +156,10 @@ def test_a_member_paints_erases_and_saves_a_defect_mask(
         page.keyboard.down("Shift")
         lasso([(0.65, 0.65), (0.8, 0.65), (0.8, 0.8), (0.65, 0.8)])
         page.keyboard.up("Shift")
+        expect(ready).to_have_attribute("data-dirty", "1")  # the page took the lasso (says "not saved")
         page.keyboard.press("s")
-        expect(page.locator("#mask-state")).to_have_text("마스크 저장됨")
+        # the save's answer, given time: in one full run it was not confirmed within 5 s (cause not found)
+        expect(page.locator("#mask-state")).to_have_text("마스크 저장됨", timeout=20_000)
         filled = np.asarray(
             Image.open(io.BytesIO(page.request.get(base + (first.get_attribute("data-mask") or "")).body()))
         )

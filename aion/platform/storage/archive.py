@@ -151,6 +151,19 @@ class _Counted:
         return block
 
 
+def reason_without_path(e: BaseException, path: str | os.PathLike[str]) -> str:
+    """A library's reason for refusing a file, less the server's path of it (quoted or not): the
+    user sent the file under another name, and the server's folders are none of their business.
+
+    >>> reason_without_path(OSError("cannot identify image file '/srv/stage/x.png'"), "/srv/stage/x.png")
+    'cannot identify image file'
+    >>> reason_without_path(ValueError(), "/srv/x")
+    'ValueError'
+    """
+    where = os.fspath(path)
+    return str(e).replace(f"'{where}'", "").replace(where, "").strip(" :") or type(e).__name__
+
+
 def corrupt_archive(path: str | os.PathLike[str], e: BaseException) -> UnsafeArchiveError:
     """A zip that cannot be read; the reason is the library's, less the server's path of the
     staged file (the upload report names the file as the user sent it).
@@ -159,8 +172,7 @@ def corrupt_archive(path: str | os.PathLike[str], e: BaseException) -> UnsafeArc
     >>> str(corrupt_archive("/srv/stage/00000", zipfile.BadZipFile("File is not a zip file")))
     '손상된 압축 파일(zip으로 읽을 수 없음): File is not a zip file / Corrupt archive (not a readable zip): File is not a zip file'
     """
-    reason = str(e).replace(f"'{os.fspath(path)}'", "").replace(os.fspath(path), "").strip(" :")
-    reason = reason or type(e).__name__
+    reason = reason_without_path(e, path)
     return UnsafeArchiveError(
         f"손상된 압축 파일(zip으로 읽을 수 없음): {reason} / Corrupt archive (not a readable zip): {reason}"
     )
