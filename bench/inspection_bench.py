@@ -183,6 +183,8 @@ def phase_evaluate(data: Path, model_path: Path, threads: int, n_sample: int) ->
         },
         "infer_peak_mib": round(_peak_mib()),
         "model_file_mib": round(model_path.stat().st_size / 2**20, 1),
+        # the lists' scan this CPU ran faster when the model was opened (knn.py): 2 = 8-bit, then float32
+        "search_passes": model.nn.passes,
     }
     if rep.n_held_back or rep.n_in_bank:  # as earlier benchmarks counted: the copies scored too
         given = model.with_threshold(model.meta.threshold, model.meta.threshold_method)
@@ -424,7 +426,7 @@ def _report(name: str, r: dict[str, Any], threads: int) -> None:
         f"  CPU time (all threads): {sp['cpu_ms_per_image']} ms/image, backbone alone "
         f"{sp['backbone_cpu_ms_per_image']} ms, total/backbone {sp['total_over_backbone_cpu']}x"
     )
-    print(f"  steps, wall ms/image (batch 8): {e['steps']}")
+    print(f"  steps, wall ms/image (batch 8): {e['steps']}; search passes: {e.get('search_passes')}")
     print(
         f"  total/backbone by batch size (paired median): {e['ratio_by_batch']} (8: {sp['total_over_backbone']})"
     )

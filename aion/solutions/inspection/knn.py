@@ -11,7 +11,9 @@ Two searches, both returning the Euclidean distance to the nearest bank row:
   directions, :func:`search_dim`), and the row found is then measured in every dimension: each
   distance is a true distance to a bank row, and a missed neighbour can only make it larger
   (image and pixel AUROC as with the full-width scan: ``docs/benchmarks.md``). Which list holds
-  a query's best row is chosen on 8-bit products, near ties settled in float32 (``listscan.py``).
+  a query's best row is chosen on 8-bit products, near ties settled in float32, or all its probed
+  lists scanned in float32, whichever this CPU runs faster (timed when the model is opened;
+  ``listscan.py``).
   Large batches are split over the model's threads.
 """
 
@@ -166,7 +168,10 @@ class NearestNeighbour:
         use_faiss: bool | None = None,
         ivf: IvfLists | None = None,
         use_ort: bool | None = None,
+        passes: int | None = None,
     ) -> None:
+        if passes not in (None, 1, 2):
+            raise ValueError(f"passes must be 1, 2 or None (the faster, timed), not {passes!r}")
         self.bank = np.ascontiguousarray(bank, dtype=np.float32)
         self.ivf = ivf
         self._threads = max(1, threads or 1)
@@ -201,6 +206,11 @@ class NearestNeighbour:
             lists = [aug[off[i] : off[i + 1]] for i in range(len(ivf.sizes))]
             scanner = OrtListScan if use_ort is not False and listscan.available() else NumpyListScan
             self._scan = scanner(lists, off[:-1], caug, axes, ivf.nprobe)
+            if passes is None:
+                with single_thread_blas():  # as the search runs it
+                    self._scan.choose(choice_sample(self.bank))
+            else:
+                self._scan.two_pass = passes == 2
             return
         faiss = _faiss() if use_faiss is not False else None
         if faiss is not None:
@@ -219,6 +229,13 @@ class NearestNeighbour:
     @property
     def backend(self) -> str:
         return "ivf" if self.ivf is not None else "faiss" if self._index is not None else "numpy"
+
+    @property
+    def passes(self) -> int | None:
+        """The lists' scan: 2 (an 8-bit pass, then float32), 1 (float32), ``None`` without lists."""
+        if self._scan is None:
+            return None
+        return 2 if self._scan.two_pass else 1
 
     @property
     def scanner(self) -> str | None:
@@ -264,6 +281,25 @@ class NearestNeighbour:
         diff = np.take(self.bank, arg, axis=0)  # the distance to the row found, in every dimension
         np.subtract(q, diff, out=diff)
         return np.einsum("ij,ij->i", diff, diff)
+
+
+#: Queries of the sample on which a model's search times its two ways when opened.
+CHOICE_ROWS = 1024
+
+
+def choice_sample(bank: np.ndarray, rows: int = CHOICE_ROWS, seed: int = 0) -> np.ndarray:
+    """Queries like a part's patches for :meth:`ListScan.choose`: ``rows`` bank rows (with
+    repeats when the bank is smaller), each moved by noise of half the bank's spread per
+    dimension so that it lies between rows as a new patch does.
+
+    >>> bank = np.arange(12, dtype=np.float32).reshape(6, 2)
+    >>> choice_sample(bank, rows=4).shape
+    (4, 2)
+    """
+    rng = np.random.default_rng(seed)
+    picked = bank[rng.integers(0, len(bank), rows)]
+    noise = rng.normal(0.0, 0.5, picked.shape).astype(np.float32) * bank.std(axis=0)
+    return np.ascontiguousarray(picked + noise, dtype=np.float32)
 
 
 def nearest_excluding(

@@ -18,6 +18,13 @@ to a bank row; the 8-bit estimates only choose which lists to measure (on magnet
 the queries end in another row than a float32 scan finds; without the near-tie rule 2.5%:
 ``docs/benchmarks.md``).
 
+The first pass saves float32 work (three probed lists become one or two) but costs a graph run
+and numpy steps of its own. Which wins depends on the CPU: on an AMD EPYC the two passes were
+faster, on an Intel Xeon with AVX-512 scanning every probed list in float32 at once is (the
+search of a batch of 8 images 1.34 -> 1.06 ms per image). So :meth:`ListScan.choose` times both
+on the bank's own rows when a model is opened and keeps the faster; the one pass finds exactly
+the rows of a float32 scan.
+
 Two scanners do the same arithmetic. :class:`OrtListScan` runs each pass as one ONNX graph
 (``listgraphs.py``; one branch per list: ``Gather``, the product, and ``ReduceMin`` in the first
 pass), built from the lists when a model is opened (0.04-0.1 s; it needs the ``onnx`` package): a graph run releases the
@@ -29,6 +36,7 @@ list (a radix sort) stays in numpy between the passes.
 
 from __future__ import annotations
 
+import time
 from typing import NamedTuple
 
 import numpy as np
@@ -118,6 +126,7 @@ class ListScan:
         self.nprobe = min(nprobe, self.n_lists)
         self.starts = np.asarray(starts, dtype=np.int64)
         self.full = [i for i, rows in enumerate(lists) if len(rows)]  # lists with rows
+        self.two_pass = True  # the 8-bit pass first (:meth:`choose`)
         self.quantised = {i: quantise_list(lists[i]) for i in self.full}
         # the largest row (squared norm of ``-2 * rows``) and row step, for :meth:`rounding`
         self._w2 = max(
@@ -129,34 +138,31 @@ class ListScan:
     def prepare(self) -> None:
         """Build what the scanner runs on (called once by the constructor)."""
 
+    def choose(self, sample: np.ndarray, rounds: int = 3) -> bool:
+        """Time both ways on ``sample`` queries ``(m, d)`` and keep the faster: the 8-bit pass and
+        then the likely lists' rows in float32 (two passes), or every probed list's rows in float32
+        (one pass). Returns :attr:`two_pass`. Each way is run once to warm up, then ``rounds``
+        times in turn; the best time of each counts."""
+        best = {True: np.inf, False: np.inf}
+        for r in range(rounds + 1):
+            for way in (True, False):
+                self.two_pass = way
+                t0 = time.perf_counter()
+                self.best_rows(sample)
+                if r:
+                    best[way] = min(best[way], time.perf_counter() - t0)
+        self.two_pass = bool(best[True] < best[False])
+        return self.two_pass
+
     def best_rows(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Row of the bank (``int64``) with the smallest estimated distance for each query, and a
         mask of the queries whose probed lists were all empty (their row is 0: search them all)."""
-        m = len(q)
         qa, probe = self.project(q)
-        codes, scale, zero = quantise_queries(qa[:, :-1])
-        # first pass: every (query, probed list) pair's smallest 8-bit estimate
-        pairs = _Pairs(probe, self.n_lists)
-        est = pairs.collect(self.full, self.pair_minima(codes, scale, zero, pairs.groups(self.full)))
-        # second pass, in float32: each query's best list by the estimates, and its second best
-        # when the two are within the estimates' rounding (a near tie)
-        at = np.arange(m)
-        first = est.argmin(axis=1)
-        best = est[at, first]
-        missed = ~np.isfinite(best)  # every probed list empty
-        est[at, first] = np.inf
-        second = est.argmin(axis=1)
-        gap = est[at, second] - np.where(missed, 0.0, best)
-        near = gap <= RERANK_MARGIN * self.rounding(qa, scale)
-        chosen = np.stack(
-            [
-                np.where(missed, self.n_lists, probe[at, first]),
-                np.where(near, probe[at, second], self.n_lists),
-            ],
-            axis=1,
-        )
-        pairs = _Pairs(chosen, self.n_lists)
+        lists = self.likely_lists(qa, probe) if self.two_pass else probe
+        # in float32: the rows of each query's lists, and the nearest of them
+        pairs = _Pairs(lists, self.n_lists)
         groups = pairs.groups(self.full)
+        at = np.arange(len(q))
         lows, found = [], []
         for i, block in zip(self.full, self.blocks(qa, groups), strict=True):
             j = block.argmin(axis=1)
@@ -164,7 +170,32 @@ class ListScan:
             found.append(j + self.starts[i])
         low = pairs.collect(self.full, lows)
         row = pairs.collect(self.full, found, fill=0)
-        return row[at, low.argmin(axis=1)].astype(np.int64), missed
+        best = low.argmin(axis=1)
+        missed = ~np.isfinite(low[at, best])  # every probed list empty
+        return row[at, best].astype(np.int64), missed
+
+    def likely_lists(self, qa: np.ndarray, probe: np.ndarray) -> np.ndarray:
+        """The first pass: of each query's probed lists, the best by the 8-bit estimates, and the
+        second best when the two are within the estimates' rounding (a near tie); ``n_lists``
+        where there is none, ``(m, 2)``."""
+        codes, scale, zero = quantise_queries(qa[:, :-1])
+        pairs = _Pairs(probe, self.n_lists)
+        est = pairs.collect(self.full, self.pair_minima(codes, scale, zero, pairs.groups(self.full)))
+        at = np.arange(len(qa))
+        first = est.argmin(axis=1)
+        best = est[at, first]
+        missed = ~np.isfinite(best)  # every probed list empty
+        est[at, first] = np.inf
+        second = est.argmin(axis=1)
+        gap = est[at, second] - np.where(missed, 0.0, best)
+        near = gap <= RERANK_MARGIN * self.rounding(qa, scale)
+        return np.stack(
+            [
+                np.where(missed, self.n_lists, probe[at, first]),
+                np.where(near, probe[at, second], self.n_lists),
+            ],
+            axis=1,
+        )
 
     def rounding(self, qa: np.ndarray, scale: np.float32) -> np.ndarray:
         """Each query's scale of the estimates' rounding error: the standard deviation of a

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -121,8 +122,9 @@ def test_ivf_scanned_in_the_principal_subspace_measures_the_row_it_finds_exactly
     np.testing.assert_allclose(threaded.search(many), expected, rtol=1e-5)
 
 
+@pytest.mark.parametrize("passes", [2, 1], ids=["8-bit-then-float32", "float32"])
 @pytest.mark.parametrize("dim", [None, 0], ids=["subspace", "full-width"])
-def test_ivf_lists_scanned_by_onnxruntime_find_the_rows_numpy_finds(dim: int | None) -> None:
+def test_ivf_lists_scanned_by_onnxruntime_find_the_rows_numpy_finds(dim: int | None, passes: int) -> None:
     rng = np.random.default_rng(9)
     basis = rng.normal(size=(8, 48))
     centres = rng.normal(size=(40, 8)) * 3
@@ -133,9 +135,10 @@ def test_ivf_lists_scanned_by_onnxruntime_find_the_rows_numpy_finds(dim: int | N
     if dim is not None:
         ivf = replace(ivf, dim=dim)
     sorted_bank = bank[order]
-    ort_nn = NearestNeighbour(sorted_bank, threads=2, ivf=ivf)
-    numpy_nn = NearestNeighbour(sorted_bank, threads=2, ivf=ivf, use_ort=False)
+    ort_nn = NearestNeighbour(sorted_bank, threads=2, ivf=ivf, passes=passes)
+    numpy_nn = NearestNeighbour(sorted_bank, threads=2, ivf=ivf, use_ort=False, passes=passes)
     assert (ort_nn.scanner, numpy_nn.scanner) == ("onnxruntime", "numpy")
+    assert ort_nn.passes == numpy_nn.passes == passes
     assert NearestNeighbour(sorted_bank).scanner is None
     np.testing.assert_array_equal(ort_nn.search(q), numpy_nn.search(q))
     many = np.concatenate([q] * 3)  # split over the two threads
@@ -143,15 +146,17 @@ def test_ivf_lists_scanned_by_onnxruntime_find_the_rows_numpy_finds(dim: int | N
     assert ort_nn.search(q[:0]).shape == (0,)
 
 
+@pytest.mark.parametrize("passes", [2, 1], ids=["8-bit-then-float32", "float32"])
 @pytest.mark.parametrize("use_ort", [True, False], ids=["onnxruntime", "numpy"])
 @pytest.mark.parametrize("nearer", [0, 1], ids=["first-list", "second-list"])
-def test_a_near_tie_between_lists_is_settled_in_float32(use_ort: bool, nearer: int) -> None:
+def test_a_near_tie_between_lists_is_settled_in_float32(use_ort: bool, nearer: int, passes: int) -> None:
     # the query (3, 4) is 1.0 from one list's row and 1.0005 from the other's: far closer than
     # the 8-bit estimates can tell apart, so the float32 pass must decide (in either order)
     rows = [[4.0, 4.0], [3.0, 5.0005]] if nearer == 0 else [[3.0, 5.0005], [4.0, 4.0]]
     bank = np.array([rows[0], [10.0, 10.0], rows[1], [-10.0, -10.0]], np.float32)
     centroids = np.array([[7.0, 7.0], [-3.5, -2.5]], np.float32)
-    nn = NearestNeighbour(bank, ivf=IvfLists(centroids, np.array([2, 2]), nprobe=2), use_ort=use_ort)
+    ivf = IvfLists(centroids, np.array([2, 2]), nprobe=2)
+    nn = NearestNeighbour(bank, ivf=ivf, use_ort=use_ort, passes=passes)
     np.testing.assert_allclose(nn.search(np.array([[3.0, 4.0]], np.float32)), [1.0], rtol=1e-6)
 
 
@@ -173,13 +178,63 @@ def test_the_8_bit_first_pass_finds_the_rows_a_float32_scan_finds() -> None:
             self.qa, probe = super().project(q)
             return self.qa, probe
 
-    reference = NearestNeighbour(sorted_bank, ivf=ivf, use_ort=False)
+    reference = NearestNeighbour(sorted_bank, ivf=ivf, use_ort=False, passes=2)
     reference._scan.__class__ = Float32Scan  # type: ignore[union-attr]
     want = reference.search(q)
     for use_ort in (True, False):
-        got = NearestNeighbour(sorted_bank, ivf=ivf, use_ort=use_ort).search(q)
+        got = NearestNeighbour(sorted_bank, ivf=ivf, use_ort=use_ort, passes=2).search(q)
         assert np.mean(got == want) > 0.997
         np.testing.assert_allclose(got, want, rtol=0.05)
+        # the one float32 pass measures every probed list: exactly the float32 scan's rows
+        one = NearestNeighbour(sorted_bank, ivf=ivf, use_ort=use_ort, passes=1).search(q)
+        np.testing.assert_array_equal(one, want)
+    # and those are the probed lists' nearest rows, but where the scanned subspace misleads
+    exact = brute_force_in_probed_lists(sorted_bank, ivf, q)
+    assert np.all(want >= exact * (1 - 1e-5))
+    assert np.mean(np.isclose(want, exact, rtol=1e-5)) > 0.995
+
+
+def brute_force_in_probed_lists(bank: np.ndarray, ivf: IvfLists, q: np.ndarray) -> np.ndarray:
+    """The distance to the nearest row of each query's ``nprobe`` nearest lists, by brute force
+    in every dimension."""
+    off = ivf.offsets
+    near = np.argsort(((q[:, None] - ivf.centroids[None]) ** 2).sum(-1), axis=1)[:, : ivf.nprobe]
+    out = np.empty(len(q), np.float32)
+    for k, lists in enumerate(near):
+        rows = np.concatenate([bank[off[i] : off[i + 1]] for i in lists])
+        out[k] = np.sqrt(((rows - q[k]) ** 2).sum(1).min())
+    return out
+
+
+@pytest.mark.parametrize("slow", [2, 1])
+def test_the_scan_keeps_the_way_this_cpu_runs_faster(slow: int) -> None:
+    rng = np.random.default_rng(5)
+    bank = rng.normal(size=(3000, 16)).astype(np.float32)
+    order, ivf = build_ivf(bank)
+    nn = NearestNeighbour(bank[order], ivf=ivf, use_ort=False)
+    assert nn.passes in (1, 2)  # timed when opened: either may win on this machine
+
+    class Slowed(NumpyListScan):  # one way made slower than the other by far
+        def likely_lists(self, qa, probe):  # type: ignore[no-untyped-def]
+            if slow == 2:
+                time.sleep(0.01)
+            return super().likely_lists(qa, probe)
+
+        def project(self, q):  # type: ignore[no-untyped-def]
+            if slow == 1 and not self.two_pass:
+                time.sleep(0.01)
+            return super().project(q)
+
+    scan = nn._scan
+    assert scan is not None
+    scan.__class__ = Slowed
+    assert scan.choose(rng.normal(size=(256, 16)).astype(np.float32)) is (slow == 1)
+    assert nn.passes == 3 - slow
+
+
+def test_the_number_of_passes_is_checked() -> None:
+    with pytest.raises(ValueError, match="passes must be 1, 2 or None"):
+        NearestNeighbour(np.zeros((4, 2), np.float32), passes=3)
 
 
 def test_nearest_excluding_leaves_out_each_groups_own_rows() -> None:
