@@ -18,12 +18,13 @@ to a bank row; the 8-bit estimates only choose which lists to measure (on magnet
 the queries end in another row than a float32 scan finds; without the near-tie rule 2.5%:
 ``docs/benchmarks.md``).
 
-The first pass saves float32 work (three probed lists become one or two) but costs a graph run
-and numpy steps of its own. Which wins depends on the CPU: on an AMD EPYC the two passes were
-faster, on an Intel Xeon with AVX-512 scanning every probed list in float32 at once is (the
-search of a batch of 8 images 1.34 -> 1.06 ms per image). So :meth:`ListScan.choose` times both
-on the bank's own rows when a model is opened and keeps the faster; the one pass finds exactly
-the rows of a float32 scan.
+The first pass saves float32 work (the probed lists become one or two) but costs a graph run and
+numpy steps of its own. Which wins depends on the CPU and the search's shape: the two passes were
+faster on the AMD EPYC where they were introduced (an eighth of the lists probed, every patch
+searched); on an Intel Xeon with AVX-512, with a twentieth probed and a third of the patches
+searched, scanning every probed list in float32 at once is (a batch of 8 images' search 1.34 ->
+1.02 ms per image). So :meth:`ListScan.choose` times both on queries made from the bank's rows
+when a model is opened and keeps the faster; the one pass finds exactly a float32 scan's rows.
 
 Two scanners do the same arithmetic. :class:`OrtListScan` runs each pass as one ONNX graph
 (``listgraphs.py``; one branch per list: ``Gather``, the product, and ``ReduceMin`` in the first
