@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import typer
 from sqlalchemy import func, select
@@ -81,8 +82,9 @@ def is_empty(session: Session) -> bool:
     return (session.scalar(select(func.count(Company.id))) or 0) == 0
 
 
-def load(session: Session) -> list[DemoAccount]:
-    """Create the demo records in ``session`` (a system session); returns the accounts made."""
+def load(session: Session, data_dir: Path | None = None) -> list[DemoAccount]:
+    """Create the demo records in ``session`` (a system session), their files under ``data_dir``
+    (default: the settings'); returns the accounts made."""
     agencies = []
     for name, short, lead in AGENCIES:
         session.add(made := Agency(name=name, short_name=short, is_lead=lead))
@@ -97,9 +99,9 @@ def load(session: Session) -> list[DemoAccount]:
         agency: Agency | None = agencies[0] if company is None and role != Role.LEARNER else None
         service.create_user(session, email, role, password, name=name, company=company, agency=agency)
         accounts.append(DemoAccount(email, role.value, company.name if company else "-", password))
-    importlib.import_module("aion.platform.demo").load_demo(session, companies)
+    importlib.import_module("aion.platform.demo").load_demo(session, companies, data_dir)
     importlib.import_module("aion.program.demo").load_demo(session)
-    importlib.import_module("aion.process.demo").load_demo(session, companies)
+    importlib.import_module("aion.process.demo").load_demo(session, companies, data_dir)
     return accounts
 
 

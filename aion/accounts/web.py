@@ -208,6 +208,7 @@ def company_detail(request: Request, session: SessionDep, user: CurrentUser, com
         members=members,
         can_edit=policy.can_edit_company(user, company.id),
         can_manage_users=policy.can_manage_users(user, company.id),
+        can_view_users=policy.can_view_users(user),  # a member opens only their own user page
     )
 
 
@@ -264,7 +265,12 @@ def company_export(session: SessionDep, user: CurrentUser, company_id: int) -> R
 @router.get("/users")
 def users_page(request: Request, session: SessionDep, user: CurrentUser) -> Response:
     policy.require(policy.can_view_users(user))
-    return render(request, "accounts/users.html", users=service.list_users(session))
+    return render(
+        request,
+        "accounts/users.html",
+        users=service.list_users(session),
+        can_add=policy.can_manage_users(user, user.company_id),  # not the operator: they view users
+    )
 
 
 @router.get("/users/new")

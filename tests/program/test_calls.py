@@ -58,6 +58,23 @@ def test_eligibility_rule_contract(
     again = rule_from_dict(rule.to_dict())
     assert again == rule
     assert again.check(bad, on=ON).passed is False
+    # On the call's page: the rule's name and what it asks, in both languages, naming its limit
+    shown = rule.describe()
+    assert rule.label.ko != rule.label.en and all(
+        any("\uac00" <= c <= "\ud7a3" for c in t.ko) for t in (rule.label, shown)
+    )
+    limit = DESCRIBES[type(rule).__name__]
+    assert limit in shown.ko and limit in shown.en and "None" not in shown.both()
+
+
+# a limit each rule of CASES names when described
+DESCRIBES = {
+    "RegionRule": "양산시",
+    "SizeRule": "300",
+    "IndustryRule": "C12",
+    "PriorSupportRule": "solution",
+    "AgeRule": "7",
+}
 
 
 def test_region_matching_is_by_region_not_by_substring() -> None:

@@ -74,6 +74,24 @@ def apply(client: TestClient, email: str, call_id: int, plan: str) -> int:
     return app_id
 
 
+def test_a_calls_eligibility_reads_as_sentences_in_either_language(client: TestClient, world: World) -> None:
+    call_id = create_call(client)
+    login(client, "member@alpha.example")
+    page = client.get(f"/program/calls/{call_id}").text
+    for term in ("지역: 울산 소재", "업종: 한국표준산업분류 C(제조업)", "규모: 상시 근로자 300명 이하"):
+        assert term in page
+    # the stored form (field names, empty limits) is not what an applicant reads
+    assert "max_employees" not in page and "None" not in page and "allowed=" not in page
+    client.cookies.set("aion_lang", "en")
+    page = client.get(f"/program/calls/{call_id}").text
+    for term in (
+        "Region: Located in 울산",
+        "Industry: KSIC C (manufacturing)",
+        "Size: 300 employees or fewer",
+    ):
+        assert term in page
+
+
 def test_call_to_selection_blind(client: TestClient, engine: Engine, world: World) -> None:
     call_id = create_call(client)
     a_id = apply(

@@ -96,9 +96,14 @@ class Eligibility:
 
 class EligibilityRule(ABC):
     kind: ClassVar[str] = ""
+    label: ClassVar[Text] = Text("", "")  # the rule's name on the call's page
 
     @abstractmethod
     def check(self, profile: CompanyProfile, *, on: date) -> RuleResult: ...
+
+    @abstractmethod
+    def describe(self) -> Text:
+        """What the rule asks, as an applicant reads it on the call's page."""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)  # type: ignore[call-overload]
@@ -117,6 +122,14 @@ class RegionRule(EligibilityRule):
 
     allowed: tuple[str, ...]
     kind: ClassVar[str] = "region"
+    label: ClassVar[Text] = Text("지역", "Region")
+
+    def describe(self) -> Text:
+        """
+        >>> RegionRule(("울산", "경남")).describe().en
+        'Located in 울산 or 경남'
+        """
+        return Text(f"{' 또는 '.join(self.allowed)} 소재", f"Located in {' or '.join(self.allowed)}")
 
     def check(self, profile: CompanyProfile, *, on: date) -> RuleResult:
         region = normalise_region(profile.region)
@@ -141,6 +154,26 @@ class SizeRule(EligibilityRule):
     min_employees: int | None = None
     max_sales_krw: int | None = None
     kind: ClassVar[str] = "size"
+    label: ClassVar[Text] = Text("규모", "Size")
+
+    def describe(self) -> Text:
+        """
+        >>> SizeRule(max_employees=300).describe().ko
+        '상시 근로자 300명 이하'
+        >>> SizeRule(min_employees=5, max_sales_krw=12_000_000_000).describe().en
+        'at least 5 employees, annual sales up to KRW 12,000,000,000'
+        """
+        ko, en = [], []
+        if self.max_employees is not None:
+            ko.append(f"상시 근로자 {self.max_employees:,}명 이하")
+            en.append(f"{self.max_employees:,} employees or fewer")
+        if self.min_employees is not None:
+            ko.append(f"상시 근로자 {self.min_employees:,}명 이상")
+            en.append(f"at least {self.min_employees:,} employees")
+        if self.max_sales_krw is not None:
+            ko.append(f"매출액 {self.max_sales_krw / 1e8:,.1f}억 원 이하")
+            en.append(f"annual sales up to KRW {self.max_sales_krw:,}")
+        return Text(", ".join(ko) or "제한 없음", ", ".join(en) or "no limit")
 
     def check(self, profile: CompanyProfile, *, on: date) -> RuleResult:
         n = profile.employees
@@ -176,6 +209,20 @@ class IndustryRule(EligibilityRule):
     allowed: tuple[str, ...] = ("C",)
     excluded: tuple[str, ...] = ()
     kind: ClassVar[str] = "industry"
+    label: ClassVar[Text] = Text("업종", "Industry")
+
+    def describe(self) -> Text:
+        """
+        >>> IndustryRule(("C",), ("C12",)).describe().ko
+        '한국표준산업분류 C(제조업), C12 제외'
+        """
+        names = {"C": ("C(제조업)", "C (manufacturing)")}
+        ko = ", ".join(names.get(a, (a, a))[0] for a in self.allowed)
+        en = ", ".join(names.get(a, (a, a))[1] for a in self.allowed)
+        if self.excluded:
+            ko += f", {', '.join(self.excluded)} 제외"
+            en += f", except {', '.join(self.excluded)}"
+        return Text(f"한국표준산업분류 {ko}", f"KSIC {en}")
 
     def check(self, profile: CompanyProfile, *, on: date) -> RuleResult:
         code = normalise_ksic(profile.industry_code)
@@ -210,6 +257,26 @@ class PriorSupportRule(EligibilityRule):
     within_years: int = 3
     max_count: int = 0
     kind: ClassVar[str] = "prior_support"
+    label: ClassVar[Text] = Text("기존 지원 이력", "Prior support")
+
+    def describe(self) -> Text:
+        """
+        >>> PriorSupportRule(("smart-factory",)).describe().en
+        'no support from smart-factory in the last 3 years'
+        >>> PriorSupportRule(max_count=1, within_years=2).describe().ko
+        '최근 2년 내 모든 사업의 지원 1건 이하'
+        """
+        ko_from = f"{', '.join(self.tracks)} 사업" if self.tracks else "모든 사업"
+        en_from = ", ".join(self.tracks) if self.tracks else "any programme"
+        if self.max_count == 0:
+            return Text(
+                f"최근 {self.within_years}년 내 {ko_from}의 지원 이력 없음",
+                f"no support from {en_from} in the last {self.within_years} years",
+            )
+        return Text(
+            f"최근 {self.within_years}년 내 {ko_from}의 지원 {self.max_count}건 이하",
+            f"at most {self.max_count} supports from {en_from} in the last {self.within_years} years",
+        )
 
     def relevant(self, profile: CompanyProfile, on: date) -> list[SupportRecord]:
         return [
@@ -244,6 +311,21 @@ class AgeRule(EligibilityRule):
     max_years: int | None = None
     min_years: int | None = None
     kind: ClassVar[str] = "age"
+    label: ClassVar[Text] = Text("업력", "Years in business")
+
+    def describe(self) -> Text:
+        """
+        >>> AgeRule(max_years=7).describe().both()
+        '설립 7년 이하 / in business for 7 years or less'
+        """
+        ko, en = [], []
+        if self.max_years is not None:
+            ko.append(f"설립 {self.max_years}년 이하")
+            en.append(f"in business for {self.max_years} years or less")
+        if self.min_years is not None:
+            ko.append(f"설립 {self.min_years}년 이상")
+            en.append(f"in business for at least {self.min_years} years")
+        return Text(", ".join(ko) or "제한 없음", ", ".join(en) or "no limit")
 
     def check(self, profile: CompanyProfile, *, on: date) -> RuleResult:
         if profile.founded is None:

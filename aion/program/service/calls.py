@@ -169,6 +169,12 @@ def profile_of(session: Session, app: Application) -> CompanyProfile:
     )
 
 
+def eligibility_terms(call: ProgramCall) -> list[tuple[Text, Text]]:
+    """The call's eligibility rules as an applicant reads them: each rule's name and what it asks."""
+    rules = [rule_from_dict(r) for r in call.eligibility]
+    return [(rule.label, rule.describe()) for rule in rules]
+
+
 def eligibility(session: Session, app: Application) -> tuple[bool, list[dict[str, Any]]]:
     rules = [rule_from_dict(r) for r in app.call.eligibility]
     result = evaluate_eligibility(profile_of(session, app), rules, on=now().date())

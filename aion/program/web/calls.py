@@ -154,6 +154,7 @@ def call_detail(request: Request, session: SessionDep, user: CurrentUser, call_i
         can_manage=policy.can_manage_calls(user),
         can_apply=policy.can_apply(user),
         fields=svc.all_fields(call),
+        terms=svc.eligibility_terms(call),
     )
 
 
@@ -183,6 +184,7 @@ def call_extend(
             can_manage=True,
             can_apply=False,
             fields=svc.all_fields(call),
+            terms=svc.eligibility_terms(call),
             errors=[err(request, e)],
         )
     return redirect(f"/program/calls/{call.id}?done=extended")

@@ -1,0 +1,89 @@
+"""Every link a page shows opens for the user who sees it.
+
+With the demo data loaded (two companies with data sets, models, a line, process monitors, calls
+and applications, and a user of every role), each demo user follows the links of every page
+they can reach from the dashboard, breadth first: a page that offers a link its reader may not
+open (403), that leads nowhere (404) or that fails (500) is a broken promise to that user.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from aion import demo
+from aion.core.db import system_session
+from aion.settings import Settings
+from aion.web.app import create_app
+
+#: Not followed: downloads and files, live streams, language switches and signing out.
+SKIP = re.compile(
+    r"/logout|/download|/export|/api/|/events|/stream|/blobs?/|\.(zip|aion|png|csv|json|pdf|xlsx)\b|lang="
+)
+
+#: Pages followed per user at most, a guard against an endless series of links (the demo's
+#: administrator reaches about 350 pages, a company member about 60).
+MAX_PAGES = 1000
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        href = dict(attrs).get("href")
+        if tag == "a" and href and not href.startswith(("#", "mailto:", "javascript:")):
+            self.hrefs.append(href)
+
+
+def _links(base: str, html: str) -> list[str]:
+    parser = _Links()
+    parser.feed(html)
+    out = []
+    for href in parser.hrefs:
+        url = urlsplit(urljoin(base, href))
+        if url.netloc not in ("", "testserver"):
+            continue
+        path = url.path + (f"?{url.query}" if url.query else "")
+        if not SKIP.search(path):
+            out.append(path)
+    return out
+
+
+@pytest.fixture
+def demo_app(tmp_path, db_url: str, engine: Engine):  # type: ignore[no-untyped-def]
+    settings = Settings(env="test", data_dir=tmp_path / "data", database_url=db_url, secret_key="s" * 48)
+    with system_session(engine, actor="tests") as s:
+        accounts = demo.load(s, settings.data_dir)
+    return create_app(settings, engine), accounts
+
+
+def test_every_link_a_user_is_shown_opens_for_them(demo_app) -> None:  # type: ignore[no-untyped-def]
+    app, accounts = demo_app
+    broken: list[str] = []
+    with TestClient(app) as client:
+        for account in accounts:
+            client.cookies.clear()
+            r = client.post("/api/auth/login", json={"email": account.email, "password": account.password})
+            assert r.status_code == 200, r.text
+            seen: set[str] = set()
+            queue: list[tuple[str, str]] = [("/", "(start)")]
+            while queue and len(seen) < MAX_PAGES:
+                path, source = queue.pop(0)
+                if path in seen:
+                    continue
+                seen.add(path)
+                page = client.get(path)
+                if page.status_code != 200:
+                    broken.append(f"{account.role}: {source} -> {path}: {page.status_code}")
+                    continue
+                if "text/html" in page.headers.get("content-type", ""):
+                    queue += [(link, path) for link in _links(path, page.text) if link not in seen]
+            assert len(seen) > 5, f"{account.role} reached only {sorted(seen)}"
+    assert not broken, "\n".join(broken)
