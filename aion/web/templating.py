@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +135,34 @@ def metric_value(key: str, value: object) -> str:
     return f"{round(value, 4):g}" if abs(value) < 1e5 else f"{value:,.0f}"
 
 
+def field_list(values: object) -> str:
+    """A stored record's fields as a reader scans them (the audit log): ``key: value`` pairs, an
+    empty value as "-", Korean as Korean (not ``\\uXXXX`` escapes), nested values as compact JSON.
+
+    >>> field_list({"name": "1호 펌프", "job_id": None, "metrics": {"alarms": 3, "f1": None}})
+    'name: 1호 펌프 · job_id: - · metrics: {"alarms": 3, "f1": "-"}'
+    >>> field_list(None), field_list([1, 2])
+    ('', '[1, 2]')
+    """
+    if not values:
+        return ""
+    if not isinstance(values, dict):
+        return json.dumps(values, ensure_ascii=False, default=str)
+
+    def dashes(v: object) -> object:
+        if isinstance(v, dict):
+            return {k: dashes(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [dashes(x) for x in v]
+        return "-" if v is None else v
+
+    def one(v: object) -> str:
+        v = dashes(v)
+        return json.dumps(v, ensure_ascii=False, default=str) if isinstance(v, dict | list) else str(v)
+
+    return " · ".join(f"{k}: {one(v)}" for k, v in values.items())
+
+
 env = Environment(
     loader=FileSystemLoader([str(p) for p in TEMPLATE_DIRS]),
     autoescape=select_autoescape(["html"]),
@@ -168,6 +197,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         "metric_name": lambda key: _(METRIC_LABELS[key]) if key in METRIC_LABELS else str(key),
         "pick": lambda text: pick_language(str(text), lang),  # a stored "Korean / English" message
         "metric_value": metric_value,
+        "field_list": field_list,
         "model_kind": lambda kind: _(MODEL_KINDS[kind]) if kind in MODEL_KINDS else str(kind),
         "job_message": lambda text: (
             _(JOB_STAGES[text]) if text in JOB_STAGES else pick_language(str(text), lang)

@@ -72,6 +72,11 @@ def test_web_edit_is_audited_with_the_user(client: TestClient, world: World, eng
     assert row.actor == "admin@alpha.example"
     assert row.before is not None and row.after is not None
     assert row.before["name"] == "알파정밀" and row.after["name"] == "알파정밀(주)"
+    # the administrator reads the change in Korean (not as \uXXXX escapes)
+    login(client, world.emails["admin"])
+    page = client.get("/audit?action=update").text
+    assert "name: 알파정밀 · size: small" in page and "name: 알파정밀(주) · size: medium" in page
+    assert "\\uc54c" not in page
 
 
 def test_audit_page_is_admin_only(app, world: World) -> None:  # type: ignore[no-untyped-def]

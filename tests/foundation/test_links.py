@@ -1,9 +1,11 @@
-"""Every link a page shows opens for the user who sees it.
+"""Every link a page shows opens for the user who sees it, and no page shows an empty value.
 
 With the demo data loaded (two companies with data sets, models, a line, process monitors, calls
 and applications, and a user of every role), each demo user follows the links of every page
 they can reach from the dashboard, breadth first: a page that offers a link its reader may not
-open (403), that leads nowhere (404) or that fails (500) is a broken promise to that user.
+open (403), that leads nowhere (404) or that fails (500) is a broken promise to that user, and so
+is a page that shows a program's empty value (``None``, ``NaN``, ``undefined``) where a reader
+expects words.
 """
 
 from __future__ import annotations
@@ -31,19 +33,41 @@ SKIP = re.compile(
 MAX_PAGES = 1000
 
 
-class _Links(HTMLParser):
+#: Elements whose text is not a shown value: scripts, styles, and text a user edits (a
+#: questionnaire's YAML may say "None" as an English answer).
+HIDDEN = ("script", "style", "textarea")
+
+
+class _Page(HTMLParser):
+    """A page's links and the words it shows."""
+
     def __init__(self) -> None:
         super().__init__()
         self.hrefs: list[str] = []
+        self.words: list[str] = []
+        self._hidden = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         href = dict(attrs).get("href")
         if tag == "a" and href and not href.startswith(("#", "mailto:", "javascript:")):
             self.hrefs.append(href)
+        self._hidden += tag in HIDDEN
+
+    def handle_endtag(self, tag: str) -> None:
+        self._hidden -= tag in HIDDEN
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self.words += data.split()
 
 
-def _links(base: str, html: str) -> list[str]:
-    parser = _Links()
+#: Words of program values that leak into a page: Python's and JavaScript's empty values.
+LEAKS = {"None", "nan", "NaN", "undefined", "null"}
+
+
+def _read(base: str, html: str) -> tuple[list[str], set[str]]:
+    """A page's links to follow, and the leaked values it shows."""
+    parser = _Page()
     parser.feed(html)
     out = []
     for href in parser.hrefs:
@@ -53,7 +77,7 @@ def _links(base: str, html: str) -> list[str]:
         path = url.path + (f"?{url.query}" if url.query else "")
         if not SKIP.search(path):
             out.append(path)
-    return out
+    return out, LEAKS & {w.strip(".,:;()[]=") for w in parser.words}
 
 
 @pytest.fixture
@@ -84,6 +108,9 @@ def test_every_link_a_user_is_shown_opens_for_them(demo_app) -> None:  # type: i
                     broken.append(f"{account.role}: {source} -> {path}: {page.status_code}")
                     continue
                 if "text/html" in page.headers.get("content-type", ""):
-                    queue += [(link, path) for link in _links(path, page.text) if link not in seen]
+                    links, leaks = _read(path, page.text)
+                    queue += [(link, path) for link in links if link not in seen]
+                    if leaks:
+                        broken.append(f"{account.role}: {path} shows {sorted(leaks)}")
             assert len(seen) > 5, f"{account.role} reached only {sorted(seen)}"
     assert not broken, "\n".join(broken)
