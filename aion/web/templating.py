@@ -135,6 +135,30 @@ def metric_value(key: str, value: object) -> str:
     return f"{round(value, 4):g}" if abs(value) < 1e5 else f"{value:,.0f}"
 
 
+#: What an audit log action means (English message ids); other actions are shown as recorded.
+AUDIT_ACTIONS = {
+    "create": "Created",
+    "update": "Changed",
+    "delete": "Deleted",
+    "login.success": "Logged in",
+    "login.failed": "Login failed",
+    "login.refused_inactive": "Login refused: account disabled",
+    "login.refused_locked": "Login refused: account locked",
+    "logout": "Logged out",
+    "user.locked": "Account locked",
+    "user.unlock": "Account unlocked",
+    "dataset_version": "Data set version committed",
+    "dataset_labels": "Labels changed",
+    "model_promote": "Model version promoted",
+    "model_rollback": "Model version rolled back",
+    "inspection_threshold": "Inspection threshold saved",
+    "job_submit": "Job submitted",
+    "job_cancel": "Job cancelled",
+    "line_alarm_ack": "Alarm acknowledged",
+    "line_interlock_off": "Interlock switched off",
+}
+
+
 def field_list(values: object) -> str:
     """A stored record's fields as a reader scans them (the audit log): ``key: value`` pairs, an
     empty value as "-", Korean as Korean (not ``\\uXXXX`` escapes), nested values as compact JSON.
@@ -198,6 +222,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         "pick": lambda text: pick_language(str(text), lang),  # a stored "Korean / English" message
         "metric_value": metric_value,
         "field_list": field_list,
+        "audit_action": lambda code: _(AUDIT_ACTIONS[code]) if code in AUDIT_ACTIONS else str(code),
         "model_kind": lambda kind: _(MODEL_KINDS[kind]) if kind in MODEL_KINDS else str(kind),
         "job_message": lambda text: (
             _(JOB_STAGES[text]) if text in JOB_STAGES else pick_language(str(text), lang)

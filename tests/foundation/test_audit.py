@@ -77,6 +77,7 @@ def test_web_edit_is_audited_with_the_user(client: TestClient, world: World, eng
     page = client.get("/audit?action=update").text
     assert "name: 알파정밀 · size: small" in page and "name: 알파정밀(주) · size: medium" in page
     assert "\\uc54c" not in page
+    assert '<td title="update">수정</td>' in page  # the action in words, its code on hover
 
 
 def test_audit_page_is_admin_only(app, world: World) -> None:  # type: ignore[no-untyped-def]

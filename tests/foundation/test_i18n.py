@@ -42,6 +42,7 @@ def _python_ids() -> set[str]:
     ids |= set(templating.FLASH.values()) | set(templating.ROLE_LABELS.values())
     ids |= set(templating.SIZE_LABELS.values()) | set(templating.METRIC_LABELS.values())
     ids |= set(templating.JOB_STAGES.values()) | set(templating.MODEL_KINDS.values())
+    ids |= set(templating.AUDIT_ACTIONS.values())
     ids |= {item.msgid for item in nav.NAV}
     return ids
 
