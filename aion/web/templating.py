@@ -96,6 +96,10 @@ COUNT_METRICS = frozenset(
 )
 #: Metrics in units worth one decimal (times, speeds).
 UNIT_METRICS = frozenset({"ms_per_image", "images_per_second", "train_seconds"})
+#: Metrics that are scores between 0 and 1 (shown with four decimals: 1.0000, not 1).
+SCORE_METRICS = frozenset(
+    {"image_auroc", "pixel_auroc", "aupro", "f1"} | {k for k in METRIC_LABELS if k.startswith("head_")}
+)
 
 #: What the stage a running job reports means (English message ids); other messages are shown
 #: in the reader's language when they are bilingual ("Korean / English"), else as they are.
@@ -119,8 +123,10 @@ def metric_value(key: str, value: object) -> str:
 
     >>> metric_value("false_reject_rate", 0.08333), metric_value("train_images", 240.0)
     ('8.3%', '240')
-    >>> metric_value("ms_per_image", 14.6926), metric_value("image_auroc", 0.968333), metric_value("f1", None)
-    ('14.7', '0.9683', '')
+    >>> metric_value("ms_per_image", 14.6926), metric_value("image_auroc", 1.0), metric_value("f1", None)
+    ('14.7', '1.0000', '')
+    >>> metric_value("threshold", 34.172730803), metric_value("threshold", 2.0)
+    ('34.1727', '2')
     """
     if value is None:
         return ""
@@ -132,7 +138,20 @@ def metric_value(key: str, value: object) -> str:
         return f"{round(value):,}"
     if key in UNIT_METRICS:
         return f"{value:,.1f}"
+    if key in SCORE_METRICS:
+        return f"{value:.4f}"
     return f"{round(value, 4):g}" if abs(value) < 1e5 else f"{value:,.0f}"
+
+
+def metric_items(metrics: dict[str, Any]) -> list[tuple[str, Any]]:
+    """A job's or version's metrics in a reader's order: those :data:`METRIC_LABELS` names in its
+    order (quality, threshold, rates, speed, counts), then any others by key.
+
+    >>> [k for k, _ in metric_items({"zeta": 1, "train_images": 19, "f1": 1.0, "image_auroc": 1.0})]
+    ['image_auroc', 'f1', 'train_images', 'zeta']
+    """
+    order = {k: i for i, k in enumerate(METRIC_LABELS)}
+    return sorted(metrics.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
 
 
 #: What an audit log action means (English message ids); other actions are shown as recorded.
@@ -221,6 +240,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         "metric_name": lambda key: _(METRIC_LABELS[key]) if key in METRIC_LABELS else str(key),
         "pick": lambda text: pick_language(str(text), lang),  # a stored "Korean / English" message
         "metric_value": metric_value,
+        "metric_items": metric_items,
         "field_list": field_list,
         "audit_action": lambda code: _(AUDIT_ACTIONS[code]) if code in AUDIT_ACTIONS else str(code),
         "model_kind": lambda kind: _(MODEL_KINDS[kind]) if kind in MODEL_KINDS else str(kind),

@@ -97,3 +97,10 @@ def test_pages_load_no_external_assets(client: TestClient, world: World) -> None
 def test_healthz_checks_database(client: TestClient) -> None:
     r = client.get("/healthz")
     assert r.status_code == 200 and r.json()["status"] == "ok"
+
+
+def test_the_favicon_browsers_ask_for_is_the_apps_icon(client: TestClient) -> None:
+    r = client.get("/favicon.ico", follow_redirects=False)
+    assert r.status_code == 301 and r.headers["location"] == "/static/favicon.svg"
+    icon = client.get("/favicon.ico")  # no login needed
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")

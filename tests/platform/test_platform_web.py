@@ -119,6 +119,10 @@ def test_member_uploads_labels_trains_compares_promotes_and_rolls_back(
     frr = f"{metrics['calibration_frr'] * 100:.1f}%"
     assert f'<span title="calibration_frr">보정용 양품의 과검출률</span> {frr}</li>' in panel.text
     assert '<span id="job-message">완료</span>' in panel.text
+    # scores with four decimals, and in a reader's order: quality first, counts after
+    auroc = f'<span title="image_auroc">이미지 AUROC</span> {metrics["image_auroc"]:.4f}</li>'
+    assert auroc in panel.text
+    assert panel.text.index(auroc) < panel.text.index('<span title="train_images">')
     assert "<td>외관 검사</td>" in c.get("/models").text  # the model's kind, in the reader's language
     assert c.get("/api/jobs/" + job1 + "/logs").json()["lines"]
 
