@@ -7,6 +7,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from aion import demo
+from aion.core.db import system_session
 from aion.settings import Settings
 from aion.web.app import create_app
 
@@ -21,6 +23,14 @@ def settings(tmp_path: Path, db_url: str) -> Settings:
 @pytest.fixture
 def app(settings: Settings, engine: Engine, world: World):  # type: ignore[no-untyped-def]
     return create_app(settings, engine)
+
+
+@pytest.fixture
+def demo_app(settings: Settings, engine: Engine):  # type: ignore[no-untyped-def]
+    """The app with the demo data loaded (``aion demo load``), and the demo accounts."""
+    with system_session(engine, actor="tests") as s:
+        accounts = demo.load(s, settings.data_dir)
+    return create_app(settings, engine), accounts
 
 
 @pytest.fixture

@@ -14,14 +14,7 @@ import re
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
-import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
-
-from aion import demo
-from aion.core.db import system_session
-from aion.settings import Settings
-from aion.web.app import create_app
 
 #: Not followed: downloads and files, live streams, language switches and signing out.
 SKIP = re.compile(
@@ -78,14 +71,6 @@ def _read(base: str, html: str) -> tuple[list[str], set[str]]:
         if not SKIP.search(path):
             out.append(path)
     return out, LEAKS & {w.strip(".,:;()[]=") for w in parser.words}
-
-
-@pytest.fixture
-def demo_app(tmp_path, db_url: str, engine: Engine):  # type: ignore[no-untyped-def]
-    settings = Settings(env="test", data_dir=tmp_path / "data", database_url=db_url, secret_key="s" * 48)
-    with system_session(engine, actor="tests") as s:
-        accounts = demo.load(s, settings.data_dir)
-    return create_app(settings, engine), accounts
 
 
 def test_every_link_a_user_is_shown_opens_for_them(demo_app) -> None:  # type: ignore[no-untyped-def]
