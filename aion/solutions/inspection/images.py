@@ -75,10 +75,7 @@ def _to_rgb_array(img: Image.Image, name: str) -> np.ndarray:
     with contextlib.suppress(OSError, ValueError, SyntaxError):
         img = ImageOps.exif_transpose(img) or img
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        arr = np.asarray(img, dtype=np.float64)
-        lo, hi = float(arr.min()), float(arr.max())
-        scale = 255.0 / (hi - lo) if hi > lo else 0.0
-        return _grey_view(((arr - lo) * scale).clip(0, 255).astype(np.uint8))
+        return _grey_view(deep_to_8bit(np.asarray(img)))
     if img.mode in ("L", "1"):
         return _grey_view(np.asarray(img.convert("L"), dtype=np.uint8))
     try:
@@ -88,6 +85,46 @@ def _to_rgb_array(img: Image.Image, name: str) -> np.ndarray:
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise BadImageError(name, f"unexpected shape {rgb.shape}")
     return rgb
+
+
+#: Bit depths a camera writes into a 16- or 32-bit grey file (10-, 12- and 14-bit sensors store
+#: their values as they are, in the low bits).
+SENSOR_BITS = (8, 10, 12, 14, 16, 24, 32)
+
+
+def deep_to_8bit(values: np.ndarray) -> np.ndarray:
+    """A grey image of more than 8 bits -> uint8, the same way for every image of a camera.
+
+    Integers are read at the smallest sensor depth (:data:`SENSOR_BITS`) that holds their largest
+    value, and scaled from ``0 .. 2**bits - 1`` to ``0 .. 255``: a 12-bit camera's 4095 is white in
+    every image, so a darker part stays darker, and a hot pixel does not dim the rest (stretching
+    each image between its own darkest and brightest pixel did both). Floats within 0-1 are
+    scaled by 255. Negative values, and floats beyond 0-1 (a thermal camera's degrees), have no
+    fixed range: they are stretched between the image's own extremes.
+
+    >>> deep_to_8bit(np.array([[0, 2048, 4095]], np.uint16)).tolist()  # 12-bit
+    [[0, 128, 255]]
+    >>> deep_to_8bit(np.array([[0, 1000, 65535]], np.uint16)).tolist()  # 16-bit, one hot pixel
+    [[0, 4, 255]]
+    >>> deep_to_8bit(np.array([[0.0, 0.5, 1.0]], np.float32)).tolist()
+    [[0, 128, 255]]
+    """
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.size == 0:
+        return np.zeros(arr.shape, np.uint8)
+    lo, hi = float(arr.min()), float(arr.max())
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        arr = np.nan_to_num(arr, nan=0.0, posinf=0.0, neginf=0.0)
+        lo, hi = float(arr.min()), float(arr.max())
+    if lo >= 0 and np.issubdtype(values.dtype, np.floating) and hi <= 1.0:
+        top = 1.0
+    elif lo >= 0 and not np.issubdtype(values.dtype, np.floating):
+        bits = next((b for b in SENSOR_BITS if hi < 2**b), SENSOR_BITS[-1])
+        top = float(2**bits - 1)
+    else:  # no fixed range: the image's own
+        arr, top = arr - lo, hi - lo
+    scale = 255.0 / top if top > 0 else 0.0
+    return np.rint(arr * scale).clip(0, 255).astype(np.uint8)
 
 
 def _grey_view(grey: np.ndarray) -> np.ndarray:

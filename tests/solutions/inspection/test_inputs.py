@@ -57,7 +57,31 @@ def test_decode_formats_and_modes() -> None:
     buf = io.BytesIO()
     Image.fromarray(deep).save(buf, format="PNG")
     arr = decode_image(buf.getvalue(), "deep.png")
-    assert arr.shape == (40, 40, 3) and arr.max() == 255
+    assert arr.shape == (40, 40, 3)  # 16-bit values up to 51,000 of 65,535 stay that grey
+    assert np.abs(arr[..., 0].astype(int) - np.rint(deep.astype(float) * 255 / 65535)).max() <= 1
+
+
+def _tiff16(values: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(values.astype(np.uint16)).save(buf, format="TIFF")
+    return buf.getvalue()
+
+
+def test_a_cameras_deep_images_keep_their_brightness_from_image_to_image() -> None:
+    """A 12-bit camera's images (16-bit TIFF files, values up to 4,095): the same grey level is the
+    same 8-bit level in every image, so a dark part stays dark, and a hot pixel at the sensor's
+    top does not dim the rest of its image."""
+    rng = np.random.default_rng(4)
+    surface = rng.integers(2800, 3300, size=(32, 32))
+    bright = decode_image(_tiff16(surface), "bright.tif")[..., 0]
+    dark = decode_image(_tiff16(surface // 2), "dark.tif")[..., 0]
+    assert abs(float(bright.mean()) - 3050 * 255 / 4095) < 2  # read as 12 bits: 4,095 is white
+    assert abs(float(dark.mean()) * 2 - float(bright.mean())) < 2  # half the light, half the grey
+    hot = surface.copy()
+    hot[5, 5] = 4095
+    with_hot = decode_image(_tiff16(hot), "hot.tif")[..., 0]
+    assert with_hot[5, 5] == 255
+    assert np.array_equal(np.delete(with_hot.ravel(), 5 * 32 + 5), np.delete(bright.ravel(), 5 * 32 + 5))
 
 
 @pytest.mark.parametrize("name", ["empty.png", "corrupt.png", "truncated.png", "text.jpg", "bomb.png"])
