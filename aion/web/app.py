@@ -143,6 +143,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 # Each domain's pages and JSON API, as "module:router".
 DOMAIN_ROUTERS: list[str] = [
     "aion.accounts.web:router",
+    "aion.accounts.web_companies:router",
     "aion.accounts.api:router",
     "aion.platform.web:router",
     "aion.platform.api:router",
