@@ -33,6 +33,7 @@ from aion.solutions.inspection.evaluation import TrainedGood
 from aion.solutions.inspection.images import decode_image, read_image
 from aion.solutions.inspection.meta import ModelMeta
 from aion.solutions.inspection.metrics import auroc, confusion
+from aion.solutions.inspection.threshold import calibration_warning
 
 MAX_PHOTO_BYTES = 20 * 1024 * 1024
 BATCH = 8  # images scored together (the engine's batch size)
@@ -83,18 +84,24 @@ class ThresholdBasis:
     n_good: int
     n_defect: int
     presets: dict[str, float]
+    # bilingual: a threshold that cannot keep its target (too few good images; ``calibration_warning``)
+    warning: str | None = None
 
 
 def threshold_basis(meta: ModelMeta) -> ThresholdBasis:
     """The :class:`ThresholdBasis` of a model file's ``meta``."""
     cal = meta.calibration or {}
     presets = {k: float(v) for k, v in (meta.thresholds or {}).items() if k in ("frr", "f1")}
+    n_good = int(cal.get("n_good", 0))
     return ThresholdBasis(
         meta.threshold_method,
         meta.target_frr,
-        int(cal.get("n_good", 0)),
+        n_good,
         int(cal.get("n_defect", 0)),
         presets,
+        calibration_warning(
+            n_good, meta.target_frr, meta.threshold_method, in_sample=meta.n_train_images == 1
+        ),
     )
 
 

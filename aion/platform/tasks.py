@@ -135,6 +135,8 @@ def train_inspection(
         model = train(ds, cfg, progress=progress, defects=marked_defects(ds))
         rep = model.train_report_
         ctx.log(f"trained: bank {rep.bank_size}/{rep.n_patches} patches, threshold {rep.threshold:.4f}")
+        for warning in rep.warnings:
+            ctx.log(f"warning: {warning}")
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         model.save(out)
         metrics: dict[str, float] = {

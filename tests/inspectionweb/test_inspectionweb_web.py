@@ -155,6 +155,28 @@ def test_try_a_photo_names_the_statistic_that_decided(
     c.__exit__(None, None, None)
 
 
+def test_report_warns_when_too_few_good_images_set_the_threshold(
+    app: Any, world: World, engine: Engine, tmp_path: Path, pooled_model_file: Path, model_file: Path
+) -> None:
+    """30 good images hold 6 back: a threshold set for a 1% false-reject rate on 6 scores rejects a
+    new good part about 1 time in 7, and the report says so in the reader's language; a threshold
+    set for the best F1 on labelled defects promises no rate, and gets no warning."""
+    n_good = InspectionModel.load(pooled_model_file).meta.calibration["n_good"]
+    reg = register_model(app, world, engine, tmp_path, pooled_model_file, "a_member", "소량")
+    c = client_for(app, world, "a_member")
+    page = c.get(reg.base + "/report")
+    warning = page.text[page.text.index('id="threshold-warning"') :][:600]
+    assert f"양품 이미지 {n_good}장의 점수로" in warning and f"{1 / (n_good + 1):.1%}" in warning
+    assert "The threshold rests" not in warning  # the reader's language only
+    c.cookies.set("aion_lang", "en")
+    assert f"The threshold rests on {n_good} good images" in c.get(reg.base + "/report").text
+    c.__exit__(None, None, None)
+    reg = register_model(app, world, engine, tmp_path, model_file, "a_member", "F1")
+    c = client_for(app, world, "a_member")
+    assert 'id="threshold-warning"' not in c.get(reg.base + "/report").text
+    c.__exit__(None, None, None)
+
+
 def test_a_file_that_is_no_inspection_model_gets_a_clear_message(
     app: Any, world: World, engine: Engine, tmp_path: Path
 ) -> None:

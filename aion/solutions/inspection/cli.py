@@ -195,6 +195,8 @@ def train_cmd(
     con = _console()
     for s in rep.skipped:
         con.print(f"[yellow]손상된 이미지를 건너뜀 / Skipped bad image:[/yellow] {s.name} ({s.reason})")
+    for w in rep.warnings:
+        con.print(f"[yellow]주의 / Warning:[/yellow] {w}")
     if as_json:
         _emit_json({"model": str(out), **rep.to_dict()})
         return

@@ -82,3 +82,52 @@ def choose_threshold(
         else None
     )
     return ThresholdChoice(float(t), method, float(np.mean(good > t)), esc, f1)
+
+
+def frr_floor(n_good: int) -> float:
+    """The lowest false-reject rate a threshold set on ``n_good`` good images' scores can promise:
+    a new good part scores above all of them with chance ``1 / (n_good + 1)`` (its rank among
+    them is uniform), whatever the target.
+
+    >>> round(frr_floor(4), 3), round(frr_floor(151), 4)
+    (0.2, 0.0066)
+    """
+    return 1.0 / (max(n_good, 0) + 1)
+
+
+def calibration_warning(n_good: int, target_frr: float, method: str, in_sample: bool = False) -> str | None:
+    """A bilingual warning ("Korean / English") when the threshold cannot keep its promise: set
+    from the target false-reject rate on too few good images (fewer than ``1 / target - 1``), or
+    on the training image itself (``in_sample``: a set of one image). ``None`` when there is
+    nothing to say.
+
+    >>> calibration_warning(151, 0.01, "frr") is None, calibration_warning(4, 0.01, "f1") is None
+    (True, True)
+    >>> print(calibration_warning(4, 0.01, "frr").split(" / ")[1])  # doctest: +NORMALIZE_WHITESPACE
+    The threshold rests on 4 good images' scores: a new good part scores above all of them about
+    20.0% of the time, so the false-reject rate will be near 20.0%, not the target 1.0%. Add good
+    images (about 99 are needed for 1.0%) and train again.
+    """
+    if in_sample:
+        return (
+            "양품 이미지가 1장뿐이라 임계값을 그 이미지 자신의 점수로 정했습니다: 새 양품도 대부분 불합격됩니다. "
+            "양품 이미지를 더 넣어 다시 학습하세요. / "
+            "With a single good image the threshold was set on that image's own score: most new good "
+            "parts will be rejected. Add good images and train again."
+        )
+    if method != "frr" or n_good < 1:
+        return None
+    floor = frr_floor(n_good)
+    if target_frr >= floor:
+        return None
+    need = int(np.ceil(1.0 / target_frr - 1.0)) if target_frr > 0 else None
+    more_ko = f"{target_frr:.1%}에는 약 {need}장이 필요" if need else "많을수록 좋음"
+    more_en = f"about {need} are needed for {target_frr:.1%}" if need else "the more, the better"
+    return (
+        f"임계값이 양품 이미지 {n_good}장의 점수로 정해졌습니다: 새 양품이 그 모두보다 높게 나올 확률이 약 "
+        f"{floor:.1%}이므로 과검출률은 목표 {target_frr:.1%}가 아니라 {floor:.1%} 가까이 됩니다. 양품 이미지를 "
+        f"더 넣어({more_ko}) 다시 학습하세요. / "
+        f"The threshold rests on {n_good} good images' scores: a new good part scores above all of them "
+        f"about {floor:.1%} of the time, so the false-reject rate will be near {floor:.1%}, not the target "
+        f"{target_frr:.1%}. Add good images ({more_en}) and train again."
+    )

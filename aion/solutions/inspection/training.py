@@ -24,7 +24,12 @@ from aion.solutions.inspection.model import InspectionModel
 from aion.solutions.inspection.predictions import SkippedImage
 from aion.solutions.inspection.runners import OnnxRunner, TorchRunner
 from aion.solutions.inspection.scoring import good_statistics, pooled_scores
-from aion.solutions.inspection.threshold import choose_threshold, f1_threshold, frr_threshold
+from aion.solutions.inspection.threshold import (
+    calibration_warning,
+    choose_threshold,
+    f1_threshold,
+    frr_threshold,
+)
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, float], None]
@@ -48,6 +53,9 @@ class TrainReport:
     n_head_images: int = 0  # labelled defect images with masks the defect head learned from (0: none)
     # the head's gain on its calibration images, out of fold: pixel_auroc_bank / _head, aupro_bank / _head
     head_gain: dict[str, float] = field(default_factory=dict)
+    # what the user should know about the model (bilingual "Korean / English"): a threshold that
+    # cannot keep its target false-reject rate (``threshold.calibration_warning``)
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
@@ -236,9 +244,10 @@ def train(
     fit_flat = feats[:n_fit].reshape(-1, d)  # a view, no copy
     k_fit = min(k_all, _bank_size(cfg, len(fit_flat)))
     report = _coreset_progress(report_progress, k_all)
-    bank = fit_flat[
-        np.sort(greedy_coreset(fit_flat, k_fit, seed=cfg.seed, threads=cfg.threads, progress=report(0)))
-    ]
+    fit_rows = np.sort(
+        greedy_coreset(fit_flat, k_fit, seed=cfg.seed, threads=cfg.threads, progress=report(0))
+    )
+    bank = fit_flat[fit_rows]
     owner = np.full(len(bank), -1, dtype=np.int64)  # the held-back image each bank row came from
     if n_held and k_all > len(bank):  # the held-back images join the bank (same ratio)
         held_flat = feats[n_fit:].reshape(-1, d)
@@ -261,7 +270,11 @@ def train(
         patches = nearest_excluding(
             feats[n_fit:], bank, owner, progress=lambda fraction: report_progress("calibrate", fraction)
         ).reshape(n_held, grid, grid)
-    else:  # tiny sets calibrate on their own bank images
+    elif n_fit > 1:  # tiny sets (2-3 images): each image against the bank less its own rows
+        patches = nearest_excluding(feats[:n_fit], bank, fit_rows // feats.shape[1]).reshape(
+            n_fit, grid, grid
+        )
+    else:  # a single image: only its own score (calibration_warning says what that means)
         patches = scorer.scores_of_features(feats[:n_fit])
     report_progress("calibrate", 1.0)  # the rest of calibration (below, after any head) is quick
     head_wanted = (
@@ -377,6 +390,7 @@ def train(
     model = InspectionModel(
         meta, bank, torch_runner, cfg.threads, centroids, scorer.defect_head_, held_patches
     )
+    warning = calibration_warning(len(good_scores), cfg.target_frr, choice.method, in_sample=n_loaded == 1)
     model.train_report_ = TrainReport(
         n_fit_images=n_fit,
         n_calibration_images=n_held or n_fit,
@@ -391,5 +405,6 @@ def train(
         skipped=skipped,
         n_head_images=len(meta.head_images),
         head_gain={k: round(v, 4) for k, v in head_gain.items()},
+        warnings=[warning] if warning else [],
     )
     return model

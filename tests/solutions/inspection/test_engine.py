@@ -21,7 +21,7 @@ from aion.solutions.inspection import (
 from aion.solutions.inspection.data import fingerprint
 from aion.solutions.inspection.threshold import frr_threshold
 
-from .conftest import RESOLUTION, add_defect, make_mvtec, save, texture
+from .conftest import RESOLUTION, add_defect, make_mvtec, save, texture, train_saved
 
 
 def _read(path: Path) -> np.ndarray:
@@ -123,6 +123,34 @@ def test_threshold_from_target_frr(trained) -> None:
     assert model.meta.threshold == pytest.approx(frr_threshold(good, 0.0), abs=1e-4)
     assert cal["frr"] == 0.0
     assert frr_threshold(np.arange(100.0), 0.1) == 89.0
+
+
+def test_a_few_good_images_set_a_threshold_as_new_parts_and_say_what_it_promises(tmp_path: Path) -> None:
+    """Three good images: each is scored against the bank less its own rows (scored against
+    itself, each would be near 0 and every new part rejected), and the report warns that three
+    scores cannot promise a 1% false-reject rate; one image: the warning says the threshold is its
+    own score. The trained fixture's 14 images with target 0 are warned about too (1/4 held back)."""
+    from aion.solutions.inspection import load_dataset
+    from aion.solutions.inspection.threshold import frr_floor
+
+    rng = np.random.default_rng(7)
+    for i in range(3):
+        save(texture(rng), tmp_path / "three" / "ok" / f"{i}.png")
+    model, _, _ = train_saved(tmp_path / "three", tmp_path / "three.aion", target_frr=0.01)
+    rep, cal = model.train_report_, model.meta.calibration
+    assert rep.n_fit_images == 3 and cal["n_good"] == 3
+    images = [it.load() for it in load_dataset(tmp_path / "three").train]
+    own = model.image_scores(model.anomaly_maps(model.patch_scores(model.batch(images))))
+    # as new parts: far above what each scores against a bank that holds its own rows
+    assert min(cal["good_scores"]) > 2 * float(np.max(own))
+    (warning,) = rep.warnings
+    assert "3" in warning and f"{frr_floor(3):.1%}" in warning and "1.0%" in warning
+    assert " / " in warning and "양품" in warning  # Korean, then English
+
+    save(texture(rng), tmp_path / "one" / "ok" / "0.png")
+    single, _, _ = train_saved(tmp_path / "one", tmp_path / "one.aion", target_frr=0.01)
+    (warning,) = single.train_report_.warnings
+    assert "single good image" in warning
 
 
 def test_threshold_override_and_normalised_scores(trained, mvtec_dir: Path) -> None:
