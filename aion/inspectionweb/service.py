@@ -275,12 +275,17 @@ def try_photo(store: BlobStore, version: ModelVersion, data: bytes, name: str) -
     return prediction, _png(prediction, image)
 
 
-def parse_threshold(value: str) -> float:
+def parse_threshold(value: str, standardised: bool = False) -> float:
+    """A threshold typed or dragged in the report. A model whose scores are distances takes one
+    above 0; one whose scores are in standard deviations of good images (``score_fractions``) any
+    finite number (below 0 rejects more than half of the good parts, but it is the user's call)."""
     try:
         t = float(value)
     except (TypeError, ValueError):
         raise InspectionWebError("The threshold must be a number.") from None
-    if not math.isfinite(t) or t <= 0:
+    if not math.isfinite(t):
+        raise InspectionWebError("The threshold must be a number.")
+    if t <= 0 and not standardised:
         raise InspectionWebError("The threshold must be a number above 0.")
     return t
 

@@ -96,6 +96,7 @@ def _report(
         ev=ev,
         basis=service.threshold_basis(opened.meta),
         held_maps=opened.held_back_patches_ is not None,
+        standardised=bool(opened.meta.score_fractions),  # scores may fall below 0
         m=service.metrics_at(ev, ev.threshold),
         worst=service.worst(ev, ev.threshold),
         scores=[{"s": round(s.raw, 6), "y": s.label} for s in ev.images],
@@ -129,8 +130,9 @@ async def save_threshold(
         policy.require(policy.can_edit(user, model.company_id))
         value = str(form.get("threshold", ""))
     try:
-        t = service.parse_threshold(value)
         store = runtime(request).storage.store
+        standardised = bool(service.load_model(store, version).meta.score_fractions)
+        t = service.parse_threshold(value, standardised)
         mv = await run_in_threadpool(
             service.save_threshold, session, store, _cache_dir(request), model, version, t
         )

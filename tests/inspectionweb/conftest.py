@@ -25,13 +25,16 @@ def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for i in range(N_NG):
         (root / "ng").mkdir(exist_ok=True)
         (root / "ng" / f"{i}.png").write_bytes(png(500 + i, defect=True))
-    model = train(root, TrainConfig(resolution=64, threads=1, min_bank_size=300))
+    # 20% held back (one image), the others building the bank: the pages' held-back note and
+    # scores; a set this small calibrates on every image by default (``pooled_model_file``)
+    model = train(root, TrainConfig(resolution=64, threads=1, min_bank_size=300, min_calibration_images=0))
     return model.save(root / "model.aion")
 
 
 @pytest.fixture(scope="session")
 def pooled_model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Trained on enough good images (6 held back) for the standardised pooled image score."""
+    """Trained on 30 good images, all calibrating (each left out in turn, the default for a set
+    this small): enough for the standardised pooled image score."""
     import torch
 
     from aion.solutions.inspection import TrainConfig, train

@@ -158,13 +158,17 @@ def test_try_a_photo_names_the_statistic_that_decided(
 def test_report_warns_when_too_few_good_images_set_the_threshold(
     app: Any, world: World, engine: Engine, tmp_path: Path, pooled_model_file: Path, model_file: Path
 ) -> None:
-    """30 good images hold 6 back: a threshold set for a 1% false-reject rate on 6 scores rejects a
-    new good part about 1 time in 7, and the report says so in the reader's language; a threshold
-    set for the best F1 on labelled defects promises no rate, and gets no warning."""
+    """30 good images, each scored left out in turn: a threshold set for a 1% false-reject rate on
+    30 scores rejects a new good part about 1 time in 31, and the report says so in the reader's
+    language (and that every good image counts as a new part); a threshold set for the best F1 on
+    labelled defects promises no rate, and gets no warning."""
     n_good = InspectionModel.load(pooled_model_file).meta.calibration["n_good"]
+    assert n_good == 30
     reg = register_model(app, world, engine, tmp_path, pooled_model_file, "a_member", "소량")
     c = client_for(app, world, "a_member")
     page = c.get(reg.base + "/report")
+    note = page.text[page.text.index('id="held-note"') :][:300]
+    assert f"{N_OK}장 모두 자기 패치를 뺀 메모리 뱅크로 잰 점수" in note  # the version's good images
     warning = page.text[page.text.index('id="threshold-warning"') :][:600]
     assert f"양품 이미지 {n_good}장의 점수로" in warning and f"{1 / (n_good + 1):.1%}" in warning
     assert "The threshold rests" not in warning  # the reader's language only

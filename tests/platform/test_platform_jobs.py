@@ -170,11 +170,12 @@ def test_train_inspection_job_registers_a_model_with_lineage(
 
     model = InspectionModel.load(runtime.storage.store.path(mv.sha256))
     assert model.meta.resolution == 64
-    # the job's evaluation counts the held-back good images as new parts and leaves out the others
+    # the job's evaluation counts every good image as a new part (a set this small calibrates on
+    # each, left out in turn): none is left out as the bank's
     train, evaluation = mv.report["train"], mv.report["evaluation"]
-    assert evaluation["n_held_back"] == train["n_calibration_images"] > 0
-    n_bank = len(model.meta.train_fingerprints) - train["n_calibration_images"]
-    assert evaluation["n_in_bank"] == train["n_fit_images"] == n_bank
+    n_good = len(model.meta.train_fingerprints)
+    assert evaluation["n_held_back"] == train["n_calibration_images"] == train["n_fit_images"] == n_good > 0
+    assert evaluation["n_in_bank"] == 0
     # company B cannot see the job or the model
     with member(engine, world, "b_member") as s:
         with pytest.raises(NotFound):
@@ -213,9 +214,9 @@ def test_masked_ng_images_train_a_defect_head_in_the_job(
     with member(engine, world) as s:
         mv = modelregistry.get_version(s, done.outcome["model_id"], done.outcome["model_version_id"])
         evaluation = mv.report["evaluation"]
-        # ... and the 24 good images that built the bank; the 6 held back count as new parts
-        assert (evaluation["n_left_out"], evaluation["n_in_bank"], evaluation["n_held_back"]) == (5, 24, 6)
-        assert evaluation["n_images"] == 6 + 6 - 5
+        # ... while the 30 good images, each scored left out in turn in training, count as new parts
+        assert (evaluation["n_left_out"], evaluation["n_in_bank"], evaluation["n_held_back"]) == (5, 0, 30)
+        assert evaluation["n_images"] == 30 + 6 - 5
         # the report names them by their data set paths, for the report page to leave out
         assert sorted(mv.report["train"]["head_items"]) == [f"ng/ng_{i:03d}.png" for i in range(5)]
         from aion.solutions.inspection import InspectionModel

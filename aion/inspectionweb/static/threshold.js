@@ -13,9 +13,12 @@
   var presets = Array.prototype.slice.call(document.querySelectorAll("[data-preset]"));
   var marks = scores.concat([t0], presets.map(function (b) { return parseFloat(b.getAttribute("data-preset")); }));
   var lo = Math.min.apply(null, marks), hi = Math.max.apply(null, marks);
-  // a margin on both sides, but the left end stays above 0 (scores are distances; the server
-  // refuses a threshold of 0 or below)
-  var span = (hi - lo) || 1; lo -= lo > 0 ? Math.min(span * 0.05, lo * 0.5) : 0; hi += span * 0.05; span = hi - lo;
+  // a margin on both sides; where scores are distances the left end stays above 0 (the server
+  // refuses a threshold of 0 or below); scores in standard deviations of good parts may go below
+  var standardised = svg.getAttribute("data-standardised") === "1";
+  var span = (hi - lo) || 1;
+  lo -= standardised ? span * 0.05 : lo > 0 ? Math.min(span * 0.05, lo * 0.5) : 0;
+  hi += span * 0.05; span = hi - lo;
   var good = new Array(BINS).fill(0), bad = new Array(BINS).fill(0);
   data.forEach(function (d) {
     var b = Math.min(BINS - 1, Math.floor((d.s - lo) / span * BINS));

@@ -24,6 +24,10 @@ class TrainConfig:
     max_bank_size: int = 20000  # ... and at most this many (search cost grows with the bank)
     target_frr: float = 0.01  # accepted false-reject rate on held-out good images
     holdout_fraction: float = 0.2  # share of good training images kept back for the threshold
+    # ... but at least this many (docs/inspection.md, *Thresholds*): a threshold on n good images'
+    # scores is passed by a new good part n / (n + 1) of the time at best. A set of at most this
+    # many holds back every image, each scored against the bank less its own patches (leave one out)
+    min_calibration_images: int = 100
     use_defects: bool = True  # labelled defect images, when given, set an F1-optimal threshold
     # labelled defect images given with masks (``defects=``, ``--defects``) also train a defect
     # head beside the memory bank (head.py); False: they only set the threshold

@@ -85,8 +85,8 @@ def _decode(
     return kept, images
 
 
-#: Fewest held-back good images whose spread standardises the pooled image statistics; with
-#: fewer (or when a tiny set calibrates on its own bank images), the top fraction is used alone.
+#: Fewest calibration images (held back, or every image scored leave one out) whose spread
+#: standardises the pooled image statistics; with fewer, the top fraction is used alone.
 MIN_POOLED_IMAGES = 5
 
 
@@ -100,11 +100,19 @@ def _score_statistics(meta: ModelMeta, good_maps: np.ndarray, n_held: int, cfg: 
     return replace(meta, score_fractions=fractions, score_mean=mean, score_std=std)
 
 
-def _split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of fit and calibration images; tiny sets calibrate on the fit images themselves."""
+def _split(n: int, fraction: float, seed: int, minimum: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of fit and calibration images: ``fraction`` of ``n`` held back, at least
+    ``minimum`` of them. When that is every image (or a set under 4), both are every image: each
+    is then scored leave one out (against the bank less its own patches).
+
+    >>> [len(part) for part in _split(1000, 0.2, 0, minimum=100)], [len(part) for part in _split(300, 0.2, 0, 100)]
+    ([800, 200], [200, 100])
+    >>> [len(part) for part in _split(60, 0.2, 0, minimum=100)], [len(part) for part in _split(10, 0.2, 0)]
+    ([60, 60], [8, 2])
+    """
     idx = np.random.default_rng(seed).permutation(n)
-    n_cal = int(round(n * fraction))
-    if n < 4 or n_cal < 1:
+    n_cal = max(int(round(n * fraction)), min(n, minimum))
+    if n < 4 or n_cal < 1 or n_cal >= n:
         return np.sort(idx), np.sort(idx)
     return np.sort(idx[n_cal:]), np.sort(idx[:n_cal])
 
@@ -177,7 +185,7 @@ def train(
         raise InspectionError(f"학습할 양품 이미지가 없음: {ds.root} / No good images to train on: {ds.root}")
     # split by item, before decoding: images are decoded a batch at a time (thousands of
     # high-resolution photos never sit in memory at once); unreadable ones are skipped there
-    fit_idx, cal_idx = _split(len(items), cfg.holdout_fraction, cfg.seed)
+    fit_idx, cal_idx = _split(len(items), cfg.holdout_fraction, cfg.seed, cfg.min_calibration_images)
 
     grid = cfg.resolution // 8
     meta = ModelMeta(
@@ -202,7 +210,8 @@ def train(
     t1 = time.perf_counter()
     # features of every good image, once: the fit images build the memory bank, the held-back
     # ones are scored against it for the threshold and then join the bank too
-    # _split gives disjoint fit / held-back sets, or (tiny sets) calibrates on the fit images
+    # _split gives disjoint fit / held-back sets, or (small sets) every image as both: each is
+    # then scored leave one out
     held = np.setdiff1d(cal_idx, fit_idx)
     order = np.concatenate([fit_idx, held]).astype(np.int64)
     feats: np.ndarray | None = None  # (images, grid * grid, D): fit images first, then held-back
@@ -226,6 +235,11 @@ def train(
     if n_fit == 0:  # every fit image was unreadable: the held-back ones build the bank
         n_fit = n_loaded
     n_held = n_loaded - n_fit
+    # no held-back images (a set of at most ``min_calibration_images``): every image calibrates,
+    # scored against the bank less its own patches; a single image can only score itself
+    loo = not n_held and n_fit > 1
+    n_cal = n_held or n_fit
+    as_new = bool(n_held) or loo  # the calibration scores are what new parts would score
     meta = replace(meta, n_train_images=n_loaded, train_fingerprints=loaded_fps)
     scale = level_scale(feats, level_dims(module)) if cfg.level_norm else None
     if scale is not None:
@@ -270,22 +284,26 @@ def train(
         patches = nearest_excluding(
             feats[n_fit:], bank, owner, progress=lambda fraction: report_progress("calibrate", fraction)
         ).reshape(n_held, grid, grid)
-    elif n_fit > 1:  # tiny sets (2-3 images): each image against the bank less its own rows
-        patches = nearest_excluding(feats[:n_fit], bank, fit_rows // feats.shape[1]).reshape(
-            n_fit, grid, grid
-        )
+    elif loo:  # every image against the bank less its own rows
+        patches = nearest_excluding(
+            feats[:n_fit],
+            bank,
+            fit_rows // feats.shape[1],
+            progress=lambda fraction: report_progress("calibrate", fraction),
+        ).reshape(n_fit, grid, grid)
     else:  # a single image: only its own score (calibration_warning says what that means)
         patches = scorer.scores_of_features(feats[:n_fit])
     report_progress("calibrate", 1.0)  # the rest of calibration (below, after any head) is quick
     head_wanted = (
         defects is not None
         and cfg.defect_head
-        and n_held >= MIN_POOLED_IMAGES
+        and as_new
+        and n_cal >= MIN_POOLED_IMAGES
         and any(it.mask_member is not None for it in defects)
     )
     # only the held-back images' features are needed from here (the defect head learns from them):
     # the fit images' go before the head's fit, the largest step of training
-    held_feats = feats[n_fit:].copy()
+    held_feats = (feats[n_fit:] if n_held else feats[:n_fit]).copy()
     del feats, fit_flat
     defect_items = list(defects) if defects is not None else ds.train_defects
     head_fit: HeadFit | None = None
@@ -331,9 +349,9 @@ def train(
         level = float(np.quantile(patches, cfg.refine_quantile))
         patches = emulate(patches, level)
         meta = replace(meta, search_stride=2, refine_level=level, version=SEARCH_FORMAT_VERSION)
-    held_patches = patches.astype(np.float16) if n_held else None  # their heat maps, for reports
+    held_patches = patches.astype(np.float16) if as_new else None  # their heat maps, for reports
     good_maps = scorer.anomaly_maps(patches)
-    meta = _score_statistics(meta, good_maps, n_held, cfg)
+    meta = _score_statistics(meta, good_maps, n_cal if as_new else 0, cfg)
     scorer.meta = meta
     good_scores = scorer.image_scores(good_maps)
     del good_maps, patches, held_feats
@@ -378,8 +396,9 @@ def train(
             "f1": choice.f1,
             "good_scores": [round(float(x), 5) for x in good_scores],
             # the held-back good images those scores belong to (as new parts: each was scored
-            # against a bank without its own rows); none when a tiny set calibrated on its bank
-            "good_fingerprints": loaded_fps[n_fit:] if n_held else [],
+            # against a bank without its own rows: held back, or every image of a small set);
+            # none when a single image calibrated on itself
+            "good_fingerprints": loaded_fps[n_fit:] if n_held else loaded_fps[:n_fit] if loo else [],
             "defect_scores": [] if defect_scores is None else [round(float(x), 5) for x in defect_scores],
         },
     )
@@ -393,7 +412,7 @@ def train(
     warning = calibration_warning(len(good_scores), cfg.target_frr, choice.method, in_sample=n_loaded == 1)
     model.train_report_ = TrainReport(
         n_fit_images=n_fit,
-        n_calibration_images=n_held or n_fit,
+        n_calibration_images=n_cal,
         n_defect_images=0 if defect_scores is None else len(defect_scores),
         n_patches=n_patches,
         bank_size=len(bank),

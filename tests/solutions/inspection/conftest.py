@@ -106,5 +106,13 @@ def train_saved(data: Any, out: Path, defects: Any = None, **config: Any):  # no
 @pytest.fixture(scope="session")
 def trained(mvtec_dir: Path, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     """One model trained on the synthetic set, its saved file and the reloaded (ONNX) model."""
-    # knn="ivf": the inverted-file search real-sized banks get by default (tiny banks use exact search)
-    return train_saved(mvtec_dir, tmp_path_factory.mktemp("model") / "tex.aion", target_frr=0.0, knn="ivf")
+    # knn="ivf": the inverted-file search real-sized banks get by default (tiny banks use exact
+    # search); 20% held back, not every image (3 of 14: too few to standardise the pooled
+    # statistics on), so the image score is the top 1% mean that the tests of it read
+    return train_saved(
+        mvtec_dir,
+        tmp_path_factory.mktemp("model") / "tex.aion",
+        target_frr=0.0,
+        knn="ivf",
+        min_calibration_images=0,
+    )

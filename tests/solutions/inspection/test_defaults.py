@@ -13,7 +13,14 @@ import numpy as np
 import pytest
 import torch
 
-from aion.solutions.inspection import InspectionError, InspectionModel, ModelFileError, TrainConfig, train
+from aion.solutions.inspection import (
+    InspectionError,
+    InspectionModel,
+    ModelFileError,
+    TrainConfig,
+    evaluate,
+    train,
+)
 from aion.solutions.inspection.backbones import build_backbone, export_onnx, level_dims
 from aion.solutions.inspection.data import fingerprint, load_dataset
 from aion.solutions.inspection.images import is_grey
@@ -26,8 +33,11 @@ from .conftest import RESOLUTION, make_mvtec, save, texture
 
 def test_held_back_images_join_the_bank_after_calibration(tmp_path: Path) -> None:
     root = make_mvtec(tmp_path / "set", seed=3, n_train=10, n_test_good=1, n_defect=1)
-    # a bank as large as all patches: every patch of every good image is kept
-    cfg = TrainConfig(resolution=64, threads=2, min_bank_size=100_000, target_frr=0.0, knn="exact")
+    # a bank as large as all patches: every patch of every good image is kept; 20% held back
+    # (a set this small holds back every image by default: the next test)
+    cfg = TrainConfig(
+        resolution=64, threads=2, min_bank_size=100_000, target_frr=0.0, knn="exact", min_calibration_images=0
+    )
     model = train(root, cfg)
     rep = model.train_report_
     grid = model.meta.grid
@@ -46,6 +56,33 @@ def test_held_back_images_join_the_bank_after_calibration(tmp_path: Path) -> Non
     # the model names the held-back images its calibration scores belong to, in their order
     assert model.meta.calibration["good_fingerprints"] == [fingerprint(ds.train[i].read_bytes()) for i in cal]
     assert len(model.meta.calibration["good_scores"]) == 2
+
+
+def test_a_small_set_calibrates_on_every_image_left_out_in_turn(tmp_path: Path) -> None:
+    """Up to ``min_calibration_images`` good images: every one sets the threshold, each scored
+    against the bank less its own patches, so ten images give ten scores as new parts (two when
+    20% are held back: a 1-in-3 false-reject rate at best instead of 1 in 11)."""
+    root = make_mvtec(tmp_path / "set", seed=3, n_train=10, n_test_good=1, n_defect=1)
+    cfg = TrainConfig(resolution=64, threads=2, min_bank_size=100_000, target_frr=0.0, knn="exact")
+    assert cfg.min_calibration_images == 100
+    model = train(root, cfg)
+    rep, cal = model.train_report_, model.meta.calibration
+    assert rep.n_fit_images == rep.n_calibration_images == 10 and len(cal["good_scores"]) == 10
+    assert len(model.memory_bank_) == rep.n_patches  # every patch of every image is in the bank
+    ds = load_dataset(root)
+    assert cal["good_fingerprints"] == [fingerprint(it.read_bytes()) for it in ds.train]
+    _, maps = model.raw_maps([it.load() for it in ds.train])
+    assert np.abs(maps).max() < 1e-2  # against the bank with their own patches: zero
+    # ... and without them, as a new part would score: the patch distances calibration measured
+    held = model.held_back_patches_
+    assert held is not None and len(held) == 10 and held.reshape(10, -1).max(axis=1).min() > 0.1
+    # ten scores: enough for the pooled statistics' spread
+    assert model.meta.score_fractions == [0.01, 0.1, 1.0]
+    assert f"{1 / 11:.1%}" in rep.warnings[0]  # target 0: the floor a new part meets
+    # on its own images, evaluate counts every good image at its left-out score, none left out
+    report = evaluate(model, root, items=ds.train)
+    assert (report.n_held_back, report.n_in_bank) == (10, 0)
+    assert sorted(r.raw_score for r in report.images if r.label == 0) == sorted(cal["good_scores"])
 
 
 def test_image_score_is_the_mean_of_the_top_fraction(trained, mvtec_dir: Path) -> None:
@@ -67,9 +104,10 @@ def test_image_score_pools_shares_of_the_map_standardised_on_good_images(tmp_pat
     for i in range(6):  # a wrong finish all over the part: the texture's contrast lowered
         img = np.clip(128 + 0.6 * (texture(rng).astype(np.float64) - 128), 0, 255).astype(np.uint8)
         save(img, root / "test" / "finish" / f"{i:03d}.png")
-    model = train(root, TrainConfig(resolution=RESOLUTION, threads=2))
+    # 20% held back: 8 images, enough good images to standardise on
+    model = train(root, TrainConfig(resolution=RESOLUTION, threads=2, min_calibration_images=0))
     meta = model.meta
-    assert model.train_report_.n_calibration_images == 8  # enough good images to standardise on
+    assert model.train_report_.n_calibration_images == 8
     assert meta.score_fractions == [0.01, 0.1, 1.0] and len(meta.score_mean) == len(meta.score_std) == 3
     assert all(s > 0 for s in meta.score_std)
     test = load_dataset(root).test
@@ -106,9 +144,11 @@ def test_image_score_pools_shares_of_the_map_standardised_on_good_images(tmp_pat
     raw1, maps1 = single.raw_maps(images)
     np.testing.assert_allclose(raw1, image_scores(maps1, 0.01), rtol=1e-6)
     assert single.predict(images[:1])[0].cause is None
-    # calibrated on its own bank images (nothing held back): no spread to standardise on
-    in_sample = train(root, TrainConfig(resolution=RESOLUTION, threads=2, holdout_fraction=0.0))
-    assert in_sample.train_report_.n_calibration_images == 40 and in_sample.meta.score_fractions == []
+    # by default a set this small calibrates on all 40 images, each left out in turn
+    every = train(root, TrainConfig(resolution=RESOLUTION, threads=2))
+    assert (
+        every.train_report_.n_calibration_images == 40 and every.meta.score_fractions == meta.score_fractions
+    )
     with pytest.raises(InspectionError, match="pooled_fractions"):
         train(root, TrainConfig(resolution=RESOLUTION, pooled_fractions=(0.1, 2.0)))
 

@@ -240,7 +240,8 @@ def test_evaluating_the_training_folder_counts_good_images_as_new_parts(tmp_path
     training folder, ``evaluate`` counts the held-back good images at the scores training measured
     (against a bank without them) and leaves out the others, known by content under any name."""
     root = _ok_ng(tmp_path / "okng", seed=5)
-    model = train(root, TrainConfig(resolution=64, threads=2, min_bank_size=100))
+    # 20% held back (a set this small holds back every image by default; test_defaults)
+    model = train(root, TrainConfig(resolution=64, threads=2, min_bank_size=100, min_calibration_images=0))
     rep, cal = model.train_report_, model.meta.calibration
     assert len(model.meta.train_fingerprints) == 10 and (rep.n_fit_images, rep.n_calibration_images) == (8, 2)
     assert len(cal["good_fingerprints"]) == 2
