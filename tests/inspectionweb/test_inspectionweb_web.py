@@ -174,10 +174,21 @@ def test_report_warns_when_too_few_good_images_set_the_threshold(
     assert "The threshold rests" not in warning  # the reader's language only
     c.cookies.set("aion_lang", "en")
     assert f"The threshold rests on {n_good} good images" in c.get(reg.base + "/report").text
+    # its scores are in standard deviations of good parts: a threshold below 0 is a number like any
+    assert 'data-standardised="1"' in page.text
+    token = c.cookies["aion_csrf"]
+    saved = c.post(reg.base + "/threshold", data={"csrf_token": token, "threshold": "-0.5"})
+    assert saved.status_code == 200 and 'id="threshold-saved"' in saved.text
     c.__exit__(None, None, None)
     reg = register_model(app, world, engine, tmp_path, model_file, "a_member", "F1")
     c = client_for(app, world, "a_member")
-    assert 'id="threshold-warning"' not in c.get(reg.base + "/report").text
+    page = c.get(reg.base + "/report")
+    assert 'id="threshold-warning"' not in page.text and "data-standardised" not in page.text
+    # ... a model whose scores are distances takes none at or below 0
+    refused = c.post(
+        reg.base + "/threshold", data={"csrf_token": c.cookies["aion_csrf"], "threshold": "-0.5"}
+    )
+    assert refused.status_code == 400 and "임계값은 0보다 큰 숫자여야 합니다." in refused.text
     c.__exit__(None, None, None)
 
 
