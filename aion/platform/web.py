@@ -36,6 +36,8 @@ from aion.platform.previews import PREVIEW_SIZES, preview_blob
 from aion.platform.quota import storage_limit, storage_used
 from aion.platform.runtime import PlatformRuntime, runtime_for
 from aion.platform.validation import table_head
+from aion.solutions.inspection.config import calibration_count
+from aion.solutions.inspection.threshold import frr_floor
 from aion.web.deps import CurrentUser, SessionDep, verify_csrf
 from aion.web.forms import pick_language, redirect
 from aion.web.templating import add_template_dir, render
@@ -275,8 +277,18 @@ def version_page(
         marked=_marked(ds_service.version_items(session, version.id, label="ng"))
         if version.counts.get("ng")
         else (0, 0),
+        calibration=_calibration(version.counts),
         can_edit=policy.can_edit(user, dataset.company_id),
     )
+
+
+def _calibration(counts: dict[str, int]) -> tuple[int, int, float]:
+    """Good images of a version (OK and unlabelled), how many of them training's defaults set the
+    threshold on, and the lowest false-reject rate that many scores can promise."""
+    n_good = int(counts.get("ok", 0)) + int(counts.get("unlabeled", 0))
+    d = INSPECTION_DEFAULTS
+    n_cal = calibration_count(n_good, d.holdout_fraction, d.min_calibration_images) if n_good else 0
+    return n_good, n_cal, frr_floor(n_cal)
 
 
 @router.get("/datasets/{dataset_id}/versions/{version_id}/manifest.json")

@@ -61,3 +61,17 @@ class TrainConfig:
         d["blocks"] = list(self.blocks) if self.blocks else None
         d["pooled_fractions"] = list(self.pooled_fractions)
         return d
+
+
+def calibration_count(n_good: int, fraction: float, minimum: int) -> int:
+    """How many of ``n_good`` good images set the threshold: ``fraction`` of them held back, at
+    least ``minimum``; every image when that is all of them or the set is under 4 (each then
+    scored leave one out, or a single image against itself).
+
+    >>> [calibration_count(n, 0.2, 100) for n in (1, 3, 24, 100, 101, 400, 1000)]
+    [1, 3, 24, 100, 100, 100, 200]
+    >>> calibration_count(10, 0.2, 0)
+    2
+    """
+    n_cal = max(int(round(n_good * fraction)), min(n_good, minimum))
+    return n_good if n_good < 4 or n_cal < 1 or n_cal >= n_good else n_cal

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from aion.solutions.inspection.coarse import emulate
-from aion.solutions.inspection.config import TrainConfig
+from aion.solutions.inspection.config import TrainConfig, calibration_count
 from aion.solutions.inspection.coreset import greedy_coreset
 from aion.solutions.inspection.data import ImageItem, InspectionDataset, load_dataset
 from aion.solutions.inspection.errors import BadImageError, InspectionError
@@ -111,8 +111,8 @@ def _split(n: int, fraction: float, seed: int, minimum: int = 0) -> tuple[np.nda
     ([60, 60], [8, 2])
     """
     idx = np.random.default_rng(seed).permutation(n)
-    n_cal = max(int(round(n * fraction)), min(n, minimum))
-    if n < 4 or n_cal < 1 or n_cal >= n:
+    n_cal = calibration_count(n, fraction, minimum)
+    if n_cal == n:
         return np.sort(idx), np.sort(idx)
     return np.sort(idx[n_cal:]), np.sort(idx[:n_cal])
 
