@@ -33,7 +33,6 @@ from aion.solutions.inspection.evaluation import TrainedGood
 from aion.solutions.inspection.images import decode_image, read_image
 from aion.solutions.inspection.meta import ModelMeta
 from aion.solutions.inspection.metrics import auroc, confusion
-from aion.solutions.inspection.threshold import calibration_warning
 
 MAX_PHOTO_BYTES = 20 * 1024 * 1024
 BATCH = 8  # images scored together (the engine's batch size)
@@ -99,9 +98,7 @@ def threshold_basis(meta: ModelMeta) -> ThresholdBasis:
         n_good,
         int(cal.get("n_defect", 0)),
         presets,
-        calibration_warning(
-            n_good, meta.target_frr, meta.threshold_method, in_sample=meta.n_train_images == 1
-        ),
+        meta.calibration_warning(),
     )
 
 
@@ -275,18 +272,15 @@ def try_photo(store: BlobStore, version: ModelVersion, data: bytes, name: str) -
     return prediction, _png(prediction, image)
 
 
-def parse_threshold(value: str, standardised: bool = False) -> float:
-    """A threshold typed or dragged in the report. A model whose scores are distances takes one
-    above 0; one whose scores are in standard deviations of good images (``score_fractions``) any
-    finite number (below 0 rejects more than half of the good parts, but it is the user's call)."""
+def parse_threshold(value: str) -> float:
+    """A threshold typed or dragged in the report: any finite number here; whether the model
+    takes it (:func:`save_threshold`) depends on what its scores are."""
     try:
         t = float(value)
     except (TypeError, ValueError):
         raise InspectionWebError("The threshold must be a number.") from None
     if not math.isfinite(t):
         raise InspectionWebError("The threshold must be a number.")
-    if t <= 0 and not standardised:
-        raise InspectionWebError("The threshold must be a number above 0.")
     return t
 
 
@@ -301,12 +295,18 @@ def save_threshold(
     """Write a copy of the model file with ``threshold`` as the next version (the new candidate).
 
     The file carries the threshold, so the web try-out, downloads and ``aion inspect predict`` on an
-    edge PC all use it. Audited as ``inspection_threshold``.
+    edge PC all use it. Audited as ``inspection_threshold``. A model whose scores are distances
+    takes a threshold above 0; one whose scores are in standard deviations of good images
+    (``score_fractions``) any number (below 0 rejects more than half of the good parts, but it is
+    the user's call).
     """
-    if abs(threshold - load_model(store, version).meta.threshold) < 1e-12:
+    opened = load_model(store, version)
+    if threshold <= 0 and not opened.meta.score_fractions:
+        raise InspectionWebError("The threshold must be a number above 0.")
+    if abs(threshold - opened.meta.threshold) < 1e-12:
         raise InspectionWebError("This threshold is already the model's threshold.")
     ev = evaluation(session, store, cache_dir, version)
-    new_model = load_model(store, version).with_threshold(threshold, "manual")
+    new_model = opened.with_threshold(threshold, "manual")
     metrics = {k: v for k, v in metrics_at(ev, threshold).items() if isinstance(v, float)}
     metrics["threshold"] = threshold
     with tempfile.TemporaryDirectory(prefix="aion-threshold-") as tmp:

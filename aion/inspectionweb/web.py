@@ -130,9 +130,8 @@ async def save_threshold(
         policy.require(policy.can_edit(user, model.company_id))
         value = str(form.get("threshold", ""))
     try:
+        t = service.parse_threshold(value)
         store = runtime(request).storage.store
-        standardised = bool(service.load_model(store, version).meta.score_fractions)
-        t = service.parse_threshold(value, standardised)
         mv = await run_in_threadpool(
             service.save_threshold, session, store, _cache_dir(request), model, version, t
         )

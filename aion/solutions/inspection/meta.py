@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from aion.solutions.inspection.errors import ModelFileError
+from aion.solutions.inspection.threshold import calibration_warning
 
 FORMAT = "aion-inspection"
 #: The newest format this code reads. Files are written as 4, or 7 when they hold a defect head
@@ -70,6 +71,12 @@ class ModelMeta:
     head_images: list[str] = field(default_factory=list)
     format: str = FORMAT
     version: int = 4
+
+    def calibration_warning(self) -> str | None:
+        """What the threshold cannot promise (bilingual; ``threshold.calibration_warning``): the
+        rule training reports and the evaluation report shows, read from this file alone."""
+        n_good = int(self.calibration.get("n_good", 0))
+        return calibration_warning(n_good, self.target_frr, self.threshold_method, self.n_train_images == 1)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -24,12 +24,7 @@ from aion.solutions.inspection.model import InspectionModel
 from aion.solutions.inspection.predictions import SkippedImage
 from aion.solutions.inspection.runners import OnnxRunner, TorchRunner
 from aion.solutions.inspection.scoring import good_statistics, pooled_scores
-from aion.solutions.inspection.threshold import (
-    calibration_warning,
-    choose_threshold,
-    f1_threshold,
-    frr_threshold,
-)
+from aion.solutions.inspection.threshold import choose_threshold, f1_threshold, frr_threshold
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, float], None]
@@ -409,7 +404,7 @@ def train(
     model = InspectionModel(
         meta, bank, torch_runner, cfg.threads, centroids, scorer.defect_head_, held_patches
     )
-    warning = calibration_warning(len(good_scores), cfg.target_frr, choice.method, in_sample=n_loaded == 1)
+    warning = meta.calibration_warning()
     model.train_report_ = TrainReport(
         n_fit_images=n_fit,
         n_calibration_images=n_cal,
