@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from aion.solutions.inspection.config import check_resolution
 from aion.solutions.inspection.errors import InspectionError
 
 
@@ -111,28 +112,6 @@ def level_dims(module: nn.Module) -> list[int]:
         expansion = module.out_dim // (128 + 256)
         return [128 * expansion, 256 * expansion]
     raise InspectionError(f"알 수 없는 백본 모듈: {type(module).__name__} / Unknown backbone module")
-
-
-def level_scale(features: np.ndarray, dims: list[int], chunk: int = 65536) -> np.ndarray:
-    """Per-channel factors giving every level the same mean squared patch norm (1) on ``features``
-    (``(..., D)``; every row counts, so the factors do not depend on the row order).
-
-    >>> f = np.concatenate([np.ones((10, 2)), 10 * np.ones((10, 3))], axis=1).astype(np.float32)
-    >>> [round(float(x), 4) for x in level_scale(f, [2, 3])]
-    [0.7071, 0.7071, 0.0577, 0.0577, 0.0577]
-    """
-    flat = features.reshape(-1, features.shape[-1])
-    sums = np.zeros(len(dims), dtype=np.float64)
-    bounds = np.concatenate([[0], np.cumsum(dims)])
-    for s in range(0, len(flat), chunk):
-        sq = np.square(flat[s : s + chunk], dtype=np.float32)
-        sums += [
-            float(sq[:, a:b].sum(dtype=np.float64)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)
-        ]
-    ms = sums / max(len(flat), 1)
-    return np.concatenate(
-        [np.full(d, 1.0 / np.sqrt(m) if m > 0 else 1.0) for d, m in zip(dims, ms, strict=True)]
-    ).astype(np.float32)
 
 
 class EfficientNetLite0Features(nn.Module):
@@ -294,14 +273,10 @@ def build_backbone(
     """
     if name not in BACKBONES:
         raise InspectionError(
-            f"알 수 없는 백본: {name} (가능: {', '.join(BACKBONES)}) / "
-            f"Unknown backbone: {name} (valid: {', '.join(BACKBONES)})"
+            f"알 수 없는 백본: {name} (가능: {', '.join(BACKBONES)}, onnx) / "
+            f"Unknown backbone: {name} (valid: {', '.join(BACKBONES)}, onnx)"
         )
-    if resolution % 32 or resolution < 64:
-        raise InspectionError(
-            f"해상도는 64 이상, 32의 배수여야 함: {resolution} / "
-            f"Resolution must be a multiple of 32 and >= 64: {resolution}"
-        )
+    check_resolution(resolution)
     module: nn.Module
     if name == "efficientnet-lite0":
         bad = [b for b in blocks or () if not 0 <= b < len(LITE0_BLOCKS)]

@@ -95,9 +95,20 @@ def _emit_json(obj: dict[str, Any]) -> None:
 def train_cmd(
     data_dir: Path = typer.Argument(..., help="MVTec-style folder, ok/ng folder, or a zip of either."),
     out: Path = typer.Option(..., "--out", "-o", help="Model file to write (.aion)."),
-    backbone: str = typer.Option(DEFAULTS.backbone, help="efficientnet-lite0 | resnet18 | wide_resnet50_2"),
+    backbone: str = typer.Option(
+        DEFAULTS.backbone, help="efficientnet-lite0 | resnet18 | wide_resnet50_2 | onnx (your own graph)"
+    ),
     weights: Path | None = typer.Option(
-        None, help="Weights file for ResNet backbones (torchvision state_dict)."
+        None, help="ResNet backbones: a torchvision state_dict file; onnx: the .onnx file."
+    ),
+    layers: str | None = typer.Option(
+        None,
+        help="onnx: feature maps to use, comma-separated tensor names (default: the stride-8 and "
+        "stride-16 stage ends; `aion inspect layers FILE` lists them).",
+    ),
+    pixel_norm: str = typer.Option(
+        DEFAULTS.pixel_norm,
+        help="onnx: the input normalisation the graph expects: imagenet | symmetric (-1..1) | unit (0..1).",
     ),
     target_frr: float = typer.Option(
         DEFAULTS.target_frr, help="Accepted false-reject rate on good parts (0-1)."
@@ -171,6 +182,8 @@ def train_cmd(
         coreset_ratio=coreset_ratio,
         threads=threads,
         blocks=levels,
+        layers=tuple(n.strip() for n in layers.split(",") if n.strip()) if layers else None,
+        pixel_norm=pixel_norm,
         pooled_fractions=pooled,
         use_defects=use_defects,
         defect_head=defect_head,
@@ -216,6 +229,33 @@ def train_cmd(
             f"  불량 헤드 효과 (교차 검증) / defect head gain (out of fold): 픽셀 AUROC / pixel AUROC "
             f"{gain['pixel_auroc_bank']:.4f} -> {gain['pixel_auroc_head']:.4f}"
         )
+
+
+@app.command("layers")
+def layers_cmd(
+    onnx_file: Path = typer.Argument(..., help="An ONNX backbone (a CNN exported to ONNX)."),
+    resolution: int = typer.Option(DEFAULTS.resolution, help="Model input size in pixels."),
+    as_json: bool = typer.Option(False, "--json", help="Print the maps as one JSON object."),
+) -> None:
+    """List an ONNX backbone's feature maps for --layers. / ONNX 백본의 특징 맵을 보여 줍니다."""
+    from aion.solutions.inspection import onnxbackbone
+    from aion.solutions.inspection.errors import InspectionError
+
+    try:
+        maps = onnxbackbone.feature_maps(onnxbackbone.read_model(onnx_file), resolution)
+        chosen = set(onnxbackbone.default_levels(maps))
+    except InspectionError as e:
+        _fail(e)
+        return
+    if as_json:
+        _emit_json({"maps": [{**m._asdict(), "default": m.name in chosen} for m in maps]})
+        return
+    con = _console(stderr=False)
+    con.print("  stride  channels  op        residual  name   (* = 기본 / default)")
+    for m in maps:  # tensor names are printed as they are (no rich markup)
+        mark = "*" if m.name in chosen else " "
+        row = f"{mark} {m.stride:>6}  {m.channels:>8}  {m.op:<8}  {'yes' if m.residual else '':<8}  {m.name}"
+        con.print(row, markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command("evaluate")

@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from aion.solutions.inspection.errors import InspectionError
+
 
 @dataclass
 class TrainConfig:
@@ -15,8 +17,13 @@ class TrainConfig:
     0.02
     """
 
-    backbone: str = "efficientnet-lite0"
-    weights: Path | None = None  # torchvision checkpoint for ResNet backbones; None = shipped Lite0
+    backbone: str = "efficientnet-lite0"  # or resnet18, wide_resnet50_2, onnx (a user's graph)
+    # torchvision checkpoint for ResNet backbones, the .onnx file for "onnx"; None = shipped Lite0
+    weights: Path | None = None
+    # an ONNX backbone's feature maps (tensor names; None: its stride-8 and stride-16 stage ends,
+    # onnxbackbone.default_levels) and the input normalisation it expects (onnxbackbone.PIXEL_NORMS)
+    layers: tuple[str, ...] | None = None
+    pixel_norm: str = "imagenet"
     resolution: int = 256  # images are resized (whole, no crop) to resolution x resolution
     # memory bank size as a fraction of all training patches (2%: docs/benchmarks.md, tenth session)
     coreset_ratio: float = 0.02
@@ -59,6 +66,7 @@ class TrainConfig:
         d = asdict(self)
         d["weights"] = str(self.weights) if self.weights else None
         d["blocks"] = list(self.blocks) if self.blocks else None
+        d["layers"] = list(self.layers) if self.layers else None
         d["pooled_fractions"] = list(self.pooled_fractions)
         return d
 
@@ -75,3 +83,18 @@ def calibration_count(n_good: int, fraction: float, minimum: int) -> int:
     """
     n_cal = max(int(round(n_good * fraction)), min(n_good, minimum))
     return n_good if n_good < 4 or n_cal < 1 or n_cal >= n_good else n_cal
+
+
+def check_resolution(resolution: int) -> None:
+    """Refuse a model size the patch grid cannot take (every backbone: a multiple of 32, >= 64).
+
+    >>> check_resolution(250)
+    Traceback (most recent call last):
+    ...
+    aion.solutions.inspection.errors.InspectionError: 해상도는 64 이상, 32의 배수여야 함: 250 / Resolution must be a multiple of 32 and >= 64: 250
+    """
+    if resolution % 32 or resolution < 64:
+        raise InspectionError(
+            f"해상도는 64 이상, 32의 배수여야 함: {resolution} / "
+            f"Resolution must be a multiple of 32 and >= 64: {resolution}"
+        )

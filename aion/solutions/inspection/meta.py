@@ -48,6 +48,7 @@ class ModelMeta:
     # per-channel factors applied to the backbone's features before the search (empty: none)
     feature_scale: list[float] = field(default_factory=list)
     blocks: list[int] = field(default_factory=list)  # backbone levels used (information only)
+    layers: list[str] = field(default_factory=list)  # an ONNX backbone's feature maps (information)
     ivf_sizes: list[int] = field(default_factory=list)
     ivf_nprobe: int = 0
     ivf_dim: int = 0  # lists scanned in this many principal directions of the bank (0: all)

@@ -17,12 +17,13 @@ from aion.solutions.inspection.config import TrainConfig, calibration_count
 from aion.solutions.inspection.coreset import greedy_coreset
 from aion.solutions.inspection.data import ImageItem, InspectionDataset, load_dataset
 from aion.solutions.inspection.errors import BadImageError, InspectionError
+from aion.solutions.inspection.featuregraph import feature_graph, level_scale
 from aion.solutions.inspection.headfit import HeadFit, fit_head
 from aion.solutions.inspection.knn import IVF_MIN_BANK, build_ivf, nearest_excluding
 from aion.solutions.inspection.meta import HEAD_FORMAT_VERSION, SEARCH_FORMAT_VERSION, ModelMeta
 from aion.solutions.inspection.model import InspectionModel
 from aion.solutions.inspection.predictions import SkippedImage
-from aion.solutions.inspection.runners import OnnxRunner, TorchRunner
+from aion.solutions.inspection.runners import OnnxRunner
 from aion.solutions.inspection.scoring import good_statistics, pooled_scores
 from aion.solutions.inspection.threshold import choose_threshold, f1_threshold, frr_threshold
 
@@ -153,24 +154,12 @@ def train(
     times: dict[str, float] = {}
     t0 = time.perf_counter()
 
-    if cfg.threads:
+    if cfg.threads and cfg.backbone != "onnx":  # a user's ONNX backbone trains without torch
         import torch
 
         torch.set_num_threads(cfg.threads)
-    from aion.solutions.inspection.backbones import (
-        BACKBONES,
-        PatchGraph,
-        build_backbone,
-        export_onnx,
-        level_dims,
-        level_scale,
-    )
-
-    weights = Path(cfg.weights) if cfg.weights else None
-    module = build_backbone(cfg.backbone, cfg.resolution, weights, cfg.blocks)
-    spec = BACKBONES[cfg.backbone]
-    graph = PatchGraph(module, spec.mean, spec.std).eval()
-    onnx = export_onnx(graph, cfg.resolution)
+    backbone = feature_graph(cfg)
+    onnx = backbone.onnx()
     fast = OnnxRunner(onnx, cfg.threads)  # same graph, several times faster than eager torch on CPU
     times["backbone"] = time.perf_counter() - t0
 
@@ -186,8 +175,8 @@ def train(
     meta = ModelMeta(
         backbone=cfg.backbone,
         resolution=cfg.resolution,
-        mean=spec.mean,
-        std=spec.std,
+        mean=backbone.mean,
+        std=backbone.std,
         grid=grid,
         feature_dim=0,
         sigma=cfg.sigma,
@@ -195,7 +184,8 @@ def train(
         score_low=0.0,
         target_frr=cfg.target_frr,
         top_fraction=cfg.top_fraction,
-        blocks=list(getattr(module, "levels", ())),
+        blocks=backbone.blocks,
+        layers=backbone.layers,
         n_train_images=len(items),
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         graph_input="pixels",
@@ -236,14 +226,12 @@ def train(
     n_cal = n_held or n_fit
     as_new = bool(n_held) or loo  # the calibration scores are what new parts would score
     meta = replace(meta, n_train_images=n_loaded, train_fingerprints=loaded_fps)
-    scale = level_scale(feats, level_dims(module)) if cfg.level_norm else None
+    scale = level_scale(feats, backbone.dims) if cfg.level_norm else None
     if scale is not None:
         feats *= scale
-        graph.set_feature_scale(scale)  # the shipped graph applies the factors itself
-        onnx = export_onnx(graph, cfg.resolution)
+        onnx = backbone.onnx(scale)  # the shipped graph applies the factors itself
         fast = OnnxRunner(onnx, cfg.threads)
-    torch_runner = TorchRunner(graph, cfg.resolution)
-    torch_runner._onnx = onnx
+    runner = backbone.runner(onnx, cfg.threads)
     times["features"] = time.perf_counter() - t1
 
     t2 = time.perf_counter()
@@ -401,9 +389,7 @@ def train(
     times["total"] = time.perf_counter() - t0
     report_progress("done", 1.0)
 
-    model = InspectionModel(
-        meta, bank, torch_runner, cfg.threads, centroids, scorer.defect_head_, held_patches
-    )
+    model = InspectionModel(meta, bank, runner, cfg.threads, centroids, scorer.defect_head_, held_patches)
     warning = meta.calibration_warning()
     model.train_report_ = TrainReport(
         n_fit_images=n_fit,
