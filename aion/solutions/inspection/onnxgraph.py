@@ -79,7 +79,8 @@ def patch_graph(
     for name in ("image", "features"):
         _rename(graph, name, f"backbone/{name}")
     _rename(graph, source if source not in ("image", "features") else f"backbone/{source}", "aion/normalised")
-    del graph.input[:]
+    del graph.input[:]  # (initializers need no input entries from IR version 4 on)
+    cut.ir_version = max(cut.ir_version, 4)
     del graph.output[:]
     del graph.value_info[:]  # shapes fixed to the export's batch would contradict a batch of 8
 
