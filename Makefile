@@ -12,7 +12,7 @@ $(BIN)/python:
 	$(BIN)/pip install -q --upgrade pip
 
 install: $(BIN)/python
-	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q -e ".[train]"
 
 install-dev: $(BIN)/python
 	$(BIN)/pip install -q -e ".[dev]"

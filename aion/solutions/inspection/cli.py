@@ -82,8 +82,20 @@ def _fractions(text: str) -> tuple[float, ...]:
     return values
 
 
+def _plain(text: object) -> str:
+    r"""``text`` shown as it is: square brackets (``aion[train]``, a file ``part[1].png``) are not
+    rich markup.
+
+    >>> print(_plain("pip install 'aion[train]'"))
+    pip install 'aion\[train]'
+    """
+    from rich.markup import escape
+
+    return escape(str(text))
+
+
 def _fail(e: Exception) -> NoReturn:
-    _console().print(f"[red]오류 / Error:[/red] {e}")
+    _console().print(f"[red]오류 / Error:[/red] {_plain(e)}")
     raise typer.Exit(code=2) from e
 
 
@@ -207,9 +219,11 @@ def train_cmd(
     rep = model.train_report_
     con = _console()
     for s in rep.skipped:
-        con.print(f"[yellow]손상된 이미지를 건너뜀 / Skipped bad image:[/yellow] {s.name} ({s.reason})")
+        con.print(
+            f"[yellow]손상된 이미지를 건너뜀 / Skipped bad image:[/yellow] {_plain(s.name)} ({_plain(s.reason)})"
+        )
     for w in rep.warnings:
-        con.print(f"[yellow]주의 / Warning:[/yellow] {w}")
+        con.print(f"[yellow]주의 / Warning:[/yellow] {_plain(w)}")
     if as_json:
         _emit_json({"model": str(out), **rep.to_dict()})
         return
@@ -282,7 +296,9 @@ def evaluate_cmd(
         return
     con = _console()
     for s in rep.skipped:
-        con.print(f"[yellow]손상된 이미지를 건너뜀 / Skipped bad image:[/yellow] {s.name} ({s.reason})")
+        con.print(
+            f"[yellow]손상된 이미지를 건너뜀 / Skipped bad image:[/yellow] {_plain(s.name)} ({_plain(s.reason)})"
+        )
     if report is not None:
         report.write_text(json.dumps(rep.to_dict(), ensure_ascii=False, indent=2))
     if as_json:
@@ -362,7 +378,9 @@ def predict_cmd(
         return
     con = _console()
     for s in batch.skipped:
-        con.print(f"[yellow]손상된 이미지를 건너뜀 / Skipped bad image:[/yellow] {s.name} ({s.reason})")
+        con.print(
+            f"[yellow]손상된 이미지를 건너뜀 / Skipped bad image:[/yellow] {_plain(s.name)} ({_plain(s.reason)})"
+        )
     if heatmaps is not None:
         heatmaps.mkdir(parents=True, exist_ok=True)
         for p in batch.predictions:
@@ -370,7 +388,7 @@ def predict_cmd(
             try:
                 p.heatmap(read_image(Path(p.name))).save(heatmaps / f"{stem}_heatmap.png")
             except BadImageError as e:  # the file changed since it was scored
-                con.print(f"[yellow]{e}[/yellow]")
+                con.print(f"[yellow]{_plain(e)}[/yellow]")
                 continue
             p.mask().save(heatmaps / f"{stem}_mask.png")
     if as_json:

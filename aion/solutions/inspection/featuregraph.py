@@ -33,7 +33,19 @@ class TorchGraph:
     """A built-in backbone: a torch module, exported to ONNX for speed and for the model file."""
 
     def __init__(self, cfg: TrainConfig) -> None:
+        try:
+            import torch
+        except ImportError as e:  # an install without the "train" extra
+            raise InspectionError(
+                f"내장 백본({cfg.backbone})으로 학습하려면 torch가 필요합니다: pip install 'aion[train]' "
+                "(ONNX 백본은 torch 없이 학습) / "
+                f"Training with the built-in backbone {cfg.backbone} needs torch: "
+                "pip install 'aion[train]' (an ONNX backbone trains without it)"
+            ) from e
         from aion.solutions.inspection.backbones import BACKBONES, PatchGraph, build_backbone, level_dims
+
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
 
         weights = Path(cfg.weights) if cfg.weights else None
         module = build_backbone(cfg.backbone, cfg.resolution, weights, cfg.blocks)

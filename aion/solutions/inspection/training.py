@@ -154,11 +154,7 @@ def train(
     times: dict[str, float] = {}
     t0 = time.perf_counter()
 
-    if cfg.threads and cfg.backbone != "onnx":  # a user's ONNX backbone trains without torch
-        import torch
-
-        torch.set_num_threads(cfg.threads)
-    backbone = feature_graph(cfg)
+    backbone = feature_graph(cfg)  # (a user's ONNX backbone trains without torch)
     onnx = backbone.onnx()
     fast = OnnxRunner(onnx, cfg.threads)  # same graph, several times faster than eager torch on CPU
     times["backbone"] = time.perf_counter() - t0

@@ -193,6 +193,38 @@ print(json.dumps({{"bank": int(m.memory_bank_.shape[0]), "torch": "torch" in sys
     assert got["torch"] is False and got["bank"] > 0
     assert (tmp_path / "t.aion").stat().st_size > 0
 
+    # what needs torch says which install brings it (the "train" extra), in both languages
+    got = _without_torch(
+        f"""
+import json
+import numpy as np
+from aion.solutions.inspection import InspectionError, TrainConfig, train
+from aion.solutions.process.detectors import ConvAutoencoderDetector
+from aion.solutions.process.errors import ProcessError
+said = {{}}
+try:
+    train({str(mvtec_dir)!r}, TrainConfig(resolution={RESOLUTION}, threads=2))
+except InspectionError as e:
+    said["inspection"] = str(e)
+try:
+    ConvAutoencoderDetector(epochs=1).fit(np.random.default_rng(0).normal(size=(300, 3)))
+except ProcessError as e:
+    said["process"] = str(e)
+print(json.dumps(said))
+"""
+    )
+    assert "efficientnet-lite0" in got["inspection"] and "pip install 'aion[train]'" in got["inspection"]
+    assert "torch가 필요합니다" in got["process"] and "pip install 'aion[train]'" in got["process"]
+
+
+def test_torch_is_asked_for_only_by_the_train_extra() -> None:
+    """An edge PC installs the package without torch; `make install` and `[dev]` bring it."""
+    from importlib.metadata import requires
+
+    torch_reqs = [r for r in requires("aion") or [] if r.startswith(("torch", "efficientnet"))]
+    assert torch_reqs and all('extra == "train"' in r for r in torch_reqs), torch_reqs
+    assert any(r.startswith("onnxruntime") and "extra" not in r for r in requires("aion") or [])
+
 
 def test_the_layers_command_and_chosen_layers(lite0_onnx: Path, mvtec_dir: Path, tmp_path: Path) -> None:
     res = runner.invoke(app, ["layers", str(lite0_onnx), "--resolution", str(RESOLUTION), "--json"])

@@ -11,6 +11,19 @@ from typing import Any
 import numpy as np
 
 from aion.solutions.process.detectors.base import Detector, as_matrix, impute
+from aion.solutions.process.errors import ProcessError
+
+
+def _torch() -> Any:
+    """The torch module, or a message naming the install that brings it."""
+    try:
+        import torch
+    except ImportError as e:  # an install without the "train" extra
+        raise ProcessError(
+            "오토인코더 검출기에는 torch가 필요합니다: pip install 'aion[train]' / "
+            "The autoencoder detector needs torch: pip install 'aion[train]'"
+        ) from e
+    return torch
 
 
 def _windows(Z: np.ndarray, window: int) -> np.ndarray:
@@ -44,7 +57,7 @@ class ConvAutoencoderDetector(Detector):
         self.seed = seed
 
     def _net(self, d: int) -> Any:
-        import torch.nn as nn
+        nn = _torch().nn
 
         c = self.channels
         return nn.Sequential(
@@ -58,7 +71,7 @@ class ConvAutoencoderDetector(Detector):
         )
 
     def _fit(self, X: np.ndarray) -> None:
-        import torch
+        torch = _torch()
 
         w = self.window + (self.window % 2)
         self.window_ = w
