@@ -51,6 +51,7 @@ class FeatureMap(NamedTuple):
     stride: int
     order: int  # its node's position (ONNX lists nodes in topological order)
     residual: bool  # a residual sum, or the activation right after one
+    channels_last: bool = False  # (N, h, w, C), as TensorFlow graphs hold maps; else (N, C, h, w)
 
 
 def load_onnx() -> Any:  # the onnx package is a dependency; imported late to keep the CLI's start fast
@@ -60,8 +61,9 @@ def load_onnx() -> Any:  # the onnx package is a dependency; imported late to ke
 
 
 def read_model(path: Path | str) -> ModelProto:
-    """Load and check ``path``: one float image input ``(N, 3, H, W)``, default-domain opset
-    :data:`MIN_OPSET` or newer (older graphs are converted)."""
+    """Load and check ``path``: one float image input ``(N, 3, H, W)`` (or ``(N, H, W, 3)``, as
+    TensorFlow and Keras graphs take it), default-domain opset :data:`MIN_OPSET` or newer (older
+    graphs are converted)."""
     onnx = load_onnx()
     try:
         model = onnx.load(str(path))
@@ -73,10 +75,11 @@ def read_model(path: Path | str) -> ModelProto:
         ) from e
     inputs = real_inputs(model)
     shape = _dims(inputs[0]) if len(inputs) == 1 else []
-    if len(inputs) != 1 or len(shape) != 4 or shape[1] not in (3, None):
+    floats = len(inputs) == 1 and inputs[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    if not floats or len(shape) != 4 or (shape[1] not in (3, None) and shape[3] != 3):
         raise InspectionError(
-            f"ONNX 백본은 이미지 입력 하나 (N, 3, H, W)를 받아야 함: {path} / "
-            f"An ONNX backbone must take one image input (N, 3, H, W): {path} "
+            f"ONNX 백본은 float 이미지 입력 하나 (N, 3, H, W) 또는 (N, H, W, 3)를 받아야 함: {path} / "
+            f"An ONNX backbone must take one float image input, (N, 3, H, W) or (N, H, W, 3): {path} "
             f"(inputs: {[(i.name, _dims(i)) for i in inputs]})"
         )
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
@@ -103,9 +106,17 @@ def _dims(value_info: ValueInfoProto) -> list[int | None]:
     return [d.dim_value if d.HasField("dim_value") else None for d in value_info.type.tensor_type.shape.dim]
 
 
+def channels_last(model: ModelProto) -> bool:
+    """Whether the graph takes ``(N, H, W, 3)`` images (TensorFlow, Keras) rather than
+    ``(N, 3, H, W)`` (a graph that fixes neither is taken as channels first)."""
+    shape = _dims(real_inputs(model)[0])
+    return shape[3] == 3 and shape[1] != 3
+
+
 def input_size(model: ModelProto) -> int | None:
     """The image side the graph is fixed to, or ``None`` when any side is accepted."""
-    h, w = _dims(real_inputs(model)[0])[2:]
+    shape = _dims(real_inputs(model)[0])
+    h, w = shape[1:3] if channels_last(model) else shape[2:]
     if h is not None and w is not None and h != w:
         raise InspectionError(
             f"정사각형 입력만 지원: {h} x {w} / Only square inputs are supported: {h} x {w}"
@@ -158,7 +169,9 @@ def feature_maps(model: ModelProto, resolution: int) -> list[FeatureMap]:
     opts.log_severity_level = 3
     try:
         session = ort.InferenceSession(probe.SerializeToString(), opts, providers=["CPUExecutionProvider"])
-        image = np.random.default_rng(0).standard_normal((1, 3, resolution, resolution)).astype(np.float32)
+        side = (resolution, resolution)
+        shape = (1, *side, 3) if channels_last(model) else (1, 3, *side)
+        image = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
         values = session.run(None, {real_inputs(model)[0].name: image})
     except Exception as e:
         raise InspectionError(
@@ -181,12 +194,17 @@ def feature_maps(model: ModelProto, resolution: int) -> list[FeatureMap]:
             residual.add(after[0].output[0] if single else name)
     maps = []
     for name, shape in shapes.items():
-        if len(shape) != 4 or shape[0] != 1 or shape[2] != shape[3] or not shape[2]:
+        if len(shape) != 4 or shape[0] != 1 or name not in made:
             continue
-        stride = resolution // shape[2]
-        if stride in STRIDES and stride * shape[2] == resolution and name in made:
+        # (1, C, h, h), else (1, h, h, C): a map's side divides the image's by its stride
+        last = shape[2] != shape[3] and shape[1] == shape[2]
+        side, channels = (shape[1], shape[3]) if last else (shape[2], shape[1])
+        if not side or (not last and shape[2] != shape[3]):
+            continue
+        stride = resolution // side
+        if stride in STRIDES and stride * side == resolution:
             order, op = made[name]
-            maps.append(FeatureMap(name, op, int(shape[1]), stride, order, name in residual))
+            maps.append(FeatureMap(name, op, int(channels), stride, order, name in residual, last))
     return sorted(maps, key=lambda m: m.order)
 
 

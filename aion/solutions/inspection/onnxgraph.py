@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from aion.solutions.inspection.errors import InspectionError
-from aion.solutions.inspection.onnxbackbone import FeatureMap, check_resolution, load_onnx, real_inputs
+from aion.solutions.inspection.onnxbackbone import (
+    FeatureMap,
+    channels_last,
+    check_resolution,
+    load_onnx,
+    real_inputs,
+)
 
 if TYPE_CHECKING:
     from onnx import ModelProto
@@ -87,8 +93,10 @@ def patch_graph(
     grid = resolution // 8
     dims = [m.channels for m in levels]
     scale = np.ones(sum(dims), np.float32) if feature_scale is None else np.asarray(feature_scale, np.float32)
-    m_ = np.asarray(mean, np.float32).reshape(1, 3, 1, 1)
-    s_ = np.asarray(std, np.float32).reshape(1, 3, 1, 1)
+    nhwc = channels_last(model)  # the graph takes (N, H, W, 3): the pixels need no transpose
+    per_channel = (1, 1, 1, 3) if nhwc else (1, 3, 1, 1)
+    m_ = np.asarray(mean, np.float32).reshape(per_channel)
+    s_ = np.asarray(std, np.float32).reshape(per_channel)
     consts = {
         "aion/pixel_scale": 1.0 / (255.0 * s_),
         "aion/pixel_shift": -m_ / s_,
@@ -96,15 +104,21 @@ def patch_graph(
         "aion/layout": np.array([0, sum(dims), grid * grid], np.int64),
         "aion/roi": np.zeros(0, np.float32),
     }
-    pre = [
-        helper.make_node("Cast", ["image"], ["aion/float"], to=tp.FLOAT),
-        helper.make_node("Transpose", ["aion/float"], ["aion/nchw"], perm=[0, 3, 1, 2]),
-        helper.make_node("Mul", ["aion/nchw", "aion/pixel_scale"], ["aion/scaled"]),
+    pre = [helper.make_node("Cast", ["image"], ["aion/float"], to=tp.FLOAT)]
+    if not nhwc:
+        pre.append(helper.make_node("Transpose", ["aion/float"], ["aion/nchw"], perm=[0, 3, 1, 2]))
+    pre += [
+        helper.make_node(
+            "Mul", ["aion/nchw" if not nhwc else "aion/float", "aion/pixel_scale"], ["aion/scaled"]
+        ),
         helper.make_node("Add", ["aion/scaled", "aion/pixel_shift"], ["aion/normalised"]),
     ]
     post, pooled = [], []
     for i, level in enumerate(levels):
         name = level.name if level.name not in ("image", "features") else f"backbone/{level.name}"
+        if level.channels_last:  # pooled and resized channels first, as the other levels
+            post.append(helper.make_node("Transpose", [name], [f"aion/level{i}"], perm=[0, 3, 1, 2]))
+            name = f"aion/level{i}"
         out = f"aion/pool{i}"
         post.append(
             helper.make_node(

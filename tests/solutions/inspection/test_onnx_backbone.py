@@ -119,6 +119,65 @@ def test_the_patch_graph_computes_what_the_builtin_backbone_does(lite0_onnx: Pat
     assert np.abs(ours(grey) - want_grey).max() < 1e-3 * np.abs(want_grey).max()
 
 
+class _ChannelsLast(nn.Module):
+    """``net`` taking ``(N, H, W, 3)`` images, as TensorFlow and Keras graphs do."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x.permute(0, 3, 1, 2))
+
+
+class _MapChannelsLast(nn.Module):
+    """``net`` with its stride-4 stage's output held channels last for one step."""
+
+    def __init__(self, net: nn.Sequential) -> None:
+        super().__init__()
+        self.head, self.tail = net[:5], net[5:]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.relu(self.head(x).permute(0, 2, 3, 1))  # an op between: the transposes stay
+        return self.tail(y.permute(0, 3, 1, 2))
+
+
+def test_channels_last_images_and_maps(tmp_path: Path) -> None:
+    net = _tiny_resnet()
+    mean, std = ob.PIXEL_NORMS["imagenet"]
+    pixels = np.random.default_rng(3).integers(0, 256, (2, 128, 128, 3), dtype=np.uint8)
+
+    def features(model: object, layers: list[str] | None = None) -> np.ndarray:
+        levels = ob.choose_levels(ob.feature_maps(model, 128), layers)
+        return OnnxRunner(patch_graph(model, 128, levels, mean, std), threads=2)(pixels)
+
+    first = ob.read_model(_export(net, tmp_path / "nchw.onnx", 128, dynamic=True))
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            _ChannelsLast(net).eval(),
+            (torch.zeros(1, 128, 128, 3),),
+            str(tmp_path / "nhwc.onnx"),
+            input_names=["x"],
+            dynamic_axes={"x": {0: "n"}},
+            opset_version=17,
+            dynamo=False,
+        )
+    last = ob.read_model(tmp_path / "nhwc.onnx")
+    assert not ob.channels_last(first) and ob.channels_last(last)
+    assert np.abs(features(last) - features(first)).max() < 1e-5  # same maps, same features
+
+    inner = ob.read_model(_export(_MapChannelsLast(net), tmp_path / "inner.onnx", 128, dynamic=True))
+    maps = ob.feature_maps(inner, 128)
+    held = [m for m in maps if m.channels_last and m.op == "Relu"]
+    assert [(m.stride, m.channels) for m in held] == [(4, 8)]
+    same = max(
+        (m for m in maps if m.stride == 4 and m.residual and not m.channels_last), key=lambda m: m.order
+    )
+    coarse = ob.default_levels(maps)[1]
+    assert np.abs(features(inner, [held[0].name, coarse]) - features(inner, [same.name, coarse])).max() < 1e-5
+
+
 def test_a_model_on_an_onnx_backbone_finds_defects_and_reloads(
     lite0_onnx: Path, mvtec_dir: Path, tmp_path: Path
 ) -> None:
