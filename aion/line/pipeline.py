@@ -313,6 +313,9 @@ class Pipeline:
         self.save_state()
         for c in self.connectors:
             c.close()
+        close_scorer = getattr(self.image_scorer, "close", None)
+        if close_scorer is not None:  # an inspection station's model threads
+            close_scorer()
         for n in self.notifiers:
             n.close()
         self.buffer.close()

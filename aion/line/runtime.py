@@ -1,7 +1,8 @@
 """Assemble a running line from its configuration: broker, connectors, store, buffer, rules.
 
 ``build_pipeline`` is what ``aion line run`` and the web app call; models plug in through
-``scorers`` (machine name -> :class:`~aion.line.scoring.Scorer`) and ``image_scorer``, and
+``scorers`` (machine name -> :class:`~aion.line.scoring.Scorer`) and ``image_scorer`` (by
+default the inspection station of the camera sources that name a model, ``station.py``), and
 models deployed from the registry through the line folder's ``models/deployed.json``.
 """
 
@@ -17,9 +18,11 @@ from aion.line.broker import EmbeddedBroker
 from aion.line.buffer import DiskBuffer
 from aion.line.config import LineConfig
 from aion.line.connectors import make_connector
+from aion.line.errors import LineConfigError
 from aion.line.notify import Notifier, SmtpNotifier, WebhookNotifier
 from aion.line.pipeline import Pipeline, load_state
 from aion.line.scoring import DeployedScorer, ImageScorer, RulesScorer, Scorer
+from aion.line.station import station_for
 from aion.line.store import open_store
 from aion.line.writeback import Interlock, WriteBack
 
@@ -63,6 +66,14 @@ def build_pipeline(
     states = load_state(state_path)
     store = open_store(cfg.store, line_dir)
     connectors = [make_connector(s, cfg, states.get(s.name)) for s in cfg.sources]
+    if image_scorer is None:  # camera sources that name an inspection model (station.py)
+        try:
+            image_scorer = station_for(connectors)
+        except LineConfigError:  # a model file that cannot be opened: nothing stays open
+            for c in connectors:
+                c.close()
+            store.close()
+            raise
     alarms = AlarmManager(cfg.line, cfg.tags, score_threshold, store.alarms(cfg.line, active_only=True))
     interlock = Interlock(line_dir / "interlock.json", cfg.line)
 

@@ -1,9 +1,11 @@
 """Camera folder watcher: each new image becomes a reading of tag ``<camera>.image``.
 
-The reading's ``ref`` is the image path; its value is the inspection model's score when an
-image scorer is plugged into the pipeline (0.0 until then). A file is taken only once its size
-has stayed the same for ``settle_s`` (the camera finished writing it). The resume state is the
-newest modification time taken and the names taken at that instant, so a restart skips them.
+The reading's ``ref`` is the image path; its value is the inspection model's score (0-1, 0.5 at
+the model's threshold) when the source names a ``model`` (an ``.aion`` file: ``station.py`` scores
+the images, and ``threshold`` / ``heatmaps`` go with it), or when an image scorer is plugged into
+the pipeline; 0.0 otherwise. A file is taken only once its size has stayed the same for
+``settle_s`` (the camera finished writing it). The resume state is the newest modification time
+taken and the names taken at that instant, so a restart skips them.
 """
 
 from __future__ import annotations
@@ -31,10 +33,17 @@ class CameraFolderConnector(Connector):
         settle_s: float = 0.5,
         scan_interval: float = 0.5,
         state: dict[str, Any] | None = None,
+        model: str = "",
+        threshold: float | None = None,
+        heatmaps: str = "",
     ) -> None:
         super().__init__(name)
         self.folder = Path(folder)
         self.camera = camera or name
+        # for the line's inspection station (``station.py``), which reads them; not used here
+        self.model = model
+        self.threshold = threshold
+        self.heatmaps = heatmaps
         self.settle_s = settle_s
         self.scan_interval = scan_interval
         st = state or {}

@@ -366,7 +366,6 @@ def predict_cmd(
     """Inspect images: score, OK/NG, regions. / 이미지를 검사합니다."""
     from aion.solutions.inspection.data import iter_image_paths
     from aion.solutions.inspection.errors import BadImageError, InspectionError
-    from aion.solutions.inspection.images import read_image
     from aion.solutions.inspection.model import InspectionModel
 
     try:
@@ -382,15 +381,11 @@ def predict_cmd(
             f"[yellow]손상된 이미지를 건너뜀 / Skipped bad image:[/yellow] {_plain(s.name)} ({_plain(s.reason)})"
         )
     if heatmaps is not None:
-        heatmaps.mkdir(parents=True, exist_ok=True)
         for p in batch.predictions:
-            stem = Path(p.name).stem
             try:
-                p.heatmap(read_image(Path(p.name))).save(heatmaps / f"{stem}_heatmap.png")
+                p.save_overlays(heatmaps)
             except BadImageError as e:  # the file changed since it was scored
                 con.print(f"[yellow]{_plain(e)}[/yellow]")
-                continue
-            p.mask().save(heatmaps / f"{stem}_mask.png")
     if as_json:
         _emit_json(batch.to_dict())
         return

@@ -4,6 +4,7 @@ skipped, and the raw :class:`ScoredBatch` that evaluation reads."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -46,6 +47,19 @@ class Prediction:
     def mask(self) -> Image.Image:
         """Binary defect mask at the original image size."""
         return mask_image(self.anomaly_map, self.image_size)
+
+    def save_overlays(self, folder: Path) -> tuple[Path, Path]:
+        """Write ``<stem>_heatmap.png`` (the overlay on the image file ``name``, read again) and
+        ``<stem>_mask.png`` into ``folder``; :class:`~.errors.BadImageError` when the file can no
+        longer be read (changed or moved since it was scored)."""
+        from aion.solutions.inspection.images import read_image
+
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = Path(self.name).stem
+        heat, mask = folder / f"{stem}_heatmap.png", folder / f"{stem}_mask.png"
+        self.heatmap(read_image(Path(self.name))).save(heat)
+        self.mask().save(mask)
+        return heat, mask
 
     def to_dict(self) -> dict[str, Any]:
         return {
