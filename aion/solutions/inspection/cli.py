@@ -94,6 +94,18 @@ def _plain(text: object) -> str:
     return escape(str(text))
 
 
+def _onnx_size(path: Path) -> int | None:
+    """The image side an ONNX backbone is fixed to (``None``: any, or the file cannot be read;
+    training then says why)."""
+    from aion.solutions.inspection import onnxbackbone
+    from aion.solutions.inspection.errors import InspectionError
+
+    try:
+        return onnxbackbone.input_size(onnxbackbone.read_model(path))
+    except InspectionError:
+        return None
+
+
 def _fail(e: Exception) -> NoReturn:
     _console().print(f"[red]오류 / Error:[/red] {_plain(e)}")
     raise typer.Exit(code=2) from e
@@ -125,7 +137,11 @@ def train_cmd(
     target_frr: float = typer.Option(
         DEFAULTS.target_frr, help="Accepted false-reject rate on good parts (0-1)."
     ),
-    resolution: int = typer.Option(DEFAULTS.resolution, help="Model input size in pixels (multiple of 32)."),
+    resolution: int | None = typer.Option(
+        None,
+        help=f"Model input size in pixels (multiple of 32; default {DEFAULTS.resolution}, or the size "
+        "an ONNX backbone is fixed to).",
+    ),
     blocks: str | None = typer.Option(
         None,
         help="EfficientNet-Lite0 levels, comma-separated block numbers (default 4,10); "
@@ -186,10 +202,12 @@ def train_cmd(
             )
         )
     pooled = _fractions(pooled_fractions)
+    if resolution is None:
+        resolution = _onnx_size(weights) if backbone == "onnx" and weights else None
     cfg = TrainConfig(
         backbone=backbone,
         weights=weights,
-        resolution=resolution,
+        resolution=resolution or DEFAULTS.resolution,
         target_frr=target_frr,
         coreset_ratio=coreset_ratio,
         threads=threads,
@@ -248,7 +266,9 @@ def train_cmd(
 @app.command("layers")
 def layers_cmd(
     onnx_file: Path = typer.Argument(..., help="An ONNX backbone (a CNN exported to ONNX)."),
-    resolution: int = typer.Option(DEFAULTS.resolution, help="Model input size in pixels."),
+    resolution: int | None = typer.Option(
+        None, help=f"Model input size in pixels (default: the graph's own, else {DEFAULTS.resolution})."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the maps as one JSON object."),
 ) -> None:
     """List an ONNX backbone's feature maps for --layers. / ONNX 백본의 특징 맵을 보여 줍니다."""
@@ -256,7 +276,9 @@ def layers_cmd(
     from aion.solutions.inspection.errors import InspectionError
 
     try:
-        maps = onnxbackbone.feature_maps(onnxbackbone.read_model(onnx_file), resolution)
+        graph = onnxbackbone.read_model(onnx_file)
+        size = resolution or onnxbackbone.input_size(graph) or DEFAULTS.resolution
+        maps = onnxbackbone.feature_maps(graph, size)
         chosen = set(onnxbackbone.default_levels(maps))
     except InspectionError as e:
         _fail(e)

@@ -286,7 +286,7 @@ def test_torch_is_asked_for_only_by_the_train_extra() -> None:
 
 
 def test_the_layers_command_and_chosen_layers(lite0_onnx: Path, mvtec_dir: Path, tmp_path: Path) -> None:
-    res = runner.invoke(app, ["layers", str(lite0_onnx), "--resolution", str(RESOLUTION), "--json"])
+    res = runner.invoke(app, ["layers", str(lite0_onnx), "--json"])  # at the graph's own 96 x 96
     assert res.exit_code == 0, res.output
     maps = json.loads(res.stdout)["maps"]
     assert [m["name"] for m in maps if m["default"]] == [
@@ -298,11 +298,12 @@ def test_the_layers_command_and_chosen_layers(lite0_onnx: Path, mvtec_dir: Path,
 
     out = tmp_path / "m.aion"
     args = ["train", str(mvtec_dir), "--out", str(out), "--backbone", "onnx", "--weights", str(lite0_onnx)]
-    args += ["--resolution", str(RESOLUTION), "--threads", "2", "--json"]
+    args += ["--threads", "2", "--json"]  # no --resolution: the graph is fixed to 96 x 96
     res = runner.invoke(app, [*args, "--layers", "/_blocks.2/Add_output_0,/_blocks.10/Add_output_0"])
     assert res.exit_code == 0, res.output
     with InspectionModel.load(out) as m:  # a stride-4 level (24 channels) pooled onto the grid
         assert m.meta.feature_dim == 24 + 112 and m.meta.layers[0] == "/_blocks.2/Add_output_0"
+        assert m.meta.resolution == RESOLUTION
         assert m.meta.mean == ob.PIXEL_NORMS["imagenet"][0]
 
 
