@@ -106,6 +106,14 @@ def _onnx_size(path: Path) -> int | None:
         return None
 
 
+def _skipped(con: Any, skipped: list[Any]) -> None:
+    """Name each image a command skipped, with the reason (``SkippedImage``)."""
+    for s in skipped:
+        con.print(
+            f"[yellow]손상된 이미지를 건너뜀 / Skipped bad image:[/yellow] {_plain(s.name)} ({_plain(s.reason)})"
+        )
+
+
 def _fail(e: Exception) -> NoReturn:
     _console().print(f"[red]오류 / Error:[/red] {_plain(e)}")
     raise typer.Exit(code=2) from e
@@ -236,10 +244,7 @@ def train_cmd(
         return
     rep = model.train_report_
     con = _console()
-    for s in rep.skipped:
-        con.print(
-            f"[yellow]손상된 이미지를 건너뜀 / Skipped bad image:[/yellow] {_plain(s.name)} ({_plain(s.reason)})"
-        )
+    _skipped(con, rep.skipped)
     for w in rep.warnings:
         con.print(f"[yellow]주의 / Warning:[/yellow] {_plain(w)}")
     if as_json:
@@ -317,10 +322,7 @@ def evaluate_cmd(
         _fail(e)
         return
     con = _console()
-    for s in rep.skipped:
-        con.print(
-            f"[yellow]손상된 이미지를 건너뜀 / Skipped bad image:[/yellow] {_plain(s.name)} ({_plain(s.reason)})"
-        )
+    _skipped(con, rep.skipped)
     if report is not None:
         report.write_text(json.dumps(rep.to_dict(), ensure_ascii=False, indent=2))
     if as_json:
@@ -398,10 +400,7 @@ def predict_cmd(
         _fail(e)
         return
     con = _console()
-    for s in batch.skipped:
-        con.print(
-            f"[yellow]손상된 이미지를 건너뜀 / Skipped bad image:[/yellow] {_plain(s.name)} ({_plain(s.reason)})"
-        )
+    _skipped(con, batch.skipped)
     if heatmaps is not None:
         for p in batch.predictions:
             try:

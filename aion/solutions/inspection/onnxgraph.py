@@ -38,20 +38,22 @@ def _cut(model: ModelProto, outputs: Sequence[str]) -> ModelProto:
     classifier's head and any other branch dropped)."""
     onnx = load_onnx()
     producer = {out: node for node in model.graph.node for out in node.output}
-    needed, todo, used = set(), list(outputs), set()
+    needed: set[int] = set()  # the nodes kept (by identity)
+    used: set[str] = set()  # every tensor they read, initializers included
+    todo = list(outputs)
     while todo:
         name = todo.pop()
-        node = producer.get(name)
-        if name in used or node is None:
-            used.add(name)
+        if name in used:
             continue
         used.add(name)
-        if id(node) not in needed:
-            needed.add(id(node))
-            todo.extend(i for i in node.input if i)
-            for attr in node.attribute:  # a subgraph (If, Loop) reads tensors of the outer graph
-                for sub in [attr.g, *attr.graphs]:
-                    todo.extend(i for n in sub.node for i in n.input if i)
+        node = producer.get(name)
+        if node is None or id(node) in needed:
+            continue
+        needed.add(id(node))
+        todo.extend(i for i in node.input if i)
+        for attr in node.attribute:  # a subgraph (If, Loop) reads tensors of the outer graph
+            for sub in [attr.g, *attr.graphs]:
+                todo.extend(i for n in sub.node for i in n.input if i)
     cut = onnx.ModelProto()
     cut.CopyFrom(model)
     graph = cut.graph
