@@ -68,7 +68,7 @@ def build_pipeline(
     connectors = [make_connector(s, cfg, states.get(s.name)) for s in cfg.sources]
     if image_scorer is None:  # camera sources that name an inspection model (station.py)
         try:
-            image_scorer = station_for(connectors)
+            image_scorer = station_for(connectors, line_dir)
         except LineConfigError:  # a model file that cannot be opened: nothing stays open
             for c in connectors:
                 c.close()

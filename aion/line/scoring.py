@@ -103,6 +103,8 @@ def load_deployed(folder: Path, fallback: Scorer) -> dict[str, Scorer]:
         return {}
     out: dict[str, Scorer] = {}
     for machine, entry in (doc.get("machines") or {}).items():
+        if entry.get("kind") == "inspection":  # scores the machine's camera photos (station.py)
+            continue
         from aion.platform.linescoring import load_scorer  # models load only when some are deployed
 
         out[machine] = load_scorer(folder / DEPLOYED.parent, machine, entry, fallback)

@@ -15,12 +15,18 @@ so write-back actions can drive a reject gate), and an NG photo's heat map and d
 written to ``heatmaps``. A photo that cannot be read (truncated, deleted before it was scored)
 counts as NG (score 1.0), with the reason logged: a part that was not inspected must not pass.
 
+An inspection model deployed from the registry to a machine (the model page's *Deploy to a
+line*) scores the photos of the camera whose readings are that machine's (``camera: station``),
+without restarting the line, and takes the place of a model the source names.
+
 The models run with ONNX Runtime (no torch), on the PC beside the line.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -43,20 +49,91 @@ class Camera(NamedTuple):
 
 
 class InspectionStation:
-    """An :class:`~aion.line.scoring.ImageScorer` for camera sources with a model: a photo's
-    camera is known by its folder."""
+    """An :class:`~aion.line.scoring.ImageScorer` for the line's cameras: a photo's camera is
+    known by its folder. ``fixed`` are the cameras whose source names a model; ``sources`` maps
+    every camera's reading name (``camera:``) to its folder and heat-map folder, so that an
+    inspection model deployed from the registry to that machine (``models/deployed.json`` in
+    ``line_folder``, checked every ``check_s`` seconds) scores its photos without a restart."""
 
-    def __init__(self, cameras: dict[Path, Camera]) -> None:
-        self.cameras = cameras
+    def __init__(
+        self,
+        fixed: dict[Path, Camera],
+        sources: dict[str, tuple[Path, Path | None]] | None = None,
+        line_folder: Path | None = None,
+        check_s: float = 1.0,
+        threads: int | None = 2,
+    ) -> None:
+        self.fixed = fixed
+        self.sources = sources or {}
+        self.line_folder = line_folder
+        self.check_s = check_s
+        self.threads = threads
+        self.deployed_: dict[Path, Camera] = {}
+        self.stamp_: tuple[int, int] | None = None
+        self.next_check_ = 0.0
+
+    @property
+    def cameras(self) -> dict[Path, Camera]:
+        """Each camera folder's model: a deployment from the registry, else the source's own."""
+        return {**self.fixed, **self.deployed_}
+
+    def refresh(self) -> None:
+        """Load the inspection models deployed to the line's machines when the file changed; a
+        deployment that cannot load is logged and the models in use are kept."""
+        if self.line_folder is None:
+            return
+        from aion.line.scoring import DEPLOYED
+
+        path = self.line_folder / DEPLOYED
+        try:
+            st = path.stat()
+            stamp: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
+        except FileNotFoundError:
+            stamp = None
+        if stamp == self.stamp_:
+            return
+        try:
+            deployed = self._load_deployed(path) if stamp is not None else {}
+        except Exception:  # a bad deployment must not stop the line: keep what we have
+            log.exception("deployed inspection models of %s could not be loaded", self.line_folder)
+            return
+        self.stamp_ = stamp
+        old, self.deployed_ = self.deployed_, deployed
+        for camera in old.values():
+            camera.model.close()
+        log.info("line cameras with a deployed model: %s", sorted(str(f) for f in deployed))
+
+    def _load_deployed(self, path: Path) -> dict[Path, Camera]:
+        from aion.platform.storage.blobstore import hash_file
+        from aion.solutions.inspection import InspectionModel
+
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        out: dict[Path, Camera] = {}
+        for machine, entry in (doc.get("machines") or {}).items():
+            if entry.get("kind") != "inspection" or machine not in self.sources:
+                continue
+            file = path.parent / Path(str(entry["file"])).name
+            if hash_file(file) != entry.get("sha256"):
+                raise LineConfigError(
+                    f"배포된 모델 파일 손상: {file} / The deployed model file is damaged: {file}"
+                )
+            folder, heatmaps = self.sources[machine]
+            out[folder] = Camera(InspectionModel.load(file, threads=self.threads), None, heatmaps)
+        return out
 
     def score_images(self, paths: Sequence[str]) -> list[float]:
+        now = time.monotonic()
+        if now >= self.next_check_:
+            self.next_check_ = now + self.check_s
+            self.refresh()
+        cameras = self.cameras
         scores = [0.0] * len(paths)
         by_folder: dict[Path, list[int]] = defaultdict(list)
         for i, p in enumerate(paths):
             by_folder[Path(p).resolve().parent].append(i)
         for folder, idx in by_folder.items():
-            camera = self.cameras.get(folder)
-            if camera is None:  # a camera source without a model
+            camera = cameras.get(folder)
+            if camera is None:  # a camera without a model
                 continue
             batch = camera.model.predict_files([paths[i] for i in idx], threshold=camera.threshold)
             found = {p.name: p for p in batch.predictions}
@@ -79,26 +156,38 @@ class InspectionStation:
             log.warning("inspection: no heat map for %s: %s", pred.name, e)
 
     def close(self) -> None:
-        for camera in self.cameras.values():
+        for camera in [*self.fixed.values(), *self.deployed_.values()]:
             camera.model.close()
 
 
-def station_for(connectors: Iterable[Any], threads: int | None = 2) -> InspectionStation | None:
-    """The station for the camera connectors that name a model (``None`` when none does); a model
+def station_for(
+    connectors: Iterable[Any], line_folder: Path | None = None, threads: int | None = 2
+) -> InspectionStation | None:
+    """The station of the line's camera connectors (``None`` without cameras): those that name a
+    model are scored by it; any camera's machine may get one deployed from the registry. A model
     file that cannot be opened stops the line from starting, with its path and the reason."""
     from aion.solutions.inspection import InspectionError, InspectionModel
 
-    cameras: dict[Path, Camera] = {}
+    fixed: dict[Path, Camera] = {}
+    sources: dict[str, tuple[Path, Path | None]] = {}
     for c in connectors:
-        if not getattr(c, "model", ""):
+        if getattr(c, "kind", "") != "camera":
+            continue
+        folder = Path(c.folder).resolve()
+        heatmaps = Path(c.heatmaps) if c.heatmaps else None
+        sources[c.camera] = (folder, heatmaps)
+        if not c.model:
             continue
         try:
             model = InspectionModel.load(Path(c.model), threads=threads)
         except (InspectionError, OSError) as e:
+            for camera in fixed.values():
+                camera.model.close()
             raise LineConfigError(
                 f"검사 모델을 열 수 없음: {c.name}.model={c.model} ({e}) / "
                 f"Cannot open the inspection model of source {c.name!r}: {c.model} ({e})"
             ) from e
-        heatmaps = Path(c.heatmaps) if c.heatmaps else None
-        cameras[Path(c.folder).resolve()] = Camera(model, c.threshold, heatmaps)
-    return InspectionStation(cameras) if cameras else None
+        fixed[folder] = Camera(model, c.threshold, heatmaps)
+    if not sources:
+        return None
+    return InspectionStation(fixed, sources, line_folder, threads=threads)

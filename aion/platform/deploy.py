@@ -1,10 +1,12 @@
-"""Deploy a promoted process model version to a machine of one of the company's lines.
+"""Deploy a promoted model version to a machine of one of the company's lines.
 
 The registry keeps who deployed what where (:class:`~aion.platform.models.Deployment`, one row
 per machine, audited); the line's folder gets the model file and ``models/deployed.json``, which
-the line runtime follows (:class:`~aion.line.scoring.DeployedScorer`): the machine's next
-readings are scored by the model, without restarting the line. Functions take the caller's
-scoped session and never commit; another company's model, line or machine is a 404.
+the line runtime follows without a restart: a process model scores the machine's readings
+(:class:`~aion.line.scoring.DeployedScorer`), an inspection model the photos of the line's
+camera whose readings are the machine's (``camera: <machine>``; :mod:`aion.line.station`).
+Functions take the caller's scoped session and never commit; another company's model, line or
+machine is a 404.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from aion.platform.errors import PlatformError
 from aion.platform.models import Deployment, ModelVersion, RegisteredModel
 from aion.platform.storage.blobstore import BlobStore
 
-DEPLOYABLE_KINDS = ("process",)
+DEPLOYABLE_KINDS = ("process", "inspection")
 
 
 def machines(session: Session, company_id: int) -> list[Machine]:
@@ -53,6 +55,41 @@ def _model_columns(store: BlobStore, version: ModelVersion) -> list[str]:
     return list(ProcessModel.load(store.path(version.sha256)).columns)
 
 
+def _check_sensors(store: BlobStore, version: ModelVersion, machine: Machine) -> None:
+    """A process model needs a tag of the machine for each of its sensors."""
+    columns = _model_columns(store, version)
+    tags = sorted(t.name for t in machine.tags)
+    missing = [c for c in columns if c not in tags]
+    if missing:
+        raise PlatformError(
+            "Machine {machine} has no tags for the model's sensors {missing} (its tags: {tags}).",
+            machine=machine.name,
+            missing=", ".join(missing),
+            tags=", ".join(tags) or "-",
+        )
+
+
+def cameras_of(machine: Machine) -> list[str]:
+    """The line's camera sources whose photos are the machine's readings (``camera:`` names the
+    machine; a source without it names its readings after itself)."""
+    return [
+        str(src["name"])
+        for src in machine.line.sources or []
+        if src.get("kind") == "camera" and str(src.get("camera") or src["name"]) == machine.name
+    ]
+
+
+def _check_camera(machine: Machine) -> None:
+    """An inspection model needs a camera of the line that writes the machine's photos."""
+    if not cameras_of(machine):
+        raise PlatformError(
+            "No camera of line {line} takes photos for machine {machine}: give a camera source "
+            "camera: {machine} in the line's configuration.",
+            line=machine.line.name,
+            machine=machine.name,
+        )
+
+
 def deploy(
     session: Session,
     store: BlobStore,
@@ -66,19 +103,13 @@ def deploy(
     if machine.company_id != model.company_id:  # a program admin's scope sees both companies
         raise NotFound("Machine", machine_id)
     if model.kind not in DEPLOYABLE_KINDS:
-        raise PlatformError("Only process models can be deployed to a line machine.")
+        raise PlatformError("Only process and inspection models can be deployed to a line machine.")
     if reg.aliases(session, model.id).get("production") != version.id:
         raise PlatformError("Promote this version to production before deploying it.")
-    columns = _model_columns(store, version)
-    tags = sorted(t.name for t in machine.tags)
-    missing = [c for c in columns if c not in tags]
-    if missing:
-        raise PlatformError(
-            "Machine {machine} has no tags for the model's sensors {missing} (its tags: {tags}).",
-            machine=machine.name,
-            missing=", ".join(missing),
-            tags=", ".join(tags) or "-",
-        )
+    if model.kind == "inspection":
+        _check_camera(machine)
+    else:
+        _check_sensors(store, version, machine)
     line = machine.line
     row = session.scalars(select(Deployment).where(Deployment.machine_id == machine.id)).one_or_none()
     before = {"model_id": row.model_id, "version_id": row.version_id} if row else None

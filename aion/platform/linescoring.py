@@ -97,7 +97,7 @@ class ProcessLineScorer:
 def load_scorer(models_dir: Path, machine: str, entry: dict[str, Any], fallback: Scorer) -> Scorer:
     """The scorer of one ``deployed.json`` entry; the model file is checked against its hash."""
     if entry.get("kind") != "process":
-        raise PlatformError("Only process models can be deployed to a line machine.")
+        raise PlatformError("Only process and inspection models can be deployed to a line machine.")
     path = models_dir / Path(str(entry["file"])).name
     if hash_file(path) != entry.get("sha256"):
         raise PlatformError("The deployed model file is damaged: {file}", file=str(path))

@@ -5,6 +5,7 @@ readings with the model, without a restart."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -290,3 +291,77 @@ def test_company_admin_deploys_from_the_model_page_in_a_browser(
         expect(page.locator("#deployments tbody tr").first).to_contain_text("pump1")
         page.screenshot(path=str(tmp_path / "deploy.png"), full_page=True)
     assert (data / "line" / key / DEPLOYED).exists()
+
+
+def test_deploy_an_inspection_model_to_a_camera_station(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    """The production version of an inspection model, deployed to the machine a camera takes
+    photos for, inspects the running line's next photos; a machine without a camera is refused."""
+    from aion.solutions.inspection import TrainConfig as InspectionConfig
+    from aion.solutions.inspection import train as train_inspection
+    from tests.solutions.inspection.conftest import add_defect, make_mvtec, save, texture
+
+    world: World = make_world(engine)
+    data, camera = tmp_path / "data", tmp_path / "camera"
+    camera.mkdir()
+    storage = PlatformStorage.at(data, storage_url="")
+    parts = make_mvtec(tmp_path / "parts", seed=3, n_train=12, n_test_good=1, n_defect=1)
+    trained = train_inspection(parts, InspectionConfig(resolution=64, threads=2, min_bank_size=200))
+    doc = {
+        "line": "press",
+        "sources": [{"name": "cam", "kind": "camera", "folder": str(camera), "camera": "station",
+                     "settle_s": 0.0, "scan_interval": 0.0}],
+        "machines": [{"name": "station", "tags": [{"name": "image", "source": "cam", "high": 0.5}]},
+                     {"name": "press1", "tags": [{"name": "force", "source": "cam"}]}],
+    }  # fmt: skip
+    with system_session(engine, actor="tests") as s:
+        line = lines.apply_config(s, world.company_a, parse_line(doc))
+        runtime_yaml = lines.write_runtime(data, line)
+        station, press1 = (m.id for m in sorted(line.machines, key=lambda m: m.name != "station"))
+        model = reg.get_or_create_model(s, world.company_a, "bracket", "inspection")
+        version = reg.register_version(
+            s, storage.store, model, trained.save(tmp_path / "bracket.aion"),
+            dataset_version_id=None, job_id=None, params={}, metrics={},
+        )  # fmt: skip
+        reg.promote(s, model, version.id)
+        model_id, sha, key = model.id, version.sha256, line.key
+    app = create_app(Settings(env="test", data_dir=data, database_url=db_url, secret_key="s" * 48), engine)
+    admin = client_for(app, world, "a_admin")
+
+    def deploy(machine_id: int) -> object:
+        form = {"csrf_token": admin.cookies["aion_csrf"], "machine_id": machine_id}
+        return admin.post(f"/models/{model_id}/deploy", data=form, follow_redirects=False)
+
+    rng = np.random.default_rng(4)
+    t0 = time.time() - 100
+
+    def photo(name: str, img: np.ndarray, at: float) -> None:
+        save(img, camera / name)
+        os.utime(camera / name, (t0 + at, t0 + at))
+
+    pipe = build_pipeline(load_line(runtime_yaml), data / "line")
+    try:
+        photo("before.png", add_defect(texture(rng), rng, "spot")[0], 0)
+        for _ in range(2):
+            pipe.step()
+        assert pipe.store.latest()["station.image"].value == 0.0  # no model yet
+
+        r = deploy(press1)
+        assert r.status_code == 400
+        assert "라인 press에 설비 press1의 사진을 찍는 카메라가 없습니다" in r.text
+        r = deploy(station)
+        assert r.status_code == 303 and r.headers["location"] == f"/models/{model_id}?msg=deployed"
+        entry = json.loads((data / "line" / key / DEPLOYED).read_text(encoding="utf-8"))["machines"][
+            "station"
+        ]
+        assert (entry["kind"], entry["sha256"]) == ("inspection", sha)
+
+        time.sleep(1.1)  # the line looks at its deployments once a second
+        photo("good.png", texture(rng), 1)
+        photo("scratch.png", add_defect(texture(rng), rng, "scratch")[0], 2)
+        for _ in range(2):
+            pipe.step()
+        values = {round(p.ts - t0): p.value for p in pipe.store.query("station.image", 0, time.time())}
+        assert values[0] == 0.0 and values[1] < 0.5 < values[2]
+        assert [a.tag for a in pipe.store.alarms()] == ["station.image"]
+    finally:
+        pipe.close()
