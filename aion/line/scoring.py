@@ -95,6 +95,16 @@ class MachineScorer:
         return out
 
 
+def deployed_stamp(folder: Path) -> tuple[int, int] | None:
+    """When and how large the line folder's ``deployed.json`` was written (``None``: not there):
+    what the line's scorers compare to see a new deployment."""
+    try:
+        st = (folder / DEPLOYED).stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
+
+
 def load_deployed(folder: Path, fallback: Scorer) -> dict[str, Scorer]:
     """Machine name -> scorer of the model deployed to it (``models/deployed.json`` in the line's folder)."""
     try:
@@ -137,11 +147,7 @@ class DeployedScorer(MachineScorer):
         self.refresh()
 
     def refresh(self) -> None:
-        try:
-            st = (self.folder / DEPLOYED).stat()
-            stamp: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
-        except FileNotFoundError:
-            stamp = None
+        stamp = deployed_stamp(self.folder)
         if stamp == self.stamp_:
             return
         try:

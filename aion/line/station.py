@@ -82,18 +82,13 @@ class InspectionStation:
         deployment that cannot load is logged and the models in use are kept."""
         if self.line_folder is None:
             return
-        from aion.line.scoring import DEPLOYED
+        from aion.line.scoring import DEPLOYED, deployed_stamp
 
-        path = self.line_folder / DEPLOYED
-        try:
-            st = path.stat()
-            stamp: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
-        except FileNotFoundError:
-            stamp = None
+        stamp = deployed_stamp(self.line_folder)
         if stamp == self.stamp_:
             return
         try:
-            deployed = self._load_deployed(path) if stamp is not None else {}
+            deployed = self._load_deployed(self.line_folder / DEPLOYED) if stamp is not None else {}
         except Exception:  # a bad deployment must not stop the line: keep what we have
             log.exception("deployed inspection models of %s could not be loaded", self.line_folder)
             return
