@@ -350,6 +350,10 @@ def test_deploy_an_inspection_model_to_a_camera_station(engine: Engine, db_url: 
         assert "라인 press에 설비 press1의 사진을 찍는 카메라가 없습니다" in r.text
         r = deploy(station)
         assert r.status_code == 303 and r.headers["location"] == f"/models/{model_id}?msg=deployed"
+        assert (
+            "이제 라인이 이 설비의 카메라 사진을 운영(production) 버전으로 검사합니다."
+            in admin.get(r.headers["location"]).text
+        )
         entry = json.loads((data / "line" / key / DEPLOYED).read_text(encoding="utf-8"))["machines"][
             "station"
         ]
