@@ -69,19 +69,15 @@ def _check_sensors(store: BlobStore, version: ModelVersion, machine: Machine) ->
         )
 
 
-def cameras_of(machine: Machine) -> list[str]:
-    """The line's camera sources whose photos are the machine's readings (``camera:`` names the
-    machine; a source without it names its readings after itself)."""
-    return [
-        str(src["name"])
-        for src in machine.line.sources or []
-        if src.get("kind") == "camera" and str(src.get("camera") or src["name"]) == machine.name
-    ]
-
-
 def _check_camera(machine: Machine) -> None:
-    """An inspection model needs a camera of the line that writes the machine's photos."""
-    if not cameras_of(machine):
+    """An inspection model needs a camera of the line whose photos are the machine's readings."""
+    from aion.line.connectors.camera import camera_name
+
+    sources = machine.line.sources or []
+    if not any(
+        s.get("kind") == "camera" and camera_name(str(s["name"]), str(s.get("camera") or "")) == machine.name
+        for s in sources
+    ):
         raise PlatformError(
             "No camera of line {line} takes photos for machine {machine}: give a camera source "
             "camera: {machine} in the line's configuration.",

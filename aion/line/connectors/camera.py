@@ -22,6 +22,16 @@ from aion.line.model import Batch, Reading
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
 
+def camera_name(source: str, camera: str = "") -> str:
+    """Whose readings a camera source's photos are (``<camera>.image``): its ``camera`` option,
+    else the source's own name (the machine an inspection model is deployed to).
+
+    >>> camera_name("cam", "station"), camera_name("cam")
+    ('station', 'cam')
+    """
+    return camera or source
+
+
 class CameraFolderConnector(Connector):
     kind = "camera"
 
@@ -39,7 +49,7 @@ class CameraFolderConnector(Connector):
     ) -> None:
         super().__init__(name)
         self.folder = Path(folder)
-        self.camera = camera or name
+        self.camera = camera_name(name, camera)
         # for the line's inspection station (``station.py``), which reads them; not used here
         self.model = model
         self.threshold = threshold

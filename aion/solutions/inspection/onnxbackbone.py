@@ -124,7 +124,7 @@ def input_size(model: ModelProto) -> int | None:
     return h
 
 
-def check_resolution(model: ModelProto, resolution: int) -> None:
+def check_input_size(model: ModelProto, resolution: int) -> None:
     """Refuse a resolution the graph cannot take, naming the one it takes."""
     fixed = input_size(model)
     if fixed is not None and fixed != resolution:
@@ -144,7 +144,7 @@ def feature_maps(model: ModelProto, resolution: int) -> list[FeatureMap]:
     import onnxruntime as ort
 
     onnx = load_onnx()
-    check_resolution(model, resolution)
+    check_input_size(model, resolution)
     probe = onnx.ModelProto()
     probe.CopyFrom(model)
     graph = probe.graph

@@ -14,13 +14,22 @@ from aion.solutions.inspection.errors import InspectionError
 from aion.solutions.inspection.onnxbackbone import (
     FeatureMap,
     channels_last,
-    check_resolution,
+    check_input_size,
     load_onnx,
     real_inputs,
 )
 
 if TYPE_CHECKING:
     from onnx import ModelProto
+
+
+#: Our graph's input and output names: a user's tensor of either name is moved aside (:func:`_moved`).
+RESERVED = ("image", "features")
+
+
+def _moved(name: str) -> str:
+    """The name a user's tensor has in the patch graph (ours are ``aion/...``, plus :data:`RESERVED`)."""
+    return f"backbone/{name}" if name in RESERVED else name
 
 
 def _rename(graph: Any, old: str, new: str) -> None:
@@ -79,14 +88,13 @@ def patch_graph(
     :class:`~.backbones.PatchGraph` computes them for a built-in backbone."""
     onnx = load_onnx()
     helper, tp = onnx.helper, onnx.TensorProto
-    check_resolution(model, resolution)
+    check_input_size(model, resolution)
     source = real_inputs(model)[0].name
     cut = _cut(model, [m.name for m in levels])
     graph = cut.graph
-    # our own tensors are named aion/...; a user's tensor named like our graph's ends is renamed
-    for name in ("image", "features"):
-        _rename(graph, name, f"backbone/{name}")
-    _rename(graph, source if source not in ("image", "features") else f"backbone/{source}", "aion/normalised")
+    for name in RESERVED:
+        _rename(graph, name, _moved(name))
+    _rename(graph, _moved(source), "aion/normalised")
     del graph.input[:]  # (initializers need no input entries from IR version 4 on)
     cut.ir_version = max(cut.ir_version, 4)
     del graph.output[:]
@@ -107,17 +115,17 @@ def patch_graph(
         "aion/roi": np.zeros(0, np.float32),
     }
     pre = [helper.make_node("Cast", ["image"], ["aion/float"], to=tp.FLOAT)]
+    pixels = "aion/float"
     if not nhwc:
-        pre.append(helper.make_node("Transpose", ["aion/float"], ["aion/nchw"], perm=[0, 3, 1, 2]))
+        pre.append(helper.make_node("Transpose", [pixels], ["aion/nchw"], perm=[0, 3, 1, 2]))
+        pixels = "aion/nchw"
     pre += [
-        helper.make_node(
-            "Mul", ["aion/nchw" if not nhwc else "aion/float", "aion/pixel_scale"], ["aion/scaled"]
-        ),
+        helper.make_node("Mul", [pixels, "aion/pixel_scale"], ["aion/scaled"]),
         helper.make_node("Add", ["aion/scaled", "aion/pixel_shift"], ["aion/normalised"]),
     ]
     post, pooled = [], []
     for i, level in enumerate(levels):
-        name = level.name if level.name not in ("image", "features") else f"backbone/{level.name}"
+        name = _moved(level.name)
         if level.channels_last:  # pooled and resized channels first, as the other levels
             post.append(helper.make_node("Transpose", [name], [f"aion/level{i}"], perm=[0, 3, 1, 2]))
             name = f"aion/level{i}"
