@@ -41,6 +41,22 @@ class Reading(NamedTuple):
         return (self.tag, self.ts_us, self.seq)
 
 
+class Attached(NamedTuple):
+    """A stored reading that carries an attachment (a camera photo's path), as the store gives
+    it back: the station's photos with their scores."""
+
+    tag: str
+    ts_us: int
+    seq: int
+    value: float
+    score: float
+    ref: str
+
+    @property
+    def ts(self) -> float:
+        return self.ts_us / 1_000_000
+
+
 class Reject(NamedTuple):
     """A payload, or part of one, that was refused; stored in quarantine with its reason."""
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from aion.core.db import Base, TimestampMixin, UTCDateTime
+from aion.core.db import Base, TimestampMixin, UTCDateTime, utcnow
 from aion.core.tenancy import CompanyOwned
 
 
@@ -87,3 +87,27 @@ class Tag(CompanyOwned, Base):
     @property
     def full_name(self) -> str:
         return f"{self.machine.name}.{self.name}"
+
+
+class PhotoLabel(CompanyOwned, Base):
+    """A person's OK/NG verdict on a photo the line's inspection station scored (the reading
+    ``tag`` at ``ts_us``/``seq`` in the line's store): the latest verdict per photo counts, and
+    once the photo is added to a data set, the version it went into."""
+
+    __tablename__ = "line_photo_labels"
+    __table_args__ = (UniqueConstraint("line_id", "tag", "ts_us", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("line_lines.id", ondelete="CASCADE"), index=True)
+    tag: Mapped[str] = mapped_column(String(130))
+    ts_us: Mapped[int] = mapped_column(BigInteger)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    ref: Mapped[str] = mapped_column(String(1000))  # the photo's path on the line's PC
+    score: Mapped[float] = mapped_column(Float)  # the station's score (0-1, 0.5 at the threshold)
+    label: Mapped[str] = mapped_column(String(8))  # ok, ng
+    author_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    author: Mapped[str] = mapped_column(String(255))
+    labelled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    dataset_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("platform_dataset_versions.id", ondelete="SET NULL"), nullable=True
+    )

@@ -254,8 +254,12 @@ class Pipeline:
             self.save_state()
         if self.retention_days and now >= self._next_retention and self.stats_.store_up:
             self._next_retention = now + 3600
+            before = time.time() - self.retention_days * 86400
             with contextlib.suppress(StoreUnavailable):
-                self.store.apply_retention(time.time() - self.retention_days * 86400)
+                self.store.apply_retention(before)
+            prune = getattr(self.image_scorer, "apply_retention", None)  # the station's heat maps
+            if prune is not None:
+                prune(before)
         return handled
 
     def run(self, stop: threading.Event, idle_sleep: float = 0.002) -> None:

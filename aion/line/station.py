@@ -40,6 +40,13 @@ log = logging.getLogger(__name__)
 UNREADABLE_SCORE = 1.0
 
 
+def heatmap_folder(line_folder: Path, source: str, heatmaps: str = "") -> Path:
+    """Where the station writes a camera source's NG heat maps: its ``heatmaps`` option, else
+    ``<line folder>/heatmaps/<source>``. (Relative folders in a line's configuration are taken
+    from the directory the line runs in, as the camera's own ``folder`` is.)"""
+    return Path(heatmaps) if heatmaps else line_folder / "heatmaps" / source
+
+
 class Camera(NamedTuple):
     """One camera's model and what to do with its results."""
 
@@ -150,6 +157,25 @@ class InspectionStation:
         except (BadImageError, OSError) as e:  # the photo moved, or the folder cannot be written
             log.warning("inspection: no heat map for %s: %s", pred.name, e)
 
+    def apply_retention(self, before: float) -> int:
+        """Delete the heat maps and masks older than ``before`` (Unix seconds) that the station
+        wrote into the line's own folder (a ``heatmaps`` folder the configuration names is the
+        user's to keep); returns how many files."""
+        if self.line_folder is None:
+            return 0
+        n = 0
+        for folder in {h for _, h in self.sources.values() if h is not None}:
+            if not folder.is_relative_to(self.line_folder):
+                continue
+            for f in [*folder.glob("*_heatmap.png"), *folder.glob("*_mask.png")]:
+                try:
+                    if f.stat().st_mtime < before:
+                        f.unlink()
+                        n += 1
+                except OSError as e:  # removed meanwhile, or not ours to remove
+                    log.warning("inspection: could not remove %s: %s", f, e)
+        return n
+
     def close(self) -> None:
         for camera in [*self.fixed.values(), *self.deployed_.values()]:
             camera.model.close()
@@ -169,7 +195,11 @@ def station_for(
         if getattr(c, "kind", "") != "camera":
             continue
         folder = Path(c.folder).resolve()
-        heatmaps = Path(c.heatmaps) if c.heatmaps else None
+        heatmaps = (
+            heatmap_folder(line_folder, c.name, c.heatmaps)
+            if line_folder
+            else (Path(c.heatmaps) if c.heatmaps else None)
+        )
         sources[c.camera] = (folder, heatmaps)
         if not c.model:
             continue

@@ -148,6 +148,7 @@ DOMAIN_ROUTERS: list[str] = [
     "aion.platform.web:router",
     "aion.platform.api:router",
     "aion.line.web:router",
+    "aion.line.web_photos:router",
     "aion.line.api:router",
     "aion.program.web:router",
     "aion.inspectionweb.web:router",

@@ -65,6 +65,33 @@ def test_writes_are_idempotent_and_reads_downsample(store: TimeSeriesStore) -> N
     assert store.count() == 4 and store.distinct_count() == 3
 
 
+def test_attachments_are_kept_with_their_readings_and_paged_newest_first(store: TimeSeriesStore) -> None:
+    """A camera's readings carry their photo's path: the station's photos can be listed (all, or
+    the NG ones), paged, looked up one by one, and leave with their readings at retention."""
+    photos = [
+        Scored(Reading("st.image", 1000.0 + i, v, i, "cam", f"/cam/p{i}.png"), 0.0)
+        for i, v in enumerate([0.1, 0.7, 0.2, 0.9, 0.3])
+    ]
+    plain = series("st.temp", [1.0, 2.0])
+    assert store.write(photos[:3] + plain) == 5
+    assert store.write(photos) == 2  # again: stored once, with one path each
+    page = store.attachments("st.image", limit=2)
+    assert [(a.ref, a.value, a.ts) for a in page] == [
+        ("/cam/p4.png", 0.3, 1004.0),
+        ("/cam/p3.png", 0.9, 1003.0),
+    ]
+    rest = store.attachments("st.image", limit=10, before=(page[-1].ts_us, page[-1].seq))
+    assert [a.ref for a in rest] == ["/cam/p2.png", "/cam/p1.png", "/cam/p0.png"]
+    assert [a.ref for a in store.attachments("st.image", min_value=0.5)] == ["/cam/p3.png", "/cam/p1.png"]
+    assert store.attachments("st.temp") == [] and store.attachments("nope") == []
+    one = store.attachment("st.image", photos[1].reading.ts_us, 1)
+    assert one is not None and (one.tag, one.ref, one.value) == ("st.image", "/cam/p1.png", 0.7)
+    assert store.attachment("st.image", photos[1].reading.ts_us, 2) is None
+    assert store.apply_retention(1002.0) == 4  # two photos and the two plain readings
+    assert [a.ref for a in store.attachments("st.image")] == ["/cam/p4.png", "/cam/p3.png", "/cam/p2.png"]
+    assert store.attachment("st.image", photos[1].reading.ts_us, 1) is None
+
+
 def test_quarantine_alarms_and_audit(store: TimeSeriesStore) -> None:
     store.write_rejects([Reject("mq", "bad_json", "Expecting value", "{oops", 1.0)] * 2)
     store.write_rejects([Reject("mq", "nan", "m.a: nan", '{"a": NaN}', 2.0)])

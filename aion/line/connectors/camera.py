@@ -89,7 +89,10 @@ class CameraFolderConnector(Connector):
             fresh.append((st.st_mtime, ent.name, ent.path))
         for mtime, fname, path in sorted(fresh)[:max_items]:
             seq = zlib.crc32(fname.encode())
-            out.readings.append(Reading(f"{self.camera}.image", mtime, 0.0, seq, self.name, path))
+            # the absolute path: the web app shows the photo whatever directory it runs in
+            out.readings.append(
+                Reading(f"{self.camera}.image", mtime, 0.0, seq, self.name, os.path.abspath(path))
+            )
             self.sizes_.pop(fname, None)
             if mtime > self.mark_:
                 self.mark_, self.at_mark_ = mtime, set()

@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from aion.line.model import Alarm, AuditRecord, Reject, Scored
+from aion.line.model import Alarm, Attached, AuditRecord, Reject, Scored
 
 
 class Point(NamedTuple):
@@ -34,7 +34,8 @@ class TimeSeriesStore(ABC):
 
     @abstractmethod
     def write(self, scored: Sequence[Scored]) -> int:
-        """Store readings with their scores; returns how many were new. Raises StoreUnavailable."""
+        """Store readings with their scores (and the attachment of those that have one, e.g. a
+        camera photo's path); returns how many were new. Raises StoreUnavailable."""
 
     @abstractmethod
     def write_rejects(self, rejects: Sequence[Reject]) -> None:
@@ -65,6 +66,18 @@ class TimeSeriesStore(ABC):
         """Points of ``tag`` in ``[start, end)``; ``bucket_s`` > 0 downsamples to that width."""
 
     @abstractmethod
+    def attachments(
+        self, tag: str, limit: int = 50, before: tuple[int, int] | None = None, min_value: float | None = None
+    ) -> list[Attached]:
+        """Readings of ``tag`` that carry an attachment, newest first: at most ``limit``, older than
+        ``before`` (``(ts_us, seq)`` of the last one of the previous page), valued at least
+        ``min_value`` (an inspection station's NG photos: ``0.5``)."""
+
+    @abstractmethod
+    def attachment(self, tag: str, ts_us: int, seq: int) -> Attached | None:
+        """One reading of ``tag`` with its attachment, or ``None``."""
+
+    @abstractmethod
     def latest(self) -> dict[str, Latest]:
         """The newest value of every tag."""
 
@@ -83,7 +96,8 @@ class TimeSeriesStore(ABC):
 
     @abstractmethod
     def apply_retention(self, before: float) -> int:
-        """Delete readings older than ``before`` (Unix seconds); returns how many."""
+        """Delete readings (and their attachments' records) older than ``before`` (Unix seconds);
+        returns how many readings."""
 
     @abstractmethod
     def ping(self) -> None:

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from aion.line.errors import LineConfigError, StoreUnavailable
-from aion.line.model import Alarm, AuditRecord, Reject, Scored
+from aion.line.model import Alarm, Attached, AuditRecord, Reject, Scored
 from aion.line.store.base import Latest, Point, TimeSeriesStore
-from aion.line.store.sqlite import ALARM_COLS, ALARM_UPSERT, alarm_row
+from aion.line.store.sqlite import ALARM_COLS, ALARM_UPSERT, ATTACHED, alarm_row
 
 SCHEMA = """
 CREATE SCHEMA IF NOT EXISTS {s};
@@ -23,6 +23,9 @@ CREATE TABLE IF NOT EXISTS {s}.tags (id SERIAL PRIMARY KEY, name TEXT UNIQUE NOT
 CREATE TABLE IF NOT EXISTS {s}.readings (
     tag_id INTEGER NOT NULL, ts_us BIGINT NOT NULL, seq BIGINT NOT NULL,
     value DOUBLE PRECISION NOT NULL, score DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (tag_id, ts_us, seq));
+CREATE TABLE IF NOT EXISTS {s}.refs (
+    tag_id INTEGER NOT NULL, ts_us BIGINT NOT NULL, seq BIGINT NOT NULL, ref TEXT NOT NULL,
     PRIMARY KEY (tag_id, ts_us, seq));
 CREATE TABLE IF NOT EXISTS {s}.quarantine (
     id BIGSERIAL PRIMARY KEY, ts DOUBLE PRECISION, source TEXT, reason TEXT, detail TEXT, payload TEXT);
@@ -101,6 +104,11 @@ class PostgresStore(TimeSeriesStore):
                     for r, sc in scored:
                         cp.write_row((self.tag_ids_[r.tag], round(r.ts * 1e6), r.seq, r.value, sc))
                 cur = conn.execute(f"INSERT INTO {s}.readings SELECT * FROM _in ON CONFLICT DO NOTHING")
+                refs = [(self.tag_ids_[r.tag], round(r.ts * 1e6), r.seq, r.ref) for r, _ in scored if r.ref]
+                if refs:
+                    conn.cursor().executemany(
+                        f"INSERT INTO {s}.refs VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING", refs
+                    )
                 return cur.rowcount
 
         try:
@@ -174,6 +182,29 @@ class PostgresStore(TimeSeriesStore):
         rows = self._run(lambda c: c.execute(sql, (w, w, tag, a, b)).fetchall())
         return [Point(t / 1e6, float(v), lo, hi, n) for t, v, lo, hi, n in rows]
 
+    def attachments(
+        self, tag: str, limit: int = 50, before: tuple[int, int] | None = None, min_value: float | None = None
+    ) -> list[Attached]:
+        conds: list[str] = ["t.name = %s"]
+        args: list[object] = [tag]
+        if before is not None:
+            conds.append("(f.ts_us, f.seq) < (%s, %s)")
+            args += [int(before[0]), int(before[1])]
+        if min_value is not None:
+            conds.append("r.value >= %s")
+            args.append(float(min_value))
+        sql = self._attached(" AND ".join(conds))
+        rows = self._run(lambda c: c.execute(sql, (*args, int(limit))).fetchall())
+        return [Attached(tag, *row) for row in rows]
+
+    def attachment(self, tag: str, ts_us: int, seq: int) -> Attached | None:
+        sql = self._attached("t.name = %s AND f.ts_us = %s AND f.seq = %s")
+        rows = self._run(lambda c: c.execute(sql, (tag, int(ts_us), int(seq), 1)).fetchall())
+        return Attached(tag, *rows[0]) if rows else None
+
+    def _attached(self, where: str) -> str:
+        return ATTACHED.format(p=f"{self.schema}.", where=where, mark="%s")
+
     def latest(self) -> dict[str, Latest]:
         s = self.schema
         sql = (
@@ -198,8 +229,15 @@ class PostgresStore(TimeSeriesStore):
         return dict(self._run(lambda c: c.execute(sql).fetchall()))
 
     def apply_retention(self, before: float) -> int:
-        sql = f"DELETE FROM {self.schema}.readings WHERE ts_us < %s"
-        return int(self._run(lambda c: c.execute(sql, (round(before * 1e6),)).rowcount))
+        s, at = self.schema, round(before * 1e6)
+
+        def go(conn: Any) -> int:
+            with conn.transaction():
+                n = conn.execute(f"DELETE FROM {s}.readings WHERE ts_us < %s", (at,)).rowcount
+                conn.execute(f"DELETE FROM {s}.refs WHERE ts_us < %s", (at,))
+                return int(n)
+
+        return int(self._run(go))
 
     def ping(self) -> None:
         self._run(lambda c: c.execute("SELECT 1"))

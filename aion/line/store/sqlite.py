@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from aion.line.errors import StoreUnavailable
-from aion.line.model import Alarm, AuditRecord, Reject, Scored
+from aion.line.model import Alarm, Attached, AuditRecord, Reject, Scored
 from aion.line.store.base import Latest, Point, TimeSeriesStore
 
 SCHEMA = """
@@ -30,6 +30,9 @@ CREATE TABLE IF NOT EXISTS tags (id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NU
 CREATE TABLE IF NOT EXISTS readings (
     tag_id INTEGER NOT NULL, ts_us INTEGER NOT NULL, seq INTEGER NOT NULL,
     value REAL NOT NULL, score REAL NOT NULL,
+    PRIMARY KEY (tag_id, ts_us, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS refs (
+    tag_id INTEGER NOT NULL, ts_us INTEGER NOT NULL, seq INTEGER NOT NULL, ref TEXT NOT NULL,
     PRIMARY KEY (tag_id, ts_us, seq)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS quarantine (
     id INTEGER PRIMARY KEY, ts REAL, source TEXT, reason TEXT, detail TEXT, payload TEXT);
@@ -43,9 +46,20 @@ CREATE TABLE IF NOT EXISTS audit (
 
 ROWS_PER_INSERT = 50
 INSERT_ONE = "INSERT OR IGNORE INTO readings VALUES (?, ?, ?, ?, ?)"
+INSERT_REF = "INSERT OR IGNORE INTO refs VALUES (?, ?, ?, ?)"
 INSERT_MANY = "INSERT OR IGNORE INTO readings VALUES " + ", ".join(["(?, ?, ?, ?, ?)"] * ROWS_PER_INSERT)
 
 ALARM_COLS = "id, line, tag, rule, severity, message, value, raised_at, count, acked_at, acked_by, cleared_at"
+
+
+#: Readings with their attachment, newest first (``p``: the tables' schema prefix; ``where``:
+#: conditions on tags t, refs f and readings r; ``mark``: the driver's placeholder, for the limit).
+ATTACHED = (
+    "SELECT f.ts_us, f.seq, r.value, r.score, f.ref FROM {p}refs f "
+    "JOIN {p}tags t ON t.id = f.tag_id "
+    "JOIN {p}readings r ON r.tag_id = f.tag_id AND r.ts_us = f.ts_us AND r.seq = f.seq "
+    "WHERE {where} ORDER BY f.ts_us DESC, f.seq DESC LIMIT {mark}"
+)
 
 
 # An acknowledgement comes from a person (the web app) while the pipeline keeps updating the
@@ -138,6 +152,9 @@ class SqliteStore(TimeSeriesStore):
                     before = self._db.total_changes
                     self._insert(rows)
                     new = self._db.total_changes - before
+                    refs = [(ids[r.tag], round(r.ts * 1_000_000), r.seq, r.ref) for r, _ in scored if r.ref]
+                    if refs:
+                        self._db.executemany(INSERT_REF, refs)
                     self._db.execute("COMMIT")
                 except BaseException:
                     if self._db.in_transaction:
@@ -230,6 +247,29 @@ class SqliteStore(TimeSeriesStore):
         )
         return [Point(t / 1e6, v, lo, hi, n) for t, v, lo, hi, n in rows]
 
+    def attachments(
+        self, tag: str, limit: int = 50, before: tuple[int, int] | None = None, min_value: float | None = None
+    ) -> list[Attached]:
+        conds: list[str] = ["t.name = ?"]
+        args: list[object] = [tag]
+        if before is not None:
+            conds.append("(f.ts_us, f.seq) < (?, ?)")
+            args += [int(before[0]), int(before[1])]
+        if min_value is not None:
+            conds.append("r.value >= ?")
+            args.append(float(min_value))
+        return [
+            Attached(tag, *row)
+            for row in self._exec(
+                ATTACHED.format(p="", where=" AND ".join(conds), mark="?"), (*args, int(limit))
+            )
+        ]
+
+    def attachment(self, tag: str, ts_us: int, seq: int) -> Attached | None:
+        sql = ATTACHED.format(p="", where="t.name = ? AND f.ts_us = ? AND f.seq = ?", mark="?")
+        rows = self._exec(sql, (tag, int(ts_us), int(seq), 1))
+        return Attached(tag, *rows[0]) if rows else None
+
     def latest(self) -> dict[str, Latest]:
         rows = self._exec(
             "SELECT t.name, r.ts_us, r.value, r.score FROM tags t JOIN readings r ON r.tag_id = t.id "
@@ -253,6 +293,7 @@ class SqliteStore(TimeSeriesStore):
     def apply_retention(self, before: float) -> int:
         with self._lock:
             cur = self._db.execute("DELETE FROM readings WHERE ts_us < ?", (round(before * 1e6),))
+            self._db.execute("DELETE FROM refs WHERE ts_us < ?", (round(before * 1e6),))
             return cur.rowcount
 
     def ping(self) -> None:

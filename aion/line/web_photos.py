@@ -1,0 +1,189 @@
+"""Pages of the inspection station's photos: each camera's scored photos with their heat maps, a
+person's OK/NG verdict on each, and the labelled photos added to an inspection data set
+(``photos.py`` holds the rules; this is the thin web layer over it)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from aion.accounts.policy import require
+from aion.core.tenancy import NotFound
+from aion.line import photos, policy, service
+from aion.line.errors import LineError, StoreUnavailable
+from aion.line.store import TimeSeriesStore
+from aion.web.deps import CurrentUser, SessionDep, verify_csrf
+from aion.web.forms import pick_language, redirect
+from aion.web.templating import render
+
+router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
+
+KINDS = ("photo", "heatmap")
+
+
+def _data_dir(request: Request) -> Path:
+    return Path(request.app.state.settings.data_dir)
+
+
+@contextmanager
+def _store(request: Request, line: object) -> Iterator[TimeSeriesStore]:
+    store = service.open_line_store(_data_dir(request), line)  # type: ignore[arg-type]
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _key(key: str) -> tuple[int, int]:
+    """``"<ts_us>-<seq>"`` -> ``(ts_us, seq)``; a malformed key is a photo that does not exist."""
+    try:
+        ts_us, seq = key.split("-", 1)
+        return int(ts_us), int(seq)
+    except ValueError as e:
+        raise NotFound("photo", key) from e
+
+
+def _unavailable(request: Request, e: LineError) -> Response:
+    return render(request, "error.html", 503, status=503, message=pick_language(str(e), request.state.lang))
+
+
+def _inspection_datasets(session: SessionDep, company_id: int) -> list[object]:
+    from aion.platform.models import Dataset, DatasetKind
+
+    stmt = select(Dataset).where(
+        Dataset.company_id == company_id, Dataset.kind == DatasetKind.INSPECTION_IMAGES
+    )
+    return list(session.scalars(stmt.order_by(Dataset.name)))
+
+
+@router.get("/lines/{line_id}/photos")
+def photos_page(
+    request: Request, session: SessionDep, user: CurrentUser, line_id: int,
+    camera: str = "", ng: int = 0, before: str = "",
+) -> Response:  # fmt: skip
+    """A camera's photos, newest first (``ng=1``: only NG ones), a page at a time."""
+    from aion.platform import policy as platform_policy
+
+    line = service.get_line(session, line_id)
+    folder = service.line_dir(_data_dir(request), line)
+    cams = photos.cameras(line, folder)
+    cam = next((c for c in cams if c.tag == camera), cams[0] if cams else None)
+    page: list[photos.StationPhoto] = []
+    error = ""
+    if cam is not None:
+        try:
+            with _store(request, line) as store:
+                page = photos.photos(
+                    session, store, line, cam.tag, only_ng=bool(ng), before=_key(before) if before else None
+                )
+        except LineError as e:  # the store is unreachable: say so on the page
+            error = pick_language(str(e), request.state.lang)
+    pending = photos.pending(session, line)
+    return render(
+        request,
+        "line/photos.html",
+        line=line,
+        cameras=cams,
+        camera=cam,
+        only_ng=bool(ng),
+        photos=page,
+        more=len(page) == photos.PAGE,
+        pending=pending,
+        can_label=policy.can_acknowledge(user, line.company_id),
+        can_send=platform_policy.can_edit(user, line.company_id),
+        datasets=_inspection_datasets(session, line.company_id),
+        error=error,
+    )
+
+
+@router.get("/lines/{line_id}/photos/file")
+def photo_file(
+    request: Request, session: SessionDep, user: CurrentUser, line_id: int,
+    camera: str = "", key: str = "", kind: str = "photo", size: int = 1280,
+) -> Response:  # fmt: skip
+    """A stored photo, or its heat map, as a browser-ready preview (JPEG, longer side ``size``)."""
+    from aion.platform.errors import PlatformError
+    from aion.platform.previews import make_preview
+
+    line = service.get_line(session, line_id)
+    if kind not in KINDS:
+        raise NotFound("file kind", kind)
+    cam = photos.camera_of(line, service.line_dir(_data_dir(request), line), camera)
+    ts_us, seq = _key(key)
+    try:
+        with _store(request, line) as store:
+            shot = photos.stored(store, camera, ts_us, seq)
+    except LineError as e:
+        return _unavailable(request, e)
+    path = photos.photo_file(cam, shot) if kind == "photo" else photos.heatmap_file(cam, shot)
+    try:
+        body = make_preview(path.read_bytes(), path.name, size)
+    except (OSError, PlatformError) as e:  # unreadable (the torn photo the station counted NG)
+        raise NotFound("photo", shot.ref) from e
+    return Response(body, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.post("/lines/{line_id}/photos/label")
+def label_photo(
+    request: Request, session: SessionDep, user: CurrentUser, line_id: int,
+    camera: Annotated[str, Form()] = "", key: Annotated[str, Form()] = "", label: Annotated[str, Form()] = "",
+    back: Annotated[str, Form()] = "",
+) -> Response:  # fmt: skip
+    """A person's OK/NG verdict on one photo."""
+    line = service.get_line(session, line_id)
+    require(policy.can_acknowledge(user, line.company_id))
+    ts_us, seq = _key(key)
+    try:
+        with _store(request, line) as store:
+            photos.label_photo(session, line, store, camera, ts_us, seq, label, user.email, user.id)
+    except StoreUnavailable as e:  # the store is down: say so, the verdict was not taken
+        return _unavailable(request, e)
+    except LineError as e:
+        return render(
+            request, "error.html", 400, status=400, message=pick_language(str(e), request.state.lang)
+        )
+    session.commit()
+    if request.headers.get("x-requested-with") == "fetch":
+        return Response(status_code=204)
+    url = back if back.startswith(f"/lines/{line.id}/photos") else f"/lines/{line.id}/photos"
+    return redirect(url, "saved")
+
+
+@router.post("/lines/{line_id}/photos/dataset")
+def send_to_dataset(
+    request: Request, session: SessionDep, user: CurrentUser, line_id: int,
+    dataset_id: Annotated[int, Form()] = 0,
+) -> Response:  # fmt: skip
+    """Add the labelled photos not yet in a data set to an inspection data set, as a new version."""
+    from aion.platform import datasets
+    from aion.platform import policy as platform_policy
+    from aion.platform.errors import PlatformError
+    from aion.platform.web import runtime
+
+    line = service.get_line(session, line_id)
+    require(platform_policy.can_edit(user, line.company_id))
+    dataset = datasets.get_dataset(session, dataset_id)
+    rt = runtime(request)
+    try:
+        version, _missing = photos.to_dataset(
+            session,
+            rt.storage.store,
+            rt.storage.tmp,
+            line,
+            service.line_dir(_data_dir(request), line),
+            dataset,
+        )
+    except LineError as e:
+        return render(
+            request, "error.html", 400, status=400, message=pick_language(str(e), request.state.lang)
+        )
+    except PlatformError as e:
+        return render(request, "error.html", 400, status=400, message=e.localized(request.state.lang))
+    session.commit()
+    return redirect(f"/datasets/{dataset.id}/versions/{version.id}", "created")

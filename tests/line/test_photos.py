@@ -1,0 +1,182 @@
+"""The inspection station's photos in the web app: each camera's scored photos and heat maps, a
+person's OK/NG verdict on them, and the labelled photos added to an inspection data set (real
+model file, real camera folder, the pipeline as ``aion line run`` builds it, real database and
+blob store; SQLite, and PostgreSQL when configured)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import Engine, select
+
+from aion.core.audit import AuditLog
+from aion.core.db import system_session
+from aion.line import service as lines
+from aion.line.config import load_line, parse_line
+from aion.line.model import Reading, Scored
+from aion.line.models import PhotoLabel
+from aion.line.runtime import build_pipeline
+from aion.platform import datasets
+from aion.platform.models import DatasetItem
+from aion.settings import Settings
+from aion.web.app import create_app
+from tests.foundation.factories import World, make_world
+from tests.platform.webtools import client_for
+from tests.solutions.inspection.conftest import add_defect, make_mvtec, save, texture
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from aion.solutions.inspection import TrainConfig, train
+
+    root = tmp_path_factory.mktemp("photos")
+    data = make_mvtec(root / "data", seed=5, n_train=12, n_test_good=1, n_defect=1)
+    model = train(data, TrainConfig(resolution=64, threads=2, min_bank_size=200, target_frr=0.0))
+    return model.save(root / "parts.aion")
+
+
+def test_station_photos_are_shown_labelled_and_added_to_a_data_set(
+    engine: Engine, db_url: str, tmp_path: Path, model_file: Path
+) -> None:
+    world: World = make_world(engine)
+    data, camera = tmp_path / "data", tmp_path / "camera"
+    camera.mkdir()
+    doc = {
+        "line": "press",
+        "sources": [{"name": "cam", "kind": "camera", "folder": str(camera), "camera": "station",
+                     "settle_s": 0.0, "scan_interval": 0.0, "model": str(model_file)}],
+        "machines": [{"name": "station", "tags": [{"name": "image", "source": "cam", "high": 0.5}]}],
+    }  # fmt: skip
+    with system_session(engine, actor="tests") as s:
+        line = lines.apply_config(s, world.company_a, parse_line(doc))
+        runtime_yaml = lines.write_runtime(data, line)
+        line_id, key = line.id, line.key
+        ds = datasets.create_dataset(s, world.company_a, "bracket photos", "inspection_images")
+        sensors = datasets.create_dataset(s, world.company_a, "pump logs", "sensor_series")
+        ds_id, sensors_id = ds.id, sensors.id
+
+    rng = np.random.default_rng(11)
+    t0 = time.time() - 100
+    shots = {
+        "good_1.png": texture(rng),
+        "good_2.png": texture(rng),
+        "scratch.png": add_defect(texture(rng), rng, "scratch")[0],
+    }
+    for i, (name, img) in enumerate(shots.items()):
+        save(img, camera / name)
+        os.utime(camera / name, (t0 + i, t0 + i))
+    (camera / "torn.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20)
+    os.utime(camera / "torn.png", (t0 + 3, t0 + 3))
+    pipe = build_pipeline(load_line(runtime_yaml), data / "line")
+    try:
+        for _ in range(3):
+            pipe.step()
+        # a reading whose path lies outside the camera's folder is never served
+        pipe.store.write(
+            [Scored(Reading("station.image", t0 + 4, 0.9, 7, "cam", str(tmp_path / "secret.png")), 0)]
+        )
+        save(texture(rng), tmp_path / "secret.png")
+        os.utime(tmp_path / "secret.png", (t0 + 4, t0 + 4))
+        heatmaps = data / "line" / key / "heatmaps" / "cam"  # the default heat-map folder
+        assert sorted(p.name for p in heatmaps.iterdir()) == ["scratch_heatmap.png", "scratch_mask.png"]
+        station = pipe.image_scorer
+    finally:
+        pipe.close()
+
+    app = create_app(Settings(env="test", data_dir=data, database_url=db_url, secret_key="s" * 48), engine)
+    member = client_for(app, world, "a_member")
+    base = f"/lines/{line_id}/photos"
+
+    page = member.get(base)
+    assert page.status_code == 200
+    for name in ["good_1.png", "good_2.png", "scratch.png", "torn.png"]:
+        assert name in page.text
+    keys = {name: f"{round((t0 + i) * 1e6)}-{zlib_seq(name)}" for i, name in enumerate([*shots, "torn.png"])}
+    ng_page = member.get(base, params={"camera": "station.image", "ng": 1}).text
+    assert "scratch.png" in ng_page and "torn.png" in ng_page and "good_1.png" not in ng_page
+
+    def file(name: str, kind: str = "photo", who=member) -> object:  # type: ignore[no-untyped-def]
+        return who.get(f"{base}/file", params={"camera": "station.image", "key": keys[name], "kind": kind})
+
+    r = file("scratch.png")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg" and r.content[:2] == b"\xff\xd8"
+    assert file("scratch.png", "heatmap").status_code == 200
+    assert file("good_1.png", "heatmap").status_code == 404  # a passed part has no heat map
+    assert file("torn.png").status_code == 404  # unreadable: counted NG, nothing to show
+    outside = member.get(
+        f"{base}/file", params={"camera": "station.image", "key": f"{round((t0 + 4) * 1e6)}-7"}
+    )
+    assert outside.status_code == 404
+    assert (
+        member.get(f"{base}/file", params={"camera": "station.image", "key": "../../etc"}).status_code == 404
+    )
+
+    # another company sees neither the page nor a photo
+    other = client_for(app, world, "b_member")
+    assert other.get(base).status_code == 404
+    assert file("scratch.png", who=other).status_code == 404
+
+    def label(name: str, value: str, who=member) -> object:  # type: ignore[no-untyped-def]
+        form = {
+            "csrf_token": who.cookies["aion_csrf"],
+            "camera": "station.image",
+            "key": keys[name],
+            "label": value,
+        }
+        return who.post(f"{base}/label", data=form, follow_redirects=False)
+
+    assert label("scratch.png", "ok").status_code == 303  # a false reject
+    assert label("good_2.png", "ok").status_code == 303
+    assert label("good_2.png", "ng").status_code == 303  # changed its mind: an escape
+    bad = label("good_1.png", "maybe")
+    assert bad.status_code == 400 and "알 수 없는 판정" in bad.text
+    assert label("scratch.png", "ng", who=other).status_code == 404
+    page = member.get(base).text
+    assert page.count("양품으로 표시됨") == 1 and page.count("불량으로 표시됨") == 1
+    assert "데이터셋에 아직 넣지 않은 판정 사진: 2" in page
+
+    # a sensor data set cannot take photos; the inspection set gets a new version with both
+    send = {"csrf_token": member.cookies["aion_csrf"], "dataset_id": sensors_id}
+    r = member.post(f"{base}/dataset", data=send, follow_redirects=False)
+    assert r.status_code == 400 and "검사 이미지 데이터셋이 아닙니다" in r.text
+    send["dataset_id"] = ds_id
+    r = member.post(f"{base}/dataset", data=send, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith(f"/datasets/{ds_id}/versions/")
+    with system_session(engine) as s:
+        version = datasets.latest_version(s, ds_id)
+        assert version is not None
+        items = {
+            it.path: it.label
+            for it in s.scalars(select(DatasetItem).where(DatasetItem.version_id == version.id))
+        }
+        assert items == {"ok/press-station-scratch.png": "ok", "ng/press-station-good_2.png": "ng"}
+        labels = list(s.scalars(select(PhotoLabel).where(PhotoLabel.line_id == line_id)))
+        assert {(lab.label, lab.author, lab.dataset_version_id) for lab in labels} == {
+            ("ok", world.emails["a_member"], version.id),
+            ("ng", world.emails["a_member"], version.id),
+        }
+        audited = s.scalars(select(AuditLog).where(AuditLog.entity == "PhotoLabel")).all()
+        assert len(audited) >= 3 and {a.actor for a in audited} == {world.emails["a_member"]}
+    r = member.post(f"{base}/dataset", data=send, follow_redirects=False)
+    assert r.status_code == 400 and "데이터셋에 추가할 판정된 사진이 없습니다" in r.text  # nothing new
+
+    # a photo the camera overwrote since it was scored is neither served nor added
+    save(texture(rng), camera / "good_1.png")
+    assert file("good_1.png").status_code == 404
+    assert label("good_1.png", "ok").status_code == 303
+    r = member.post(f"{base}/dataset", data=send, follow_redirects=False)
+    assert r.status_code == 400 and "디스크에 더는 없거나 바뀐 사진 1장" in r.text
+
+    # heat maps the station wrote into the line's folder go with the store's retention
+    assert station.apply_retention(time.time() - 3600) == 0  # type: ignore[union-attr]
+    assert station.apply_retention(time.time() + 1) == 2 and not any(heatmaps.iterdir())  # type: ignore[union-attr]
+
+
+def zlib_seq(name: str) -> int:
+    import zlib
+
+    return zlib.crc32(name.encode())
