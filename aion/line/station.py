@@ -12,7 +12,8 @@ A camera source in ``line.yaml``::
 Each photo becomes a reading of ``station.image`` whose value is the model's score (0-1, 0.5 at
 its threshold), stored with the photo's path; ``high: 0.5`` raises an alarm for an NG part (and
 so write-back actions can drive a reject gate), and an NG photo's heat map and defect mask are
-written to ``heatmaps``. A photo that cannot be read (truncated, deleted before it was scored)
+written to ``heatmaps`` (by default ``<line folder>/heatmaps/<source>``, pruned with the store's
+retention). The web app shows them and takes people's verdicts (``photos.py``). A photo that cannot be read (truncated, deleted before it was scored)
 counts as NG (score 1.0), with the reason logged: a part that was not inspected must not pass.
 
 An inspection model deployed from the registry to a machine (the model page's *Deploy to a

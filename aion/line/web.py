@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from aion.accounts.policy import require
 from aion.core.tenancy import NotFound
-from aion.line import demo, policy, service
+from aion.line import demo, photos, policy, service
 from aion.line.config import parse_line
 from aion.line.errors import LineConfigError, LineError
 from aion.line.schemas import TagUpdate
@@ -160,6 +160,7 @@ def live_page(request: Request, session: SessionDep, user: CurrentUser, line_id:
         line=line,
         meta=service.tag_meta(line),
         can_ack=policy.can_acknowledge(user, line.company_id),
+        photo_tags=[c.tag for c in photos.cameras(line, service.line_dir(data_dir(request), line))],
     )
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
@@ -85,6 +86,9 @@ def photos_page(
         except LineError as e:  # the store is unreachable: say so on the page
             error = pick_language(str(e), request.state.lang)
     pending = photos.pending(session, line)
+    here = f"/lines/{line.id}/photos?" + urlencode(
+        {"camera": cam.tag if cam else "", **({"ng": 1} if ng else {}), **({"before": before} if before else {})}
+    )
     return render(
         request,
         "line/photos.html",
@@ -99,6 +103,7 @@ def photos_page(
         can_send=platform_policy.can_edit(user, line.company_id),
         datasets=_inspection_datasets(session, line.company_id),
         error=error,
+        here=here,
     )
 
 

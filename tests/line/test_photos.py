@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -20,10 +21,12 @@ from aion.line.config import load_line, parse_line
 from aion.line.model import Reading, Scored
 from aion.line.models import PhotoLabel
 from aion.line.runtime import build_pipeline
+from aion.line.store.sqlite import SqliteStore
 from aion.platform import datasets
 from aion.platform.models import DatasetItem
 from aion.settings import Settings
 from aion.web.app import create_app
+from tests.browser import BROWSER, chromium_page, log_in
 from tests.foundation.factories import World, make_world
 from tests.platform.webtools import client_for
 from tests.solutions.inspection.conftest import add_defect, make_mvtec, save, texture
@@ -39,11 +42,11 @@ def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return model.save(root / "parts.aion")
 
 
-def test_station_photos_are_shown_labelled_and_added_to_a_data_set(
-    engine: Engine, db_url: str, tmp_path: Path, model_file: Path
-) -> None:
-    world: World = make_world(engine)
-    data, camera = tmp_path / "data", tmp_path / "camera"
+def station_line(
+    engine: Engine, company_id: int, data: Path, camera: Path, model_file: Path
+) -> tuple[int, str, Path]:
+    """A line whose camera source names the model, saved as the web app saves it; returns its
+    id, key and runtime ``line.yaml``."""
     camera.mkdir()
     doc = {
         "line": "press",
@@ -52,13 +55,36 @@ def test_station_photos_are_shown_labelled_and_added_to_a_data_set(
         "machines": [{"name": "station", "tags": [{"name": "image", "source": "cam", "high": 0.5}]}],
     }  # fmt: skip
     with system_session(engine, actor="tests") as s:
-        line = lines.apply_config(s, world.company_a, parse_line(doc))
-        runtime_yaml = lines.write_runtime(data, line)
-        line_id, key = line.id, line.key
-        ds = datasets.create_dataset(s, world.company_a, "bracket photos", "inspection_images")
-        sensors = datasets.create_dataset(s, world.company_a, "pump logs", "sensor_series")
-        ds_id, sensors_id = ds.id, sensors.id
+        line = lines.apply_config(s, company_id, parse_line(doc))
+        return line.id, line.key, lines.write_runtime(data, line)
 
+
+def inspect_photos(
+    runtime_yaml: Path, data: Path, camera: Path, shots: dict[str, np.ndarray], t0: float
+) -> Any:
+    """Each photo written with its own time, then the pipeline as ``aion line run`` runs it;
+    returns the (closed) station."""
+    for i, (name, img) in enumerate(shots.items()):
+        save(img, camera / name)
+        os.utime(camera / name, (t0 + i, t0 + i))
+    pipe = build_pipeline(load_line(runtime_yaml), data / "line")
+    try:
+        for _ in range(3):  # first sight records each file's size, the next takes it
+            pipe.step()
+        return pipe.image_scorer
+    finally:
+        pipe.close()
+
+
+def test_station_photos_are_shown_labelled_and_added_to_a_data_set(
+    engine: Engine, db_url: str, tmp_path: Path, model_file: Path
+) -> None:
+    world: World = make_world(engine)
+    data, camera = tmp_path / "data", tmp_path / "camera"
+    line_id, key, runtime_yaml = station_line(engine, world.company_a, data, camera, model_file)
+    with system_session(engine, actor="tests") as s:
+        ds_id = datasets.create_dataset(s, world.company_a, "bracket photos", "inspection_images").id
+        sensors_id = datasets.create_dataset(s, world.company_a, "pump logs", "sensor_series").id
     rng = np.random.default_rng(11)
     t0 = time.time() - 100
     shots = {
@@ -66,26 +92,17 @@ def test_station_photos_are_shown_labelled_and_added_to_a_data_set(
         "good_2.png": texture(rng),
         "scratch.png": add_defect(texture(rng), rng, "scratch")[0],
     }
-    for i, (name, img) in enumerate(shots.items()):
-        save(img, camera / name)
-        os.utime(camera / name, (t0 + i, t0 + i))
-    (camera / "torn.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20)
+    (camera / "torn.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20)  # a truncated write
     os.utime(camera / "torn.png", (t0 + 3, t0 + 3))
-    pipe = build_pipeline(load_line(runtime_yaml), data / "line")
-    try:
-        for _ in range(3):
-            pipe.step()
-        # a reading whose path lies outside the camera's folder is never served
-        pipe.store.write(
-            [Scored(Reading("station.image", t0 + 4, 0.9, 7, "cam", str(tmp_path / "secret.png")), 0)]
-        )
-        save(texture(rng), tmp_path / "secret.png")
-        os.utime(tmp_path / "secret.png", (t0 + 4, t0 + 4))
-        heatmaps = data / "line" / key / "heatmaps" / "cam"  # the default heat-map folder
-        assert sorted(p.name for p in heatmaps.iterdir()) == ["scratch_heatmap.png", "scratch_mask.png"]
-        station = pipe.image_scorer
-    finally:
-        pipe.close()
+    station = inspect_photos(runtime_yaml, data, camera, shots, t0)
+    heatmaps = data / "line" / key / "heatmaps" / "cam"  # the default heat-map folder
+    assert sorted(p.name for p in heatmaps.iterdir()) == ["scratch_heatmap.png", "scratch_mask.png"]
+    # a reading whose path lies outside the camera's folder is never served
+    save(texture(rng), tmp_path / "secret.png")
+    os.utime(tmp_path / "secret.png", (t0 + 4, t0 + 4))
+    store = SqliteStore(data / "line" / key / "timeseries.sqlite")
+    store.write([Scored(Reading("station.image", t0 + 4, 0.9, 7, "cam", str(tmp_path / "secret.png")), 0)])
+    store.close()
 
     app = create_app(Settings(env="test", data_dir=data, database_url=db_url, secret_key="s" * 48), engine)
     member = client_for(app, world, "a_member")
@@ -172,11 +189,46 @@ def test_station_photos_are_shown_labelled_and_added_to_a_data_set(
     assert r.status_code == 400 and "디스크에 더는 없거나 바뀐 사진 1장" in r.text
 
     # heat maps the station wrote into the line's folder go with the store's retention
-    assert station.apply_retention(time.time() - 3600) == 0  # type: ignore[union-attr]
-    assert station.apply_retention(time.time() + 1) == 2 and not any(heatmaps.iterdir())  # type: ignore[union-attr]
+    assert station.apply_retention(time.time() - 3600) == 0
+    assert station.apply_retention(time.time() + 1) == 2 and not any(heatmaps.iterdir())
 
 
 def zlib_seq(name: str) -> int:
     import zlib
 
     return zlib.crc32(name.encode())
+
+
+@BROWSER[0]
+@BROWSER[1]
+def test_from_an_ng_alarm_to_its_photo_and_a_verdict_in_a_browser(
+    server: tuple[str, World], engine: Engine, tmp_path: Path, model_file: Path
+) -> None:
+    """On the live dashboard an NG part's alarm links to its photo and heat map; the shop floor
+    marks it a good part there."""
+    from playwright.sync_api import expect
+
+    base, world = server
+    data, camera = tmp_path / "data", tmp_path / "camera"  # the server fixture's data directory
+    line_id, _key, runtime_yaml = station_line(engine, world.company_a, data, camera, model_file)
+    rng = np.random.default_rng(2)
+    shots = {"good.png": texture(rng), "spot.png": add_defect(texture(rng), rng, "spot")[0]}
+    inspect_photos(runtime_yaml, data, camera, shots, time.time() - 50)
+    with chromium_page("ko-KR") as page:
+        log_in(page, base, world.emails["a_member"])
+        page.goto(f"{base}/lines/{line_id}/live")
+        page.locator("#alarms").get_by_role("link", name="사진 보기").click()
+        shot = page.locator("li.shot")
+        expect(shot).to_have_count(1)  # the NG photos up to the alarm: the spotted part
+        expect(shot).to_contain_text("spot.png")
+        expect(shot).to_contain_text("NG")
+        for img in [
+            shot.get_by_role("img", name="spot.png", exact=True),
+            shot.get_by_role("img", name="히트맵 spot.png"),
+        ]:
+            expect(img).to_be_visible()
+            assert img.evaluate("i => i.complete && i.naturalWidth > 0")  # served and decoded
+        shot.get_by_role("button", name="양품 (OK)").click()
+        expect(page.locator("li.shot")).to_contain_text("양품으로 표시됨")
+        expect(page.get_by_role("heading", name="데이터셋에 아직 넣지 않은 판정 사진: 1")).to_be_visible()
+        page.screenshot(path=str(tmp_path / "photos.png"), full_page=True)
