@@ -16,7 +16,9 @@ written to ``heatmaps`` (by default ``<line folder>/heatmaps/<source>``, pruned 
 retention). The web app shows them and takes people's verdicts (``photos.py``). A photo that cannot be read (truncated, deleted before it was scored)
 counts as NG (score 1.0), with the reason logged: a part that was not inspected must not pass.
 
-An inspection model deployed from the registry to a machine (the model page's *Deploy to a
+A new model written over the file a source names (``aion inspect train --out`` replaces it only
+once complete) scores the next photos, checked once a second; a file that cannot be read there is
+logged and the model in use kept. An inspection model deployed from the registry to a machine (the model page's *Deploy to a
 line*) scores the photos of the camera whose readings are that machine's (``camera: station``),
 without restarting the line, and takes the place of a model the source names.
 
@@ -54,6 +56,17 @@ class Camera(NamedTuple):
     model: Any  # aion.solutions.inspection.InspectionModel
     threshold: float | None  # raw units; None: the model's own
     heatmaps: Path | None  # where NG photos' heat maps and masks go
+    file: Path | None = None  # the model file a source names (watched for a new model)
+    stamp: tuple[int, int] | None = None  # that file's (modification time in ns, size) when read
+
+
+def file_stamp(path: Path) -> tuple[int, int] | None:
+    """``(mtime_ns, size)`` of a file, ``None`` when it cannot be read."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
 
 
 class InspectionStation:
@@ -86,8 +99,10 @@ class InspectionStation:
         return {**self.fixed, **self.deployed_}
 
     def refresh(self) -> None:
-        """Load the inspection models deployed to the line's machines when the file changed; a
-        deployment that cannot load is logged and the models in use are kept."""
+        """Reload a model file a source names when it was replaced (a retrained model written
+        over it), and load the inspection models deployed to the line's machines when the
+        deployment file changed; a model that cannot load is logged and the one in use kept."""
+        self._refresh_fixed()
         if self.line_folder is None:
             return
         from aion.line.scoring import DEPLOYED, deployed_stamp
@@ -105,6 +120,25 @@ class InspectionStation:
         for camera in old.values():
             camera.model.close()
         log.info("line cameras with a deployed model: %s", sorted(str(f) for f in deployed))
+
+    def _refresh_fixed(self) -> None:
+        from aion.solutions.inspection import InspectionModel
+
+        for folder, cam in list(self.fixed.items()):
+            if cam.file is None:
+                continue
+            stamp = file_stamp(cam.file)
+            if stamp is None or stamp == cam.stamp:  # unchanged, or gone: keep the model in use
+                continue
+            try:
+                model = InspectionModel.load(cam.file, threads=self.threads)
+            except Exception as e:  # a bad file (a copy still being written) must not stop the line
+                log.warning("inspection model %s could not be reloaded (%s); the previous one stays", cam.file, e)
+                self.fixed[folder] = cam._replace(stamp=stamp)  # tried once: again when it changes
+                continue
+            self.fixed[folder] = cam._replace(model=model, stamp=stamp)
+            cam.model.close()
+            log.info("inspection model %s reloaded for %s", cam.file, folder)
 
     def _load_deployed(self, path: Path) -> dict[Path, Camera]:
         from aion.platform.storage.blobstore import hash_file
@@ -204,8 +238,10 @@ def station_for(
         sources[c.camera] = (folder, heatmaps)
         if not c.model:
             continue
+        file = Path(c.model)
+        stamp = file_stamp(file)
         try:
-            model = InspectionModel.load(Path(c.model), threads=threads)
+            model = InspectionModel.load(file, threads=threads)
         except (InspectionError, OSError) as e:
             for camera in fixed.values():
                 camera.model.close()
@@ -213,7 +249,7 @@ def station_for(
                 f"검사 모델을 열 수 없음: {c.name}.model={c.model} ({e}) / "
                 f"Cannot open the inspection model of source {c.name!r}: {c.model} ({e})"
             ) from e
-        fixed[folder] = Camera(model, c.threshold, heatmaps)
+        fixed[folder] = Camera(model, c.threshold, heatmaps, file, stamp)
     if not sources:
         return None
     return InspectionStation(fixed, sources, line_folder, threads=threads)

@@ -91,3 +91,39 @@ def test_the_line_does_not_start_with_a_model_it_cannot_open(tmp_path: Path) -> 
         assert "Cannot open the inspection model of source 'cam'" in str(e.value) and str(model) in str(
             e.value
         )
+
+
+def test_a_model_written_over_the_named_file_is_used_without_a_restart(
+    model_file: Path, tmp_path: Path
+) -> None:
+    """A retrained model saved over the file the source names scores the next photos; a torn
+    file there is logged and the model in use kept."""
+    from aion.solutions.inspection import InspectionModel
+
+    camera, parts = tmp_path / "camera", tmp_path / "parts.aion"
+    camera.mkdir()
+    parts.write_bytes(model_file.read_bytes())
+    pipe = build_pipeline(parse_line(_line(tmp_path, parts)), tmp_path / "lines")
+    station = pipe.image_scorer
+    assert station is not None
+    station.check_s = 0.0  # type: ignore[attr-defined]
+    rng = np.random.default_rng(5)
+    t0 = time.time() - 100
+
+    def score(name: str, img: np.ndarray, at: float) -> float:
+        save(img, camera / name)
+        os.utime(camera / name, (t0 + at, t0 + at))
+        for _ in range(2):
+            pipe.step()
+        [p] = [p for p in pipe.store.query("station.image", t0 + at - 0.5, t0 + at + 0.5)]
+        return p.value
+
+    try:
+        assert score("a.png", add_defect(texture(rng), rng, "scratch")[0], 0) > 0.5
+        with InspectionModel.load(model_file) as m:  # "retrained": a part would need to be very odd to fail
+            m.with_threshold(1e6).save(parts)
+        assert score("b.png", add_defect(texture(rng), rng, "scratch")[0], 1) < 0.5
+        parts.write_bytes(b"PK\x03\x04 torn")  # a copy still being written
+        assert score("c.png", add_defect(texture(rng), rng, "scratch")[0], 2) < 0.5  # still the tolerant one
+    finally:
+        pipe.close()
