@@ -133,7 +133,9 @@ class InspectionStation:
             try:
                 model = InspectionModel.load(cam.file, threads=self.threads)
             except Exception as e:  # a bad file (a copy still being written) must not stop the line
-                log.warning("inspection model %s could not be reloaded (%s); the previous one stays", cam.file, e)
+                log.warning(
+                    "inspection model %s could not be reloaded (%s); the previous one stays", cam.file, e
+                )
                 self.fixed[folder] = cam._replace(stamp=stamp)  # tried once: again when it changes
                 continue
             self.fixed[folder] = cam._replace(model=model, stamp=stamp)

@@ -87,7 +87,11 @@ def photos_page(
             error = pick_language(str(e), request.state.lang)
     pending = photos.pending(session, line)
     here = f"/lines/{line.id}/photos?" + urlencode(
-        {"camera": cam.tag if cam else "", **({"ng": 1} if ng else {}), **({"before": before} if before else {})}
+        {
+            "camera": cam.tag if cam else "",
+            **({"ng": 1} if ng else {}),
+            **({"before": before} if before else {}),
+        }
     )
     return render(
         request,
