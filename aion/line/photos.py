@@ -12,6 +12,7 @@ where the camera wrote them until they are added to a data set, which stores a c
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -167,6 +168,53 @@ def photo_file(cam: StationCamera, photo: Attached) -> Path:
     if abs(mtime - photo.ts) > 1e-3:  # the camera wrote another photo under this name since
         raise NotFound("photo", photo.ref)
     return path
+
+
+@dataclass(frozen=True)
+class StationSummary:
+    """How a camera's station did over a window: photos inspected and called NG, and what
+    people's verdicts on its photos say (false rejects: NG photos marked OK; escapes: OK photos
+    marked NG). Measured on the line, on the factory's own parts."""
+
+    hours: float
+    inspected: int
+    ng: int
+    confirmed_ng: int
+    false_rejects: int
+    escapes: int
+    confirmed_ok: int
+
+    @property
+    def ng_rate(self) -> float | None:
+        return self.ng / self.inspected if self.inspected else None
+
+
+def summary(
+    session: Session,
+    store: TimeSeriesStore,
+    line: Line,
+    tag: str,
+    hours: float = 24.0,
+    now: float | None = None,
+) -> StationSummary:
+    """The camera's :class:`StationSummary` for the last ``hours``."""
+    end = time.time() if now is None else now
+    start = end - hours * 3600
+    limit = ng_limit(line, tag)
+    values = [p.value for p in store.query(tag, start, end + 1e-3)]
+    stmt = select(PhotoLabel.label, PhotoLabel.score).where(
+        PhotoLabel.line_id == line.id, PhotoLabel.tag == tag, PhotoLabel.ts_us >= round(start * 1e6)
+    )
+    pairs = [(label, score >= limit) for label, score in session.execute(stmt)]
+    return StationSummary(
+        hours,
+        len(values),
+        sum(v >= limit for v in values),
+        confirmed_ng=sum(lab == "ng" and ng for lab, ng in pairs),
+        false_rejects=sum(lab == "ok" and ng for lab, ng in pairs),
+        escapes=sum(lab == "ng" and not ng for lab, ng in pairs),
+        confirmed_ok=sum(lab == "ok" and not ng for lab, ng in pairs),
+    )
 
 
 def heatmap_file(cam: StationCamera, photo: Attached) -> Path:

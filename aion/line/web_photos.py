@@ -76,6 +76,7 @@ def photos_page(
     cams = photos.cameras(line, folder)
     cam = next((c for c in cams if c.tag == camera), cams[0] if cams else None)
     page: list[photos.StationPhoto] = []
+    day: photos.StationSummary | None = None
     error = ""
     if cam is not None:
         try:
@@ -83,6 +84,7 @@ def photos_page(
                 page = photos.photos(
                     session, store, line, cam.tag, only_ng=bool(ng), before=_key(before) if before else None
                 )
+                day = photos.summary(session, store, line, cam.tag)
         except LineError as e:  # the store is unreachable: say so on the page
             error = pick_language(str(e), request.state.lang)
     pending = photos.pending(session, line)
@@ -108,6 +110,7 @@ def photos_page(
         datasets=_inspection_datasets(session, line.company_id),
         error=error,
         here=here,
+        day=day,
     )
 
 
