@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,6 +28,10 @@ from aion.line.model import Attached
 from aion.line.models import Line, PhotoLabel
 from aion.line.station import heatmap_folder
 from aion.line.store import TimeSeriesStore
+
+if TYPE_CHECKING:
+    from aion.platform.models import Dataset, DatasetVersion
+    from aion.platform.storage.blobstore import BlobStore
 
 #: A station's score at its model's threshold: above it a part is NG.
 NG_SCORE = 0.5
@@ -170,53 +174,6 @@ def photo_file(cam: StationCamera, photo: Attached) -> Path:
     return path
 
 
-@dataclass(frozen=True)
-class StationSummary:
-    """How a camera's station did over a window: photos inspected and called NG, and what
-    people's verdicts on its photos say (false rejects: NG photos marked OK; escapes: OK photos
-    marked NG). Measured on the line, on the factory's own parts."""
-
-    hours: float
-    inspected: int
-    ng: int
-    confirmed_ng: int
-    false_rejects: int
-    escapes: int
-    confirmed_ok: int
-
-    @property
-    def ng_rate(self) -> float | None:
-        return self.ng / self.inspected if self.inspected else None
-
-
-def summary(
-    session: Session,
-    store: TimeSeriesStore,
-    line: Line,
-    tag: str,
-    hours: float = 24.0,
-    now: float | None = None,
-) -> StationSummary:
-    """The camera's :class:`StationSummary` for the last ``hours``."""
-    end = time.time() if now is None else now
-    start = end - hours * 3600
-    limit = ng_limit(line, tag)
-    values = [p.value for p in store.query(tag, start, end + 1e-3)]
-    stmt = select(PhotoLabel.label, PhotoLabel.score).where(
-        PhotoLabel.line_id == line.id, PhotoLabel.tag == tag, PhotoLabel.ts_us >= round(start * 1e6)
-    )
-    pairs = [(label, score >= limit) for label, score in session.execute(stmt)]
-    return StationSummary(
-        hours,
-        len(values),
-        sum(v >= limit for v in values),
-        confirmed_ng=sum(lab == "ng" and ng for lab, ng in pairs),
-        false_rejects=sum(lab == "ok" and ng for lab, ng in pairs),
-        escapes=sum(lab == "ng" and not ng for lab, ng in pairs),
-        confirmed_ok=sum(lab == "ok" and not ng for lab, ng in pairs),
-    )
-
-
 def heatmap_file(cam: StationCamera, photo: Attached) -> Path:
     """The heat map the station wrote for the photo (NG photos only), or :class:`NotFound`."""
     path = cam.heatmaps / f"{Path(photo.ref).stem}_heatmap.png"
@@ -266,6 +223,53 @@ def pending(session: Session, line: Line) -> list[PhotoLabel]:
     return list(session.scalars(stmt.order_by(PhotoLabel.id)))
 
 
+@dataclass(frozen=True)
+class StationSummary:
+    """How a camera's station did over a window: photos inspected and called NG, and what
+    people's verdicts on its photos say (false rejects: NG photos marked OK; escapes: OK photos
+    marked NG). Measured on the line, on the factory's own parts."""
+
+    hours: float
+    inspected: int
+    ng: int
+    confirmed_ng: int
+    false_rejects: int
+    escapes: int
+    confirmed_ok: int
+
+    @property
+    def ng_rate(self) -> float | None:
+        return self.ng / self.inspected if self.inspected else None
+
+
+def summary(
+    session: Session,
+    store: TimeSeriesStore,
+    line: Line,
+    tag: str,
+    hours: float = 24.0,
+    now: float | None = None,
+) -> StationSummary:
+    """The camera's :class:`StationSummary` for the last ``hours``."""
+    end = time.time() if now is None else now
+    start = end - hours * 3600
+    limit = ng_limit(line, tag)
+    values = [p.value for p in store.query(tag, start, end + 1e-3)]
+    stmt = select(PhotoLabel.label, PhotoLabel.score).where(
+        PhotoLabel.line_id == line.id, PhotoLabel.tag == tag, PhotoLabel.ts_us >= round(start * 1e6)
+    )
+    pairs = [(label, score >= limit) for label, score in session.execute(stmt)]
+    return StationSummary(
+        hours,
+        len(values),
+        sum(v >= limit for v in values),
+        confirmed_ng=sum(lab == "ng" and ng for lab, ng in pairs),
+        false_rejects=sum(lab == "ok" and ng for lab, ng in pairs),
+        escapes=sum(lab == "ng" and not ng for lab, ng in pairs),
+        confirmed_ok=sum(lab == "ok" and not ng for lab, ng in pairs),
+    )
+
+
 def dataset_path(line: Line, lab: PhotoLabel) -> str:
     """Where a labelled photo goes in the data set: the OK/NG folder its verdict names, its name
     prefixed with the line and camera (two cameras may both write ``0001.png``).
@@ -280,8 +284,8 @@ def dataset_path(line: Line, lab: PhotoLabel) -> str:
 
 
 def to_dataset(
-    session: Session, blobs: Any, tmp_root: Path, line: Line, line_folder: Path, dataset: Any
-) -> tuple[Any, list[str]]:
+    session: Session, blobs: BlobStore, tmp_root: Path, line: Line, line_folder: Path, dataset: Dataset
+) -> tuple[DatasetVersion, list[str]]:
     """Add the labelled photos not yet in a data set to ``dataset`` (an inspection data set of the
     line's company) as a new version; returns it and the photos that could not be added (the file
     is gone or was replaced since). Raises :class:`LineError` when there is nothing to add."""

@@ -18,7 +18,9 @@ from aion.accounts.policy import require
 from aion.core.tenancy import NotFound
 from aion.line import photos, policy, service
 from aion.line.errors import LineError, StoreUnavailable
+from aion.line.models import Line
 from aion.line.store import TimeSeriesStore
+from aion.platform.models import Dataset, DatasetKind
 from aion.web.deps import CurrentUser, SessionDep, verify_csrf
 from aion.web.forms import pick_language, redirect
 from aion.web.templating import render
@@ -33,8 +35,8 @@ def _data_dir(request: Request) -> Path:
 
 
 @contextmanager
-def _store(request: Request, line: object) -> Iterator[TimeSeriesStore]:
-    store = service.open_line_store(_data_dir(request), line)  # type: ignore[arg-type]
+def _store(request: Request, line: Line) -> Iterator[TimeSeriesStore]:
+    store = service.open_line_store(_data_dir(request), line)
     try:
         yield store
     finally:
@@ -54,9 +56,7 @@ def _unavailable(request: Request, e: LineError) -> Response:
     return render(request, "error.html", 503, status=503, message=pick_language(str(e), request.state.lang))
 
 
-def _inspection_datasets(session: SessionDep, company_id: int) -> list[object]:
-    from aion.platform.models import Dataset, DatasetKind
-
+def _inspection_datasets(session: SessionDep, company_id: int) -> list[Dataset]:
     stmt = select(Dataset).where(
         Dataset.company_id == company_id, Dataset.kind == DatasetKind.INSPECTION_IMAGES
     )
@@ -160,7 +160,6 @@ def label_photo(
         return render(
             request, "error.html", 400, status=400, message=pick_language(str(e), request.state.lang)
         )
-    session.commit()
     if request.headers.get("x-requested-with") == "fetch":
         return Response(status_code=204)
     url = back if back.startswith(f"/lines/{line.id}/photos") else f"/lines/{line.id}/photos"
@@ -197,5 +196,4 @@ def send_to_dataset(
         )
     except PlatformError as e:
         return render(request, "error.html", 400, status=400, message=e.localized(request.state.lang))
-    session.commit()
     return redirect(f"/datasets/{dataset.id}/versions/{version.id}", "created")
