@@ -12,6 +12,7 @@ where the camera wrote them until they are added to a data set, which stores a c
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from aion.line.connectors.camera import camera_name
 from aion.line.errors import LineError
 from aion.line.model import Attached
 from aion.line.models import Line, PhotoLabel
+from aion.line.scoring import DEPLOYED
 from aion.line.station import heatmap_folder
 from aion.line.store import TimeSeriesStore
 
@@ -48,6 +50,7 @@ class StationCamera:
     tag: str  # <camera>.image
     folder: Path
     heatmaps: Path
+    has_model: bool  # a model scores its photos (named by the source, or deployed to its machine)
 
 
 @dataclass(frozen=True)
@@ -77,19 +80,31 @@ class StationPhoto:
         return datetime.fromtimestamp(self.ts_us / 1e6, UTC)
 
 
+def _deployed_inspection(line_folder: Path) -> set[str]:
+    """The machines an inspection model is deployed to (the line folder's ``deployed.json``)."""
+    try:
+        doc = json.loads((line_folder / DEPLOYED).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    return {m for m, e in (doc.get("machines") or {}).items() if (e or {}).get("kind") == "inspection"}
+
+
 def cameras(line: Line, line_folder: Path) -> list[StationCamera]:
     """The line's camera sources, in the order of its configuration."""
+    deployed = _deployed_inspection(line_folder)
     out = []
     for s in line.sources or []:
         if s.get("kind") != "camera":
             continue
         name = str(s.get("name", ""))
+        machine = camera_name(name, str(s.get("camera") or ""))
         out.append(
             StationCamera(
                 name,
-                f"{camera_name(name, str(s.get('camera') or ''))}.image",
+                f"{machine}.image",
                 Path(str(s.get("folder", ""))),
                 heatmap_folder(line_folder, name, str(s.get("heatmaps") or "")),
+                bool(s.get("model")) or machine in deployed,
             )
         )
     return out

@@ -5,6 +5,7 @@ blob store; SQLite, and PostgreSQL when configured)."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -19,7 +20,7 @@ from aion.core.db import system_session
 from aion.line import service as lines
 from aion.line.config import load_line, parse_line
 from aion.line.model import Reading, Scored
-from aion.line.models import PhotoLabel
+from aion.line.models import Line, PhotoLabel
 from aion.line.runtime import build_pipeline
 from aion.line.store.sqlite import SqliteStore
 from aion.platform import datasets
@@ -193,6 +194,18 @@ def test_station_photos_are_shown_labelled_and_added_to_a_data_set(
     assert label("good_1.png", "ok").status_code == 303
     r = member.post(f"{base}/dataset", data=send, follow_redirects=False)
     assert r.status_code == 400 and "디스크에 더는 없거나 바뀐 사진 1장" in r.text
+
+    # a camera that no model scores says so; a model deployed to its machine counts
+    assert 'id="no-model"' not in member.get(base).text
+    with system_session(engine, actor="tests") as s:
+        line = s.get(Line, line_id)
+        assert line is not None
+        line.sources = [{k: v for k, v in src.items() if k != "model"} for src in line.sources]
+    assert "이 카메라의 사진을 채점하는 검사 모델이 없습니다" in member.get(base).text
+    deployed = data / "line" / key / "models" / "deployed.json"
+    deployed.parent.mkdir(parents=True)
+    deployed.write_text(json.dumps({"machines": {"station": {"kind": "inspection", "file": "m.aion"}}}))
+    assert 'id="no-model"' not in member.get(base).text
 
     # heat maps the station wrote into the line's folder go with the store's retention
     assert station.apply_retention(time.time() - 3600) == 0
