@@ -19,6 +19,8 @@ from aion.accounts.models import Agency, Company, Role
 from aion.accounts.schemas import CompanyCreate
 from aion.core.security import new_password
 from aion.line.demo import load_demo as load_line_demo
+from aion.line.demo import load_station_demo
+from aion.settings import get_settings
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -92,6 +94,8 @@ def load(session: Session, data_dir: Path | None = None) -> list[DemoAccount]:
     companies = [service.create_company(session, data) for data in COMPANIES]
     session.flush()
     load_line_demo(session, companies[1].id)  # the simulated pump line of the petrochemical company
+    # the car-parts company's press line: a camera over its brackets, a station without a model yet
+    load_station_demo(session, companies[0].id, data_dir or get_settings().data_dir)
     accounts = []
     for email, role, idx, name in _users():
         password = new_password()

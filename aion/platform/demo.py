@@ -14,7 +14,8 @@ from aion.platform.jobs import set_quota
 from aion.platform.runtime import PlatformStorage
 
 
-def _texture(seed: int, defect: bool) -> bytes:
+def demo_texture(seed: int, defect: bool) -> bytes:
+    """A 96 x 96 grey PNG of a bracket's machined surface, with a scratch when ``defect``."""
     import numpy as np
     from PIL import Image
 
@@ -55,5 +56,5 @@ def load_demo(session: Session, companies: list[Company], data_dir: Path | None 
         for i in range(28):
             sub = "ng" if i >= 24 else "ok"
             (root / sub).mkdir(exist_ok=True)
-            (root / sub / f"bracket_{i:03d}.png").write_bytes(_texture(i, sub == "ng"))
+            (root / sub / f"bracket_{i:03d}.png").write_bytes(demo_texture(i, sub == "ng"))
         datasets.register_folder(session, storage.store, storage.tmp, ds, root, "demo")

@@ -73,3 +73,47 @@ def test_the_web_app_starts_the_demo_when_asked(engine: Engine, db_url: str, tmp
         assert wait_for(flowing, 40, step=0.5)
     time.sleep(0.5)
     assert not service.state_fresh(folder, max_age_s=0.4), "the demo stops with the app"
+
+
+def test_the_demo_camera_feeds_the_press_line_station(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo press line's camera writes bracket photos (some scratched) into the folder its
+    camera source watches; each becomes a stored reading with its photo; old photos are pruned;
+    a user's own line called press is left alone."""
+    from aion.line import demo as demo_mod
+    from aion.line.config import parse_line
+    from aion.line.demo import load_station_demo
+
+    monkeypatch.setattr(demo_mod, "CAMERA_KEEP", 4)
+    world = make_world(engine)
+    with system_session(engine) as s:
+        line = load_station_demo(s, world.company_a, tmp_path)
+        folder = service.line_dir(tmp_path, line)
+        own = {"line": "press", "sources": [{"name": "cam", "kind": "camera", "folder": str(tmp_path / "real")}],
+               "machines": [{"name": "station", "tags": [{"name": "image", "source": "cam"}]}]}  # fmt: skip
+        theirs = service.line_dir(tmp_path, service.apply_config(s, world.company_b, parse_line(own)))
+    assert [scratched for _, scratched in map(demo_mod.demo_photo, range(6))] == [False] * 5 + [True]
+    demo = DemoLine(engine, tmp_path, photo_every_s=0.2)
+    try:
+        assert demo.start()
+
+        def photos_stored() -> bool:
+            if not (folder / "timeseries.sqlite").exists():
+                return False
+            store = SqliteStore(folder / "timeseries.sqlite")
+            try:
+                return len(store.attachments("station.image")) >= 6
+            finally:
+                store.close()
+
+        assert wait_for(photos_stored, 40, step=0.5), "the demo camera's photos must reach the store"
+        store = SqliteStore(folder / "timeseries.sqlite")
+        shots = store.attachments("station.image")
+        store.close()
+        assert all(Path(a.ref).parent == (folder / "camera").resolve() for a in shots)
+        assert all(a.value == 0.0 for a in shots)  # no model deployed yet: stored, not inspected
+        assert len(list((folder / "camera").glob("*.png"))) <= 4  # pruned to the newest
+    finally:
+        demo.stop()
+    assert not theirs.exists()  # the user's own press line was not run (nor its runtime written)
