@@ -29,8 +29,10 @@ lint:
 typecheck:
 	$(BIN)/mypy
 
+# two workers (pytest-xdist; each its own PostgreSQL database); PYTEST_WORKERS=0 runs serially
+PYTEST_WORKERS ?= 2
 pytest:
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup
 
 test: install-dev lint typecheck pytest
 

@@ -37,6 +37,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     AION_TEST_POSTGRES_URL is set, else SQLite); every service and API test runs on both."""
     keep, drop = [], []
     for item in items:
+        if "ray" in getattr(getattr(item, "callspec", None), "id", "").split("-") or "ray_cluster" in getattr(
+            item, "fixturenames", ()
+        ):  # one local Ray cluster per run: its tests share one worker under pytest-xdist
+            item.add_marker(pytest.mark.xdist_group("ray"))
         param = getattr(getattr(item, "callspec", None), "params", {}).get("db_url")
         if item.get_closest_marker("browser") and param is not None and param != BACKENDS[-1]:
             drop.append(item)
@@ -60,16 +64,42 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+#: The pytest-xdist worker running this process (``gw0``, ``gw1``...; empty when run serially).
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
+def _admin(sql: str) -> None:
+    """A statement on the test server outside a transaction (CREATE / DROP DATABASE)."""
+    from sqlalchemy import create_engine
+
+    eng = create_engine(make_url(PG_URL), isolation_level="AUTOCOMMIT")
+    try:
+        with eng.connect() as conn:
+            conn.execute(text(sql))
+    finally:
+        eng.dispose()
+
+
 @pytest.fixture(scope="session")
-def pg_migrated() -> str:
+def pg_migrated() -> Iterator[str]:
+    """The migrated test database. Tests empty every table, so parallel workers (``make test``
+    runs ``pytest -n 2``) each get a database of their own, ``<name>_<worker>``, dropped after."""
     assert PG_URL
-    engine = make_engine(PG_URL)
+    url, own = PG_URL, ""
+    if WORKER:
+        own = f"{make_url(PG_URL).database}_{WORKER}"
+        _admin(f'DROP DATABASE IF EXISTS "{own}" WITH (FORCE)')
+        _admin(f'CREATE DATABASE "{own}"')
+        url = make_url(PG_URL).set(database=own).render_as_string(hide_password=False)
+    engine = make_engine(url)
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
-    migrate.upgrade(PG_URL)
-    return PG_URL
+    migrate.upgrade(url)
+    yield url
+    if own:
+        _admin(f'DROP DATABASE IF EXISTS "{own}" WITH (FORCE)')
 
 
 def _truncate_all(engine: Engine) -> None:

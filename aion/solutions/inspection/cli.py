@@ -26,7 +26,9 @@ app = typer.Typer(no_args_is_help=True, help="Visual quality inspection. / ì™¸ê´
 def _console(stderr: bool = True) -> Any:
     from rich.console import Console
 
-    return Console(stderr=stderr)
+    # soft wrap: a long line is never broken by us, so a file path in a message stays whole
+    # (copyable; the terminal wraps it on screen)
+    return Console(stderr=stderr, soft_wrap=True)
 
 
 @contextmanager
