@@ -240,7 +240,8 @@ def pending(session: Session, line: Line) -> list[PhotoLabel]:
 
 @dataclass(frozen=True)
 class StationSummary:
-    """How a camera's station did over a window: photos inspected and called NG, and what
+    """How a camera's station did over a window: photos taken (``inspected``: stored; those taken
+    while no model scored the camera count too, at 0) and called NG, and what
     people's verdicts on its photos say (false rejects: NG photos marked OK; escapes: OK photos
     marked NG). Measured on the line, on the factory's own parts."""
 

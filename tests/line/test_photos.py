@@ -158,7 +158,7 @@ def test_station_photos_are_shown_labelled_and_added_to_a_data_set(
     assert "데이터셋에 아직 넣지 않은 판정 사진: 2" in page
     # the last day on the line: 5 photos (the one outside the folder included), 3 called NG; one
     # false reject (the scratch marked OK) and one escape (good_2 marked NG)
-    assert "검사 <strong>5</strong>" in page and "불량 판정 <strong>3</strong> (60.0%)" in page
+    assert "사진 <strong>5</strong>" in page and "불량 판정 <strong>3</strong> (60.0%)" in page
     assert "과검출(불량 판정을 양품으로 표시) <strong>1</strong>" in page
     assert "미검출(양품 판정을 불량으로 표시) <strong>1</strong>" in page
     assert "불량 확인 <strong>0</strong>" in page
