@@ -15,6 +15,18 @@ SYSTEM_MQTT = ("127.0.0.1", 1883)
 
 
 @pytest.fixture(scope="session")
+def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small inspection model (``.aion``) trained on synthetic textures, for the station tests."""
+    from aion.solutions.inspection import TrainConfig, train
+    from tests.solutions.inspection.conftest import make_mvtec
+
+    root = tmp_path_factory.mktemp("station")
+    data = make_mvtec(root / "data", seed=5, n_train=12, n_test_good=1, n_defect=1)
+    model = train(data, TrainConfig(resolution=64, threads=2, min_bank_size=200, target_frr=0.0))
+    return model.save(root / "parts.aion")
+
+
+@pytest.fixture(scope="session")
 def embedded_broker() -> Iterator[EmbeddedBroker]:
     with EmbeddedBroker() as b:
         yield b

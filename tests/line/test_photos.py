@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 from sqlalchemy import Engine, select
 
 from aion.core.audit import AuditLog
@@ -30,17 +29,7 @@ from aion.web.app import create_app
 from tests.browser import BROWSER, chromium_page, log_in
 from tests.foundation.factories import World, make_world
 from tests.platform.webtools import client_for
-from tests.solutions.inspection.conftest import add_defect, make_mvtec, save, texture
-
-
-@pytest.fixture(scope="module")
-def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from aion.solutions.inspection import TrainConfig, train
-
-    root = tmp_path_factory.mktemp("photos")
-    data = make_mvtec(root / "data", seed=5, n_train=12, n_test_good=1, n_defect=1)
-    model = train(data, TrainConfig(resolution=64, threads=2, min_bank_size=200, target_frr=0.0))
-    return model.save(root / "parts.aion")
+from tests.solutions.inspection.conftest import add_defect, save, texture
 
 
 def station_line(

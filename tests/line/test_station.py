@@ -15,17 +15,7 @@ from aion.line.config import parse_line
 from aion.line.errors import LineConfigError
 from aion.line.runtime import build_pipeline
 from aion.line.station import UNREADABLE_SCORE
-from tests.solutions.inspection.conftest import add_defect, make_mvtec, save, texture
-
-
-@pytest.fixture(scope="module")
-def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from aion.solutions.inspection import TrainConfig, train
-
-    root = tmp_path_factory.mktemp("station")
-    data = make_mvtec(root / "data", seed=5, n_train=12, n_test_good=1, n_defect=1)
-    model = train(data, TrainConfig(resolution=64, threads=2, min_bank_size=200, target_frr=0.0))
-    return model.save(root / "parts.aion")
+from tests.solutions.inspection.conftest import add_defect, save, texture
 
 
 def _line(tmp_path: Path, model: Path | str, **camera: object) -> dict:

@@ -15,7 +15,7 @@ from typing import Any
 from aion.line.errors import LineConfigError, StoreUnavailable
 from aion.line.model import Alarm, Attached, AuditRecord, Reject, Scored
 from aion.line.store.base import Latest, Point, TimeSeriesStore
-from aion.line.store.sqlite import ALARM_COLS, ALARM_UPSERT, ATTACHED, alarm_row
+from aion.line.store.sqlite import ALARM_COLS, ALARM_UPSERT, alarm_row, attached_query
 
 SCHEMA = """
 CREATE SCHEMA IF NOT EXISTS {s};
@@ -185,25 +185,13 @@ class PostgresStore(TimeSeriesStore):
     def attachments(
         self, tag: str, limit: int = 50, before: tuple[int, int] | None = None, min_value: float | None = None
     ) -> list[Attached]:
-        conds: list[str] = ["t.name = %s"]
-        args: list[object] = [tag]
-        if before is not None:
-            conds.append("(f.ts_us, f.seq) < (%s, %s)")
-            args += [int(before[0]), int(before[1])]
-        if min_value is not None:
-            conds.append("r.value >= %s")
-            args.append(float(min_value))
-        sql = self._attached(" AND ".join(conds))
-        rows = self._run(lambda c: c.execute(sql, (*args, int(limit))).fetchall())
-        return [Attached(tag, *row) for row in rows]
+        sql, args = attached_query(f"{self.schema}.", "%s", tag, limit, before, min_value)
+        return [Attached(tag, *row) for row in self._run(lambda c: c.execute(sql, args).fetchall())]
 
     def attachment(self, tag: str, ts_us: int, seq: int) -> Attached | None:
-        sql = self._attached("t.name = %s AND f.ts_us = %s AND f.seq = %s")
-        rows = self._run(lambda c: c.execute(sql, (tag, int(ts_us), int(seq), 1)).fetchall())
+        sql, args = attached_query(f"{self.schema}.", "%s", tag, 1, at=(ts_us, seq))
+        rows = self._run(lambda c: c.execute(sql, args).fetchall())
         return Attached(tag, *rows[0]) if rows else None
-
-    def _attached(self, where: str) -> str:
-        return ATTACHED.format(p=f"{self.schema}.", where=where, mark="%s")
 
     def latest(self) -> dict[str, Latest]:
         s = self.schema

@@ -62,6 +62,31 @@ ATTACHED = (
 )
 
 
+def attached_query(
+    prefix: str, mark: str, tag: str, limit: int, before: tuple[int, int] | None = None,
+    min_value: float | None = None, at: tuple[int, int] | None = None,
+) -> tuple[str, tuple[object, ...]]:  # fmt: skip
+    """SQL and arguments of :meth:`TimeSeriesStore.attachments` (``at``: the one reading of
+    :meth:`TimeSeriesStore.attachment`), for a driver whose placeholder is ``mark``.
+
+    >>> attached_query("", "?", "st.image", 10, before=(5, 1))[1]
+    ('st.image', 5, 1, 10)
+    """
+    conds: list[str] = [f"t.name = {mark}"]
+    args: list[object] = [tag]
+    for cond, values in (
+        (f"(f.ts_us, f.seq) < ({mark}, {mark})", before),
+        (f"f.ts_us = {mark} AND f.seq = {mark}", at),
+    ):
+        if values is not None:
+            conds.append(cond)
+            args += [int(values[0]), int(values[1])]
+    if min_value is not None:
+        conds.append(f"r.value >= {mark}")
+        args.append(float(min_value))
+    return ATTACHED.format(p=prefix, where=" AND ".join(conds), mark=mark), (*args, int(limit))
+
+
 # An acknowledgement comes from a person (the web app) while the pipeline keeps updating the
 # alarm (count, value, cleared): an upsert keeps the first acknowledgement whoever writes last.
 ALARM_UPSERT = (
@@ -250,24 +275,11 @@ class SqliteStore(TimeSeriesStore):
     def attachments(
         self, tag: str, limit: int = 50, before: tuple[int, int] | None = None, min_value: float | None = None
     ) -> list[Attached]:
-        conds: list[str] = ["t.name = ?"]
-        args: list[object] = [tag]
-        if before is not None:
-            conds.append("(f.ts_us, f.seq) < (?, ?)")
-            args += [int(before[0]), int(before[1])]
-        if min_value is not None:
-            conds.append("r.value >= ?")
-            args.append(float(min_value))
-        return [
-            Attached(tag, *row)
-            for row in self._exec(
-                ATTACHED.format(p="", where=" AND ".join(conds), mark="?"), (*args, int(limit))
-            )
-        ]
+        sql, args = attached_query("", "?", tag, limit, before, min_value)
+        return [Attached(tag, *row) for row in self._exec(sql, args)]
 
     def attachment(self, tag: str, ts_us: int, seq: int) -> Attached | None:
-        sql = ATTACHED.format(p="", where="t.name = ? AND f.ts_us = ? AND f.seq = ?", mark="?")
-        rows = self._exec(sql, (tag, int(ts_us), int(seq), 1))
+        rows = self._exec(*attached_query("", "?", tag, 1, at=(ts_us, seq)))
         return Attached(tag, *rows[0]) if rows else None
 
     def latest(self) -> dict[str, Latest]:
