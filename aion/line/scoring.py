@@ -95,14 +95,20 @@ class MachineScorer:
         return out
 
 
-def deployed_stamp(folder: Path) -> tuple[int, int] | None:
-    """When and how large the line folder's ``deployed.json`` was written (``None``: not there):
-    what the line's scorers compare to see a new deployment."""
+def file_stamp(path: Path) -> tuple[int, int] | None:
+    """When and how large a file was written, ``(mtime_ns, size)`` (``None``: not there): what
+    the line compares to see a model file or a deployment replaced."""
     try:
-        st = (folder / DEPLOYED).stat()
-    except FileNotFoundError:
+        st = path.stat()
+    except OSError:
         return None
     return (st.st_mtime_ns, st.st_size)
+
+
+def deployed_stamp(folder: Path) -> tuple[int, int] | None:
+    """The :func:`file_stamp` of the line folder's ``deployed.json``: what the line's scorers
+    compare to see a new deployment."""
+    return file_stamp(folder / DEPLOYED)
 
 
 def load_deployed(folder: Path, fallback: Scorer) -> dict[str, Scorer]:

@@ -13,14 +13,16 @@ Each photo becomes a reading of ``station.image`` whose value is the model's sco
 its threshold), stored with the photo's path; ``high: 0.5`` raises an alarm for an NG part (and
 so write-back actions can drive a reject gate), and an NG photo's heat map and defect mask are
 written to ``heatmaps`` (by default ``<line folder>/heatmaps/<source>``, pruned with the store's
-retention). The web app shows them and takes people's verdicts (``photos.py``). A photo that cannot be read (truncated, deleted before it was scored)
-counts as NG (score 1.0), with the reason logged: a part that was not inspected must not pass.
+retention). The web app shows them and takes people's verdicts (``photos.py``). A photo that
+cannot be read (truncated, deleted before it was scored) counts as NG (score 1.0), with the
+reason logged: a part that was not inspected must not pass.
 
 A new model written over the file a source names (``aion inspect train --out`` replaces it only
 once complete) scores the next photos, checked once a second; a file that cannot be read there is
-logged and the model in use kept. An inspection model deployed from the registry to a machine (the model page's *Deploy to a
-line*) scores the photos of the camera whose readings are that machine's (``camera: station``),
-without restarting the line, and takes the place of a model the source names.
+logged and the model in use kept. An inspection model deployed from the registry to a machine (the
+model page's *Deploy to a line*) scores the photos of the camera whose readings are that machine's
+(``camera: station``), without restarting the line, and takes the place of a model the source
+names.
 
 The models run with ONNX Runtime (no torch), on the PC beside the line.
 """
@@ -36,6 +38,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from aion.line.errors import LineConfigError
+from aion.line.scoring import file_stamp
 
 log = logging.getLogger(__name__)
 
@@ -58,15 +61,6 @@ class Camera(NamedTuple):
     heatmaps: Path | None  # where NG photos' heat maps and masks go
     file: Path | None = None  # the model file a source names (watched for a new model)
     stamp: tuple[int, int] | None = None  # that file's (modification time in ns, size) when read
-
-
-def file_stamp(path: Path) -> tuple[int, int] | None:
-    """``(mtime_ns, size)`` of a file, ``None`` when it cannot be read."""
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return st.st_mtime_ns, st.st_size
 
 
 class InspectionStation:
