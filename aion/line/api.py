@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -10,9 +11,16 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
 from aion.accounts.policy import require
-from aion.line import policy, service
+from aion.line import photos, policy, service
 from aion.line.errors import Backpressure, LineConfigError, LineError, StoreUnavailable
-from aion.line.schemas import LinePublic, LiveSnapshot
+from aion.line.schemas import (
+    LinePublic,
+    LiveSnapshot,
+    PhotoLabelIn,
+    PhotoPublic,
+    PhotosPage,
+    StationSummaryPublic,
+)
 from aion.web.deps import CurrentUser, SessionDep, verify_csrf
 from aion.web.forms import pick_language
 
@@ -91,3 +99,91 @@ async def ingest(
         return JSONResponse({"detail": pick_language(str(e), lang)}, 400)
     refused = [{"reason": j.reason, "detail": j.detail} for j in rejects]
     return JSONResponse({"accepted": accepted, "rejected": refused}, 202 if accepted or not refused else 400)
+
+
+@router.get("/{line_id}/photos", response_model=PhotosPage)
+def station_photos(
+    request: Request, session: SessionDep, user: CurrentUser, line_id: int,
+    camera: str = "", ng: bool = False, before: str = "", limit: int = photos.PAGE,
+) -> Any:  # fmt: skip
+    """A camera's scored photos, newest first (``ng``: only NG ones; ``before``: the ``next`` of
+    the previous page), with people's verdicts and the last 24 hours' summary."""
+    line = service.get_line(session, line_id)
+    cam = photos.camera_of(line, service.line_dir(_dir(request), line), camera)
+    limit = max(1, min(int(limit), 500))
+    try:
+        store = service.open_line_store(_dir(request), line)
+        try:
+            page = photos.photos(
+                session, store, line, cam.tag, only_ng=ng, before=photos.parse_key(before) if before else None,
+                limit=limit,
+            )  # fmt: skip
+            day = photos.summary(session, store, line, cam.tag)
+        finally:
+            store.close()
+    except (StoreUnavailable, LineConfigError) as e:
+        lang = getattr(request.state, "lang", "ko")
+        return JSONResponse({"detail": pick_language(str(e), lang)}, 503, headers={"Retry-After": "5"})
+    return PhotosPage(
+        camera=cam.tag,
+        photos=[
+            PhotoPublic(
+                key=p.key,
+                ts=p.ts_us / 1e6,
+                name=p.name,
+                score=p.score,
+                ng=p.ng,
+                label=p.label,
+                label_by=p.label_by,
+                in_dataset=p.sent,
+            )
+            for p in page
+        ],  # fmt: skip
+        next=page[-1].key if len(page) == limit else None,
+        summary=StationSummaryPublic(
+            hours=day.hours,
+            photos=day.inspected,
+            ng=day.ng,
+            false_rejects=day.false_rejects,
+            escapes=day.escapes,
+            confirmed_ng=day.confirmed_ng,
+            confirmed_ok=day.confirmed_ok,
+        ),  # fmt: skip
+    )
+
+
+@router.post("/{line_id}/photos/label")
+async def station_photo_label(
+    request: Request, session: SessionDep, user: CurrentUser, line_id: int
+) -> JSONResponse:
+    """A person's verdict on a photo: body ``{"camera": "station.image", "key": "...", "label": "ok"}``."""
+    line = service.get_line(session, line_id)
+    require(policy.can_acknowledge(user, line.company_id))
+    try:
+        body = PhotoLabelIn.model_validate_json(await request.body())
+    except ValidationError as e:
+        return JSONResponse({"detail": e.errors(include_url=False, include_input=False)}, 422)
+    lang = getattr(request.state, "lang", "ko")
+    ts_us, seq = photos.parse_key(body.key)
+    try:
+        store = await run_in_threadpool(service.open_line_store, _dir(request), line)
+        try:
+            lab = await run_in_threadpool(
+                photos.label_photo,
+                session,
+                line,
+                store,
+                body.camera,
+                ts_us,
+                seq,
+                body.label,
+                user.email,
+                user.id,
+            )
+        finally:
+            store.close()
+    except (StoreUnavailable, LineConfigError) as e:
+        return JSONResponse({"detail": pick_language(str(e), lang)}, 503, headers={"Retry-After": "5"})
+    except LineError as e:
+        return JSONResponse({"detail": pick_language(str(e), lang)}, 400)
+    return JSONResponse({"key": body.key, "label": lab.label, "by": lab.author})

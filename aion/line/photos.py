@@ -159,6 +159,20 @@ def photos(
     return out
 
 
+def parse_key(key: str) -> tuple[int, int]:
+    """A photo's key ``"<ts_us>-<seq>"`` -> ``(ts_us, seq)``; a malformed key is a photo that does
+    not exist (:class:`NotFound`).
+
+    >>> parse_key("1700000000250000-7")
+    (1700000000250000, 7)
+    """
+    try:
+        ts_us, seq = key.split("-", 1)
+        return int(ts_us), int(seq)
+    except ValueError as e:
+        raise NotFound("photo", key) from e
+
+
 def stored(store: TimeSeriesStore, tag: str, ts_us: int, seq: int) -> Attached:
     a = store.attachment(tag, ts_us, seq)
     if a is None:
@@ -304,7 +318,8 @@ def to_dataset(
 ) -> tuple[DatasetVersion, list[str]]:
     """Add the labelled photos not yet in a data set to ``dataset`` (an inspection data set of the
     line's company) as a new version; returns it and the photos that could not be added (the file
-    is gone or was replaced since). Raises :class:`LineError` when there is nothing to add."""
+    is gone or was replaced since; one that cannot be decoded is listed in the version's report as
+    skipped). Raises :class:`LineError` when there is nothing to add."""
     from aion.platform import datasets
     from aion.platform.models import DatasetKind
 
@@ -335,7 +350,9 @@ def to_dataset(
             f"There are no labelled photos to add to a data set{gone_en}"
         )
     note = f"line {line.name}: {len(taken)} photo(s) labelled on the line{gone_en}"
-    version = datasets.add_files(session, blobs, tmp_root, dataset, sources, note)
+    # a photo the camera tore (the station counted it NG, not inspected) is skipped with its
+    # reason in the version's report, not refused with the rest; its verdict counts as offered
+    version = datasets.add_files(session, blobs, tmp_root, dataset, sources, note, skip_problems=True)
     for lab in taken:
         lab.dataset_version_id = version.id
     session.flush()

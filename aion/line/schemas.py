@@ -88,3 +88,41 @@ class LiveSnapshot(BaseModel):
     alarms: list[AlarmPublic]
     running: bool
     trends: dict[str, list[tuple[float, float]]] = {}
+
+
+class PhotoPublic(BaseModel):
+    """A photo the inspection station scored, as the API gives it (``key``: ``<ts_us>-<seq>``)."""
+
+    key: str
+    ts: float
+    name: str
+    score: float
+    ng: bool  # the station's verdict
+    label: str | None  # a person's verdict: ok, ng
+    label_by: str
+    in_dataset: bool
+
+
+class StationSummaryPublic(BaseModel):
+    hours: float
+    photos: int
+    ng: int
+    false_rejects: int
+    escapes: int
+    confirmed_ng: int
+    confirmed_ok: int
+
+
+class PhotosPage(BaseModel):
+    """A camera's photos, newest first; ``next`` is the ``before`` of the following page."""
+
+    camera: str
+    photos: list[PhotoPublic]
+    next: str | None
+    summary: StationSummaryPublic
+
+
+class PhotoLabelIn(BaseModel):
+    camera: str
+    key: str
+    label: str  # ok, ng

@@ -43,15 +43,6 @@ def _store(request: Request, line: Line) -> Iterator[TimeSeriesStore]:
         store.close()
 
 
-def _key(key: str) -> tuple[int, int]:
-    """``"<ts_us>-<seq>"`` -> ``(ts_us, seq)``; a malformed key is a photo that does not exist."""
-    try:
-        ts_us, seq = key.split("-", 1)
-        return int(ts_us), int(seq)
-    except ValueError as e:
-        raise NotFound("photo", key) from e
-
-
 def _unavailable(request: Request, e: LineError) -> Response:
     return render(request, "error.html", 503, status=503, message=pick_language(str(e), request.state.lang))
 
@@ -82,7 +73,12 @@ def photos_page(
         try:
             with _store(request, line) as store:
                 page = photos.photos(
-                    session, store, line, cam.tag, only_ng=bool(ng), before=_key(before) if before else None
+                    session,
+                    store,
+                    line,
+                    cam.tag,
+                    only_ng=bool(ng),
+                    before=photos.parse_key(before) if before else None,
                 )
                 day = photos.summary(session, store, line, cam.tag)
         except LineError as e:  # the store is unreachable: say so on the page
@@ -127,7 +123,7 @@ def photo_file(
     if kind not in KINDS:
         raise NotFound("file kind", kind)
     cam = photos.camera_of(line, service.line_dir(_data_dir(request), line), camera)
-    ts_us, seq = _key(key)
+    ts_us, seq = photos.parse_key(key)
     try:
         with _store(request, line) as store:
             shot = photos.stored(store, camera, ts_us, seq)
@@ -150,7 +146,7 @@ def label_photo(
     """A person's OK/NG verdict on one photo."""
     line = service.get_line(session, line_id)
     require(policy.can_acknowledge(user, line.company_id))
-    ts_us, seq = _key(key)
+    ts_us, seq = photos.parse_key(key)
     try:
         with _store(request, line) as store:
             photos.label_photo(session, line, store, camera, ts_us, seq, label, user.email, user.id)

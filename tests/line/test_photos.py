@@ -152,6 +152,30 @@ def test_station_photos_are_shown_labelled_and_added_to_a_data_set(
     assert "미검출(양품 판정을 불량으로 표시) <strong>1</strong>" in page
     assert "불량 확인 <strong>0</strong>" in page
 
+    # the same through the JSON API: pages newest first, NG only, a verdict
+    api = f"/api/lines/{line_id}/photos"
+    first = member.get(api, params={"camera": "station.image", "limit": 2}).json()
+    assert [p["name"] for p in first["photos"]] == ["secret.png", "torn.png"] and first["next"]
+    rest = member.get(api, params={"camera": "station.image", "before": first["next"]}).json()
+    assert [p["name"] for p in rest["photos"]] == ["scratch.png", "good_2.png", "good_1.png"]
+    assert rest["next"] is None and rest["summary"]["false_rejects"] == 1 and rest["summary"]["photos"] == 5
+    marked = {p["name"]: (p["ng"], p["label"]) for p in rest["photos"]}
+    assert marked == {"scratch.png": (True, "ok"), "good_2.png": (False, "ng"), "good_1.png": (False, None)}
+    ng_only = member.get(api, params={"camera": "station.image", "ng": "true"}).json()["photos"]
+    assert [p["name"] for p in ng_only] == ["secret.png", "torn.png", "scratch.png"]
+    verdict = {"camera": "station.image", "key": keys["torn.png"], "label": "ng"}
+    r = member.post(f"{api}/label", json=verdict)
+    assert r.status_code == 200 and r.json() == {
+        "key": keys["torn.png"],
+        "label": "ng",
+        "by": world.emails["a_member"],
+    }
+    assert member.post(f"{api}/label", json={**verdict, "label": "maybe"}).status_code == 400
+    assert member.post(f"{api}/label", json={**verdict, "key": "x"}).status_code == 404
+    assert other.get(api, params={"camera": "station.image"}).status_code == 404
+    assert other.post(f"{api}/label", json=verdict).status_code == 404
+    assert member.get(api, params={"camera": "nope.image"}).status_code == 404
+
     # a sensor data set cannot take photos; the inspection set gets a new version with both
     send = {"csrf_token": member.cookies["aion_csrf"], "dataset_id": sensors_id}
     r = member.post(f"{base}/dataset", data=send, follow_redirects=False)
@@ -167,6 +191,7 @@ def test_station_photos_are_shown_labelled_and_added_to_a_data_set(
             for it in s.scalars(select(DatasetItem).where(DatasetItem.version_id == version.id))
         }
         assert items == {"ok/press-station-scratch.png": "ok", "ng/press-station-good_2.png": "ng"}
+        assert [p["path"] for p in version.report["skipped"]] == ["ng/press-station-torn.png"]  # unreadable
         labels = list(s.scalars(select(PhotoLabel).where(PhotoLabel.line_id == line_id)))
         assert {(lab.label, lab.author, lab.dataset_version_id) for lab in labels} == {
             ("ok", world.emails["a_member"], version.id),
