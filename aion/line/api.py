@@ -126,29 +126,9 @@ def station_photos(
         return JSONResponse({"detail": pick_language(str(e), lang)}, 503, headers={"Retry-After": "5"})
     return PhotosPage(
         camera=cam.tag,
-        photos=[
-            PhotoPublic(
-                key=p.key,
-                ts=p.ts_us / 1e6,
-                name=p.name,
-                score=p.score,
-                ng=p.ng,
-                label=p.label,
-                label_by=p.label_by,
-                in_dataset=p.sent,
-            )
-            for p in page
-        ],  # fmt: skip
+        photos=[PhotoPublic.model_validate(p, from_attributes=True) for p in page],
         next=page[-1].key if len(page) == limit else None,
-        summary=StationSummaryPublic(
-            hours=day.hours,
-            photos=day.inspected,
-            ng=day.ng,
-            false_rejects=day.false_rejects,
-            escapes=day.escapes,
-            confirmed_ng=day.confirmed_ng,
-            confirmed_ok=day.confirmed_ok,
-        ),  # fmt: skip
+        summary=StationSummaryPublic.model_validate(day, from_attributes=True),
     )
 
 

@@ -65,7 +65,7 @@ class StationPhoto:
     ng: bool  # the station's verdict
     label: str | None  # a person's verdict, if any
     label_by: str
-    sent: bool  # added to a data set
+    in_dataset: bool  # added to a data set
 
     @property
     def key(self) -> str:
@@ -74,6 +74,10 @@ class StationPhoto:
     @property
     def name(self) -> str:
         return Path(self.ref).name
+
+    @property
+    def ts(self) -> float:
+        return self.ts_us / 1e6
 
     @property
     def at(self) -> datetime:
@@ -254,13 +258,13 @@ def pending(session: Session, line: Line) -> list[PhotoLabel]:
 
 @dataclass(frozen=True)
 class StationSummary:
-    """How a camera's station did over a window: photos taken (``inspected``: stored; those taken
-    while no model scored the camera count too, at 0) and called NG, and what
+    """How a camera's station did over a window: photos taken (stored; those taken while no model
+    scored the camera count too, at 0) and called NG, and what
     people's verdicts on its photos say (false rejects: NG photos marked OK; escapes: OK photos
     marked NG). Measured on the line, on the factory's own parts."""
 
     hours: float
-    inspected: int
+    photos: int
     ng: int
     confirmed_ng: int
     false_rejects: int
@@ -269,7 +273,7 @@ class StationSummary:
 
     @property
     def ng_rate(self) -> float | None:
-        return self.ng / self.inspected if self.inspected else None
+        return self.ng / self.photos if self.photos else None
 
 
 def summary(
