@@ -50,7 +50,7 @@ class StationCamera:
     tag: str  # <camera>.image
     folder: Path
     heatmaps: Path
-    has_model: bool  # a model scores its photos (named by the source, or deployed to its machine)
+    model: str  # the model file the source names ("" when none)
 
 
 @dataclass(frozen=True)
@@ -84,34 +84,36 @@ class StationPhoto:
         return datetime.fromtimestamp(self.ts_us / 1e6, UTC)
 
 
-def _deployed_inspection(line_folder: Path) -> set[str]:
-    """The machines an inspection model is deployed to (the line folder's ``deployed.json``)."""
-    try:
-        doc = json.loads((line_folder / DEPLOYED).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return set()
-    return {m for m, e in (doc.get("machines") or {}).items() if (e or {}).get("kind") == "inspection"}
-
-
 def cameras(line: Line, line_folder: Path) -> list[StationCamera]:
     """The line's camera sources, in the order of its configuration."""
-    deployed = _deployed_inspection(line_folder)
     out = []
     for s in line.sources or []:
         if s.get("kind") != "camera":
             continue
         name = str(s.get("name", ""))
-        machine = camera_name(name, str(s.get("camera") or ""))
         out.append(
             StationCamera(
                 name,
-                f"{machine}.image",
+                f"{camera_name(name, str(s.get('camera') or ''))}.image",
                 Path(str(s.get("folder", ""))),
                 heatmap_folder(line_folder, name, str(s.get("heatmaps") or "")),
-                bool(s.get("model")) or machine in deployed,
+                str(s.get("model") or ""),
             )
         )
     return out
+
+
+def has_model(cam: StationCamera, line_folder: Path) -> bool:
+    """Whether a model scores the camera's photos: one its source names, or one deployed to its
+    machine (the line folder's ``deployed.json``)."""
+    if cam.model:
+        return True
+    try:
+        doc = json.loads((line_folder / DEPLOYED).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    entry = (doc.get("machines") or {}).get(cam.tag.removesuffix(".image")) or {}
+    return entry.get("kind") == "inspection"
 
 
 def camera_of(line: Line, line_folder: Path, tag: str) -> StationCamera:

@@ -107,6 +107,7 @@ def photos_page(
         error=error,
         here=here,
         day=day,
+        has_model=cam is not None and photos.has_model(cam, folder),
     )
 
 
