@@ -112,23 +112,16 @@ def station_photos(
     cam = photos.camera_of(line, service.line_dir(_dir(request), line), camera)
     limit = max(1, min(int(limit), 500))
     try:
-        store = service.open_line_store(_dir(request), line)
-        try:
-            page = photos.photos(
-                session, store, line, cam.tag, only_ng=ng, before=photos.parse_key(before) if before else None,
-                limit=limit,
-            )  # fmt: skip
-            day = photos.summary(session, store, line, cam.tag)
-        finally:
-            store.close()
+        with service.line_store(_dir(request), line) as store:
+            view = photos.camera_view(session, store, line, cam.tag, ng, before, limit)
     except (StoreUnavailable, LineConfigError) as e:
         lang = getattr(request.state, "lang", "ko")
         return JSONResponse({"detail": pick_language(str(e), lang)}, 503, headers={"Retry-After": "5"})
     return PhotosPage(
         camera=cam.tag,
-        photos=[PhotoPublic.model_validate(p, from_attributes=True) for p in page],
-        next=page[-1].key if len(page) == limit else None,
-        summary=StationSummaryPublic.model_validate(day, from_attributes=True),
+        photos=[PhotoPublic.model_validate(p, from_attributes=True) for p in view.photos],
+        next=view.photos[-1].key if len(view.photos) == limit else None,
+        summary=StationSummaryPublic.model_validate(view.summary, from_attributes=True),
     )
 
 

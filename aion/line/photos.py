@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -207,6 +207,23 @@ def photo_file(cam: StationCamera, photo: Attached) -> Path:
     if abs(mtime - photo.ts) > 1e-3:  # the camera wrote another photo under this name since
         raise NotFound("photo", photo.ref)
     return path
+
+
+class CameraView(NamedTuple):
+    """What a camera's page (and its API) shows: a page of photos and the last day's summary."""
+
+    photos: list[StationPhoto]
+    summary: StationSummary
+
+
+def camera_view(
+    session: Session, store: TimeSeriesStore, line: Line, tag: str, only_ng: bool = False,
+    before: str = "", limit: int = PAGE,
+) -> CameraView:  # fmt: skip
+    """A page of the camera's photos (``before``: the key of the previous page's last) and its
+    :class:`StationSummary` of the last 24 hours."""
+    page = photos(session, store, line, tag, only_ng, parse_key(before) if before else None, limit)
+    return CameraView(page, summary(session, store, line, tag))
 
 
 def heatmap_file(cam: StationCamera, photo: Attached) -> Path:

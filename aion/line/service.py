@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -175,6 +177,16 @@ def set_interlock(session: Session, data_dir: Path, line: Line, enabled: bool, a
 
 def open_line_store(data_dir: Path, line: Line) -> TimeSeriesStore:
     return open_store(to_document(line)["store"], line_dir(data_dir, line))
+
+
+@contextmanager
+def line_store(data_dir: Path, line: Line) -> Iterator[TimeSeriesStore]:
+    """The line's store, closed after the block (StoreUnavailable when it cannot be reached)."""
+    store = open_line_store(data_dir, line)
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 def acknowledge(session: Session, store: TimeSeriesStore, line: Line, alarm_id: str, actor: str) -> bool:

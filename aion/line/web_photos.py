@@ -4,8 +4,6 @@ person's OK/NG verdict on each, and the labelled photos added to an inspection d
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
@@ -18,8 +16,6 @@ from aion.accounts.policy import require
 from aion.core.tenancy import NotFound
 from aion.line import photos, policy, service
 from aion.line.errors import LineError, StoreUnavailable
-from aion.line.models import Line
-from aion.line.store import TimeSeriesStore
 from aion.platform.models import Dataset, DatasetKind
 from aion.web.deps import CurrentUser, SessionDep, verify_csrf
 from aion.web.forms import pick_language, redirect
@@ -32,15 +28,6 @@ KINDS = ("photo", "heatmap")
 
 def _data_dir(request: Request) -> Path:
     return Path(request.app.state.settings.data_dir)
-
-
-@contextmanager
-def _store(request: Request, line: Line) -> Iterator[TimeSeriesStore]:
-    store = service.open_line_store(_data_dir(request), line)
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 def _unavailable(request: Request, e: LineError) -> Response:
@@ -66,23 +53,15 @@ def photos_page(
     folder = service.line_dir(_data_dir(request), line)
     cams = photos.cameras(line, folder)
     cam = next((c for c in cams if c.tag == camera), cams[0] if cams else None)
-    page: list[photos.StationPhoto] = []
-    day: photos.StationSummary | None = None
+    view: photos.CameraView | None = None
     error = ""
     if cam is not None:
         try:
-            with _store(request, line) as store:
-                page = photos.photos(
-                    session,
-                    store,
-                    line,
-                    cam.tag,
-                    only_ng=bool(ng),
-                    before=photos.parse_key(before) if before else None,
-                )
-                day = photos.summary(session, store, line, cam.tag)
+            with service.line_store(_data_dir(request), line) as store:
+                view = photos.camera_view(session, store, line, cam.tag, bool(ng), before)
         except LineError as e:  # the store is unreachable: say so on the page
             error = pick_language(str(e), request.state.lang)
+    page = view.photos if view else []
     pending = photos.pending(session, line)
     here = f"/lines/{line.id}/photos?" + urlencode(
         {
@@ -106,7 +85,7 @@ def photos_page(
         datasets=_inspection_datasets(session, line.company_id),
         error=error,
         here=here,
-        day=day,
+        day=view.summary if view else None,
         has_model=cam is not None and photos.has_model(cam, folder),
     )
 
@@ -126,7 +105,7 @@ def photo_file(
     cam = photos.camera_of(line, service.line_dir(_data_dir(request), line), camera)
     ts_us, seq = photos.parse_key(key)
     try:
-        with _store(request, line) as store:
+        with service.line_store(_data_dir(request), line) as store:
             shot = photos.stored(store, camera, ts_us, seq)
     except LineError as e:
         return _unavailable(request, e)
@@ -149,7 +128,7 @@ def label_photo(
     require(policy.can_acknowledge(user, line.company_id))
     ts_us, seq = photos.parse_key(key)
     try:
-        with _store(request, line) as store:
+        with service.line_store(_data_dir(request), line) as store:
             photos.label_photo(session, line, store, camera, ts_us, seq, label, user.email, user.id)
     except StoreUnavailable as e:  # the store is down: say so, the verdict was not taken
         return _unavailable(request, e)
