@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
@@ -31,8 +32,29 @@ class AckIn(BaseModel):
     alarm_id: str
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
 def _dir(request: Request) -> Path:
     return Path(request.app.state.settings.data_dir)
+
+
+async def _body(request: Request, model: type[M]) -> M:
+    """The request's JSON body as ``model``; 422 with the fields' errors otherwise.
+
+    Read after the line's ownership check, so that another company's line answers 404 first.
+    """
+    try:
+        return model.model_validate_json(await request.body())
+    except ValidationError as e:
+        raise RequestValidationError(e.errors(include_url=False, include_input=False)) from e
+
+
+def _answer(request: Request, e: Exception, status: int) -> JSONResponse:
+    """An error in the user's language; 503 says when to retry (a store that will come back)."""
+    lang = getattr(request.state, "lang", "ko")
+    headers = {"Retry-After": "5"} if status == 503 else None
+    return JSONResponse({"detail": pick_language(str(e), lang)}, status, headers=headers)
 
 
 @router.get("")
@@ -61,11 +83,7 @@ async def ack(request: Request, session: SessionDep, user: CurrentUser, line_id:
     """Acknowledge an alarm: body ``{"alarm_id": "..."}``; ``acknowledged`` false if it already was."""
     line = service.get_line(session, line_id)  # ownership before anything else: a 404 for others
     require(policy.can_acknowledge(user, line.company_id))
-    try:
-        body = AckIn.model_validate_json(await request.body())
-    except ValidationError as e:
-        return JSONResponse({"detail": e.errors(include_url=False, include_input=False)}, 422)
-    lang = getattr(request.state, "lang", "ko")
+    body = await _body(request, AckIn)
     try:
         store = await run_in_threadpool(service.open_line_store, _dir(request), line)
         try:
@@ -75,7 +93,7 @@ async def ack(request: Request, session: SessionDep, user: CurrentUser, line_id:
         finally:
             store.close()
     except (StoreUnavailable, LineConfigError) as e:  # the line's store is unreachable: nothing changed
-        return JSONResponse({"detail": pick_language(str(e), lang)}, 503, headers={"Retry-After": "5"})
+        return _answer(request, e, 503)
     return JSONResponse({"acknowledged": done})
 
 
@@ -90,13 +108,12 @@ async def ingest(
     line = service.get_line(session, line_id)
     require(policy.can_ingest(user, line.company_id))
     body = await request.body()
-    lang = getattr(request.state, "lang", "ko")
     try:
         accepted, rejects = await run_in_threadpool(service.ingest, _dir(request), line, body, machine)
     except Backpressure as e:
-        return JSONResponse({"detail": pick_language(str(e), lang)}, 503, headers={"Retry-After": "5"})
+        return _answer(request, e, 503)
     except LineError as e:
-        return JSONResponse({"detail": pick_language(str(e), lang)}, 400)
+        return _answer(request, e, 400)
     refused = [{"reason": j.reason, "detail": j.detail} for j in rejects]
     return JSONResponse({"accepted": accepted, "rejected": refused}, 202 if accepted or not refused else 400)
 
@@ -115,8 +132,7 @@ def station_photos(
         with service.line_store(_dir(request), line) as store:
             view = photos.camera_view(session, store, line, cam.tag, ng, before, limit)
     except (StoreUnavailable, LineConfigError) as e:
-        lang = getattr(request.state, "lang", "ko")
-        return JSONResponse({"detail": pick_language(str(e), lang)}, 503, headers={"Retry-After": "5"})
+        return _answer(request, e, 503)
     return PhotosPage(
         camera=cam.tag,
         photos=[PhotoPublic.model_validate(p, from_attributes=True) for p in view.photos],
@@ -132,11 +148,7 @@ async def station_photo_label(
     """A person's verdict on a photo: body ``{"camera": "station.image", "key": "...", "label": "ok"}``."""
     line = service.get_line(session, line_id)
     require(policy.can_acknowledge(user, line.company_id))
-    try:
-        body = PhotoLabelIn.model_validate_json(await request.body())
-    except ValidationError as e:
-        return JSONResponse({"detail": e.errors(include_url=False, include_input=False)}, 422)
-    lang = getattr(request.state, "lang", "ko")
+    body = await _body(request, PhotoLabelIn)
     ts_us, seq = photos.parse_key(body.key)
     try:
         store = await run_in_threadpool(service.open_line_store, _dir(request), line)
@@ -156,7 +168,7 @@ async def station_photo_label(
         finally:
             store.close()
     except (StoreUnavailable, LineConfigError) as e:
-        return JSONResponse({"detail": pick_language(str(e), lang)}, 503, headers={"Retry-After": "5"})
+        return _answer(request, e, 503)
     except LineError as e:
-        return JSONResponse({"detail": pick_language(str(e), lang)}, 400)
+        return _answer(request, e, 400)
     return JSONResponse({"key": body.key, "label": lab.label, "by": lab.author})

@@ -172,6 +172,9 @@ def test_station_photos_are_shown_labelled_and_added_to_a_data_set(
     }
     assert member.post(f"{api}/label", json={**verdict, "label": "maybe"}).status_code == 400
     assert member.post(f"{api}/label", json={**verdict, "key": "x"}).status_code == 404
+    r = member.post(f"{api}/label", json={"camera": "station.image"})  # no key, no label: which fields
+    assert r.status_code == 422 and {e["loc"][-1] for e in r.json()["detail"]} == {"key", "label"}
+    assert other.post(f"{api}/label", json=["no", "fields"]).status_code == 404  # ownership first
     assert other.get(api, params={"camera": "station.image"}).status_code == 404
     assert other.post(f"{api}/label", json=verdict).status_code == 404
     assert member.get(api, params={"camera": "nope.image"}).status_code == 404

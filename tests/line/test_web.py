@@ -164,6 +164,8 @@ def test_acknowledge_is_stored_audited_and_survives_pipeline_updates(client: Tes
         "acknowledged": False
     }
     assert client.post(f"/api/lines/{line_id}/alarms/ack", json={"alarm_id": "nope"}).status_code == 404
+    r = client.post(f"/api/lines/{line_id}/alarms/ack", json={"alarm": alarm.id})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "alarm_id"
     with system_session(engine) as s:
         rows = list(s.scalars(select(AuditLog).where(AuditLog.action == "line_alarm_ack")))
     assert (
