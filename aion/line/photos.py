@@ -307,15 +307,15 @@ def summary(
     end = time.time() if now is None else now
     start = end - hours * 3600
     limit = ng_limit(line, tag)
-    values = [p.value for p in store.query(tag, start, end + 1e-3)]
+    shots, called_ng = store.tally(tag, start, end + 1e-3, limit)
     stmt = select(PhotoLabel.label, PhotoLabel.score).where(
         PhotoLabel.line_id == line.id, PhotoLabel.tag == tag, PhotoLabel.ts_us >= round(start * 1e6)
     )
     pairs = [(label, score >= limit) for label, score in session.execute(stmt)]
     return StationSummary(
         hours,
-        len(values),
-        sum(v >= limit for v in values),
+        shots,
+        called_ng,
         confirmed_ng=sum(lab == "ng" and ng for lab, ng in pairs),
         false_rejects=sum(lab == "ok" and ng for lab, ng in pairs),
         escapes=sum(lab == "ng" and not ng for lab, ng in pairs),

@@ -84,6 +84,11 @@ def test_attachments_are_kept_with_their_readings_and_paged_newest_first(store: 
     assert [a.ref for a in rest] == ["/cam/p2.png", "/cam/p1.png", "/cam/p0.png"]
     assert [a.ref for a in store.attachments("st.image", min_value=0.5)] == ["/cam/p3.png", "/cam/p1.png"]
     assert store.attachments("st.temp") == [] and store.attachments("nope") == []
+    # the day's tally: photos in a window and those at or above the NG limit, counted by the store
+    assert store.tally("st.image", 1000.0, 1005.0, 0.5) == (5, 2)
+    assert store.tally("st.image", 1001.0, 1003.0, 0.7) == (2, 1)  # [start, end), limit inclusive
+    assert store.tally("st.image", 1000.0, 1005.0, 1.0) == (5, 0)
+    assert store.tally("nope", 0, 9e9, 0.5) == (0, 0)
     one = store.attachment("st.image", photos[1].reading.ts_us, 1)
     assert one is not None and (one.tag, one.ref, one.value) == ("st.image", "/cam/p1.png", 0.7)
     assert store.attachment("st.image", photos[1].reading.ts_us, 2) is None

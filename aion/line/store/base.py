@@ -66,6 +66,11 @@ class TimeSeriesStore(ABC):
         """Points of ``tag`` in ``[start, end)``; ``bucket_s`` > 0 downsamples to that width."""
 
     @abstractmethod
+    def tally(self, tag: str, start: float, end: float, at_least: float) -> tuple[int, int]:
+        """Readings of ``tag`` in ``[start, end)`` and how many of them are ``>= at_least`` (an
+        inspection station's photos and its NG calls), counted by the store."""
+
+    @abstractmethod
     def attachments(
         self, tag: str, limit: int = 50, before: tuple[int, int] | None = None, min_value: float | None = None
     ) -> list[Attached]:

@@ -182,6 +182,16 @@ class PostgresStore(TimeSeriesStore):
         rows = self._run(lambda c: c.execute(sql, (w, w, tag, a, b)).fetchall())
         return [Point(t / 1e6, float(v), lo, hi, n) for t, v, lo, hi, n in rows]
 
+    def tally(self, tag: str, start: float, end: float, at_least: float) -> tuple[int, int]:
+        s = self.schema
+        sql = (
+            f"SELECT COUNT(*), COUNT(*) FILTER (WHERE r.value >= %s) FROM {s}.readings r "
+            f"JOIN {s}.tags t ON t.id = r.tag_id WHERE t.name = %s AND r.ts_us >= %s AND r.ts_us < %s"
+        )
+        args = (at_least, tag, round(start * 1e6), round(end * 1e6))
+        n, hits = self._run(lambda c: c.execute(sql, args).fetchone())
+        return int(n), int(hits)
+
     def attachments(
         self, tag: str, limit: int = 50, before: tuple[int, int] | None = None, min_value: float | None = None
     ) -> list[Attached]:

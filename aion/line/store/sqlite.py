@@ -272,6 +272,14 @@ class SqliteStore(TimeSeriesStore):
         )
         return [Point(t / 1e6, v, lo, hi, n) for t, v, lo, hi, n in rows]
 
+    def tally(self, tag: str, start: float, end: float, at_least: float) -> tuple[int, int]:
+        rows = self._exec(
+            "SELECT COUNT(*), COALESCE(SUM(r.value >= ?), 0) FROM readings r JOIN tags t ON t.id = r.tag_id "
+            "WHERE t.name = ? AND r.ts_us >= ? AND r.ts_us < ?",
+            (at_least, tag, round(start * 1e6), round(end * 1e6)),
+        )
+        return int(rows[0][0]), int(rows[0][1])
+
     def attachments(
         self, tag: str, limit: int = 50, before: tuple[int, int] | None = None, min_value: float | None = None
     ) -> list[Attached]:
