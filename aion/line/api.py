@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
 from aion.accounts.policy import require
-from aion.line import photos, policy, service
+from aion.line import photos, policy, service, verdicts
 from aion.line.errors import Backpressure, LineConfigError, LineError, StoreUnavailable
 from aion.line.schemas import (
     LinePublic,
@@ -130,7 +130,7 @@ def station_photos(
     limit = max(1, min(int(limit), 500))
     try:
         with service.line_store(_dir(request), line) as store:
-            view = photos.camera_view(session, store, line, cam.tag, ng, before, limit)
+            view = verdicts.camera_view(session, store, line, cam.tag, ng, before, limit)
     except (StoreUnavailable, LineConfigError) as e:
         return _answer(request, e, 503)
     return PhotosPage(
@@ -154,7 +154,7 @@ async def station_photo_label(
         store = await run_in_threadpool(service.open_line_store, _dir(request), line)
         try:
             lab = await run_in_threadpool(
-                photos.label_photo,
+                verdicts.label_photo,
                 session,
                 line,
                 store,

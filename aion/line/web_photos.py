@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from aion.accounts.policy import require
 from aion.core.tenancy import NotFound
-from aion.line import photos, policy, service
+from aion.line import photos, policy, service, verdicts
 from aion.line.errors import LineError, StoreUnavailable
 from aion.platform.models import Dataset, DatasetKind
 from aion.web.deps import CurrentUser, SessionDep, verify_csrf
@@ -53,16 +53,16 @@ def photos_page(
     folder = service.line_dir(_data_dir(request), line)
     cams = photos.cameras(line, folder)
     cam = next((c for c in cams if c.tag == camera), cams[0] if cams else None)
-    view: photos.CameraView | None = None
+    view: verdicts.CameraView | None = None
     error = ""
     if cam is not None:
         try:
             with service.line_store(_data_dir(request), line) as store:
-                view = photos.camera_view(session, store, line, cam.tag, bool(ng), before)
+                view = verdicts.camera_view(session, store, line, cam.tag, bool(ng), before)
         except LineError as e:  # the store is unreachable: say so on the page
             error = pick_language(str(e), request.state.lang)
     page = view.photos if view else []
-    pending = photos.pending(session, line)
+    pending = verdicts.pending(session, line)
     here = f"/lines/{line.id}/photos?" + urlencode(
         {
             "camera": cam.tag if cam else "",
@@ -129,7 +129,7 @@ def label_photo(
     ts_us, seq = photos.parse_key(key)
     try:
         with service.line_store(_data_dir(request), line) as store:
-            photos.label_photo(session, line, store, camera, ts_us, seq, label, user.email, user.id)
+            verdicts.label_photo(session, line, store, camera, ts_us, seq, label, user.email, user.id)
     except StoreUnavailable as e:  # the store is down: say so, the verdict was not taken
         return _unavailable(request, e)
     except LineError as e:
@@ -158,7 +158,7 @@ def send_to_dataset(
     dataset = datasets.get_dataset(session, dataset_id)
     rt = runtime(request)
     try:
-        version, _missing = photos.to_dataset(
+        version, _missing = verdicts.to_dataset(
             session,
             rt.storage.store,
             rt.storage.tmp,
