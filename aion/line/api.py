@@ -15,6 +15,7 @@ from aion.accounts.policy import require
 from aion.line import photos, policy, service, verdicts
 from aion.line.errors import Backpressure, LineConfigError, LineError, StoreUnavailable
 from aion.line.schemas import (
+    CameraSpeedPublic,
     LinePublic,
     LiveSnapshot,
     PhotoLabelIn,
@@ -130,7 +131,8 @@ def station_photos(
     limit = max(1, min(int(limit), 500))
     try:
         with service.line_store(_dir(request), line) as store:
-            view = verdicts.camera_view(session, store, line, cam.tag, ng, before, limit)
+            folder = service.line_dir(_dir(request), line)
+            view = verdicts.camera_view(session, store, line, cam.tag, ng, before, limit, folder)
     except (StoreUnavailable, LineConfigError) as e:
         return _answer(request, e, 503)
     return PhotosPage(
@@ -138,6 +140,7 @@ def station_photos(
         photos=[PhotoPublic.model_validate(p, from_attributes=True) for p in view.photos],
         next=view.photos[-1].key if len(view.photos) == limit else None,
         summary=StationSummaryPublic.model_validate(view.summary, from_attributes=True),
+        speed=CameraSpeedPublic.model_validate(view.speed, from_attributes=True) if view.speed else None,
     )
 
 

@@ -111,6 +111,20 @@ class StationSummaryPublic(BaseModel):
     escapes: int
     confirmed_ng: int
     confirmed_ok: int
+    last_hour: int
+
+
+class CameraSpeedPublic(BaseModel):
+    """The camera's model timed on the line PC (``host``) over its newest ``photos``."""
+
+    model: str
+    photos: int
+    ms_median: float
+    ms_p95: float
+    ms_max: float
+    per_hour: float
+    measured_at: float
+    host: str
 
 
 class PhotosPage(BaseModel):
@@ -120,6 +134,7 @@ class PhotosPage(BaseModel):
     photos: list[PhotoPublic]
     next: str | None
     summary: StationSummaryPublic
+    speed: CameraSpeedPublic | None = None
 
 
 class PhotoLabelIn(BaseModel):

@@ -24,7 +24,8 @@ model page's *Deploy to a line*) scores the photos of the camera whose readings 
 (``camera: station``), without restarting the line, and takes the place of a model the source
 names.
 
-The models run with ONNX Runtime (no torch), on the PC beside the line.
+The models run with ONNX Runtime (no torch), on the PC beside the line; the station times each
+photo there (``stationspeed.py``) and the photos page shows how fast the PC inspects.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from typing import Any, NamedTuple
 
 from aion.line.errors import LineConfigError
 from aion.line.scoring import file_stamp
+from aion.line.stationspeed import SPEED_FILE, SpeedMeter
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,7 @@ class Camera(NamedTuple):
     heatmaps: Path | None  # where NG photos' heat maps and masks go
     file: Path | None = None  # the model file a source names (watched for a new model)
     stamp: tuple[int, int] | None = None  # that file's (modification time in ns, size) when read
+    label: str = ""  # the model as people know it: its file's name, or the registry's name and version
 
 
 class InspectionStation:
@@ -86,6 +89,8 @@ class InspectionStation:
         self.deployed_: dict[Path, Camera] = {}
         self.stamp_: tuple[int, int] | None = None
         self.next_check_ = 0.0
+        self.names_ = {folder: machine for machine, (folder, _) in self.sources.items()}
+        self.speed = SpeedMeter(line_folder / SPEED_FILE if line_folder is not None else None)
 
     @property
     def cameras(self) -> dict[Path, Camera]:
@@ -151,7 +156,9 @@ class InspectionStation:
                     f"배포된 모델 파일 손상: {file} / The deployed model file is damaged: {file}"
                 )
             folder, heatmaps = self.sources[machine]
-            out[folder] = Camera(InspectionModel.load(file, threads=self.threads), None, heatmaps)
+            label = f"{entry.get('model') or file.name} v{entry.get('version', '?')}"
+            model = InspectionModel.load(file, threads=self.threads)
+            out[folder] = Camera(model, None, heatmaps, label=label)
         return out
 
     def score_images(self, paths: Sequence[str]) -> list[float]:
@@ -168,6 +175,7 @@ class InspectionStation:
             camera = cameras.get(folder)
             if camera is None:  # a camera without a model
                 continue
+            started = time.perf_counter()
             batch = camera.model.predict_files([paths[i] for i in idx], threshold=camera.threshold)
             found = {p.name: p for p in batch.predictions}
             for s in batch.skipped:
@@ -177,6 +185,9 @@ class InspectionStation:
                 scores[i] = UNREADABLE_SCORE if pred is None else float(pred.score)
                 if pred is not None and not pred.passed and camera.heatmaps is not None:
                     self._overlays(pred, camera.heatmaps)
+            name = self.names_.get(folder, folder.name)
+            self.speed.add(name, camera.label, time.perf_counter() - started, len(idx))
+        self.speed.flush()
         return scores
 
     @staticmethod
@@ -208,6 +219,7 @@ class InspectionStation:
         return n
 
     def close(self) -> None:
+        self.speed.flush(force=True)
         for camera in [*self.fixed.values(), *self.deployed_.values()]:
             camera.model.close()
 
@@ -245,7 +257,7 @@ def station_for(
                 f"검사 모델을 열 수 없음: {c.name}.model={c.model} ({e}) / "
                 f"Cannot open the inspection model of source {c.name!r}: {c.model} ({e})"
             ) from e
-        fixed[folder] = Camera(model, c.threshold, heatmaps, file, stamp)
+        fixed[folder] = Camera(model, c.threshold, heatmaps, file, stamp, file.name)
     if not sources:
         return None
     return InspectionStation(fixed, sources, line_folder, threads=threads)

@@ -23,6 +23,7 @@ from aion.line.errors import LineError
 from aion.line.model import Attached
 from aion.line.models import Line, PhotoLabel
 from aion.line.photos import PAGE, StationPhoto, cameras, ng_limit, parse_key, photo_file, photos, stored
+from aion.line.stationspeed import CameraSpeed, read_speeds
 from aion.line.store import TimeSeriesStore
 
 if TYPE_CHECKING:
@@ -84,6 +85,7 @@ class StationSummary:
     false_rejects: int
     escapes: int
     confirmed_ok: int
+    last_hour: int = 0  # photos taken in the last hour (the camera's pace now)
 
     @property
     def ng_rate(self) -> float | None:
@@ -115,6 +117,7 @@ def summary(
         false_rejects=sum(lab == "ok" and ng for lab, ng in pairs),
         escapes=sum(lab == "ng" and not ng for lab, ng in pairs),
         confirmed_ok=sum(lab == "ok" and not ng for lab, ng in pairs),
+        last_hour=store.tally(tag, max(start, end - 3600), end + 1e-3, limit)[0],
     )
 
 
@@ -123,16 +126,19 @@ class CameraView(NamedTuple):
 
     photos: list[StationPhoto]
     summary: StationSummary
+    speed: CameraSpeed | None  # the model in use, timed on the line PC (None: not yet)
 
 
 def camera_view(
     session: Session, store: TimeSeriesStore, line: Line, tag: str, only_ng: bool = False,
-    before: str = "", limit: int = PAGE,
+    before: str = "", limit: int = PAGE, line_folder: Path | None = None,
 ) -> CameraView:  # fmt: skip
-    """A page of the camera's photos (``before``: the key of the previous page's last) and its
-    :class:`StationSummary` of the last 24 hours."""
+    """A page of the camera's photos (``before``: the key of the previous page's last), its
+    :class:`StationSummary` of the last 24 hours and, from the line's folder, the speed of its
+    model on the line PC."""
     page = photos(session, store, line, tag, only_ng, parse_key(before) if before else None, limit)
-    return CameraView(page, summary(session, store, line, tag))
+    speed = read_speeds(line_folder).get(tag.removesuffix(".image")) if line_folder else None
+    return CameraView(page, summary(session, store, line, tag), speed)
 
 
 def dataset_path(line: Line, lab: PhotoLabel) -> str:

@@ -58,7 +58,9 @@ def photos_page(
     if cam is not None:
         try:
             with service.line_store(_data_dir(request), line) as store:
-                view = verdicts.camera_view(session, store, line, cam.tag, bool(ng), before)
+                view = verdicts.camera_view(
+                    session, store, line, cam.tag, bool(ng), before, line_folder=folder
+                )
         except LineError as e:  # the store is unreachable: say so on the page
             error = pick_language(str(e), request.state.lang)
     page = view.photos if view else []
@@ -86,6 +88,7 @@ def photos_page(
         error=error,
         here=here,
         day=view.summary if view else None,
+        speed=view.speed if view else None,
         has_model=cam is not None and photos.has_model(cam, folder),
     )
 

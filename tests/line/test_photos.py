@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import time
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from aion.line.config import load_line, parse_line
 from aion.line.model import Reading, Scored
 from aion.line.models import Line, PhotoLabel
 from aion.line.runtime import build_pipeline
+from aion.line.stationspeed import SPEED_FILE
 from aion.line.store.sqlite import SqliteStore
 from aion.platform import datasets
 from aion.platform.models import DatasetItem
@@ -151,6 +153,16 @@ def test_station_photos_are_shown_labelled_and_added_to_a_data_set(
     assert "과검출(불량 판정을 양품으로 표시) <strong>1</strong>" in page
     assert "미검출(양품 판정을 불량으로 표시) <strong>1</strong>" in page
     assert "불량 확인 <strong>0</strong>" in page
+    # the station timed its model on this PC: the page says how fast, and whether the camera outpaces it
+    speed_file = data / "line" / key / SPEED_FILE
+    measured = json.loads(speed_file.read_text(encoding="utf-8"))["cameras"]["station"]
+    assert measured["model"] == model_file.name and measured["photos"] >= 4
+    assert f"라인 PC({platform.node()})에서의 검사 속도" in page and f"모델 {model_file.name}" in page
+    assert "지난 한 시간 동안 카메라가 찍은 사진은 5장입니다" in page and 'id="too-slow"' not in page
+    speed_file.write_text(
+        json.dumps({"cameras": {"station": {**measured, "ms_p95": 3_600_000.0}}}), encoding="utf-8"
+    )  # one photo an hour at most, five taken: the camera outpaces this PC
+    assert 'id="too-slow"' in member.get(base).text
 
     # the same through the JSON API: pages newest first, NG only, a verdict
     api = f"/api/lines/{line_id}/photos"
@@ -159,6 +171,8 @@ def test_station_photos_are_shown_labelled_and_added_to_a_data_set(
     rest = member.get(api, params={"camera": "station.image", "before": first["next"]}).json()
     assert [p["name"] for p in rest["photos"]] == ["scratch.png", "good_2.png", "good_1.png"]
     assert rest["next"] is None and rest["summary"]["false_rejects"] == 1 and rest["summary"]["photos"] == 5
+    assert rest["summary"]["last_hour"] == 5 and rest["speed"]["per_hour"] == 1.0
+    assert rest["speed"]["model"] == model_file.name and rest["speed"]["host"] == platform.node()
     marked = {p["name"]: (p["ng"], p["label"]) for p in rest["photos"]}
     assert marked == {"scratch.png": (True, "ok"), "good_2.png": (False, "ng"), "good_1.png": (False, None)}
     ng_only = member.get(api, params={"camera": "station.image", "ng": "true"}).json()["photos"]

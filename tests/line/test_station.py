@@ -15,6 +15,7 @@ from aion.line.config import parse_line
 from aion.line.errors import LineConfigError
 from aion.line.runtime import build_pipeline
 from aion.line.station import UNREADABLE_SCORE
+from aion.line.stationspeed import SPEED_FILE, SpeedMeter, read_speeds
 from tests.solutions.inspection.conftest import add_defect, save, texture
 
 
@@ -60,6 +61,11 @@ def test_each_photo_is_scored_and_an_ng_part_raises_an_alarm_with_its_heat_map(
         assert sorted(p.name for p in ng_dir.iterdir()) == ["scratch_heatmap.png", "scratch_mask.png"]
     finally:
         pipe.close()
+    # the station timed its photos on this PC, for the web app (written at the latest on close)
+    speed = read_speeds(tmp_path / "lines" / "inspect")["station"]
+    assert (speed.camera, speed.model, speed.photos) == ("station", model_file.name, 4)
+    assert 0 < speed.ms_median <= speed.ms_p95 <= speed.ms_max < 60_000 and speed.per_hour > 0
+    assert abs(speed.measured_at - time.time()) < 120
 
     # restarted, the line does not inspect the same photos again
     pipe = build_pipeline(cfg, tmp_path / "lines")
@@ -117,3 +123,25 @@ def test_a_model_written_over_the_named_file_is_used_without_a_restart(
         assert score("c.png", add_defect(texture(rng), rng, "scratch")[0], 2) < 0.5  # still the tolerant one
     finally:
         pipe.close()
+
+
+def test_the_speed_meter_keeps_the_newest_photos_of_the_model_in_use(tmp_path: Path) -> None:
+    """Figures over a window of the newest photos; a new model starts afresh; the file is written
+    whole and read back; a damaged or missing file reads as no figures."""
+    path = tmp_path / SPEED_FILE
+    meter = SpeedMeter(path, window=4, every_s=3600)
+    meter.add("station", "a.aion", 0.4, 4, at=10.0)  # 100 ms each
+    meter.add("station", "a.aion", 0.02, 2, at=11.0)  # 10 ms each: the window keeps 100, 100, 10, 10
+    meter.add("press", "b v2", 0.05, 1, at=12.0)
+    meter.flush()
+    got = read_speeds(tmp_path)
+    assert (got["station"].photos, got["station"].ms_median, got["station"].ms_max) == (4, 55.0, 100.0)
+    assert got["station"].measured_at == 11.0 and got["press"].model == "b v2"
+    meter.add("station", "a2.aion", 0.03, 1)  # retrained: the old model's times are gone
+    meter.flush()  # within every_s: not written yet
+    assert read_speeds(tmp_path)["station"].model == "a.aion"
+    meter.flush(force=True)
+    assert (read_speeds(tmp_path)["station"].model, read_speeds(tmp_path)["station"].photos) == ("a2.aion", 1)
+    assert [p.name for p in tmp_path.iterdir()] == [SPEED_FILE]  # no temporary file left behind
+    path.write_text('{"cameras": {"station": {"model": 1}}}', encoding="utf-8")
+    assert read_speeds(tmp_path) == {} and read_speeds(tmp_path / "nowhere") == {}
