@@ -272,6 +272,7 @@ def test_from_an_ng_alarm_to_its_photo_and_a_verdict_in_a_browser(
         expect(shot).to_have_count(1)  # the NG photos up to the alarm: the spotted part
         expect(shot).to_contain_text("spot.png")
         expect(shot).to_contain_text("NG")
+        expect(page.locator("#speed")).to_contain_text("한 시간에 약")  # timed on this PC
         for img in [
             shot.get_by_role("img", name="spot.png", exact=True),
             shot.get_by_role("img", name="히트맵 spot.png"),
