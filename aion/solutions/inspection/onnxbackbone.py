@@ -63,7 +63,28 @@ def load_onnx() -> Any:  # the onnx package is a dependency; imported late to ke
 def read_model(path: Path | str) -> ModelProto:
     """Load and check ``path``: one float image input ``(N, 3, H, W)`` (or ``(N, H, W, 3)``, as
     TensorFlow and Keras graphs take it), default-domain opset :data:`MIN_OPSET` or newer (older
-    graphs are converted)."""
+    graphs are converted).
+
+    The last file read is kept while it is unchanged (same modification time and size): the command
+    asks for its input size, then training for its feature maps, and a large graph takes a second to
+    parse and check. Callers copy the graph before changing it."""
+    try:
+        st = Path(path).stat()
+        key: tuple[str, int, int] | None = (str(Path(path).resolve()), st.st_mtime_ns, st.st_size)
+    except OSError:
+        key = None  # _read_model says what is wrong with it
+    if key is not None and _last_read[0] == key and _last_read[1] is not None:
+        return _last_read[1]
+    model = _read_model(path)
+    _last_read[:] = [key, model]
+    return model
+
+
+#: The last graph :func:`read_model` read, with its file's (path, mtime, size).
+_last_read: list[Any] = [None, None]
+
+
+def _read_model(path: Path | str) -> ModelProto:
     onnx = load_onnx()
     try:
         model = onnx.load(str(path))

@@ -7,6 +7,7 @@ with its batch fixed to 1 (as many exports are), and a small ResNet-shaped netwo
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import warnings
@@ -96,6 +97,22 @@ def test_the_stage_ends_at_stride_8_and_16_are_found(lite0_onnx: Path, tmp_path:
     assert (fine.op, fine.stride, fine.channels) == ("Relu", 8, 16)
     assert (coarse.op, coarse.stride, coarse.channels) == ("Relu", 16, 24)
     assert any(m.stride == 8 and m.order > fine.order and m.channels == 24 for m in maps)
+
+
+def test_an_unchanged_file_is_read_once_and_a_replaced_one_again(tmp_path: Path) -> None:
+    """The command asks for the input size, then training for the maps: one parse of a large
+    graph; a file written anew (another graph under the same name) is read again, and a file
+    turned to junk is refused, not answered from memory."""
+    path = _export(_tiny_resnet(), tmp_path / "r.onnx", 128, dynamic=True)
+    first = ob.read_model(path)
+    assert ob.read_model(path) is first and ob.read_model(str(path)) is first
+    _export(_tiny_resnet(stages=2), path, 64, dynamic=True)
+    os.utime(path, ns=(first_ns := path.stat().st_mtime_ns + 10**9, first_ns))  # a later write
+    second = ob.read_model(path)
+    assert second is not first and len(second.graph.node) < len(first.graph.node)
+    path.write_bytes(b"junk")
+    with pytest.raises(InspectionError, match="Cannot read the ONNX backbone file"):
+        ob.read_model(path)
 
 
 def test_the_patch_graph_computes_what_the_builtin_backbone_does(lite0_onnx: Path) -> None:
