@@ -73,15 +73,17 @@ def read_model(path: Path | str) -> ModelProto:
         key: tuple[str, int, int] | None = (str(Path(path).resolve()), st.st_mtime_ns, st.st_size)
     except OSError:
         key = None  # _read_model says what is wrong with it
-    if key is not None and _last_read[0] == key and _last_read[1] is not None:
-        return _last_read[1]
+    last = _last_read.get("graph")  # one read of the pair: safe beside another thread's write
+    if key is not None and last is not None and last[0] == key:
+        return last[1]
     model = _read_model(path)
-    _last_read[:] = [key, model]
+    if key is not None:
+        _last_read["graph"] = (key, model)
     return model
 
 
 #: The last graph :func:`read_model` read, with its file's (path, mtime, size).
-_last_read: list[Any] = [None, None]
+_last_read: dict[str, tuple[tuple[str, int, int], ModelProto]] = {}
 
 
 def _read_model(path: Path | str) -> ModelProto:
