@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
+from aion.solutions.inspection.speed import timing_ms
 
 log = logging.getLogger(__name__)
 
@@ -89,12 +89,10 @@ class SpeedMeter:
     def speeds(self) -> dict[str, CameraSpeed]:
         out = {}
         for camera, times in self.times_.items():
-            ms = np.asarray(times, dtype=np.float64)
+            median, p95, slowest = timing_ms(times)
             out[camera] = CameraSpeed(
-                camera, self.models_[camera], len(ms), round(float(np.median(ms)), 2),
-                round(float(np.percentile(ms, 95)), 2), round(float(ms.max()), 2), self.last_[camera],
-                self.host_,
-            )  # fmt: skip
+                camera, self.models_[camera], len(times), median, p95, slowest, self.last_[camera], self.host_
+            )
         return out
 
     def flush(self, force: bool = False) -> None:

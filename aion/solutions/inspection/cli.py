@@ -44,6 +44,7 @@ def _progress(enabled: bool = True) -> Iterator[Callable[[str, float], None]]:
         "calibrate": "임계값 / Threshold",
         "evaluate": "평가 / Evaluating",
         "predict": "검사 / Inspecting",
+        "speed": "속도 측정 / Timing",
         "done": "완료 / Done",
     }
     with Progress(
@@ -422,3 +423,63 @@ def predict_cmd(
     con.print(
         f"합계 / total: {len(batch.predictions)}, 불량 / NG: {n_ng}, 건너뜀 / skipped: {len(batch.skipped)}"
     )
+
+
+@app.command("speed")
+def speed_cmd(
+    model_path: Path = typer.Argument(..., help="Model file (.aion)."),
+    images: list[Path] = typer.Argument(
+        None, help="The line's photos (files or folders); none: synthetic 1280x960 photos."
+    ),
+    batch: int = typer.Option(1, help="Photos per call: 1 as a station at a camera's pace sees them."),
+    rounds: int = typer.Option(30, help="Timed calls (after one warm-up call)."),
+    threads: int | None = typer.Option(2, help="CPU threads for onnxruntime, as the line's station uses."),
+    every: float | None = typer.Option(
+        None, help="Seconds between the camera's photos: say whether this PC keeps up."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as one JSON object."),
+) -> None:
+    """Time a model on this PC as the line's station runs it. / 이 PC에서의 검사 속도를 잽니다.
+
+    Run it on the PC beside the line before deploying: the speed measured where the model was
+    trained says little about an older PC that also runs other work."""
+    from aion.solutions.inspection.data import iter_image_paths
+    from aion.solutions.inspection.errors import InspectionError
+    from aion.solutions.inspection.model import InspectionModel
+    from aion.solutions.inspection.speed import SYNTHETIC_SIZE, measure_speed
+
+    try:
+        paths = list(iter_image_paths(images or []))
+        if images and not paths:
+            raise InspectionError(
+                f"사진이 없습니다: {', '.join(map(str, images))} / No photos in: {', '.join(map(str, images))}"
+            )
+        with InspectionModel.load(model_path, threads=threads) as model, _progress(not as_json) as progress:
+            rep = measure_speed(model, paths, batch=batch, rounds=rounds, progress=progress)
+    except InspectionError as e:
+        _fail(e)
+        return
+    _skipped(_console(), rep.skipped)
+    if as_json:
+        _emit_json({**rep.to_dict(), "keeps_up": rep.keeps_up(every) if every else None})
+        return
+    con = _console(stderr=False)
+    w, h = SYNTHETIC_SIZE
+    what = f"합성 사진 {w}x{h} / synthetic {w}x{h} photos" if rep.synthetic else "사진 / photos"
+    con.print(f"PC: {rep.host} · {rep.cpu} · threads {rep.threads}", markup=False, highlight=False)
+    con.print(
+        f"사진 한 장 / one photo: 중앙값 / median {rep.ms_median:.1f} ms, 95% {rep.ms_p95:.1f} ms, "
+        f"최대 / slowest {rep.ms_max:.1f} ms ({rep.photos} {what}, batch {rep.batch}; "
+        f"첫 호출 / warm-up {rep.warmup_ms:.0f} ms, not counted)",
+        markup=False,
+        highlight=False,
+    )
+    con.print(f"한 시간에 약 / about {rep.per_hour:,.0f} 장 / photos an hour", markup=False, highlight=False)
+    if every:
+        if rep.keeps_up(every):
+            con.print(f"[green]{every:g} s마다 한 장: 따라갑니다 / one every {every:g} s: keeps up[/green]")
+        else:
+            con.print(
+                f"[red]{every:g} s마다 한 장: 따라가지 못합니다 (더 빠른 PC, 낮은 해상도 모델) / "
+                f"one every {every:g} s: does not keep up (a faster PC, a lower-resolution model)[/red]"
+            )
