@@ -48,6 +48,20 @@ log = logging.getLogger(__name__)
 UNREADABLE_SCORE = 1.0
 
 
+def load_model(file: Path, threads: int | None) -> Any:
+    """Open an inspection model and run it once on a blank image, so that the first part after a
+    start or a new model is not kept waiting while ONNX Runtime sets itself up (the station's
+    timings then show the steady pace)."""
+    import numpy as np
+
+    from aion.solutions.inspection import InspectionModel
+
+    model = InspectionModel.load(file, threads=threads)
+    side = model.meta.resolution
+    model.predict([np.zeros((side, side, 3), dtype=np.uint8)], ["warm-up"])
+    return model
+
+
 def heatmap_folder(line_folder: Path, source: str, heatmaps: str = "") -> Path:
     """Where the station writes a camera source's NG heat maps: its ``heatmaps`` option, else
     ``<line folder>/heatmaps/<source>``. (Relative folders in a line's configuration are taken
@@ -121,8 +135,6 @@ class InspectionStation:
         log.info("line cameras with a deployed model: %s", sorted(str(f) for f in deployed))
 
     def _refresh_fixed(self) -> None:
-        from aion.solutions.inspection import InspectionModel
-
         for folder, cam in list(self.fixed.items()):
             if cam.file is None:
                 continue
@@ -130,7 +142,7 @@ class InspectionStation:
             if stamp is None or stamp == cam.stamp:  # unchanged, or gone: keep the model in use
                 continue
             try:
-                model = InspectionModel.load(cam.file, threads=self.threads)
+                model = load_model(cam.file, self.threads)
             except Exception as e:  # a bad file (a copy still being written) must not stop the line
                 log.warning(
                     "inspection model %s could not be reloaded (%s); the previous one stays", cam.file, e
@@ -143,7 +155,6 @@ class InspectionStation:
 
     def _load_deployed(self, path: Path) -> dict[Path, Camera]:
         from aion.platform.storage.blobstore import hash_file
-        from aion.solutions.inspection import InspectionModel
 
         doc = json.loads(path.read_text(encoding="utf-8"))
         out: dict[Path, Camera] = {}
@@ -157,7 +168,7 @@ class InspectionStation:
                 )
             folder, heatmaps = self.sources[machine]
             label = f"{entry.get('model') or file.name} v{entry.get('version', '?')}"
-            model = InspectionModel.load(file, threads=self.threads)
+            model = load_model(file, self.threads)
             out[folder] = Camera(model, None, heatmaps, label=label)
         return out
 
@@ -230,7 +241,7 @@ def station_for(
     """The station of the line's camera connectors (``None`` without cameras): those that name a
     model are scored by it; any camera's machine may get one deployed from the registry. A model
     file that cannot be opened stops the line from starting, with its path and the reason."""
-    from aion.solutions.inspection import InspectionError, InspectionModel
+    from aion.solutions.inspection import InspectionError
 
     fixed: dict[Path, Camera] = {}
     sources: dict[str, tuple[Path, Path | None]] = {}
@@ -249,7 +260,7 @@ def station_for(
         file = Path(c.model)
         stamp = file_stamp(file)
         try:
-            model = InspectionModel.load(file, threads=threads)
+            model = load_model(file, threads)
         except (InspectionError, OSError) as e:
             for camera in fixed.values():
                 camera.model.close()
