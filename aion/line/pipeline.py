@@ -252,6 +252,9 @@ class Pipeline:
         if now >= self._next_state:
             self._next_state = now + 0.5
             self.save_state()
+            save_speed = getattr(self.image_scorer, "save_speed", None)  # the station's timings
+            if save_speed is not None:
+                save_speed()
         if self.retention_days and now >= self._next_retention and self.stats_.store_up:
             self._next_retention = now + 3600
             before = time.time() - self.retention_days * 86400

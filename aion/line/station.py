@@ -201,6 +201,10 @@ class InspectionStation:
         self.speed.flush()
         return scores
 
+    def save_speed(self) -> None:
+        """Write the photos' timings for the web app when due (the pipeline calls it idle too)."""
+        self.speed.flush()
+
     @staticmethod
     def _overlays(pred: Any, folder: Path) -> None:
         from aion.solutions.inspection.errors import BadImageError

@@ -73,6 +73,7 @@ class SpeedMeter:
         self.models_: dict[str, str] = {}
         self.last_: dict[str, float] = {}
         self.next_flush_ = 0.0
+        self.dirty_ = False  # times added since the last write
         self.host_ = platform.node() or "?"
 
     def add(self, camera: str, model: str, seconds: float, photos: int, at: float | None = None) -> None:
@@ -85,6 +86,7 @@ class SpeedMeter:
             self.times_[camera] = deque(maxlen=self.window)
         self.times_[camera].extend([seconds * 1000.0 / photos] * photos)
         self.last_[camera] = time.time() if at is None else at
+        self.dirty_ = True
 
     def speeds(self) -> dict[str, CameraSpeed]:
         out = {}
@@ -96,12 +98,15 @@ class SpeedMeter:
         return out
 
     def flush(self, force: bool = False) -> None:
-        """Write the figures (atomically) when ``every_s`` has passed since the last write; a file
-        that cannot be written is logged, never raised (the line goes on scoring)."""
+        """Write the figures (atomically) when new times came and ``every_s`` has passed since the
+        last write (``force``: whenever new times came); a file that cannot be written is logged,
+        never raised (the line goes on scoring). The line's pipeline calls it twice a second, so the
+        last photos before the camera stops are written too."""
         now = time.monotonic()
-        if self.path is None or not self.times_ or (not force and now < self.next_flush_):
+        if self.path is None or not self.dirty_ or (not force and now < self.next_flush_):
             return
         self.next_flush_ = now + self.every_s
+        self.dirty_ = False
         doc = {"cameras": {c: asdict(s) for c, s in self.speeds().items()}}
         tmp = self.path.with_name(f".{self.path.name}-{uuid.uuid4().hex}")
         try:

@@ -59,10 +59,14 @@ def test_each_photo_is_scored_and_an_ng_part_raises_an_alarm_with_its_heat_map(
         alarms = pipe.store.alarms("inspect")
         assert [(a.tag, a.rule) for a in alarms] == [("station.image", "high")]
         assert sorted(p.name for p in ng_dir.iterdir()) == ["scratch_heatmap.png", "scratch_mask.png"]
+        # the station timed its photos on this PC, for the web app: the running pipeline writes
+        # the figures when due, also once no more photos come (here: made due at once)
+        pipe.image_scorer.speed.next_flush_ = 0.0  # type: ignore[union-attr]
+        pipe._next_state = 0.0
+        pipe.step()
+        speed = read_speeds(tmp_path / "lines" / "inspect")["station"]
     finally:
         pipe.close()
-    # the station timed its photos on this PC, for the web app (written at the latest on close)
-    speed = read_speeds(tmp_path / "lines" / "inspect")["station"]
     assert (speed.camera, speed.model, speed.photos) == ("station", model_file.name, 4)
     assert 0 < speed.ms_median <= speed.ms_p95 <= speed.ms_max < 60_000 and speed.per_hour > 0
     assert abs(speed.measured_at - time.time()) < 120
@@ -143,5 +147,8 @@ def test_the_speed_meter_keeps_the_newest_photos_of_the_model_in_use(tmp_path: P
     meter.flush(force=True)
     assert (read_speeds(tmp_path)["station"].model, read_speeds(tmp_path)["station"].photos) == ("a2.aion", 1)
     assert [p.name for p in tmp_path.iterdir()] == [SPEED_FILE]  # no temporary file left behind
+    path.unlink()
+    meter.flush(force=True)  # nothing new since the last write: not written again
+    assert not path.exists()
     path.write_text('{"cameras": {"station": {"model": 1}}}', encoding="utf-8")
     assert read_speeds(tmp_path) == {} and read_speeds(tmp_path / "nowhere") == {}
