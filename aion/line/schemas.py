@@ -125,6 +125,7 @@ class CameraSpeedPublic(BaseModel):
     per_hour: float
     measured_at: float
     host: str
+    cpu: str
 
 
 class PhotosPage(BaseModel):

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from aion.solutions.inspection.speed import timing_ms
+from aion.solutions.inspection.speed import cpu_name, timing_ms
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,7 @@ class CameraSpeed:
     ms_max: float
     measured_at: float  # Unix time of the newest photo timed
     host: str  # the PC's name
+    cpu: str = ""  # its processor
 
     @property
     def at(self) -> datetime:
@@ -75,6 +76,7 @@ class SpeedMeter:
         self.next_flush_ = 0.0
         self.dirty_ = False  # times added since the last write
         self.host_ = platform.node() or "?"
+        self.cpu_ = cpu_name()
 
     def add(self, camera: str, model: str, seconds: float, photos: int, at: float | None = None) -> None:
         """Time a batch of ``photos`` of ``camera`` scored by ``model`` in ``seconds``; a new model
@@ -93,8 +95,9 @@ class SpeedMeter:
         for camera, times in self.times_.items():
             median, p95, slowest = timing_ms(times)
             out[camera] = CameraSpeed(
-                camera, self.models_[camera], len(times), median, p95, slowest, self.last_[camera], self.host_
-            )
+                camera, self.models_[camera], len(times), median, p95, slowest, self.last_[camera],
+                self.host_, self.cpu_,
+            )  # fmt: skip
         return out
 
     def flush(self, force: bool = False) -> None:

@@ -27,6 +27,7 @@ from aion.line.store.sqlite import SqliteStore
 from aion.platform import datasets
 from aion.platform.models import DatasetItem
 from aion.settings import Settings
+from aion.solutions.inspection.speed import cpu_name
 from aion.web.app import create_app
 from tests.browser import BROWSER, chromium_page, log_in
 from tests.foundation.factories import World, make_world
@@ -173,6 +174,7 @@ def test_station_photos_are_shown_labelled_and_added_to_a_data_set(
     assert rest["next"] is None and rest["summary"]["false_rejects"] == 1 and rest["summary"]["photos"] == 5
     assert rest["summary"]["last_hour"] == 5 and rest["speed"]["per_hour"] == 1.0
     assert rest["speed"]["model"] == model_file.name and rest["speed"]["host"] == platform.node()
+    assert rest["speed"]["cpu"] == cpu_name()
     marked = {p["name"]: (p["ng"], p["label"]) for p in rest["photos"]}
     assert marked == {"scratch.png": (True, "ok"), "good_2.png": (False, "ng"), "good_1.png": (False, None)}
     ng_only = member.get(api, params={"camera": "station.image", "ng": "true"}).json()["photos"]
