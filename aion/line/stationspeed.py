@@ -28,8 +28,6 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from aion.solutions.inspection.speed import cpu_name, timing_ms
-
 log = logging.getLogger(__name__)
 
 #: The file a running line writes its station's speeds to, in the line's folder.
@@ -76,7 +74,7 @@ class SpeedMeter:
         self.next_flush_ = 0.0
         self.dirty_ = False  # times added since the last write
         self.host_ = platform.node() or "?"
-        self.cpu_ = cpu_name()
+        self.cpu_ = ""  # read on the first figures (the inspection package is imported late)
 
     def add(self, camera: str, model: str, seconds: float, photos: int, at: float | None = None) -> None:
         """Time a batch of ``photos`` of ``camera`` scored by ``model`` in ``seconds``; a new model
@@ -91,6 +89,9 @@ class SpeedMeter:
         self.dirty_ = True
 
     def speeds(self) -> dict[str, CameraSpeed]:
+        from aion.solutions.inspection.speed import cpu_name, timing_ms
+
+        self.cpu_ = self.cpu_ or cpu_name()
         out = {}
         for camera, times in self.times_.items():
             median, p95, slowest = timing_ms(times)
