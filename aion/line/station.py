@@ -40,7 +40,7 @@ from typing import Any, NamedTuple
 
 from aion.line.errors import LineConfigError
 from aion.line.scoring import file_stamp
-from aion.line.stationspeed import SPEED_FILE, SpeedMeter
+from aion.line.stationspeed import SPEED_FILE, SpeedMeter, deployed_label
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ class InspectionStation:
                     f"배포된 모델 파일 손상: {file} / The deployed model file is damaged: {file}"
                 )
             folder, heatmaps = self.sources[machine]
-            label = f"{entry.get('model') or file.name} v{entry.get('version', '?')}"
+            label = deployed_label(entry.get("model") or file.name, entry.get("version", "?"))
             model = load_model(file, self.threads)
             out[folder] = Camera(model, None, heatmaps, label=label)
         return out

@@ -36,6 +36,15 @@ SPEED_FILE = "station_speed.json"
 WINDOW = 200
 
 
+def deployed_label(model: str, version: object) -> str:
+    """How the station names a model deployed from the registry (its figures say which model).
+
+    >>> deployed_label("브래킷 외관 검사", 3)
+    '브래킷 외관 검사 v3'
+    """
+    return f"{model} v{version}"
+
+
 @dataclass(frozen=True)
 class CameraSpeed:
     """A camera's model timed on the line PC over its newest ``photos`` (at most :data:`WINDOW`)."""

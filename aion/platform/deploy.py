@@ -25,6 +25,7 @@ from aion.core.tenancy import NotFound, current_scope, get_scoped
 from aion.line.models import Line, Machine
 from aion.line.scoring import DEPLOYED
 from aion.line.service import line_dir
+from aion.line.stationspeed import CameraSpeed, deployed_label, read_speeds
 from aion.platform import modelregistry as reg
 from aion.platform.errors import PlatformError
 from aion.platform.models import Deployment, ModelVersion, RegisteredModel
@@ -47,6 +48,24 @@ def machines(session: Session, company_id: int) -> list[Machine]:
 def deployments(session: Session, model_id: int) -> list[Deployment]:
     stmt = select(Deployment).where(Deployment.model_id == model_id).order_by(Deployment.id)
     return list(session.scalars(stmt))
+
+
+def line_speeds(
+    session: Session, data_dir: Path, model: RegisteredModel, rows: list[Deployment]
+) -> dict[int, CameraSpeed]:
+    """For an inspection model's deployments: the speed its line's station measured for it on the
+    line PC (machine id -> figures), where the station has scored photos with this very version."""
+    if model.kind != "inspection":
+        return {}
+    out = {}
+    for d in rows:
+        machine, version = session.get(Machine, d.machine_id), session.get(ModelVersion, d.version_id)
+        if machine is None or version is None:
+            continue
+        speed = read_speeds(line_dir(data_dir, machine.line)).get(machine.name)
+        if speed is not None and speed.model == deployed_label(model.name, version.number):
+            out[d.machine_id] = speed
+    return out
 
 
 def _model_columns(store: BlobStore, version: ModelVersion) -> list[str]:

@@ -62,6 +62,8 @@ def _model_page(
     metric_names = [k for k in KEY_METRICS if k in present]  # all of them on the comparison page
     deployable = model.kind in dep.DEPLOYABLE_KINDS
     targets = dep.machines(session, model.company_id) if deployable else []
+    deployments = dep.deployments(session, model.id) if deployable else []
+    data_dir = Path(request.app.state.settings.data_dir)
     return render(
         request,
         "platform/model.html",
@@ -77,7 +79,8 @@ def _model_page(
         deployable=deployable,
         targets=targets,
         lines={m.line_id: session.get(Line, m.line_id) for m in targets},
-        deployments=dep.deployments(session, model.id) if deployable else [],
+        deployments=deployments,
+        speeds=dep.line_speeds(session, data_dir, model, deployments),
         machines_by_id={m.id: m for m in targets},
         can_deploy=can_deploy(user, model.company_id),
     )

@@ -323,7 +323,7 @@ def test_deploy_an_inspection_model_to_a_camera_station(engine: Engine, db_url: 
             dataset_version_id=None, job_id=None, params={}, metrics={},
         )  # fmt: skip
         reg.promote(s, model, version.id)
-        model_id, sha, key = model.id, version.sha256, line.key
+        model_id, sha, key, line_id = model.id, version.sha256, line.key, line.id
     app = create_app(Settings(env="test", data_dir=data, database_url=db_url, secret_key="s" * 48), engine)
     admin = client_for(app, world, "a_admin")
 
@@ -358,6 +358,7 @@ def test_deploy_an_inspection_model_to_a_camera_station(engine: Engine, db_url: 
             "station"
         ]
         assert (entry["kind"], entry["sha256"]) == ("inspection", sha)
+        assert "아직 측정 전" in admin.get(f"/models/{model_id}").text  # no photo scored by it yet
 
         time.sleep(1.1)  # the line looks at its deployments once a second
         photo("good.png", texture(rng), 1)
@@ -369,3 +370,10 @@ def test_deploy_an_inspection_model_to_a_camera_station(engine: Engine, db_url: 
         assert [a.tag for a in pipe.store.alarms()] == ["station.image"]
     finally:
         pipe.close()
+    # the model page says how fast this version inspects on the line PC (what the station timed)
+    page = admin.get(f"/models/{model_id}").text
+    speed = json.loads((data / "line" / key / "station_speed.json").read_text(encoding="utf-8"))
+    assert speed["cameras"]["station"]["model"] == "bracket v1" and speed["cameras"]["station"]["photos"] == 2
+    ms = round(speed["cameras"]["station"]["ms_median"])
+    assert f'href="/lines/{line_id}/photos?camera=station.image">중앙값 {ms} ms</a>' in page
+    assert "사진 2장" in page and "아직 측정 전" not in page
