@@ -198,11 +198,11 @@ class InspectionStation:
                     self._overlays(pred, camera.heatmaps)
             name = self.names_.get(folder, folder.name)
             self.speed.add(name, camera.label, time.perf_counter() - started, len(idx))
-        self.speed.flush()
         return scores
 
     def save_speed(self) -> None:
-        """Write the photos' timings for the web app when due (the pipeline calls it idle too)."""
+        """Write the photos' timings for the web app when due (the line's pipeline asks twice a
+        second; :meth:`close` writes the last)."""
         self.speed.flush()
 
     @staticmethod

@@ -68,6 +68,12 @@ class CameraSpeed:
         """Photos an hour the PC can score at the 95th percentile's pace (0 when not measured)."""
         return 3_600_000.0 / self.ms_p95 if self.ms_p95 > 0 else 0.0
 
+    def keeps_up(self, photos_an_hour: float) -> bool:
+        """Whether the PC inspects ``photos_an_hour`` with a fifth to spare (as ``aion inspect speed``)."""
+        from aion.solutions.inspection.speed import HEADROOM
+
+        return photos_an_hour <= HEADROOM * self.per_hour
+
 
 class SpeedMeter:
     """Per-photo times of each camera's model; :meth:`flush` writes them to ``path`` (``None``:
