@@ -44,10 +44,14 @@ def _inspection_datasets(session: SessionDep, company_id: int) -> list[Dataset]:
 @router.get("/lines/{line_id}/photos")
 def photos_page(
     request: Request, session: SessionDep, user: CurrentUser, line_id: int,
-    camera: str = "", ng: int = 0, before: str = "",
+    camera: str = "", ng: int = 0, before: str = "", compare: int = 0,
 ) -> Response:  # fmt: skip
-    """A camera's photos, newest first (``ng=1``: only NG ones), a page at a time."""
+    """A camera's photos, newest first (``ng=1``: only NG ones), a page at a time; ``compare``: a
+    registered inspection model version scored on the photos people judged, beside the station."""
+    from aion.inspectionweb.errors import InspectionWebError
+    from aion.line import compare as comparing
     from aion.platform import policy as platform_policy
+    from aion.platform.web import runtime
 
     line = service.get_line(session, line_id)
     folder = service.line_dir(_data_dir(request), line)
@@ -65,6 +69,12 @@ def photos_page(
             error = pick_language(str(e), request.state.lang)
     page = view.photos if view else []
     pending = verdicts.pending(session, line)
+    comparison: comparing.Comparison | None = None
+    if cam is not None and compare and not error:
+        try:
+            comparison = comparing.compare(session, runtime(request).storage.store, line, cam, compare)
+        except InspectionWebError as e:  # the version's file cannot be opened
+            error = e.localized(request.state.lang)
     here = f"/lines/{line.id}/photos?" + urlencode(
         {
             "camera": cam.tag if cam else "",
@@ -90,6 +100,10 @@ def photos_page(
         day=view.summary if view else None,
         speed=view.speed if view else None,
         has_model=cam is not None and photos.has_model(cam, folder),
+        candidates=comparing.candidates(session, line.company_id) if cam is not None else [],
+        labelled=comparing.labelled(session, line, cam.tag) if cam is not None else 0,
+        comparison=comparison,
+        compared=compare,
     )
 
 

@@ -17,6 +17,8 @@ from sqlalchemy import Engine, select
 
 from aion.core.audit import AuditLog
 from aion.core.db import system_session
+from aion.line import compare as comparing
+from aion.line import photos
 from aion.line import service as lines
 from aion.line.config import load_line, parse_line
 from aion.line.model import Reading, Scored
@@ -25,7 +27,9 @@ from aion.line.runtime import build_pipeline
 from aion.line.stationspeed import SPEED_FILE
 from aion.line.store.sqlite import SqliteStore
 from aion.platform import datasets
+from aion.platform import modelregistry as reg
 from aion.platform.models import DatasetItem
+from aion.platform.runtime import PlatformStorage
 from aion.settings import Settings
 from aion.solutions.inspection.speed import cpu_name
 from aion.web.app import create_app
@@ -67,6 +71,32 @@ def inspect_photos(
         return pipe.image_scorer
     finally:
         pipe.close()
+
+
+def register_candidates(engine: Engine, world: World, data: Path, model_file: Path, tmp_path: Path) -> dict[str, int]:  # fmt: skip
+    """Inspection model versions in the registry: company A's ``bracket`` v1 (the station's own
+    model) and v2 (the same, with a threshold nothing reaches), and company B's."""
+    from aion.solutions.inspection import InspectionModel
+
+    lenient = tmp_path / "lenient.aion"
+    with InspectionModel.load(model_file) as m:
+        m.with_threshold(1e6).save(lenient)
+    store = PlatformStorage.at(data, storage_url="").store
+    out = {}
+    with system_session(engine, actor="tests") as s:
+        for name, company, file, model in [
+            ("same", world.company_a, model_file, "bracket"),
+            ("lenient", world.company_a, lenient, "bracket"),
+            ("theirs", world.company_b, model_file, "theirs"),
+        ]:
+            row = reg.get_or_create_model(s, company, model, "inspection")
+            version = reg.register_version(
+                s, store, row, file, dataset_version_id=None, job_id=None, params={}, metrics={}
+            )
+            if name == "same":
+                reg.promote(s, row, version.id)  # the station's model is the production version
+            out[name] = version.id
+    return out
 
 
 def test_station_photos_are_shown_labelled_and_added_to_a_data_set(
@@ -195,6 +225,36 @@ def test_station_photos_are_shown_labelled_and_added_to_a_data_set(
     assert other.post(f"{api}/label", json=verdict).status_code == 404
     assert member.get(api, params={"camera": "nope.image"}).status_code == 404
 
+    # would another model have judged these photos better? People's verdicts are the truth: the
+    # station called the scratch NG (people: OK) and good_2 OK (people: NG); the torn photo cannot
+    # be scored. The same model agrees with the station; one that passes everything fixes the scratch.
+    versions = register_candidates(engine, world, data, model_file, tmp_path)
+    with system_session(engine) as s:
+        line = s.get(Line, line_id)
+        assert line is not None
+        cam = photos.camera_of(line, data / "line" / key, "station.image")
+        blobs = PlatformStorage.at(data, storage_url="").store
+        same = comparing.compare(s, blobs, line, cam, versions["same"])
+        lenient = comparing.compare(s, blobs, line, cam, versions["lenient"])
+    assert (same.station, same.candidate, same.changed, same.missing) == (
+        comparing.Errors(2, 1, 1),
+        comparing.Errors(2, 1, 1),
+        [],
+        1,
+    )
+    assert lenient.model == "bracket v2" and lenient.candidate == comparing.Errors(2, 0, 1)
+    assert [(c.name, c.label) for c in lenient.changed] == [("scratch.png", "ok")]
+    shown = member.get(base, params={"camera": "station.image", "compare": versions["lenient"]}).text
+    assert "사람이 판정한 사진 3장으로 모델 비교" in shown and 'id="comparison"' in shown
+    assert (
+        "bracket v2이(가) 스테이션과 다르게 판정한 사진: 1" in shown and f"key={keys['scratch.png']}" in shown
+    )
+    assert "비교하지 못한 사진(디스크에 없거나, 바뀌었거나, 읽을 수 없음): 1" in shown
+    assert "<td>1 (50.0%)</td>" in shown  # each model right on one of the two
+    assert ">bracket v1 (운영)</option>" in shown and "selected>bracket v2</option>" in shown
+    theirs = {"camera": "station.image", "compare": versions["theirs"]}
+    assert member.get(base, params=theirs).status_code == 404  # another company's model
+
     # a sensor data set cannot take photos; the inspection set gets a new version with both
     send = {"csrf_token": member.cookies["aion_csrf"], "dataset_id": sensors_id}
     r = member.post(f"{base}/dataset", data=send, follow_redirects=False)
@@ -266,6 +326,7 @@ def test_from_an_ng_alarm_to_its_photo_and_a_verdict_in_a_browser(
     rng = np.random.default_rng(2)
     shots = {"good.png": texture(rng), "spot.png": add_defect(texture(rng), rng, "spot")[0]}
     inspect_photos(runtime_yaml, data, camera, shots, time.time() - 50)
+    versions = register_candidates(engine, world, data, model_file, tmp_path)
     with chromium_page("ko-KR") as page:
         log_in(page, base, world.emails["a_member"])
         page.goto(f"{base}/lines/{line_id}/live")
@@ -284,4 +345,11 @@ def test_from_an_ng_alarm_to_its_photo_and_a_verdict_in_a_browser(
         shot.get_by_role("button", name="양품 (OK)").click()
         expect(page.locator("li.shot")).to_contain_text("양품으로 표시됨")
         expect(page.get_by_role("heading", name="데이터셋에 아직 넣지 않은 판정 사진: 1")).to_be_visible()
+        # would the lenient version have got it right? (it passes every part: it fixes the false reject)
+        page.reload()
+        page.locator("#compare-version").select_option(str(versions["lenient"]))
+        page.get_by_role("button", name="비교", exact=True).click()
+        expect(page.locator("#comparison")).to_contain_text("bracket v2")
+        expect(page.locator("#changed li")).to_have_count(1)
+        expect(page.locator("#changed")).to_contain_text("spot.png")
         page.screenshot(path=str(tmp_path / "photos.png"), full_page=True)
