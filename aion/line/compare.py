@@ -27,7 +27,7 @@ from aion.platform.models import ModelAlias, ModelVersion, RegisteredModel
 from aion.platform.storage.blobstore import BlobStore
 
 #: The newest labelled photos a comparison scores (a request's worth of work).
-MAX_PHOTOS = 400
+MAX_PHOTOS = 200
 
 
 @dataclass(frozen=True)
