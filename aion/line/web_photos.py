@@ -70,7 +70,7 @@ def photos_page(
     page = view.photos if view else []
     pending = verdicts.pending(session, line)
     comparison: comparing.Comparison | None = None
-    if cam is not None and compare and not error:
+    if cam is not None and compare:  # needs the verdicts and the files, not the store
         try:
             comparison = comparing.compare(session, runtime(request).storage.store, line, cam, compare)
         except InspectionWebError as e:  # the version's file cannot be opened
