@@ -16,6 +16,7 @@ from aion.line import photos, policy, service, verdicts
 from aion.line.errors import Backpressure, LineConfigError, LineError, StoreUnavailable
 from aion.line.schemas import (
     CameraSpeedPublic,
+    ComparisonPublic,
     LinePublic,
     LiveSnapshot,
     PhotoLabelIn,
@@ -142,6 +143,26 @@ def station_photos(
         summary=StationSummaryPublic.model_validate(view.summary, from_attributes=True),
         speed=CameraSpeedPublic.model_validate(view.speed, from_attributes=True) if view.speed else None,
     )
+
+
+@router.get("/{line_id}/photos/compare", response_model=ComparisonPublic)
+def station_compare(
+    request: Request, session: SessionDep, user: CurrentUser, line_id: int, version: int, camera: str = ""
+) -> Any:
+    """A registered inspection model version (``version``: its id) scored on the camera's photos
+    people judged, beside the station's calls on them (the newest 200; people's verdicts as truth)."""
+    from aion.inspectionweb.errors import InspectionWebError
+    from aion.line import compare as comparing
+    from aion.platform.web import runtime
+
+    line = service.get_line(session, line_id)
+    cam = photos.camera_of(line, service.line_dir(_dir(request), line), camera)
+    try:
+        result = comparing.compare(session, runtime(request).storage.store, line, cam, version)
+    except InspectionWebError as e:
+        lang = getattr(request.state, "lang", "ko")
+        return JSONResponse({"detail": e.localized(lang)}, 400)
+    return ComparisonPublic.model_validate(result, from_attributes=True)
 
 
 @router.post("/{line_id}/photos/label")

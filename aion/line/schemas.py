@@ -138,6 +138,31 @@ class PhotosPage(BaseModel):
     speed: CameraSpeedPublic | None = None
 
 
+class ErrorsPublic(BaseModel):
+    judged: int
+    right: int
+    false_rejects: int
+    escapes: int
+
+
+class ChangedPublic(BaseModel):
+    key: str
+    name: str
+    label: str
+    station_score: float
+    model_score: float
+
+
+class ComparisonPublic(BaseModel):
+    """A model version against the station on the photos people judged (their verdicts as truth)."""
+
+    model: str
+    station: ErrorsPublic
+    candidate: ErrorsPublic
+    changed: list[ChangedPublic]
+    missing: int
+
+
 class PhotoLabelIn(BaseModel):
     camera: str
     key: str

@@ -254,6 +254,13 @@ def test_station_photos_are_shown_labelled_and_added_to_a_data_set(
     assert ">bracket v1 (운영)</option>" in shown and "selected>bracket v2</option>" in shown
     theirs = {"camera": "station.image", "compare": versions["theirs"]}
     assert member.get(base, params=theirs).status_code == 404  # another company's model
+    r = member.get(f"{api}/compare", params={"camera": "station.image", "version": versions["lenient"]})
+    assert r.status_code == 200 and r.json()["candidate"] == {
+        "judged": 2, "right": 1, "false_rejects": 0, "escapes": 1
+    }  # fmt: skip
+    assert [c["name"] for c in r.json()["changed"]] == ["scratch.png"] and r.json()["missing"] == 1
+    assert member.get(f"{api}/compare", params={"version": versions["theirs"]}).status_code == 404
+    assert other.get(f"{api}/compare", params={"version": versions["lenient"]}).status_code == 404
 
     # a sensor data set cannot take photos; the inspection set gets a new version with both
     send = {"csrf_token": member.cookies["aion_csrf"], "dataset_id": sensors_id}
