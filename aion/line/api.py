@@ -147,10 +147,11 @@ def station_photos(
 
 @router.get("/{line_id}/photos/compare", response_model=ComparisonPublic)
 def station_compare(
-    request: Request, session: SessionDep, user: CurrentUser, line_id: int, version: int, camera: str = ""
+    request: Request, session: SessionDep, user: CurrentUser, line_id: int, version: int = 0, camera: str = ""
 ) -> Any:
     """A registered inspection model version (``version``: its id) scored on the camera's photos
-    people judged, beside the station's calls on them (the newest 200; people's verdicts as truth)."""
+    people judged, beside the station's calls on them (the newest 200; people's verdicts as truth).
+    Every parameter is optional to the router, so that another company's line answers 404 first."""
     from aion.inspectionweb.errors import InspectionWebError
     from aion.line import compare as comparing
     from aion.platform.web import runtime

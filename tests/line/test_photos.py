@@ -260,6 +260,7 @@ def test_station_photos_are_shown_labelled_and_added_to_a_data_set(
     }  # fmt: skip
     assert [c["name"] for c in r.json()["changed"]] == ["scratch.png"] and r.json()["missing"] == 1
     assert member.get(f"{api}/compare", params={"version": versions["theirs"]}).status_code == 404
+    assert member.get(f"{api}/compare").status_code == 404  # no version named: none found
     assert other.get(f"{api}/compare", params={"version": versions["lenient"]}).status_code == 404
 
     # a sensor data set cannot take photos; the inspection set gets a new version with both
