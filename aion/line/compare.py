@@ -60,6 +60,7 @@ class Changed(NamedTuple):
 @dataclass(frozen=True)
 class Comparison:
     model: str  # "name vN"
+    model_id: int  # its registered model (whose page promotes and deploys it)
     station: Errors
     candidate: Errors
     changed: list[Changed]
@@ -137,8 +138,9 @@ def compare(
             key = f"{lab.ts_us}-{lab.seq}"
             changed.append(Changed(key, Path(lab.ref).name, lab.label, lab.score, float(pred.score)))
     return Comparison(
-        deployed_label(model_row.name, version.number), _errors(station), _errors(candidate), changed, missing
-    )
+        deployed_label(model_row.name, version.number), model_row.id, _errors(station), _errors(candidate),
+        changed, missing,
+    )  # fmt: skip
 
 
 def labelled(session: Session, line: Line, tag: str) -> int:

@@ -157,6 +157,7 @@ class ComparisonPublic(BaseModel):
     """A model version against the station on the photos people judged (their verdicts as truth)."""
 
     model: str
+    model_id: int
     station: ErrorsPublic
     candidate: ErrorsPublic
     changed: list[ChangedPublic]

@@ -252,6 +252,7 @@ def test_station_photos_are_shown_labelled_and_added_to_a_data_set(
     assert "비교하지 못한 사진(디스크에 없거나, 바뀌었거나, 읽을 수 없음): 1" in shown
     assert "<td>1 (50.0%)</td>" in shown  # each model right on one of the two
     assert ">bracket v1 (운영)</option>" in shown and "selected>bracket v2</option>" in shown
+    assert f'<a href="/models/{lenient.model_id}" id="compare-model">' in shown  # to promote and deploy it
     theirs = {"camera": "station.image", "compare": versions["theirs"]}
     assert member.get(base, params=theirs).status_code == 404  # another company's model
     r = member.get(f"{api}/compare", params={"camera": "station.image", "version": versions["lenient"]})
@@ -259,6 +260,7 @@ def test_station_photos_are_shown_labelled_and_added_to_a_data_set(
         "judged": 2, "right": 1, "false_rejects": 0, "escapes": 1
     }  # fmt: skip
     assert [c["name"] for c in r.json()["changed"]] == ["scratch.png"] and r.json()["missing"] == 1
+    assert r.json()["model"] == "bracket v2" and r.json()["model_id"] == lenient.model_id
     assert member.get(f"{api}/compare", params={"version": versions["theirs"]}).status_code == 404
     assert member.get(f"{api}/compare").status_code == 404  # no version named: none found
     assert other.get(f"{api}/compare", params={"version": versions["lenient"]}).status_code == 404
