@@ -53,10 +53,14 @@ async def _body(request: Request, model: type[M]) -> M:
 
 
 def _answer(request: Request, e: Exception, status: int) -> JSONResponse:
-    """An error in the user's language; 503 says when to retry (a store that will come back)."""
+    """An error in the user's language (a platform error from its catalog, a line error from its
+    "Korean / English" text); 503 says when to retry (a store that will come back)."""
+    from aion.platform.errors import PlatformError
+
     lang = getattr(request.state, "lang", "ko")
+    detail = e.localized(lang) if isinstance(e, PlatformError) else pick_language(str(e), lang)
     headers = {"Retry-After": "5"} if status == 503 else None
-    return JSONResponse({"detail": pick_language(str(e), lang)}, status, headers=headers)
+    return JSONResponse({"detail": detail}, status, headers=headers)
 
 
 @router.get("")
@@ -128,11 +132,11 @@ def station_photos(
     """A camera's scored photos, newest first (``ng``: only NG ones; ``before``: the ``next`` of
     the previous page), with people's verdicts and the last 24 hours' summary."""
     line = service.get_line(session, line_id)
-    cam = photos.camera_of(line, service.line_dir(_dir(request), line), camera)
+    folder = service.line_dir(_dir(request), line)
+    cam = photos.camera_of(line, folder, camera)
     limit = max(1, min(int(limit), 500))
     try:
         with service.line_store(_dir(request), line) as store:
-            folder = service.line_dir(_dir(request), line)
             view = verdicts.camera_view(session, store, line, cam.tag, ng, before, limit, folder)
     except (StoreUnavailable, LineConfigError) as e:
         return _answer(request, e, 503)
@@ -160,9 +164,8 @@ def station_compare(
     cam = photos.camera_of(line, service.line_dir(_dir(request), line), camera)
     try:
         result = comparing.compare(session, runtime(request).storage.store, line, cam, version)
-    except InspectionWebError as e:
-        lang = getattr(request.state, "lang", "ko")
-        return JSONResponse({"detail": e.localized(lang)}, 400)
+    except InspectionWebError as e:  # the version's file cannot be opened
+        return _answer(request, e, 400)
     return ComparisonPublic.model_validate(result, from_attributes=True)
 
 

@@ -19,10 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aion.core.tenancy import NotFound
-from aion.line.model import Attached
 from aion.line.models import Line, PhotoLabel
-from aion.line.photos import StationCamera, ng_limit, photo_file
+from aion.line.photos import StationCamera, ng_limit, photo_key
 from aion.line.stationspeed import deployed_label
+from aion.line.verdicts import count_verdicts, labelled_file
 from aion.platform.models import ModelAlias, ModelVersion, RegisteredModel
 from aion.platform.storage.blobstore import BlobStore
 
@@ -89,11 +89,8 @@ def candidates(session: Session, company_id: int) -> list[Candidate]:
 
 def _errors(pairs: list[tuple[str, bool]]) -> Errors:
     """``(people's label, called NG)`` pairs -> :class:`Errors`."""
-    return Errors(
-        len(pairs),
-        sum(label == "ok" and ng for label, ng in pairs),
-        sum(label == "ng" and not ng for label, ng in pairs),
-    )
+    counts = count_verdicts(pairs)
+    return Errors(len(pairs), counts.false_rejects, counts.escapes)
 
 
 def compare(
@@ -119,7 +116,7 @@ def compare(
     missing = 0
     for lab in session.scalars(stmt):
         try:
-            path = photo_file(cam, Attached(lab.tag, lab.ts_us, lab.seq, lab.score, lab.score, lab.ref))
+            path = labelled_file(cam, lab)
         except NotFound:
             missing += 1
             continue
@@ -135,7 +132,7 @@ def compare(
         station.append((lab.label, station_ng))
         candidate.append((lab.label, model_ng))
         if station_ng != model_ng:
-            key = f"{lab.ts_us}-{lab.seq}"
+            key = photo_key(lab.ts_us, lab.seq)
             changed.append(Changed(key, Path(lab.ref).name, lab.label, lab.score, float(pred.score)))
     return Comparison(
         deployed_label(model_row.name, version.number), model_row.id, _errors(station), _errors(candidate),

@@ -62,7 +62,7 @@ class StationPhoto:
 
     @property
     def key(self) -> str:
-        return f"{self.ts_us}-{self.seq}"
+        return photo_key(self.ts_us, self.seq)
 
     @property
     def name(self) -> str:
@@ -156,6 +156,15 @@ def photos(
             )
         )  # fmt: skip
     return out
+
+
+def photo_key(ts_us: int, seq: int) -> str:
+    """A photo's key in pages and links (what :func:`parse_key` reads back).
+
+    >>> parse_key(photo_key(1700000000000000, 7))
+    (1700000000000000, 7)
+    """
+    return f"{ts_us}-{seq}"
 
 
 def parse_key(key: str) -> tuple[int, int]:

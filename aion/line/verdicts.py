@@ -22,7 +22,17 @@ from aion.core.tenancy import NotFound
 from aion.line.errors import LineError
 from aion.line.model import Attached
 from aion.line.models import Line, PhotoLabel
-from aion.line.photos import PAGE, StationPhoto, cameras, ng_limit, parse_key, photo_file, photos, stored
+from aion.line.photos import (
+    PAGE,
+    StationCamera,
+    StationPhoto,
+    cameras,
+    ng_limit,
+    parse_key,
+    photo_file,
+    photos,
+    stored,
+)
 from aion.line.stationspeed import CameraSpeed, read_speeds
 from aion.line.store import TimeSeriesStore
 
@@ -71,6 +81,35 @@ def pending(session: Session, line: Line) -> list[PhotoLabel]:
     return list(session.scalars(stmt.order_by(PhotoLabel.id)))
 
 
+class VerdictCounts(NamedTuple):
+    """The station's calls against people's verdicts (the truth)."""
+
+    confirmed_ng: int  # called NG, people said NG
+    false_rejects: int  # called NG, people said OK
+    escapes: int  # called OK, people said NG
+    confirmed_ok: int  # called OK, people said OK
+
+
+def count_verdicts(pairs: list[tuple[str, bool]]) -> VerdictCounts:
+    """``(people's label, called NG)`` pairs -> :class:`VerdictCounts`.
+
+    >>> count_verdicts([("ok", True), ("ng", False), ("ng", True), ("ok", False), ("ok", False)])
+    VerdictCounts(confirmed_ng=1, false_rejects=1, escapes=1, confirmed_ok=2)
+    """
+    return VerdictCounts(
+        sum(label == "ng" and ng for label, ng in pairs),
+        sum(label == "ok" and ng for label, ng in pairs),
+        sum(label == "ng" and not ng for label, ng in pairs),
+        sum(label == "ok" and not ng for label, ng in pairs),
+    )
+
+
+def labelled_file(cam: StationCamera, lab: PhotoLabel) -> Path:
+    """The file of a photo people judged, while it is still the one the station scored
+    (:func:`~aion.line.photos.photo_file`); :class:`NotFound` otherwise."""
+    return photo_file(cam, Attached(lab.tag, lab.ts_us, lab.seq, lab.score, lab.score, lab.ref))
+
+
 @dataclass(frozen=True)
 class StationSummary:
     """How a camera's station did over a window: photos taken (stored; those taken while no model
@@ -108,15 +147,12 @@ def summary(
     stmt = select(PhotoLabel.label, PhotoLabel.score).where(
         PhotoLabel.line_id == line.id, PhotoLabel.tag == tag, PhotoLabel.ts_us >= round(start * 1e6)
     )
-    pairs = [(label, score >= limit) for label, score in session.execute(stmt)]
+    counts = count_verdicts([(label, score >= limit) for label, score in session.execute(stmt)])
     return StationSummary(
         hours,
         shots,
         called_ng,
-        confirmed_ng=sum(lab == "ng" and ng for lab, ng in pairs),
-        false_rejects=sum(lab == "ok" and ng for lab, ng in pairs),
-        escapes=sum(lab == "ng" and not ng for lab, ng in pairs),
-        confirmed_ok=sum(lab == "ok" and not ng for lab, ng in pairs),
+        **counts._asdict(),
         last_hour=store.tally(tag, max(start, end - 3600), end + 1e-3, limit)[0],
     )
 
@@ -177,7 +213,7 @@ def to_dataset(
         try:
             if cam is None:
                 raise NotFound("camera", lab.tag)
-            path = photo_file(cam, Attached(lab.tag, lab.ts_us, lab.seq, lab.score, lab.score, lab.ref))
+            path = labelled_file(cam, lab)
         except NotFound:
             missing.append(Path(lab.ref).name)
             continue

@@ -70,6 +70,7 @@ def photos_page(
     page = view.photos if view else []
     pending = verdicts.pending(session, line)
     comparison: comparing.Comparison | None = None
+    judged = comparing.labelled(session, line, cam.tag) if cam is not None else 0  # the versions only then
     if cam is not None and compare:  # needs the verdicts and the files, not the store
         try:
             comparison = comparing.compare(session, runtime(request).storage.store, line, cam, compare)
@@ -100,8 +101,8 @@ def photos_page(
         day=view.summary if view else None,
         speed=view.speed if view else None,
         has_model=cam is not None and photos.has_model(cam, folder),
-        candidates=comparing.candidates(session, line.company_id) if cam is not None else [],
-        labelled=comparing.labelled(session, line, cam.tag) if cam is not None else 0,
+        candidates=comparing.candidates(session, line.company_id) if judged else [],
+        labelled=judged,
         comparison=comparison,
         compared=compare,
     )

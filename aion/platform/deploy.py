@@ -57,12 +57,14 @@ def line_speeds(
     line PC (machine id -> figures), where the station has scored photos with this very version."""
     if model.kind != "inspection":
         return {}
-    out = {}
+    out, by_line = {}, {}  # each line's figures read once
     for d in rows:
         machine, version = session.get(Machine, d.machine_id), session.get(ModelVersion, d.version_id)
         if machine is None or version is None:
             continue
-        speed = read_speeds(line_dir(data_dir, machine.line)).get(machine.name)
+        if machine.line_id not in by_line:
+            by_line[machine.line_id] = read_speeds(line_dir(data_dir, machine.line))
+        speed = by_line[machine.line_id].get(machine.name)
         if speed is not None and speed.model == deployed_label(model.name, version.number):
             out[d.machine_id] = speed
     return out
