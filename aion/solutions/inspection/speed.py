@@ -19,7 +19,7 @@ import platform
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -82,20 +82,8 @@ class SpeedReport:
         return self.ms_p95 <= HEADROOM * every_s * 1000.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "photos": self.photos,
-            "batch": self.batch,
-            "synthetic": self.synthetic,
-            "warmup_ms": self.warmup_ms,
-            "ms_median": self.ms_median,
-            "ms_p95": self.ms_p95,
-            "ms_max": self.ms_max,
-            "per_hour": round(self.per_hour, 1),
-            "threads": self.threads,
-            "host": self.host,
-            "cpu": self.cpu,
-            "skipped": [s.to_dict() for s in self.skipped],
-        }
+        """Every field (skipped images as ``{name, reason}``) and ``per_hour``."""
+        return {**asdict(self), "per_hour": round(self.per_hour, 1)}
 
 
 def synthetic_photos(folder: Path, n: int = 8, seed: int = 0) -> list[Path]:
