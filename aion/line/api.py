@@ -23,6 +23,7 @@ from aion.line.schemas import (
     PhotoPublic,
     PhotosPage,
     StationSummaryPublic,
+    TrialPublic,
 )
 from aion.web.deps import CurrentUser, SessionDep, verify_csrf
 from aion.web.forms import pick_language
@@ -167,6 +168,24 @@ def station_compare(
     except InspectionWebError as e:  # the version's file cannot be opened
         return _answer(request, e, 400)
     return ComparisonPublic.model_validate(result, from_attributes=True)
+
+
+@router.get("/{line_id}/photos/trial", response_model=TrialPublic)
+def station_trial(
+    request: Request, session: SessionDep, user: CurrentUser, line_id: int, camera: str = ""
+) -> Any:
+    """The camera's model version on trial (404 when none): where it would have judged otherwise
+    than the station, how people's verdicts rate both, and its speed on the line PC."""
+    from aion.core.tenancy import NotFound
+    from aion.line import trial as trials
+
+    line = service.get_line(session, line_id)
+    folder = service.line_dir(_dir(request), line)
+    cam = photos.camera_of(line, folder, camera)
+    view = trials.view(session, line, folder, cam.tag)
+    if view is None:
+        raise NotFound("ModelTrial", cam.tag)
+    return TrialPublic.model_validate(view, from_attributes=True)
 
 
 @router.post("/{line_id}/photos/label")

@@ -38,6 +38,12 @@ class Errors:
     false_rejects: int  # called NG, people said OK
     escapes: int  # called OK, people said NG
 
+    @classmethod
+    def of(cls, pairs: list[tuple[str, bool]]) -> Errors:
+        """``(people's label, called NG)`` pairs -> their errors."""
+        counts = count_verdicts(pairs)
+        return cls(len(pairs), counts.false_rejects, counts.escapes)
+
     @property
     def right(self) -> int:
         return self.judged - self.false_rejects - self.escapes
@@ -87,12 +93,6 @@ def candidates(session: Session, company_id: int) -> list[Candidate]:
     return [Candidate(m, v, prod == v.id) for m, v, prod in session.execute(stmt)]
 
 
-def _errors(pairs: list[tuple[str, bool]]) -> Errors:
-    """``(people's label, called NG)`` pairs -> :class:`Errors`."""
-    counts = count_verdicts(pairs)
-    return Errors(len(pairs), counts.false_rejects, counts.escapes)
-
-
 def compare(
     session: Session, blobs: BlobStore, line: Line, cam: StationCamera, version_id: int
 ) -> Comparison:
@@ -135,7 +135,7 @@ def compare(
             key = photo_key(lab.ts_us, lab.seq)
             changed.append(Changed(key, Path(lab.ref).name, lab.label, lab.score, float(pred.score)))
     return Comparison(
-        deployed_label(model_row.name, version.number), model_row.id, _errors(station), _errors(candidate),
+        deployed_label(model_row.name, version.number), model_row.id, Errors.of(station), Errors.of(candidate),
         changed, missing,
     )  # fmt: skip
 

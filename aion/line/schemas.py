@@ -164,6 +164,34 @@ class ComparisonPublic(BaseModel):
     missing: int
 
 
+class DisagreementPublic(BaseModel):
+    name: str
+    ts_us: int
+    station: float
+    trial: float
+    label: str | None
+
+
+class TrialPublic(BaseModel):
+    """The camera's model version on trial: its calls beside the station's on the same photos,
+    both against people's verdicts, and its speed on the line PC."""
+
+    model: str
+    model_id: int
+    version_id: int
+    started_by: str
+    scored: int
+    agree: int
+    only_trial_ng: int
+    only_station_ng: int
+    busy: int
+    unreadable: int
+    station: ErrorsPublic
+    trial: ErrorsPublic
+    disagreements: list[DisagreementPublic]
+    speed: CameraSpeedPublic | None
+
+
 class PhotoLabelIn(BaseModel):
     camera: str
     key: str

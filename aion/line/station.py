@@ -41,6 +41,7 @@ from typing import Any, NamedTuple
 from aion.line.errors import LineConfigError
 from aion.line.scoring import file_stamp
 from aion.line.stationspeed import SPEED_FILE, SpeedMeter, deployed_label
+from aion.line.trialrun import TrialModel, TrialRunner
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,7 @@ class InspectionStation:
         self.next_check_ = 0.0
         self.names_ = {folder: machine for machine, (folder, _) in self.sources.items()}
         self.speed = SpeedMeter(line_folder / SPEED_FILE if line_folder is not None else None)
+        self.trial = TrialRunner(line_folder) if line_folder is not None else None  # models on trial
 
     @property
     def cameras(self) -> dict[Path, Camera]:
@@ -123,8 +125,10 @@ class InspectionStation:
         stamp = deployed_stamp(self.line_folder)
         if stamp == self.stamp_:
             return
+        path = self.line_folder / DEPLOYED
         try:
-            deployed = self._load_deployed(self.line_folder / DEPLOYED) if stamp is not None else {}
+            doc = json.loads(path.read_text(encoding="utf-8")) if stamp is not None else {}
+            deployed = self._load_deployed(path, doc)
         except Exception:  # a bad deployment must not stop the line: keep what we have
             log.exception("deployed inspection models of %s could not be loaded", self.line_folder)
             return
@@ -133,6 +137,40 @@ class InspectionStation:
         for camera in old.values():
             camera.model.close()
         log.info("line cameras with a deployed model: %s", sorted(str(f) for f in deployed))
+        self._load_trials(path, doc)
+
+    def _open(self, path: Path, entry: dict[str, Any]) -> tuple[Any, str]:
+        """A ``deployed.json`` entry's model, its file checked against its hash, and its label."""
+        from aion.platform.storage.blobstore import hash_file
+
+        file = path.parent / Path(str(entry["file"])).name
+        if hash_file(file) != entry.get("sha256"):
+            raise LineConfigError(
+                f"배포된 모델 파일 손상: {file} / The deployed model file is damaged: {file}"
+            )
+        label = deployed_label(entry.get("model") or file.name, entry.get("version", "?"))
+        return load_model(file, self.threads), label
+
+    def _load_trials(self, path: Path, doc: dict[str, Any]) -> None:
+        """The models on trial beside the cameras' own; one that cannot load is logged and left out
+        (a trial never stops the line)."""
+        if self.trial is None:
+            return
+        trials: dict[Path, TrialModel] = {}
+        for machine, entry in (doc.get("trials") or {}).items():
+            if machine not in self.sources:
+                continue
+            try:
+                model, label = self._open(path, entry)
+            except Exception:
+                log.exception("inspection trial of %s could not be loaded", machine)
+                continue
+            trials[self.sources[machine][0]] = TrialModel(
+                model, machine, label, int(entry.get("version_id", 0))
+            )
+        self.trial.set_models(trials)
+        if trials:
+            log.info("line cameras with a model on trial: %s", sorted(t.machine for t in trials.values()))
 
     def _refresh_fixed(self) -> None:
         for folder, cam in list(self.fixed.items()):
@@ -153,22 +191,13 @@ class InspectionStation:
             cam.model.close()
             log.info("inspection model %s reloaded for %s", cam.file, folder)
 
-    def _load_deployed(self, path: Path) -> dict[Path, Camera]:
-        from aion.platform.storage.blobstore import hash_file
-
-        doc = json.loads(path.read_text(encoding="utf-8"))
+    def _load_deployed(self, path: Path, doc: dict[str, Any]) -> dict[Path, Camera]:
         out: dict[Path, Camera] = {}
         for machine, entry in (doc.get("machines") or {}).items():
             if entry.get("kind") != "inspection" or machine not in self.sources:
                 continue
-            file = path.parent / Path(str(entry["file"])).name
-            if hash_file(file) != entry.get("sha256"):
-                raise LineConfigError(
-                    f"배포된 모델 파일 손상: {file} / The deployed model file is damaged: {file}"
-                )
             folder, heatmaps = self.sources[machine]
-            label = deployed_label(entry.get("model") or file.name, entry.get("version", "?"))
-            model = load_model(file, self.threads)
+            model, label = self._open(path, entry)
             out[folder] = Camera(model, None, heatmaps, label=label)
         return out
 
@@ -184,7 +213,9 @@ class InspectionStation:
             by_folder[Path(p).resolve().parent].append(i)
         for folder, idx in by_folder.items():
             camera = cameras.get(folder)
-            if camera is None:  # a camera without a model
+            if camera is None:  # a camera without a model (one on trial may still look)
+                if self.trial is not None:
+                    self.trial.offer(folder, [paths[i] for i in idx], [None] * len(idx))
                 continue
             started = time.perf_counter()
             batch = camera.model.predict_files([paths[i] for i in idx], threshold=camera.threshold)
@@ -198,6 +229,8 @@ class InspectionStation:
                     self._overlays(pred, camera.heatmaps)
             name = self.names_.get(folder, folder.name)
             self.speed.add(name, camera.label, time.perf_counter() - started, len(idx))
+            if self.trial is not None:
+                self.trial.offer(folder, [paths[i] for i in idx], [scores[i] for i in idx])
         return scores
 
     def save_speed(self) -> None:
@@ -220,7 +253,7 @@ class InspectionStation:
         user's to keep); returns how many files."""
         if self.line_folder is None:
             return 0
-        n = 0
+        n = self.trial.apply_retention(before) if self.trial is not None else 0
         for folder in {h for _, h in self.sources.values() if h is not None}:
             if not folder.is_relative_to(self.line_folder):
                 continue
@@ -234,6 +267,8 @@ class InspectionStation:
         return n
 
     def close(self) -> None:
+        if self.trial is not None:
+            self.trial.close()
         self.speed.flush(force=True)
         for camera in [*self.fixed.values(), *self.deployed_.values()]:
             camera.model.close()

@@ -136,10 +136,11 @@ class SpeedMeter:
             tmp.unlink(missing_ok=True)
 
 
-def read_speeds(line_folder: Path) -> dict[str, CameraSpeed]:
-    """The figures a running (or the last) station of the line wrote; empty when none or unreadable."""
+def read_speeds(line_folder: Path, file: str = SPEED_FILE) -> dict[str, CameraSpeed]:
+    """The figures a running (or the last) station of the line wrote (``file``: the models on
+    trial's, ``trialrun.TRIAL_SPEED_FILE``); empty when none or unreadable."""
     try:
-        doc = json.loads((line_folder / SPEED_FILE).read_text(encoding="utf-8"))
+        doc = json.loads((line_folder / file).read_text(encoding="utf-8"))
         return {c: CameraSpeed(**s) for c, s in doc["cameras"].items()}
     except (OSError, ValueError, KeyError, TypeError):
         return {}

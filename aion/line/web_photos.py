@@ -13,10 +13,11 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from aion.accounts.policy import require
-from aion.core.tenancy import NotFound
+from aion.core.tenancy import NotFound, get_scoped
 from aion.line import photos, policy, service, verdicts
 from aion.line.errors import LineError, StoreUnavailable
-from aion.platform.models import Dataset, DatasetKind
+from aion.line.models import Line, Machine
+from aion.platform.models import Dataset, DatasetKind, ModelVersion
 from aion.web.deps import CurrentUser, SessionDep, verify_csrf
 from aion.web.forms import pick_language, redirect
 from aion.web.templating import render
@@ -50,8 +51,10 @@ def photos_page(
     registered inspection model version scored on the photos people judged, beside the station."""
     from aion.inspectionweb.errors import InspectionWebError
     from aion.line import compare as comparing
+    from aion.line import trial as trials
     from aion.platform import policy as platform_policy
     from aion.platform.web import runtime
+    from aion.platform.web_models import can_deploy
 
     line = service.get_line(session, line_id)
     folder = service.line_dir(_data_dir(request), line)
@@ -105,6 +108,8 @@ def photos_page(
         labelled=judged,
         comparison=comparison,
         compared=compare,
+        trial=trials.view(session, line, folder, cam.tag) if cam is not None else None,
+        can_deploy=can_deploy(user, line.company_id),
     )
 
 
@@ -191,3 +196,64 @@ def send_to_dataset(
     except PlatformError as e:
         return render(request, "error.html", 400, status=400, message=e.localized(request.state.lang))
     return redirect(f"/datasets/{dataset.id}/versions/{version.id}", "created")
+
+
+def _machine(session: SessionDep, line_id: int, camera: str) -> tuple[Line, Machine]:
+    """The line (of the user's company) and the machine whose readings the camera's photos are."""
+    line = service.get_line(session, line_id)
+    name = camera.removesuffix(".image")
+    machine = next((m for m in line.machines if m.name == name), None)
+    if machine is None:
+        raise NotFound("Machine", name)
+    return line, machine
+
+
+async def _trial_action(request: Request, session: SessionDep, user: CurrentUser, line_id: int, action: str) -> Response:  # fmt: skip
+    """Start, end or adopt a camera's model on trial (company admins and staff, as deploying)."""
+    from starlette.concurrency import run_in_threadpool
+
+    from aion.platform import deploy as dep
+    from aion.platform import modelregistry as reg
+    from aion.platform.errors import PlatformError
+    from aion.platform.web import runtime
+    from aion.platform.web_models import can_deploy
+
+    form = await request.form()
+    camera = str(form.get("camera", ""))
+    line, machine = _machine(session, line_id, camera)
+    require(can_deploy(user, line.company_id))
+    store, data = runtime(request).storage.store, _data_dir(request)
+    try:
+        if action == "start":
+            version_id = str(form.get("version_id", ""))
+            if not version_id.isdigit():
+                raise NotFound("ModelVersion", version_id)
+            version = get_scoped(session, ModelVersion, int(version_id))
+            model = reg.get_model(session, version.model_id)
+            await run_in_threadpool(dep.start_trial, session, store, data, model, version, machine.id)
+        elif action == "end":
+            await run_in_threadpool(dep.end_trial, session, store, data, machine.id)
+        else:
+            await run_in_threadpool(dep.adopt_trial, session, store, data, machine.id)
+    except PlatformError as e:
+        return render(request, "error.html", 400, status=400, message=e.localized(request.state.lang))
+    url = f"/lines/{line.id}/photos?" + urlencode({"camera": camera})
+    return redirect(url, {"start": "trial-started", "end": "trial-ended", "adopt": "trial-adopted"}[action])
+
+
+@router.post("/lines/{line_id}/photos/trial")
+async def start_trial(request: Request, session: SessionDep, user: CurrentUser, line_id: int) -> Response:
+    """Put a registered inspection model version on trial beside the camera's model."""
+    return await _trial_action(request, session, user, line_id, "start")
+
+
+@router.post("/lines/{line_id}/photos/trial/end")
+async def end_trial(request: Request, session: SessionDep, user: CurrentUser, line_id: int) -> Response:
+    """Stop the camera's trial; the station's records of it stay."""
+    return await _trial_action(request, session, user, line_id, "end")
+
+
+@router.post("/lines/{line_id}/photos/trial/adopt")
+async def adopt_trial(request: Request, session: SessionDep, user: CurrentUser, line_id: int) -> Response:
+    """Promote the version on trial to production and deploy it to the machine; the trial ends."""
+    return await _trial_action(request, session, user, line_id, "adopt")

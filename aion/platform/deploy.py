@@ -28,7 +28,7 @@ from aion.line.service import line_dir
 from aion.line.stationspeed import CameraSpeed, deployed_label, read_speeds
 from aion.platform import modelregistry as reg
 from aion.platform.errors import PlatformError
-from aion.platform.models import Deployment, ModelVersion, RegisteredModel
+from aion.platform.models import Deployment, ModelTrial, ModelVersion, RegisteredModel
 from aion.platform.storage.blobstore import BlobStore
 
 DEPLOYABLE_KINDS = ("process", "inspection")
@@ -135,6 +135,9 @@ def deploy(
         session.add(row)
     row.model_id, row.version_id = model.id, version.id
     row.deployed_by = current_scope(session).actor
+    trial = _trial_row(session, machine.id)
+    if trial is not None and trial.version_id == version.id:  # the version on trial is now the machine's
+        session.delete(trial)
     session.flush()
     _audit(session, "model_deploy", machine, model, version.number, before=before)
     _write_line_models(session, store, line_dir(data_dir, line), line)
@@ -159,6 +162,78 @@ def undeploy(
     _write_line_models(session, store, line_dir(data_dir, line), line)
 
 
+def trials(session: Session, model_id: int) -> list[ModelTrial]:
+    """The model's versions on trial, machine by machine."""
+    stmt = select(ModelTrial).where(ModelTrial.model_id == model_id).order_by(ModelTrial.id)
+    return list(session.scalars(stmt))
+
+
+def _trial_row(session: Session, machine_id: int) -> ModelTrial | None:
+    return session.scalars(select(ModelTrial).where(ModelTrial.machine_id == machine_id)).one_or_none()
+
+
+def start_trial(
+    session: Session,
+    store: BlobStore,
+    data_dir: Path,
+    model: RegisteredModel,
+    version: ModelVersion,
+    machine_id: int,
+) -> ModelTrial:
+    """Put any version of an inspection model on trial beside the machine's model (audited): the
+    line's station scores the camera's photos with it too and acts on none of its calls. A trial
+    already on the machine is replaced."""
+    machine = get_scoped(session, Machine, machine_id)
+    if machine.company_id != model.company_id:
+        raise NotFound("Machine", machine_id)
+    if model.kind != "inspection":
+        raise PlatformError("Only inspection models can be tried beside a camera's model.")
+    if version.model_id != model.id:
+        raise NotFound("ModelVersion", version.id)
+    _check_camera(machine)
+    row = _trial_row(session, machine.id)
+    if row is None:
+        row = ModelTrial(company_id=model.company_id, line_id=machine.line_id, machine_id=machine.id)
+        session.add(row)
+    row.model_id, row.version_id = model.id, version.id
+    row.started_by = current_scope(session).actor
+    session.flush()
+    _audit(session, "model_trial_start", machine, model, version.number)
+    _write_line_models(session, store, line_dir(data_dir, machine.line), machine.line)
+    return row
+
+
+def end_trial(session: Session, store: BlobStore, data_dir: Path, machine_id: int) -> None:
+    """Stop the machine's trial (audited); the station's records of it stay on the line PC."""
+    machine = get_scoped(session, Machine, machine_id)
+    row = _trial_row(session, machine.id)
+    if row is None:
+        raise NotFound("ModelTrial", machine_id)
+    model = session.get(RegisteredModel, row.model_id)
+    version = session.get(ModelVersion, row.version_id)
+    session.delete(row)
+    session.flush()
+    if model is not None:
+        _audit(session, "model_trial_end", machine, model, version.number if version else None)
+    _write_line_models(session, store, line_dir(data_dir, machine.line), machine.line)
+
+
+def adopt_trial(session: Session, store: BlobStore, data_dir: Path, machine_id: int) -> Deployment:
+    """The version on trial becomes the model's production version and the machine's model
+    (promoted and deployed, both audited); the trial ends."""
+    machine = get_scoped(session, Machine, machine_id)
+    row = _trial_row(session, machine.id)
+    if row is None:
+        raise NotFound("ModelTrial", machine_id)
+    model = session.get(RegisteredModel, row.model_id)
+    version = session.get(ModelVersion, row.version_id)
+    if model is None or version is None:
+        raise NotFound("ModelVersion", row.version_id)
+    if reg.aliases(session, model.id).get("production") != version.id:
+        reg.promote(session, model, version.id)
+    return deploy(session, store, data_dir, model, version, machine.id)
+
+
 def _audit(
     session: Session, action: str, machine: Machine, model: RegisteredModel, version: int | None, **extra: Any
 ) -> None:
@@ -172,6 +247,7 @@ def _write_line_models(session: Session, store: BlobStore, folder: Path, line: L
     """The line's model files and ``deployed.json`` from its deployment rows (atomic replace)."""
     models = folder / DEPLOYED.parent
     entries: dict[str, Any] = {}
+    trial_entries: dict[str, Any] = {}
     for d in session.scalars(select(Deployment).where(Deployment.line_id == line.id)):
         version = session.get(ModelVersion, d.version_id)
         machine = session.get(Machine, d.machine_id)
@@ -189,11 +265,31 @@ def _write_line_models(session: Session, store: BlobStore, folder: Path, line: L
             "version": version.number,
             "deployed_by": d.deployed_by,
         }
+    for t in session.scalars(select(ModelTrial).where(ModelTrial.line_id == line.id)):
+        version = session.get(ModelVersion, t.version_id)
+        machine = session.get(Machine, t.machine_id)
+        model = session.get(RegisteredModel, t.model_id)
+        if version is None or machine is None or model is None:
+            continue
+        name = f"{version.sha256}.aion"
+        if not (models / name).exists():
+            store.fetch(version.sha256, models / name)
+        trial_entries[machine.name] = {
+            "kind": "inspection",
+            "file": name,
+            "sha256": version.sha256,
+            "model": model.name,
+            "version": version.number,
+            "version_id": version.id,
+            "started_by": t.started_by,
+            "started_at": t.updated_at.timestamp(),
+        }
     models.mkdir(parents=True, exist_ok=True)
     tmp = models / f".deployed-{uuid.uuid4().hex}.json"
-    tmp.write_text(json.dumps({"line": line.key, "machines": entries}, ensure_ascii=False), encoding="utf-8")
+    doc = {"line": line.key, "machines": entries, "trials": trial_entries}
+    tmp.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     os.replace(tmp, folder / DEPLOYED)
-    in_use = {e["file"] for e in entries.values()}
+    in_use = {e["file"] for e in [*entries.values(), *trial_entries.values()]}
     for old in models.glob("*.aion"):  # files no machine uses any more (a running line has loaded its own)
         if old.name not in in_use:
             old.unlink(missing_ok=True)

@@ -284,3 +284,23 @@ class Deployment(CompanyOwned, TimestampMixin, Base):
     line_id: Mapped[int] = mapped_column(ForeignKey("line_lines.id", ondelete="CASCADE"), index=True)
     machine_id: Mapped[int] = mapped_column(ForeignKey("line_machines.id", ondelete="CASCADE"))
     deployed_by: Mapped[str] = mapped_column(String(255), default="")
+
+
+class ModelTrial(CompanyOwned, TimestampMixin, Base):
+    """An inspection model version on trial beside a machine's model (one trial per machine).
+
+    The line's station scores the camera's photos with it too, without acting on its calls (no
+    alarm, no reject, no heat map); the photos page counts where it agrees with the station and
+    with people's verdicts, and how fast it runs on the line PC, before it is promoted and
+    deployed. The line reads it from ``models/deployed.json`` (``trials``), written with the row.
+    """
+
+    __tablename__ = "platform_model_trials"
+    __table_args__ = (UniqueConstraint("machine_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("platform_models.id", ondelete="CASCADE"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("platform_model_versions.id", ondelete="CASCADE"))
+    line_id: Mapped[int] = mapped_column(ForeignKey("line_lines.id", ondelete="CASCADE"), index=True)
+    machine_id: Mapped[int] = mapped_column(ForeignKey("line_machines.id", ondelete="CASCADE"))
+    started_by: Mapped[str] = mapped_column(String(255), default="")

@@ -63,6 +63,7 @@ def _model_page(
     deployable = model.kind in dep.DEPLOYABLE_KINDS
     targets = dep.machines(session, model.company_id) if deployable else []
     deployments = dep.deployments(session, model.id) if deployable else []
+    trials = dep.trials(session, model.id) if model.kind == "inspection" else []
     data_dir = Path(request.app.state.settings.data_dir)
     return render(
         request,
@@ -80,6 +81,7 @@ def _model_page(
         targets=targets,
         lines={m.line_id: session.get(Line, m.line_id) for m in targets},
         deployments=deployments,
+        trials=trials,
         speeds=dep.line_speeds(session, data_dir, model, deployments),
         machines_by_id={m.id: m for m in targets},
         can_deploy=can_deploy(user, model.company_id),
@@ -191,3 +193,38 @@ async def undeploy(
     data_dir = Path(request.app.state.settings.data_dir)
     await run_in_threadpool(dep.undeploy, session, store, data_dir, model, machine_id)
     return redirect(f"/models/{model.id}", "undeployed")
+
+
+@router.post("/models/{model_id}/trials")
+async def start_trial(request: Request, session: SessionDep, user: CurrentUser, model_id: int) -> Response:
+    """Put a version of an inspection model on trial beside a camera machine's model (audited):
+    the line scores the photos with it too and acts on none of its calls."""
+    model = reg.get_model(session, model_id)
+    form = await request.form()
+    machine_id, version_id = str(form.get("machine_id", "")), str(form.get("version_id", ""))
+    if not machine_id.isdigit():
+        raise NotFound("Machine", machine_id)
+    if not version_id.isdigit():
+        raise NotFound("ModelVersion", version_id)
+    policy.require(can_deploy(user, model.company_id))
+    version = reg.get_version(session, model.id, int(version_id))
+    store = runtime(request).storage.store
+    data_dir = Path(request.app.state.settings.data_dir)
+    try:
+        await run_in_threadpool(dep.start_trial, session, store, data_dir, model, version, int(machine_id))
+    except PlatformError as e:
+        return _model_page(request, session, user, model.id, 400, [message(e, request)])
+    return redirect(f"/models/{model.id}", "trial-started")
+
+
+@router.post("/models/{model_id}/trials/{machine_id}/end")
+async def end_trial(request: Request, session: SessionDep, user: CurrentUser, model_id: int, machine_id: int) -> Response:  # fmt: skip
+    """Stop the model's trial on a machine (audited)."""
+    model = reg.get_model(session, model_id)
+    policy.require(can_deploy(user, model.company_id))
+    if not any(t.machine_id == machine_id for t in dep.trials(session, model.id)):
+        raise NotFound("ModelTrial", machine_id)
+    store = runtime(request).storage.store
+    data_dir = Path(request.app.state.settings.data_dir)
+    await run_in_threadpool(dep.end_trial, session, store, data_dir, machine_id)
+    return redirect(f"/models/{model.id}", "trial-ended")
