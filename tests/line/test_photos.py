@@ -363,3 +363,22 @@ def test_from_an_ng_alarm_to_its_photo_and_a_verdict_in_a_browser(
         expect(page.locator("#changed li")).to_have_count(1)
         expect(page.locator("#changed")).to_contain_text("spot.png")
         page.screenshot(path=str(tmp_path / "photos.png"), full_page=True)
+    # an admin tries that version on the running line beside the station: the next photo is scored by both
+    with chromium_page("ko-KR") as page:
+        log_in(page, base, world.emails["a_admin"])
+        page.goto(f"{base}/lines/{line_id}/photos?camera=station.image&compare={versions['lenient']}")
+        page.get_by_role("button", name="라인에서 검사 스테이션 옆에 시험 운영").click()
+        expect(page.locator("#trial-notice")).to_contain_text("시험 운영 시작")
+        expect(page.locator("#trial h2")).to_contain_text("bracket v2")
+        expect(page.locator("#trial-waiting")).to_be_visible()
+        inspect_photos(runtime_yaml, data, camera, {"dent.png": add_defect(texture(rng), rng, "spot")[0]}, time.time() - 5)  # fmt: skip
+        page.reload()
+        expect(page.locator("#trial-counts")).to_contain_text("채점한 사진 1")
+        expect(page.locator("#trial-counts")).to_contain_text(
+            "스테이션만 불량 판정 1"
+        )  # v2 passes every part
+        expect(page.locator("#trial-differ")).to_contain_text("dent.png")
+        expect(page.locator("li.shot .trial-call.differs")).to_have_count(1)
+        page.locator("#trial-end button").click()
+        expect(page.locator("#trial-notice")).to_contain_text("시험 운영 종료")
+        expect(page.locator("#trial")).to_have_count(0)
