@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -40,10 +40,6 @@ class Disagreement:
     station: float
     trial: float
     label: str | None  # people's verdict, if any
-
-    @property
-    def at(self) -> datetime:
-        return datetime.fromtimestamp(self.ts_us / 1e6, UTC)
 
 
 @dataclass(frozen=True)
@@ -150,7 +146,7 @@ def summarise(
             trial_pairs.append((verdict, trial_ng))
     return TrialView(
         row.machine_id, label, row.model_id, row.version_id, row.started_by, row.updated_at,
-        agree + only_trial + only_station + sum(c.station is None and c.score is not None for c in calls),
+        sum(c.score is not None for c in calls),
         agree, only_trial, only_station, busy, unreadable, Errors.of(station_pairs), Errors.of(trial_pairs),
         differ[::-1][:SHOWN], speed, {c.ref: c for c in calls},
     )  # fmt: skip
