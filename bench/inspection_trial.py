@@ -9,7 +9,8 @@ the PC cannot keep up with both and the trial must give way. It prints, for each
 station's time per photo (median, 95th percentile; the wall time of ``score_images``, what the
 line waits for), how many photos the trial scored, how many it had no time for (``busy``), its
 own 95th percentile, and whether its calls matched the station's (the trial is the same model
-file by default, so every scored photo must agree).
+file by default, so every scored photo must agree; ``--trial-resolution 448`` trains a bigger, slower
+candidate instead, which a flat-out camera outpaces).
 
 Run from the repository root (reads ``../shared/data``; writes nothing into the repository)::
 
@@ -91,9 +92,16 @@ def run(camera: Path, photos: list[Path], model: Path, trial: Path | None, every
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", type=Path, help="the station's model (default: trained on casting now)")
+    ap.add_argument(
+        "--model", type=Path, help="the station's model (trained on casting now, and kept there, if missing)"
+    )
     ap.add_argument("--trial-model", type=Path, help="the version on trial (default: the same file)")
-    ap.add_argument("--photos", type=int, default=200, help="test photos of casting, good and defect")
+    ap.add_argument(
+        "--trial-resolution",
+        type=int,
+        help="instead: a version trained now at this resolution (a bigger candidate)",
+    )
+    ap.add_argument("--photos", type=int, default=200, help="photos: casting's 200 test photos, cycled")
     ap.add_argument("--every", type=float, default=0.2, help="the camera's pace, seconds a photo")
     ap.add_argument("--json", type=Path, help="also write the figures to this file")
     a = ap.parse_args()
@@ -102,20 +110,27 @@ def main() -> None:
     from aion.solutions.inspection.speed import cpu_name
 
     with tempfile.TemporaryDirectory(prefix="aion-trial-bench-") as tmp:
-        model = a.model
-        if model is None:
+        model = a.model or Path(tmp) / "casting.aion"
+        if not model.exists():
             t0 = time.perf_counter()
-            model = train(DATA, TrainConfig(threads=2)).save(Path(tmp) / "casting.aion")
+            train(DATA, TrainConfig(threads=2)).save(model)
             print(f"trained the station's model on {DATA} in {time.perf_counter() - t0:.1f} s", flush=True)
         camera = Path(tmp) / "camera"
         camera.mkdir()
-        sources = sorted((DATA / "test" / "good").iterdir())[: a.photos // 2]
-        sources += sorted((DATA / "test" / "defect").iterdir())[: a.photos - len(sources)]
+        sources = sorted((DATA / "test" / "good").iterdir()) + sorted((DATA / "test" / "defect").iterdir())
         photos = []
-        for i, src in enumerate(sources):
+        for i in range(a.photos):  # good and defect photos in turn
+            src = sources[(i // 2 + (i % 2) * len(sources) // 2) % len(sources)]
             photos.append(camera / f"{i:05d}{src.suffix}")
             shutil.copy(src, photos[-1])
         trial = a.trial_model or model
+        if a.trial_resolution and not (a.trial_model and a.trial_model.exists()):
+            t0 = time.perf_counter()
+            trial = a.trial_model or Path(tmp) / "big.aion"
+            train(DATA, TrainConfig(threads=2, resolution=a.trial_resolution)).save(trial)
+            print(
+                f"trained the trial's version at {a.trial_resolution} px in {time.perf_counter() - t0:.1f} s"
+            )
         print(f"CPU: {cpu_name()}; {len(photos)} photos of casting", flush=True)
         results = []
         for label, t, every in [

@@ -41,7 +41,7 @@ from typing import Any, NamedTuple
 from aion.line.errors import LineConfigError
 from aion.line.scoring import file_stamp
 from aion.line.stationspeed import SPEED_FILE, SpeedMeter, deployed_label
-from aion.line.trialrun import TrialModel, TrialRunner
+from aion.line.trialrun import TRIAL_THREADS, TrialModel, TrialRunner
 
 log = logging.getLogger(__name__)
 
@@ -139,8 +139,9 @@ class InspectionStation:
         log.info("line cameras with a deployed model: %s", sorted(str(f) for f in deployed))
         self._load_trials(path, doc)
 
-    def _open(self, path: Path, entry: dict[str, Any]) -> tuple[Any, str]:
-        """A ``deployed.json`` entry's model, its file checked against its hash, and its label."""
+    def _open(self, path: Path, entry: dict[str, Any], threads: int | None = None) -> tuple[Any, str]:
+        """A ``deployed.json`` entry's model, its file checked against its hash, and its label
+        (``threads``: ONNX Runtime's, else the station's)."""
         from aion.platform.storage.blobstore import hash_file
 
         file = path.parent / Path(str(entry["file"])).name
@@ -149,7 +150,7 @@ class InspectionStation:
                 f"배포된 모델 파일 손상: {file} / The deployed model file is damaged: {file}"
             )
         label = deployed_label(entry.get("model") or file.name, entry.get("version", "?"))
-        return load_model(file, self.threads), label
+        return load_model(file, threads or self.threads), label
 
     def _load_trials(self, path: Path, doc: dict[str, Any]) -> None:
         """The models on trial beside the cameras' own; one that cannot load is logged and left out
@@ -161,7 +162,7 @@ class InspectionStation:
             if machine not in self.sources:
                 continue
             try:
-                model, label = self._open(path, entry)
+                model, label = self._open(path, entry, TRIAL_THREADS)
             except Exception:
                 log.exception("inspection trial of %s could not be loaded", machine)
                 continue

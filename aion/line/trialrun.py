@@ -5,9 +5,11 @@ photo by photo, to ``<line folder>/trials/<machine>.jsonl`` (:class:`TrialCall`)
 on the line PC to ``trial_speed.json``; the photos page reads both (``trial.py``) to show where
 it would have judged otherwise than the station and than people, and how fast the PC runs it.
 
-The trial must never slow the line: the station hands each batch of photos to a thread of its
-own through a bounded queue and goes on. When the PC cannot keep up with both models, the photos
-the queue has no room for are recorded as not scored (``why: "busy"``), never waited for.
+The trial must not slow the line: the station hands each batch of photos to a thread of its own
+through a bounded queue and goes on, and the trial's model runs on one thread
+(:data:`TRIAL_THREADS`), leaving the PC's other cores to the station's. When the PC cannot keep up
+with both models, the photos the queue has no room for are recorded as not scored
+(``why: "busy"``), never waited for.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ log = logging.getLogger(__name__)
 TRIALS_DIR = "trials"
 #: The models on trial's times on the line PC, in the line's folder.
 TRIAL_SPEED_FILE = "trial_speed.json"
+#: ONNX Runtime threads of a model on trial: one, so that the station's model keeps the PC's others.
+TRIAL_THREADS = 1
 #: Batches of photos waiting for the trial model; more are recorded as not scored.
 QUEUE = 64
 #: Records kept per machine: past this many the file keeps its newest half.
