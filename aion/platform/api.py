@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -333,10 +334,22 @@ def api_alias(request: Request, session: SessionDep, user: CurrentUser, model_id
 def api_rollback(
     request: Request, session: SessionDep, user: CurrentUser, model_id: int, body: AliasRollback
 ) -> Any:
+    from aion.platform import deploy as dep
+    from aion.platform.web import runtime
+    from aion.platform.web_models import can_deploy
+
     model = reg.get_model(session, model_id)
     policy.require(policy.can_edit(user, model.company_id))
+    data_dir = Path(request.app.state.settings.data_dir)
     try:
-        reg.rollback(session, model, body.alias)
+        dep.rollback(
+            session,
+            runtime(request).storage.store,
+            data_dir,
+            model,
+            body.alias,
+            can_deploy(user, model.company_id),
+        )
     except PlatformError as e:
         return problem(request, e)
     return _detail(session, model)

@@ -162,6 +162,33 @@ def undeploy(
     _write_line_models(session, store, line_dir(data_dir, line), line)
 
 
+def rollback(
+    session: Session, store: BlobStore, data_dir: Path, model: RegisteredModel, alias: str, may_deploy: bool
+) -> list[Deployment]:
+    """Roll ``alias`` back (:func:`~aion.platform.modelregistry.rollback`); when it is production,
+    the line machines running the version rolled back get the version it goes back to (each
+    redeployment audited), so that one click undoes a bad version on the line too. Those machines
+    need someone who may deploy (``may_deploy``): otherwise nothing changes and the error names them."""
+    current = reg.aliases(session, model.id).get(alias)
+    rows = (
+        [d for d in deployments(session, model.id) if d.version_id == current]
+        if alias == "production"
+        else []
+    )
+    if rows and not may_deploy:
+        names = sorted(m.name for d in rows if (m := session.get(Machine, d.machine_id)) is not None)
+        raise PlatformError(
+            "This version runs on line machines ({machines}): rolling it back takes them back too, "
+            "which only whoever may deploy can do.",
+            machines=", ".join(names),
+        )
+    event = reg.rollback(session, model, alias)
+    version = session.get(ModelVersion, event.version_id)
+    if version is None:
+        raise NotFound("ModelVersion", event.version_id)
+    return [deploy(session, store, data_dir, model, version, d.machine_id) for d in rows]
+
+
 def trials(session: Session, model_id: int) -> list[ModelTrial]:
     """The model's versions on trial, machine by machine."""
     stmt = select(ModelTrial).where(ModelTrial.model_id == model_id).order_by(ModelTrial.id)

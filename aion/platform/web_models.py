@@ -142,11 +142,15 @@ async def rollback(request: Request, session: SessionDep, user: CurrentUser, mod
     model = reg.get_model(session, model_id)
     policy.require(policy.can_edit(user, model.company_id))
     form = await request.form()
+    store = runtime(request).storage.store
+    data_dir = Path(request.app.state.settings.data_dir)
+    may_deploy = can_deploy(user, model.company_id)
+    alias = str(form.get("alias", "production"))
     try:
-        reg.rollback(session, model, str(form.get("alias", "production")))
+        moved = await run_in_threadpool(dep.rollback, session, store, data_dir, model, alias, may_deploy)
     except PlatformError as e:
         return _model_page(request, session, user, model.id, 400, [message(e, request)])
-    return redirect(f"/models/{model.id}", "saved")
+    return redirect(f"/models/{model.id}", "rolled-back-line" if moved else "saved")
 
 
 @router.get("/models/{model_id}/versions/{version_id}/download")

@@ -141,6 +141,21 @@ def test_a_version_on_trial_scores_the_line_photos_beside_the_station_and_is_ado
     assert post(admin, f"{base}/trial/end", camera="station.image").status_code == 404  # none left
     assert member.get(api, params={"camera": "station.image"}).status_code == 404
 
+    # v2 goes wrong on the line: one click on the model page takes production and the machine back to v1;
+    # someone who may promote but not deploy cannot move the line (nothing changes, the machine named)
+    r = post(member, f"/models/{model_id}/rollback", alias="production")
+    assert r.status_code == 400 and "이 버전은 라인 설비(station)에서 쓰이고 있습니다" in r.text
+    with system_session(engine) as s:
+        assert reg.aliases(s, model_id)["production"] == versions["lenient"]
+    r = post(admin, f"/models/{model_id}/rollback", alias="production")
+    assert r.status_code == 303 and r.headers["location"] == f"/models/{model_id}?msg=rolled-back-line"
+    assert 'id="rolled-back-notice"' in admin.get(r.headers["location"]).text
+    with system_session(engine) as s:
+        assert reg.aliases(s, model_id)["production"] == versions["same"]
+        assert [d.version_id for d in s.scalars(select(Deployment))] == [versions["same"]]
+    doc = json.loads((folder / DEPLOYED).read_text(encoding="utf-8"))
+    assert doc["machines"]["station"]["sha256"] == doc_sha(engine, versions["same"])
+
     # from the model page: any version, then ended there; the page lists it with its line
     machine_id = machine_of(engine, line_id, "station")
     r = post(admin, f"/models/{model_id}/trials", version_id=versions["same"], machine_id=machine_id)
