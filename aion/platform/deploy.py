@@ -28,7 +28,7 @@ from aion.line.service import line_dir
 from aion.line.stationspeed import CameraSpeed, deployed_label, read_speeds
 from aion.platform import modelregistry as reg
 from aion.platform.errors import PlatformError
-from aion.platform.models import Deployment, ModelTrial, ModelVersion, RegisteredModel
+from aion.platform.models import Deployment, ModelTrial, ModelVersion, OnMachine, RegisteredModel
 from aion.platform.storage.blobstore import BlobStore
 
 DEPLOYABLE_KINDS = ("process", "inspection")
@@ -107,6 +107,14 @@ def _check_camera(machine: Machine) -> None:
         )
 
 
+def _machine(session: Session, model: RegisteredModel, machine_id: int) -> Machine:
+    """One of the model's company's machines (a program admin's scope sees every company's)."""
+    machine = get_scoped(session, Machine, machine_id)
+    if machine.company_id != model.company_id:
+        raise NotFound("Machine", machine_id)
+    return machine
+
+
 def deploy(
     session: Session,
     store: BlobStore,
@@ -116,9 +124,7 @@ def deploy(
     machine_id: int,
 ) -> Deployment:
     """Deploy ``version`` (the model's production version) to the machine; audited."""
-    machine = get_scoped(session, Machine, machine_id)
-    if machine.company_id != model.company_id:  # a program admin's scope sees both companies
-        raise NotFound("Machine", machine_id)
+    machine = _machine(session, model, machine_id)
     if model.kind not in DEPLOYABLE_KINDS:
         raise PlatformError("Only process and inspection models can be deployed to a line machine.")
     if reg.aliases(session, model.id).get("production") != version.id:
@@ -210,9 +216,7 @@ def start_trial(
     """Put any version of an inspection model on trial beside the machine's model (audited): the
     line's station scores the camera's photos with it too and acts on none of its calls. A trial
     already on the machine is replaced."""
-    machine = get_scoped(session, Machine, machine_id)
-    if machine.company_id != model.company_id:
-        raise NotFound("Machine", machine_id)
+    machine = _machine(session, model, machine_id)
     if model.kind != "inspection":
         raise PlatformError("Only inspection models can be tried beside a camera's model.")
     if version.model_id != model.id:
@@ -270,47 +274,42 @@ def _audit(
     )
 
 
+def _entry(session: Session, store: BlobStore, models: Path, row: OnMachine) -> dict[str, Any] | None:
+    """A deployment's or trial's entry in ``deployed.json`` (with ``machine``, its key), its model
+    file copied beside it from the blob store (verified: the line needs no blob store)."""
+    version = session.get(ModelVersion, row.version_id)
+    machine = session.get(Machine, row.machine_id)
+    model = session.get(RegisteredModel, row.model_id)
+    if version is None or machine is None:
+        return None
+    name = f"{version.sha256}.aion"
+    if not (models / name).exists():
+        store.fetch(version.sha256, models / name)
+    return {
+        "machine": machine.name,
+        "kind": model.kind if model else "process",
+        "file": name,
+        "sha256": version.sha256,
+        "model": model.name if model else "",
+        "version": version.number,
+        "version_id": version.id,
+    }
+
+
 def _write_line_models(session: Session, store: BlobStore, folder: Path, line: Line) -> None:
     """The line's model files and ``deployed.json`` from its deployment rows (atomic replace)."""
     models = folder / DEPLOYED.parent
     entries: dict[str, Any] = {}
-    trial_entries: dict[str, Any] = {}
     for d in session.scalars(select(Deployment).where(Deployment.line_id == line.id)):
-        version = session.get(ModelVersion, d.version_id)
-        machine = session.get(Machine, d.machine_id)
-        if version is None or machine is None:
-            continue
-        name = f"{version.sha256}.aion"
-        if not (models / name).exists():
-            store.fetch(version.sha256, models / name)  # verified copy: the line needs no blob store
-        model = session.get(RegisteredModel, d.model_id)
-        entries[machine.name] = {
-            "kind": model.kind if model else "process",
-            "file": name,
-            "sha256": version.sha256,
-            "model": model.name if model else "",
-            "version": version.number,
-            "deployed_by": d.deployed_by,
-        }
+        entry = _entry(session, store, models, d)
+        if entry is not None:
+            entries[entry.pop("machine")] = {**entry, "deployed_by": d.deployed_by}
+    trial_entries: dict[str, Any] = {}
     for t in session.scalars(select(ModelTrial).where(ModelTrial.line_id == line.id)):
-        version = session.get(ModelVersion, t.version_id)
-        machine = session.get(Machine, t.machine_id)
-        model = session.get(RegisteredModel, t.model_id)
-        if version is None or machine is None or model is None:
-            continue
-        name = f"{version.sha256}.aion"
-        if not (models / name).exists():
-            store.fetch(version.sha256, models / name)
-        trial_entries[machine.name] = {
-            "kind": "inspection",
-            "file": name,
-            "sha256": version.sha256,
-            "model": model.name,
-            "version": version.number,
-            "version_id": version.id,
-            "started_by": t.started_by,
-            "started_at": t.updated_at.timestamp(),
-        }
+        entry = _entry(session, store, models, t)
+        if entry is not None:
+            when = t.updated_at.timestamp()
+            trial_entries[entry.pop("machine")] = {**entry, "started_by": t.started_by, "started_at": when}
     models.mkdir(parents=True, exist_ok=True)
     tmp = models / f".deployed-{uuid.uuid4().hex}.json"
     doc = {"line": line.key, "machines": entries, "trials": trial_entries}

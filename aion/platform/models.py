@@ -22,7 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from aion.core.db import Base, TimestampMixin, UTCDateTime, utcnow
 from aion.core.tenancy import CompanyOwned
@@ -268,25 +268,33 @@ class AliasEvent(CompanyOwned, Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Deployment(CompanyOwned, TimestampMixin, Base):
-    """A process model version serving one machine of one of the company's lines (one per machine).
+class OnMachine:
+    """A model version assigned to one machine of one of the company's lines (one row per machine)."""
 
-    Redeploying replaces the row (audited with before/after); the line runtime reads the
-    machine's model from the line's folder (``models/deployed.json``), written with the row.
-    """
-
-    __tablename__ = "platform_deployments"
-    __table_args__ = (UniqueConstraint("machine_id"),)
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:  # a constraint of each table's own
+        return (UniqueConstraint("machine_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     model_id: Mapped[int] = mapped_column(ForeignKey("platform_models.id", ondelete="CASCADE"), index=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("platform_model_versions.id", ondelete="CASCADE"))
     line_id: Mapped[int] = mapped_column(ForeignKey("line_lines.id", ondelete="CASCADE"), index=True)
     machine_id: Mapped[int] = mapped_column(ForeignKey("line_machines.id", ondelete="CASCADE"))
+
+
+class Deployment(OnMachine, CompanyOwned, TimestampMixin, Base):
+    """A model version serving one machine of one of the company's lines (one per machine).
+
+    Redeploying replaces the row (audited with before/after); the line runtime reads the
+    machine's model from the line's folder (``models/deployed.json``), written with the row.
+    """
+
+    __tablename__ = "platform_deployments"
+
     deployed_by: Mapped[str] = mapped_column(String(255), default="")
 
 
-class ModelTrial(CompanyOwned, TimestampMixin, Base):
+class ModelTrial(OnMachine, CompanyOwned, TimestampMixin, Base):
     """An inspection model version on trial beside a machine's model (one trial per machine).
 
     The line's station scores the camera's photos with it too, without acting on its calls (no
@@ -296,11 +304,5 @@ class ModelTrial(CompanyOwned, TimestampMixin, Base):
     """
 
     __tablename__ = "platform_model_trials"
-    __table_args__ = (UniqueConstraint("machine_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    model_id: Mapped[int] = mapped_column(ForeignKey("platform_models.id", ondelete="CASCADE"), index=True)
-    version_id: Mapped[int] = mapped_column(ForeignKey("platform_model_versions.id", ondelete="CASCADE"))
-    line_id: Mapped[int] = mapped_column(ForeignKey("line_lines.id", ondelete="CASCADE"), index=True)
-    machine_id: Mapped[int] = mapped_column(ForeignKey("line_machines.id", ondelete="CASCADE"))
     started_by: Mapped[str] = mapped_column(String(255), default="")
