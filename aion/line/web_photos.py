@@ -73,7 +73,8 @@ def photos_page(
     page = view.photos if view else []
     pending = verdicts.pending(session, line)
     comparison: comparing.Comparison | None = None
-    judged = comparing.labelled(session, line, cam.tag) if cam is not None else 0  # the versions only then
+    judged = comparing.labelled(session, line, cam.tag) if cam is not None else 0
+    may_deploy = can_deploy(user, line.company_id)
     if cam is not None and compare:  # needs the verdicts and the files, not the store
         try:
             comparison = comparing.compare(session, runtime(request).storage.store, line, cam, compare)
@@ -104,12 +105,12 @@ def photos_page(
         day=view.summary if view else None,
         speed=view.speed if view else None,
         has_model=cam is not None and photos.has_model(cam, folder),
-        candidates=comparing.candidates(session, line.company_id) if judged else [],
+        candidates=comparing.candidates(session, line.company_id) if judged or may_deploy else [],
         labelled=judged,
         comparison=comparison,
         compared=compare,
         trial=trials.view(session, line, folder, cam.tag) if cam is not None else None,
-        can_deploy=can_deploy(user, line.company_id),
+        can_deploy=may_deploy,
     )
 
 

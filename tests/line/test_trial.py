@@ -45,6 +45,14 @@ def test_a_version_on_trial_scores_the_line_photos_beside_the_station_and_is_ado
     def post(who, path: str, **form: object):  # type: ignore[no-untyped-def]
         return who.post(path, data={"csrf_token": who.cookies["aion_csrf"], **form}, follow_redirects=False)
 
+    # before any photo is judged, the photos page offers an admin the company's versions to try
+    offered = admin.get(base).text
+    assert (
+        'id="try-version"' in offered
+        and f'<option value="{versions["lenient"]}">bracket v2</option>' in offered
+    )
+    assert f'value="{versions["theirs"]}"' not in offered and 'id="try-version"' not in member.get(base).text
+
     # who may start a trial, of which version
     start = {"camera": "station.image", "version_id": versions["lenient"]}
     assert post(member, f"{base}/trial", **start).status_code == 403  # deploying is an admin's
@@ -55,6 +63,7 @@ def test_a_version_on_trial_scores_the_line_photos_beside_the_station_and_is_ado
     assert r.status_code == 303 and r.headers["location"] == f"{base}?camera=station.image&msg=trial-started"
     page = admin.get(r.headers["location"]).text
     assert "검사 스테이션 옆에서 시험 운영 중: bracket v2" in page and 'id="trial-waiting"' in page
+    assert 'id="try-version"' not in page  # one trial per camera: the card says what runs
     doc = json.loads((folder / DEPLOYED).read_text(encoding="utf-8"))
     assert doc["machines"] == {} and doc["trials"]["station"]["version_id"] == versions["lenient"]
     assert (folder / "models" / doc["trials"]["station"]["file"]).exists()
