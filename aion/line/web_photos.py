@@ -54,7 +54,6 @@ def photos_page(
     from aion.line import trial as trials
     from aion.platform import policy as platform_policy
     from aion.platform.web import runtime
-    from aion.platform.web_models import can_deploy
 
     line = service.get_line(session, line_id)
     folder = service.line_dir(_data_dir(request), line)
@@ -74,7 +73,7 @@ def photos_page(
     pending = verdicts.pending(session, line)
     comparison: comparing.Comparison | None = None
     judged = comparing.labelled(session, line, cam.tag) if cam is not None else 0
-    may_deploy = can_deploy(user, line.company_id)
+    may_deploy = platform_policy.can_deploy(user, line.company_id)
     if cam is not None and compare:  # needs the verdicts and the files, not the store
         try:
             comparison = comparing.compare(session, runtime(request).storage.store, line, cam, compare)
@@ -215,14 +214,14 @@ async def _trial_action(request: Request, session: SessionDep, user: CurrentUser
 
     from aion.platform import deploy as dep
     from aion.platform import modelregistry as reg
+    from aion.platform import policy as platform_policy
     from aion.platform.errors import PlatformError
     from aion.platform.web import runtime
-    from aion.platform.web_models import can_deploy
 
     form = await request.form()
     camera = str(form.get("camera", ""))
     line, machine = _machine(session, line_id, camera)
-    require(can_deploy(user, line.company_id))
+    require(platform_policy.can_deploy(user, line.company_id))
     store, data = runtime(request).storage.store, _data_dir(request)
     try:
         if action == "start":

@@ -336,7 +336,6 @@ def api_rollback(
 ) -> Any:
     from aion.platform import deploy as dep
     from aion.platform.web import runtime
-    from aion.platform.web_models import can_deploy
 
     model = reg.get_model(session, model_id)
     policy.require(policy.can_edit(user, model.company_id))
@@ -348,7 +347,7 @@ def api_rollback(
             data_dir,
             model,
             body.alias,
-            can_deploy(user, model.company_id),
+            policy.can_deploy(user, model.company_id),
         )
     except PlatformError as e:
         return problem(request, e)

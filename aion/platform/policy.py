@@ -16,6 +16,14 @@ def can_edit(user: User, company_id: int) -> bool:
     return user.role in COMPANY_EDITORS and user.company_id == company_id
 
 
+def can_deploy(user: User, company_id: int) -> bool:
+    """Deploy to a line, try a version on it, roll a deployed version back: whoever may edit both
+    the company's models and its lines (company admins, staff)."""
+    from aion.line import policy as line_policy
+
+    return can_edit(user, company_id) and line_policy.can_edit(user, company_id)
+
+
 def can_admin_compute(user: User) -> bool:
     """Quotas and usage of every company: the computing center administrator."""
     return user.role == Role.ADMIN

@@ -11,7 +11,6 @@ from fastapi.responses import FileResponse, Response
 
 from aion.accounts.models import User
 from aion.core.tenancy import NotFound
-from aion.line import policy as line_policy
 from aion.line.models import Line
 from aion.platform import deploy as dep
 from aion.platform import modelregistry as reg
@@ -84,13 +83,8 @@ def _model_page(
         trials=trials,
         speeds=dep.line_speeds(session, data_dir, model, deployments),
         machines_by_id={m.id: m for m in targets},
-        can_deploy=can_deploy(user, model.company_id),
+        can_deploy=policy.can_deploy(user, model.company_id),
     )
-
-
-def can_deploy(user: User, company_id: int) -> bool:
-    """Deploy to a line: whoever may edit both the company's models and its lines (company admins, staff)."""
-    return policy.can_edit(user, company_id) and line_policy.can_edit(user, company_id)
 
 
 @router.get("/models/{model_id}")
@@ -144,7 +138,7 @@ async def rollback(request: Request, session: SessionDep, user: CurrentUser, mod
     form = await request.form()
     store = runtime(request).storage.store
     data_dir = Path(request.app.state.settings.data_dir)
-    may_deploy = can_deploy(user, model.company_id)
+    may_deploy = policy.can_deploy(user, model.company_id)
     alias = str(form.get("alias", "production"))
     try:
         moved = await run_in_threadpool(dep.rollback, session, store, data_dir, model, alias, may_deploy)
@@ -172,7 +166,7 @@ async def deploy(request: Request, session: SessionDep, user: CurrentUser, model
     machine_id = str(form.get("machine_id", ""))
     if not machine_id.isdigit():
         raise NotFound("Machine", machine_id)
-    policy.require(can_deploy(user, model.company_id))
+    policy.require(policy.can_deploy(user, model.company_id))
     production = reg.aliases(session, model.id).get("production")
     try:
         if production is None:
@@ -192,7 +186,7 @@ async def undeploy(
 ) -> Response:
     """Take the model off a machine (audited); the line's rules score the machine again."""
     model = reg.get_model(session, model_id)
-    policy.require(can_deploy(user, model.company_id))
+    policy.require(policy.can_deploy(user, model.company_id))
     store = runtime(request).storage.store
     data_dir = Path(request.app.state.settings.data_dir)
     await run_in_threadpool(dep.undeploy, session, store, data_dir, model, machine_id)
@@ -210,7 +204,7 @@ async def start_trial(request: Request, session: SessionDep, user: CurrentUser, 
         raise NotFound("Machine", machine_id)
     if not version_id.isdigit():
         raise NotFound("ModelVersion", version_id)
-    policy.require(can_deploy(user, model.company_id))
+    policy.require(policy.can_deploy(user, model.company_id))
     version = reg.get_version(session, model.id, int(version_id))
     store = runtime(request).storage.store
     data_dir = Path(request.app.state.settings.data_dir)
@@ -225,7 +219,7 @@ async def start_trial(request: Request, session: SessionDep, user: CurrentUser, 
 async def end_trial(request: Request, session: SessionDep, user: CurrentUser, model_id: int, machine_id: int) -> Response:  # fmt: skip
     """Stop the model's trial on a machine (audited)."""
     model = reg.get_model(session, model_id)
-    policy.require(can_deploy(user, model.company_id))
+    policy.require(policy.can_deploy(user, model.company_id))
     if not any(t.machine_id == machine_id for t in dep.trials(session, model.id)):
         raise NotFound("ModelTrial", machine_id)
     store = runtime(request).storage.store
