@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from aion.core.tenancy import NotFound, current_scope, get_scoped
 from aion.line.models import Line, Machine
 from aion.line.scoring import DEPLOYED
 from aion.line.service import line_dir
-from aion.line.stationspeed import CameraSpeed, deployed_label, read_speeds
+from aion.line.stationspeed import SPEED_FILE, CameraSpeed, deployed_label, read_speeds
 from aion.platform import modelregistry as reg
 from aion.platform.errors import PlatformError
 from aion.platform.models import Deployment, ModelTrial, ModelVersion, OnMachine, RegisteredModel
@@ -51,10 +52,15 @@ def deployments(session: Session, model_id: int) -> list[Deployment]:
 
 
 def line_speeds(
-    session: Session, data_dir: Path, model: RegisteredModel, rows: list[Deployment]
+    session: Session,
+    data_dir: Path,
+    model: RegisteredModel,
+    rows: Sequence[OnMachine],
+    file: str = SPEED_FILE,
 ) -> dict[int, CameraSpeed]:
-    """For an inspection model's deployments: the speed its line's station measured for it on the
-    line PC (machine id -> figures), where the station has scored photos with this very version."""
+    """For an inspection model's deployments (or, ``file=TRIAL_SPEED_FILE``, its trials): the
+    speed its line's station measured for it on the line PC (machine id -> figures), where the
+    station has scored photos with this very version."""
     if model.kind != "inspection":
         return {}
     out, by_line = {}, {}  # each line's figures read once
@@ -63,7 +69,7 @@ def line_speeds(
         if machine is None or version is None:
             continue
         if machine.line_id not in by_line:
-            by_line[machine.line_id] = read_speeds(line_dir(data_dir, machine.line))
+            by_line[machine.line_id] = read_speeds(line_dir(data_dir, machine.line), file)
         speed = by_line[machine.line_id].get(machine.name)
         if speed is not None and speed.model == deployed_label(model.name, version.number):
             out[d.machine_id] = speed

@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse, Response
 from aion.accounts.models import User
 from aion.core.tenancy import NotFound
 from aion.line.models import Line
+from aion.line.trialrun import TRIAL_SPEED_FILE
 from aion.platform import deploy as dep
 from aion.platform import modelregistry as reg
 from aion.platform import policy
@@ -82,6 +83,7 @@ def _model_page(
         deployments=deployments,
         trials=trials,
         speeds=dep.line_speeds(session, data_dir, model, deployments),
+        trial_speeds=dep.line_speeds(session, data_dir, model, trials, TRIAL_SPEED_FILE),
         machines_by_id={m.id: m for m in targets},
         can_deploy=policy.can_deploy(user, model.company_id),
     )

@@ -94,6 +94,12 @@ def test_a_version_on_trial_scores_the_line_photos_beside_the_station_and_is_ado
     assert sorted(p.name for p in heatmaps.iterdir()) == ["scratch_heatmap.png", "scratch_mask.png"]
     trial_speed = json.loads((folder / TRIAL_SPEED_FILE).read_text(encoding="utf-8"))["cameras"]["station"]
     assert trial_speed["model"] == "bracket v2" and trial_speed["photos"] == 4
+    with system_session(engine) as s:
+        bracket = reg_model_id(s, versions["lenient"])
+    listed = admin.get(f"/models/{bracket}").text.split('id="trials"')[1].split("</table>")[0]
+    assert (
+        f"중앙값 {round(trial_speed['ms_median'])} ms" in listed and "사진 4장" in listed
+    )  # its speed on the line PC
 
     # people judge the photo the two disagree on: the scratch is a defect, v2 would have passed it
     keys = {name: f"{round((t0 + i) * 1e6)}-{zlib_seq(name)}" for i, name in enumerate(shots)}
@@ -171,6 +177,7 @@ def test_a_version_on_trial_scores_the_line_photos_beside_the_station_and_is_ado
     assert r.status_code == 303 and r.headers["location"] == f"/models/{model_id}?msg=trial-started"
     shown = admin.get(f"/models/{model_id}").text.split('id="trials"')[1].split("</table>")[0]
     assert f'href="/lines/{line_id}/photos?camera=station.image"' in shown and "<td>v1</td>" in shown
+    assert "아직 측정 전" in shown  # v1 on trial has scored no photo yet
     assert post(other, f"/models/{model_id}/trials", version_id=versions["same"], machine_id=machine_id).status_code == 404  # fmt: skip
     r = post(admin, f"/models/{model_id}/trials/{machine_id}/end")
     assert r.status_code == 303 and r.headers["location"] == f"/models/{model_id}?msg=trial-ended"
