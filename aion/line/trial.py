@@ -10,7 +10,6 @@ NG calls (0.5 on its normalised score); the station's is the tag's ``high`` limi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +21,7 @@ from aion.line.compare import Errors
 from aion.line.models import Line, Machine, PhotoLabel
 from aion.line.photos import ng_limit
 from aion.line.stationspeed import CameraSpeed, deployed_label, read_speeds
-from aion.line.trialrun import TRIAL_SPEED_FILE, TrialCall, read_calls, trial_file
+from aion.line.trialrun import NG_FROM, TRIAL_SPEED_FILE, TrialCall, read_calls, trial_file
 from aion.platform.models import ModelTrial, ModelVersion, RegisteredModel
 
 #: Photos where the two models disagree that the page lists (the newest).
@@ -106,17 +105,16 @@ def view(session: Session, line: Line, line_folder: Path, tag: str) -> TrialView
         return None
     label = deployed_label(model.name, version.number)
     calls = [c for c in read_calls(trial_file(line_folder, machine)) if c.version_id == version.id]
-    return summarise(
+    return _summarise(
         session, line, tag, row, label, calls, read_speeds(line_folder, TRIAL_SPEED_FILE).get(machine)
     )
 
 
-def summarise(
+def _summarise(
     session: Session, line: Line, tag: str, row: ModelTrial, label: str,
-    calls: Iterable[TrialCall], speed: CameraSpeed | None,
+    calls: list[TrialCall], speed: CameraSpeed | None,
 ) -> TrialView:  # fmt: skip
     limit = ng_limit(line, tag)
-    calls = list(calls)
     since_us = min((c.ts_us for c in calls), default=0)
     labels = _verdicts(session, line, tag, since_us) if calls else {}
     agree = only_trial = only_station = busy = unreadable = 0
@@ -124,11 +122,11 @@ def summarise(
     trial_pairs: list[tuple[str, bool]] = []
     differ: list[Disagreement] = []
     for c in calls:
-        if c.score is None:
+        if c.score is None:  # not scored
             busy += c.why == "busy"
             unreadable += c.why != "busy"
             continue
-        trial_ng = c.score >= 0.5
+        trial_ng = c.score >= NG_FROM
         verdict = _label(labels, c)
         if c.station is None:  # no model in use on the camera: nothing to agree with
             if verdict is not None:

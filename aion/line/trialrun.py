@@ -35,6 +35,8 @@ TRIAL_SPEED_FILE = "trial_speed.json"
 TRIAL_THREADS = 1
 #: Batches of photos waiting for the trial model; more are recorded as not scored.
 QUEUE = 64
+#: A model's normalised score from which a part is NG (0.5 at its own threshold).
+NG_FROM = 0.5
 #: Records kept per machine: past this many the file keeps its newest half.
 MAX_RECORDS = 20_000
 
@@ -61,7 +63,7 @@ class TrialCall(NamedTuple):
 
     @property
     def ng(self) -> bool | None:
-        return None if self.score is None else self.score >= 0.5
+        return None if self.score is None else self.score >= NG_FROM
 
 
 def trial_file(line_folder: Path, machine: str) -> Path:

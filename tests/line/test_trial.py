@@ -231,6 +231,7 @@ def test_a_trial_never_slows_the_station(tmp_path: Path, model_file: Path) -> No
             runner.offer(camera, [p], [0.1])
         handed = time.perf_counter() - started
         assert threading.active_count() >= 2
+        assert runner.thread_ is not None and runner.thread_.is_alive()  # the trial's own thread
     runner.close()
     calls = read_calls(trial_file(tmp_path / "line", "station"))
     assert sorted(Path(c.ref).name for c in calls) == [f"p{i}.png" for i in range(4)]  # each accounted for
