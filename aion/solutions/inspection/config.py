@@ -61,6 +61,9 @@ class TrainConfig:
     search_stride: int = 2
     refine_quantile: float = 0.99
     seed: int = 0
+    # score every good training image as a new part and list those above the threshold
+    # (goodcheck.py); False: only the held-back ones (scored for the threshold anyway) are checked
+    check_good: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -56,6 +56,7 @@ class InspectionModel:
         ivf_centroids: np.ndarray | None = None,
         defect_head: DefectHead | None = None,
         held_back_patches: np.ndarray | None = None,
+        unusual_patches: np.ndarray | None = None,
     ):
         self.meta = meta
         self.defect_head_ = defect_head
@@ -63,6 +64,9 @@ class InspectionModel:
         # calibration scores (``meta.calibration["good_fingerprints"]`` order), measured against a
         # bank without each image's own rows: the heat map of a good image as a new part
         self.held_back_patches_ = held_back_patches
+        # the same for the good images unlike the others (``meta.calibration["unusual_good"]``
+        # order, ``goodcheck.py``), held back or not
+        self.unusual_patches_ = unusual_patches
         self.memory_bank_ = np.ascontiguousarray(memory_bank, dtype=np.float32)
         self.runner = runner
         self.threads = threads
@@ -266,9 +270,13 @@ class InspectionModel:
         against a bank without its own rows (this model's bank holds some of them, so
         :meth:`predict` would show it cooler). ``None`` for other images and older model files."""
         fps = self.meta.calibration.get("good_fingerprints") or []
-        if self.held_back_patches_ is None or fingerprint not in fps:
+        unusual = [u["fingerprint"] for u in self.meta.calibration.get("unusual_good") or []]
+        if self.held_back_patches_ is not None and fingerprint in fps:
+            patches = self.held_back_patches_[fps.index(fingerprint)].astype(np.float32)
+        elif self.unusual_patches_ is not None and fingerprint in unusual:
+            patches = self.unusual_patches_[unusual.index(fingerprint)].astype(np.float32)
+        else:
             return None
-        patches = self.held_back_patches_[fps.index(fingerprint)].astype(np.float32)
         t = self.meta.threshold if threshold is None else float(threshold)
         return self._predictions([name], [image], self.anomaly_maps(patches[None]), t, 0.0)[0]
 
@@ -336,6 +344,7 @@ class InspectionModel:
             self.ivf_centroids_,
             self.defect_head_,
             self.held_back_patches_,
+            self.unusual_patches_,
         )
         model._nn = self._nn
         return model
@@ -351,6 +360,7 @@ class InspectionModel:
             self.ivf_centroids_,
             self.defect_head_,
             self.held_back_patches_,
+            self.unusual_patches_,
         )
         return write_model(path, parts)
 
@@ -360,5 +370,12 @@ class InspectionModel:
         p = read_model(path)
         runner = OnnxRunner(p.onnx, threads)
         return cls(
-            p.meta, p.memory_bank, runner, threads, p.ivf_centroids, p.defect_head, p.held_back_patches
+            p.meta,
+            p.memory_bank,
+            runner,
+            threads,
+            p.ivf_centroids,
+            p.defect_head,
+            p.held_back_patches,
+            p.unusual_patches,
         )

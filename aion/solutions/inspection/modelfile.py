@@ -5,7 +5,7 @@ Members: ``meta.json`` (:class:`~.meta.ModelMeta`: preprocessing, threshold, cal
 ``ivf_centroids.npy`` with inverted lists; ``defect_head.npy`` for a model trained with labelled
 defect masks (format 7, ``head.py``; format 5 and 6 heads, still read, had no row and column
 bands, had the image mean, and were summed with the bank's distances rather than joined by a soft
-maximum); :data:`HELD_BACK_MEMBER`, optional. Reading needs only numpy (no torch, no onnxruntime):
+maximum); :data:`HELD_BACK_MEMBER` and :data:`UNUSUAL_MEMBER`, optional. Reading needs only numpy (no torch, no onnxruntime):
 every array is checked against the metadata, and anything amiss is a :class:`ModelFileError`
 that names the file.
 """
@@ -28,6 +28,9 @@ from aion.solutions.inspection.meta import ModelMeta
 #: The zip member with the held-back good images' patch scores (float16); optional, so older
 #: readers ignore it and files without it still load.
 HELD_BACK_MEMBER = "held_back_patches.npy"
+#: The zip member with the patch scores of the good images unlike the others (float16,
+#: ``meta.calibration["unusual_good"]`` order, ``goodcheck.py``); optional, as above.
+UNUSUAL_MEMBER = "unusual_good_patches.npy"
 
 
 class ModelParts(NamedTuple):
@@ -39,6 +42,7 @@ class ModelParts(NamedTuple):
     ivf_centroids: np.ndarray | None = None
     defect_head: DefectHead | None = None
     held_back_patches: np.ndarray | None = None
+    unusual_patches: np.ndarray | None = None
 
 
 def _npy(a: np.ndarray) -> bytes:
@@ -62,6 +66,8 @@ def write_model(path: Path | str, parts: ModelParts) -> Path:
             zf.writestr("defect_head.npy", _npy(parts.defect_head.weights_))
         if parts.held_back_patches is not None:
             zf.writestr(HELD_BACK_MEMBER, _npy(parts.held_back_patches.astype(np.float16)))
+        if parts.unusual_patches is not None:
+            zf.writestr(UNUSUAL_MEMBER, _npy(parts.unusual_patches.astype(np.float16)))
     tmp.replace(path)
     return path
 
@@ -103,6 +109,15 @@ def read_model(path: Path | str) -> ModelParts:
                     raise ValueError(
                         f"held-back patch scores of shape {held.shape}, {(n_fps, meta.grid, meta.grid)} expected"
                     )
+            unusual = None
+            if UNUSUAL_MEMBER in zf.namelist():
+                unusual = _load(zf, UNUSUAL_MEMBER)
+                n_unusual = len(meta.calibration.get("unusual_good") or [])
+                if unusual.shape != (n_unusual, meta.grid, meta.grid):
+                    raise ValueError(
+                        f"unusual good images' patch scores of shape {unusual.shape}, "
+                        f"{(n_unusual, meta.grid, meta.grid)} expected"
+                    )
             head = _head(zf, meta) if meta.defect_head else None
     except FileNotFoundError as e:
         raise ModelFileError(f"모델 파일이 없음: {path} / Model file not found: {path}") from e
@@ -114,4 +129,4 @@ def read_model(path: Path | str) -> ModelParts:
         centroids.ndim != 2 or centroids.shape[1] != meta.feature_dim or sum(meta.ivf_sizes) != len(bank)
     ):
         raise ModelFileError(f"IVF 목록이 잘못됨: {path} / Bad IVF lists in {path}")
-    return ModelParts(meta, onnx, bank, centroids, head, held)
+    return ModelParts(meta, onnx, bank, centroids, head, held, unusual)

@@ -12,12 +12,14 @@ from typing import Any
 
 import numpy as np
 
+from aion.solutions.inspection import goodcheck
 from aion.solutions.inspection.coarse import emulate
 from aion.solutions.inspection.config import TrainConfig, calibration_count
 from aion.solutions.inspection.coreset import greedy_coreset
 from aion.solutions.inspection.data import ImageItem, InspectionDataset, load_dataset
 from aion.solutions.inspection.errors import BadImageError, InspectionError
 from aion.solutions.inspection.featuregraph import feature_graph, level_scale
+from aion.solutions.inspection.goodcheck import UnusualGood
 from aion.solutions.inspection.headfit import HeadFit, fit_head
 from aion.solutions.inspection.knn import IVF_MIN_BANK, build_ivf, nearest_excluding
 from aion.solutions.inspection.meta import HEAD_FORMAT_VERSION, SEARCH_FORMAT_VERSION, ModelMeta
@@ -52,10 +54,13 @@ class TrainReport:
     # what the user should know about the model (bilingual "Korean / English"): a threshold that
     # cannot keep its target false-reject rate (``threshold.calibration_warning``)
     warnings: list[str] = field(default_factory=list)
+    # good images unlike the others, highest first (``goodcheck.py``)
+    unusual_good: list[UnusualGood] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
         d["skipped"] = [s.to_dict() for s in self.skipped]
+        d["unusual_good"] = [u.to_dict() for u in self.unusual_good]
         return d
 
 
@@ -197,9 +202,12 @@ def train(
     order = np.concatenate([fit_idx, held]).astype(np.int64)
     feats: np.ndarray | None = None  # (images, grid * grid, D): fit images first, then held-back
     loaded_fps: list[str] = []  # the file fingerprint of each row of ``feats``
+    loaded_names: list[str] = []  # ... and its name
     n_fit = n_loaded = 0
     for s in range(0, len(order), cfg.batch_size):
-        kept, images = _decode([items[i] for i in order[s : s + cfg.batch_size]], skipped, loaded_fps)
+        batch_items = [items[i] for i in order[s : s + cfg.batch_size]]
+        kept, images = _decode(batch_items, skipped, loaded_fps)
+        loaded_names += [batch_items[k].name for k in kept]
         if images:
             f = probe.patch_features(probe.batch(images))
             if feats is None:
@@ -272,7 +280,6 @@ def train(
         ).reshape(n_fit, grid, grid)
     else:  # a single image: only its own score (calibration_warning says what that means)
         patches = scorer.scores_of_features(feats[:n_fit])
-    report_progress("calibrate", 1.0)  # the rest of calibration (below, after any head) is quick
     head_wanted = (
         defects is not None
         and cfg.defect_head
@@ -280,6 +287,16 @@ def train(
         and n_cal >= MIN_POOLED_IMAGES
         and any(it.mask_member is not None for it in defects)
     )
+    # the images that built the bank, each against the bank less its own rows, for the check of
+    # the good images (goodcheck.py; the held-back ones were scored so just above)
+    # (searched as the model will search new parts; not with a head: its scores need features kept)
+    fit_patches = None
+    if n_held and cfg.check_good and not head_wanted:
+        owner_fit = goodcheck.rows_owned(fit_rows, feats.shape[1], len(bank))
+        fine = cfg.search_stride == 2  # the same level as set below (no head: patches unchanged)
+        level = float(np.quantile(patches, cfg.refine_quantile)) if fine else None
+        fit_patches = goodcheck.scored_as_new(feats[:n_fit], bank, owner_fit, grid, level)
+    report_progress("calibrate", 1.0)  # the rest of calibration (below, after any head) is quick
     # only the held-back images' features are needed from here (the defect head learns from them):
     # the fit images' go before the head's fit, the largest step of training
     held_feats = (feats[n_fit:] if n_held else feats[:n_fit]).copy()
@@ -333,7 +350,7 @@ def train(
     meta = _score_statistics(meta, good_maps, n_cal if as_new else 0, cfg)
     scorer.meta = meta
     good_scores = scorer.image_scores(good_maps)
-    del good_maps, patches, held_feats
+    del good_maps, held_feats
     times["calibrate"] = time.perf_counter() - t3 - times.get("defect_head", 0.0)
 
     t4 = time.perf_counter()
@@ -361,6 +378,22 @@ def train(
         thresholds["f1"] = choice.threshold
     elif defect_scores is not None and len(defect_scores):  # the other choice, for reports to offer
         thresholds["f1"] = f1_threshold(good_scores, defect_scores)[0]
+    found, unusual_patches = (
+        goodcheck.check_images(
+            scorer,
+            patches,
+            fit_patches,
+            good_scores,
+            loaded_names,
+            loaded_fps,
+            n_fit,
+            n_held,
+            choice.threshold,
+        )
+        if as_new
+        else ([], None)
+    )
+    del patches, fit_patches
     meta = replace(
         meta,
         threshold=choice.threshold,
@@ -379,13 +412,17 @@ def train(
             # none when a single image calibrated on itself
             "good_fingerprints": loaded_fps[n_fit:] if n_held else loaded_fps[:n_fit] if loo else [],
             "defect_scores": [] if defect_scores is None else [round(float(x), 5) for x in defect_scores],
+            # good images unlike the others: above the threshold as new parts (goodcheck.py)
+            "unusual_good": [u.to_dict() for u in found],
         },
     )
     times["calibrate"] += time.perf_counter() - t5
     times["total"] = time.perf_counter() - t0
     report_progress("done", 1.0)
 
-    model = InspectionModel(meta, bank, runner, cfg.threads, centroids, scorer.defect_head_, held_patches)
+    model = InspectionModel(
+        meta, bank, runner, cfg.threads, centroids, scorer.defect_head_, held_patches, unusual_patches
+    )
     warning = meta.calibration_warning()
     model.train_report_ = TrainReport(
         n_fit_images=n_fit,
@@ -402,5 +439,6 @@ def train(
         n_head_images=len(meta.head_images),
         head_gain={k: round(v, 4) for k, v in head_gain.items()},
         warnings=[warning] if warning else [],
+        unusual_good=found,
     )
     return model

@@ -81,10 +81,14 @@ def test_reload_keeps_metadata_and_bank(trained) -> None:
             "memory_bank.npy",
             "ivf_centroids.npy",
             "held_back_patches.npy",
+            "unusual_good_patches.npy",
         }
     n_held, g = len(model.meta.calibration["good_fingerprints"]), model.meta.grid
     assert edge.held_back_patches_.shape == (n_held, g, g) and edge.held_back_patches_.dtype == np.float16
     np.testing.assert_array_equal(edge.held_back_patches_, model.held_back_patches_)
+    n_unusual = len(model.meta.calibration["unusual_good"])
+    assert n_unusual and edge.unusual_patches_.shape == (n_unusual, g, g)
+    np.testing.assert_array_equal(edge.unusual_patches_, model.unusual_patches_)
     assert edge.meta.knn == "ivf" and edge.nn.backend == "ivf"
     # the lists are scanned in fewer principal directions than the feature width, so the
     # torch/ONNX agreement test above covers that path too

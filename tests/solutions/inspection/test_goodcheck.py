@@ -1,0 +1,104 @@
+"""The check of the good training images: defective parts planted among them are listed first."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from aion.solutions.inspection.data import fingerprint
+from aion.solutions.inspection.goodcheck import UnusualGood
+
+from .conftest import add_defect, save, texture, train_saved
+
+PLANTED = ("g031.png", "g047.png", "g052.png")  # named like the good images around them
+
+
+def _folder(root: Path, n_good: int = 60) -> dict[str, np.ndarray]:
+    """A plain folder of good textures with three defect images among them; their masks."""
+    rng = np.random.default_rng(7)
+    masks = {}
+    for i in range(n_good):
+        name = f"g{i:03d}.png"
+        img = texture(rng)
+        if name in PLANTED:
+            img, mask = add_defect(img, rng, ("spot", "scratch")[i % 2])
+            masks[name] = mask
+        save(img, root / name)
+    return masks
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    root = tmp_path_factory.mktemp("planted")
+    masks = _folder(root / "good")
+    return root / "good", masks
+
+
+def test_planted_defects_are_listed_first_with_their_heat_maps(planted, tmp_path: Path) -> None:
+    folder, masks = planted
+    # 20% held back (12 images): most planted images built the memory bank and are found by the
+    # extra search of those images, searched as new parts are (coarse to fine)
+    model, path, edge = train_saved(folder, tmp_path / "m.aion", min_calibration_images=10)
+    rep = model.train_report_
+    assert rep.n_fit_images == 48 and rep.n_calibration_images == 12
+    found = rep.unusual_good
+    assert {u.name for u in found[:3]} == set(PLANTED)
+    assert any(not u.held_back for u in found[:3])  # ... from the bank's own images
+    # clean images follow only as the top 5% or above the threshold, highest first
+    assert len(found) >= 3 and [u.score for u in found] == sorted((u.score for u in found), reverse=True)
+    # a planted defect held back for the threshold raises it to its own score (the threshold
+    # rejects at most 1% of 12 good images): the reason the list does not stop at the threshold
+    held_planted = [u for u in found[:3] if u.held_back]
+    if held_planted:
+        assert model.meta.threshold >= min(u.score for u in held_planted) - 1e-6
+    # the file keeps the list and each image's heat map as a new part
+    listed = [UnusualGood.from_dict(d) for d in edge.meta.calibration["unusual_good"]]
+    assert listed == found
+    for u in found[:3]:
+        blob = (folder / u.name).read_bytes()
+        assert fingerprint(blob) == u.fingerprint
+        image = _image(folder / u.name)
+        pred = edge.held_back_prediction(u.fingerprint, image, u.name)
+        assert pred is not None and abs(pred.raw_score - u.score) < 1e-2  # float16 patch scores
+        # its stored map (raw, the model's scale) is hottest on the planted defect
+        raw = edge.anomaly_maps(edge.unusual_patches_[found.index(u)][None].astype(np.float32))[0]
+        on_defect = _resized(masks[u.name], raw.shape)
+        assert raw[on_defect].mean() > np.quantile(raw, 0.95)
+        assert not pred.passed or pred.raw_score <= edge.meta.threshold
+    # an image off the list has no stored map: None, not a guess
+    clean = fingerprint((folder / "g000.png").read_bytes())
+    if clean not in {u.fingerprint for u in found} | set(edge.meta.calibration["good_fingerprints"]):
+        assert edge.held_back_prediction(clean, _image(folder / "g000.png"), "g000.png") is None
+
+
+def test_without_the_extra_search_only_held_back_images_are_checked(planted, tmp_path: Path) -> None:
+    folder, _ = planted
+    model, _, _ = train_saved(folder, tmp_path / "m.aion", min_calibration_images=10, check_good=False)
+    found = model.train_report_.unusual_good
+    assert found and all(u.held_back for u in found)
+    held = set(model.meta.calibration["good_fingerprints"])
+    assert {u.fingerprint for u in found} <= held
+
+
+def test_a_small_set_checks_every_image_left_out_in_turn(planted, tmp_path: Path) -> None:
+    folder, _ = planted
+    # 60 images under the 100 the threshold wants: every image calibrates, scored leave one out
+    model, _, _ = train_saved(folder, tmp_path / "m.aion")
+    rep = model.train_report_
+    assert rep.n_calibration_images == 60
+    assert {u.name for u in rep.unusual_good[:3]} == set(PLANTED)
+    assert all(u.held_back for u in rep.unusual_good)
+
+
+def _image(path: Path) -> np.ndarray:
+    from aion.solutions.inspection.images import read_image
+
+    return read_image(path)
+
+
+def _resized(mask: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).resize(shape[::-1])) > 127
