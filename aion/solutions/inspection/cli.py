@@ -195,6 +195,14 @@ def train_cmd(
         help="2: search every other row and column of patches and measure exactly only around "
         "patches unlike the good ones (a third of the search); 1: search every patch.",
     ),
+    check_good: bool = typer.Option(
+        DEFAULTS.check_good,
+        help="Score every good image as a new part and list the least typical for you to look at "
+        "(--no-check-good: only the held-back ones, a little faster).",
+    ),
+    heatmaps: Path | None = typer.Option(
+        None, help="Folder for the heat maps of the good images to check (<stem>_heatmap.png)."
+    ),
     threads: int | None = typer.Option(None, help="CPU threads (default: all)."),
     as_json: bool = typer.Option(False, "--json", help="Print the training report as one JSON object."),
 ) -> None:
@@ -230,6 +238,7 @@ def train_cmd(
         defect_head=defect_head,
         head_flips=head_flips,
         search_stride=search_stride,
+        check_good=check_good,
     )
     try:
         ds = load_dataset(data_dir)
@@ -269,6 +278,53 @@ def train_cmd(
             f"  불량 헤드 효과 (교차 검증) / defect head gain (out of fold): 픽셀 AUROC / pixel AUROC "
             f"{gain['pixel_auroc_bank']:.4f} -> {gain['pixel_auroc_head']:.4f}"
         )
+    _print_unusual(model, rep.unusual_good)
+    if heatmaps is not None:
+        _unusual_heatmaps(con, model, ds, rep.unusual_good, heatmaps)
+
+
+#: Good images to check that the plain output names (``--json`` gives all of them).
+SHOWN_UNUSUAL = 10
+
+
+def _print_unusual(model: Any, found: list[Any]) -> None:
+    """The good images to check (``goodcheck.py``): score, whether the threshold rejects it, name."""
+    if not found:
+        return
+    t = model.meta.threshold
+    above = sum(1 for u in found if u.score > t)
+    lines = [
+        f"확인할 양품 이미지 / Good images to check: {len(found)} "
+        f"(새 부품이었다면 불합격 / rejected as new parts: {above})"
+    ]
+    for u in found[:SHOWN_UNUSUAL]:
+        verdict = "[red]NG[/red]" if u.score > t else "OK"
+        lines.append(f"  {u.score:8.4f}  {verdict}  {_plain(u.name)}")
+    if len(found) > SHOWN_UNUSUAL:
+        lines.append(f"  … {len(found) - SHOWN_UNUSUAL} / --json")
+    lines.append(
+        "  불량품이 섞였다면 빼고 다시 학습하세요. 정상 부품이라면 이런 사진을 더 모으면 오판이 줄어듭니다.\n"
+        "  Remove any defective part and train again; if they are good parts, more photos like them "
+        "mean fewer false rejects."
+    )
+    _console(stderr=False).print("\n".join(lines))
+
+
+def _unusual_heatmaps(con: Any, model: Any, ds: Any, found: list[Any], folder: Path) -> None:
+    """Write each good image to check's heat map as a new part (``<stem>_heatmap.png``)."""
+    from aion.solutions.inspection.errors import BadImageError
+
+    by_name = {it.name: it for it in ds.train}
+    folder.mkdir(parents=True, exist_ok=True)
+    for u in found:
+        try:
+            image = by_name[u.name].load()
+        except (KeyError, BadImageError) as e:  # changed since training
+            con.print(f"[yellow]{_plain(u.name)}: {_plain(e)}[/yellow]")
+            continue
+        pred = model.held_back_prediction(u.fingerprint, image, u.name)
+        if pred is not None:
+            pred.heatmap(image).save(folder / f"{Path(u.name).stem}_heatmap.png")
 
 
 @app.command("layers")

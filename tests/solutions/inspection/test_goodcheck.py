@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -102,3 +103,23 @@ def _resized(mask: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     from PIL import Image
 
     return np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).resize(shape[::-1])) > 127
+
+
+def test_the_command_names_the_good_images_to_check_and_draws_them(planted, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from aion.solutions.inspection.cli import app
+
+    folder, _ = planted
+    heat = tmp_path / "heat"
+    args = ["train", str(folder), "--out", str(tmp_path / "m.aion"), "--resolution", "96", "--threads", "2"]
+    res = CliRunner().invoke(app, [*args, "--heatmaps", str(heat)])
+    assert res.exit_code == 0, res.output
+    listed = res.stdout.split("Good images to check:")[1].splitlines()
+    assert {line.split()[-1] for line in listed[1:4]} == set(PLANTED)  # the first three named
+    drawn = {p.name for p in heat.iterdir()}
+    assert {f"{Path(n).stem}_heatmap.png" for n in PLANTED} <= drawn
+    res = CliRunner().invoke(app, [*args, "--json", "--no-check-good"])
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.stdout)
+    assert {u["name"] for u in report["unusual_good"][:3]} == set(PLANTED)  # 60 images: all left out in turn
