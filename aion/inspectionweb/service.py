@@ -24,8 +24,9 @@ from sqlalchemy.orm import Session
 from aion.core import audit
 from aion.core.tenancy import NotFound
 from aion.inspectionweb.errors import InspectionWebError
+from aion.platform import datasets as ds_service
 from aion.platform import modelregistry as reg
-from aion.platform.models import DatasetItem, ModelVersion, RegisteredModel
+from aion.platform.models import DatasetItem, DatasetVersion, ModelVersion, RegisteredModel
 from aion.platform.storage.blobstore import BlobStore
 from aion.solutions.inspection import BadImageError, InspectionModel, ModelFileError, Prediction
 from aion.solutions.inspection.data import fingerprint_of_sha256
@@ -67,6 +68,9 @@ class Evaluation:
     held: bool = False
     n_held_back: int = 0
     n_in_bank: int = 0
+    # good images of the version that training listed to check (``goodcheck.py``), at their
+    # scores as new parts, highest first; not among ``images`` unless held back
+    to_check: list[Scored] = field(default_factory=list)
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         return np.array([s.label for s in self.images]), np.array([s.raw for s in self.images])
@@ -135,11 +139,17 @@ def evaluation(session: Session, store: BlobStore, cache_dir: Path, version: Mod
     """Score the data set version's images once per model file (cached as JSON beside the blobs)."""
     model = load_model(store, version)
     # v2: the images a defect head learned from are left out (the training job records them);
-    # v3: good images at their held-back scores
-    cache = cache_dir / f"{version.sha256}-{version.dataset_version_id}-v3.json"
+    # v3: good images at their held-back scores; v4: the good images to check
+    cache = cache_dir / f"{version.sha256}-{version.dataset_version_id}-v4.json"
     if cache.exists():
         d = json.loads(cache.read_text(encoding="utf-8"))
-        return Evaluation(**{**d, "images": [Scored(**s) for s in d["images"]]})
+        return Evaluation(
+            **{
+                **d,
+                "images": [Scored(**s) for s in d["images"]],
+                "to_check": [Scored(**s) for s in d["to_check"]],
+            }
+        )
     ev = Evaluation(model.meta.threshold, model.meta.score_low, [])
     train = (version.report or {}).get("train") or {}
     learned = set(train.get("head_items") or [])
@@ -158,6 +168,7 @@ def evaluation(session: Session, store: BlobStore, cache_dir: Path, version: Mod
             ev.n_in_bank += 1
         else:
             rest.append(it)
+    ev.to_check = to_check(model.meta, every)
     items = rest
     for start in range(0, len(items), BATCH):
         batch, images = [], []
@@ -171,9 +182,44 @@ def evaluation(session: Session, store: BlobStore, cache_dir: Path, version: Mod
         for it, r in zip(batch, raw, strict=True):
             ev.images.append(Scored(it.id, it.path, int(it.label == "ng"), float(r)))
     cache_dir.mkdir(parents=True, exist_ok=True)
-    data = {**asdict(ev), "images": [asdict(s) for s in ev.images]}
+    data = asdict(ev)
     cache.write_text(json.dumps(data), encoding="utf-8")
     return ev
+
+
+def to_check(meta: ModelMeta, items: list[DatasetItem]) -> list[Scored]:
+    """The good images training listed to check (``meta.calibration["unusual_good"]``), as the
+    data set version's items (by file content), highest score first; those not in it are skipped.
+
+    >>> meta = ModelMeta("b", 8, (0.0,) * 3, (1.0,) * 3, 1, 1, 1.0, 1.0, 0.0,
+    ...                  calibration={"unusual_good": [{"fingerprint": "ab" * 8, "score": 2.5}]})
+    >>> it = DatasetItem(id=7, path="ok/a.png", sha256="ab" * 32, label=None)
+    >>> [(s.item_id, s.path, s.raw) for s in to_check(meta, [it])], to_check(meta, [])
+    ([(7, 'ok/a.png', 2.5)], [])
+    """
+    by_fp = {fingerprint_of_sha256(it.sha256): it for it in items if it.label != "ng"}
+    listed = (meta.calibration or {}).get("unusual_good") or []
+    return [
+        Scored(it.id, it.path, 0, float(u["score"]))
+        for u in listed
+        if (it := by_fp.get(str(u["fingerprint"]))) is not None
+    ]
+
+
+def label_page(session: Session, version: ModelVersion) -> str | None:
+    """The labeling page of the model's data set, when the model was trained on the data set's
+    latest version (the page shows that version's images, whose ids the report links to)."""
+    if version.dataset_version_id is None:
+        return None
+    trained_on = session.get(DatasetVersion, version.dataset_version_id)
+    if trained_on is None:
+        return None
+    latest = ds_service.latest_version(session, trained_on.dataset_id)
+    return (
+        f"/datasets/{trained_on.dataset_id}/label"
+        if latest is not None and latest.id == trained_on.id
+        else None
+    )
 
 
 def metrics_at(ev: Evaluation, threshold: float) -> dict[str, Any]:

@@ -99,6 +99,7 @@ def _report(
         standardised=bool(opened.meta.score_fractions),  # scores may fall below 0
         m=service.metrics_at(ev, ev.threshold),
         worst=service.worst(ev, ev.threshold),
+        label_page=service.label_page(session, version),
         scores=[{"s": round(s.raw, 6), "y": s.label} for s in ev.images],
         can_edit=policy.can_edit(user, model.company_id),
         error=error,

@@ -137,6 +137,10 @@ def train_inspection(
         ctx.log(f"trained: bank {rep.bank_size}/{rep.n_patches} patches, threshold {rep.threshold:.4f}")
         for warning in rep.warnings:
             ctx.log(f"warning: {warning}")
+        if rep.unusual_good:  # the evaluation report shows them with their heat maps
+            above = sum(1 for u in rep.unusual_good if u.score > rep.threshold)
+            names = ", ".join(u.name for u in rep.unusual_good[:5])
+            ctx.log(f"good images to check: {len(rep.unusual_good)} ({above} above the threshold): {names}")
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         model.save(out)
         metrics: dict[str, float] = {

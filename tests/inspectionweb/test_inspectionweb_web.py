@@ -57,7 +57,8 @@ def test_report_shows_metrics_worst_cases_and_saves_a_threshold(
     assert r.status_code == 200 and "새 버전으로 저장했습니다" in r.text, r.text
     new_id = int(re.search(r"/versions/(\d+)/report", str(r.url)).group(1))  # type: ignore[union-attr]
     assert new_id != reg.version_id
-    assert r.text.count("/heatmap.png") == n_held  # every (held-back) good image is a false reject now
+    rejects = r.text[r.text.index('id="false_rejects"') :].split("</section>")[0]
+    assert rejects.count("/heatmap.png") == n_held  # every (held-back) good image is a false reject now
     assert 'id="m-frr">100.0%' in r.text
     with system_session(engine) as s:
         mv = s.get(ModelVersion, new_id)
@@ -324,4 +325,38 @@ def test_report_counts_the_held_back_good_images_as_new_parts(
     assert "학습 데이터 내 평가" in page.text
     scores = re.search(r'id="scores-data">([^<]+)<', page.text).group(1)  # type: ignore[union-attr]
     assert scores.count('"y": 0') == N_OK and scores.count('"y": 1') == N_NG
+    c.__exit__(None, None, None)
+
+
+def test_report_lists_the_good_images_to_check_with_their_heat_maps_as_new_parts(
+    app: Any, world: World, engine: Engine, tmp_path: Path, model_file: Path
+) -> None:
+    """Training scored every good image as a new part (``goodcheck.py``); the report shows the
+    highest, each linked to its place on the labeling page, with the heat map that gave its score
+    (stored in the file) rather than the one of this model, whose bank holds the image itself."""
+    model = InspectionModel.load(model_file)
+    listed = model.meta.calibration["unusual_good"]
+    assert listed and any(not u["held_back"] for u in listed)
+    reg = register_model(app, world, engine, tmp_path, model_file, "a_member", "브래킷")
+    c = client_for(app, world, "a_member")
+    page = c.get(reg.base + "/report")
+    assert page.status_code == 200, page.text
+    card = page.text[page.text.index('id="good-to-check"') :].split("</section>")[0]
+    assert "다시 확인할 양품 이미지" in card and "NG로 라벨하고 다시 학습" in card
+    by_fp = {it["sha256"][:16]: it for it in reg.items}
+    links = re.findall(r'href="/datasets/(\d+)/label#item-(\d+)"', card)
+    assert [int(i) for _, i in links] == [by_fp[u["fingerprint"]]["id"] for u in listed]  # highest first
+    assert c.get(f"/datasets/{links[0][0]}/label").status_code == 200
+    assert card.count("<strong>NG</strong>") == sum(u["score"] > model.meta.threshold for u in listed)
+
+    u = next(u for u in listed if not u["held_back"])  # an image that built the bank
+    item = by_fp[u["fingerprint"]]
+    image = np.asarray(
+        Image.open(io.BytesIO(c.get(f"/datasets/items/{item['id']}/file").content)).convert("RGB")
+    )
+    expected = model.held_back_prediction(u["fingerprint"], image, item["path"])
+    assert expected is not None and abs(expected.raw_score - u["score"]) < 1e-2
+    served = np.asarray(Image.open(io.BytesIO(c.get(f"{reg.base}/items/{item['id']}/heatmap.png").content)))
+    assert np.array_equal(served, np.asarray(expected.heatmap(image)))
+    assert not np.array_equal(served, np.asarray(model.predict([image])[0].heatmap(image)))
     c.__exit__(None, None, None)

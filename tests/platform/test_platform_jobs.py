@@ -164,7 +164,11 @@ def test_train_inspection_job_registers_a_model_with_lineage(
         assert (mv.dataset_version_id, mv.job_id, mv.params["resolution"]) == (v_id, job_id, 64)
         assert runtime.storage.store.exists(mv.sha256) and mv.size > 1000
         assert modelregistry.aliases(s, mv.model_id) == {"candidate": mv.id}
-        assert any("trained" in line for line in jobs.job_logs(s, runtime, job_id))
+        logs = jobs.job_logs(s, runtime, job_id)
+        assert any("trained" in line for line in logs)
+        # the good images to check (goodcheck.py): named in the log, listed in the report
+        listed = mv.report["train"]["unusual_good"]
+        assert listed and any(f"good images to check: {len(listed)}" in line for line in logs)
     # the file loads as an inspection model and scores an image
     from aion.solutions.inspection import InspectionModel
 
