@@ -91,8 +91,10 @@ def main() -> None:
         items = _test_items(ds)
         n_good = sum(1 for it in items if it.label == 0)
         print(f"\n== {name}: {len(ds.train)} good training images; test {len(items)} ({n_good} good)")
-        print(f"{'good images':>11}  {'image AUROC':<22} {'pixel AUROC':<22} {'test FRR':<22} "
-              f"{'escape':<22} {'FRR floor':>9} {'train s':>7}")
+        print(
+            f"{'good images':>11}  {'image AUROC':<22} {'pixel AUROC':<22} {'test FRR':<22} "
+            f"{'escape':<22} {'FRR floor':>9} {'train s':>7}"
+        )
         runs: list[dict[str, Any]] = []
         sizes = [n for n in args.sizes if n < len(ds.train)] + [len(ds.train)]
         for n in sizes:

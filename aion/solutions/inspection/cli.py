@@ -314,7 +314,7 @@ def _unusual_heatmaps(con: Any, model: Any, ds: Any, found: list[Any], folder: P
     """Write each good image to check's heat map as a new part (``<stem>_heatmap.png``)."""
     from aion.solutions.inspection.errors import BadImageError
 
-    by_name = {it.name: it for it in ds.train}
+    by_name = {it.member or it.name: it for it in ds.train}
     folder.mkdir(parents=True, exist_ok=True)
     for u in found:
         try:

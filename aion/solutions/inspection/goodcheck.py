@@ -42,7 +42,7 @@ REVIEW_SHARE = 0.05
 class UnusualGood:
     """A good training image among the highest scores as a new part (:func:`unusual`)."""
 
-    name: str
+    name: str  # where it lies in the data (``ImageItem.member``: ``train/good/a.png``, ``ok/a.png``)
     fingerprint: str  # ``data.fingerprint`` of its file
     score: float  # raw image score, against the memory bank less its own patches
     held_back: bool  # held back for the threshold (else: one of the images that built the bank)

@@ -207,7 +207,7 @@ def train(
     for s in range(0, len(order), cfg.batch_size):
         batch_items = [items[i] for i in order[s : s + cfg.batch_size]]
         kept, images = _decode(batch_items, skipped, loaded_fps)
-        loaded_names += [batch_items[k].name for k in kept]
+        loaded_names += [batch_items[k].member or batch_items[k].name for k in kept]  # where it lies
         if images:
             f = probe.patch_features(probe.batch(images))
             if feats is None:
