@@ -97,3 +97,19 @@ def test_drag_threshold_save_it_and_try_a_photo(
         page.get_by_role("button", name="검사").click()
         expect(page.locator("#verdict")).to_have_text("불합격")
         expect(page.locator("#heatmap")).to_be_visible()
+
+        # the first version's good images to check: each heat map drawn, each a link to the
+        # image on the labeling page (where a defective one is labelled NG)
+        page.goto(f"{url}/versions/{first}/report")
+        check = page.locator("#good-to-check")
+        expect(check.get_by_role("heading", name="다시 확인할 양품 이미지")).to_be_visible()
+        expect(check.locator("figure")).to_have_count(len(meta.calibration["unusual_good"]))
+        heat = check.locator("img").first
+        heat.scroll_into_view_if_needed()
+        expect(heat).to_have_js_property("complete", True)
+        assert heat.evaluate("i => i.naturalWidth") == 64
+        link = check.locator("figcaption a").first
+        name = link.inner_text()
+        link.click()
+        item = page.locator(f"li#{page.url.split('#')[1]}")
+        expect(item).to_have_attribute("data-name", name)
