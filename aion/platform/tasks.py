@@ -20,6 +20,7 @@ STAGE_SPAN = {
     "coreset": (0.5, 0.65),
     "calibrate": (0.65, 0.7),  # the held-back good images scored; then any defect head
     "defect head": (0.7, 0.8),
+    "check": (0.7, 0.8),  # the good images that built the bank, as new parts (no head: no head's span)
 }
 
 

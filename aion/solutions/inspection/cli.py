@@ -42,6 +42,7 @@ def _progress(enabled: bool = True) -> Iterator[Callable[[str, float], None]]:
         "coreset": "코어셋 / Coreset",
         "defect head": "불량 헤드 / Defect head",
         "calibrate": "임계값 / Threshold",
+        "check": "양품 이미지 점검 / Checking good images",
         "evaluate": "평가 / Evaluating",
         "predict": "검사 / Inspecting",
         "speed": "속도 측정 / Timing",

@@ -21,7 +21,13 @@ from aion.solutions.inspection.errors import BadImageError, InspectionError
 from aion.solutions.inspection.featuregraph import feature_graph, level_scale
 from aion.solutions.inspection.goodcheck import UnusualGood
 from aion.solutions.inspection.headfit import HeadFit, fit_head
-from aion.solutions.inspection.knn import IVF_MIN_BANK, build_ivf, nearest_excluding
+from aion.solutions.inspection.knn import (
+    IVF_MIN_BANK,
+    IvfLists,
+    NearestNeighbour,
+    build_ivf,
+    nearest_excluding,
+)
 from aion.solutions.inspection.meta import HEAD_FORMAT_VERSION, SEARCH_FORMAT_VERSION, ModelMeta
 from aion.solutions.inspection.model import InspectionModel
 from aion.solutions.inspection.predictions import SkippedImage
@@ -54,7 +60,7 @@ class TrainReport:
     # what the user should know about the model (bilingual "Korean / English"): a threshold that
     # cannot keep its target false-reject rate (``threshold.calibration_warning``)
     warnings: list[str] = field(default_factory=list)
-    # good images unlike the others, highest first (``goodcheck.py``)
+    # the good images to check: the highest scores as new parts, highest first (``goodcheck.py``)
     unusual_good: list[UnusualGood] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -202,7 +208,7 @@ def train(
     order = np.concatenate([fit_idx, held]).astype(np.int64)
     feats: np.ndarray | None = None  # (images, grid * grid, D): fit images first, then held-back
     loaded_fps: list[str] = []  # the file fingerprint of each row of ``feats``
-    loaded_names: list[str] = []  # ... and its name
+    loaded_names: list[str] = []  # ... and where it lies in the data (``ImageItem.member``)
     n_fit = n_loaded = 0
     for s in range(0, len(order), cfg.batch_size):
         batch_items = [items[i] for i in order[s : s + cfg.batch_size]]
@@ -287,15 +293,10 @@ def train(
         and n_cal >= MIN_POOLED_IMAGES
         and any(it.mask_member is not None for it in defects)
     )
-    # the images that built the bank, each against the bank less its own rows, for the check of
-    # the good images (goodcheck.py; the held-back ones were scored so just above)
-    # (searched as the model will search new parts; not with a head: its scores need features kept)
-    fit_patches = None
-    if n_held and cfg.check_good and not head_wanted:
-        owner_fit = goodcheck.rows_owned(fit_rows, feats.shape[1], len(bank))
-        fine = cfg.search_stride == 2  # the same level as set below (no head: patches unchanged)
-        level = float(np.quantile(patches, cfg.refine_quantile)) if fine else None
-        fit_patches = goodcheck.scored_as_new(feats[:n_fit], bank, owner_fit, grid, level)
+    # the images that built the bank are checked too (goodcheck.py; the held-back ones were scored
+    # just above), once the bank's search is built: their features are kept till then. Not with a
+    # head: its scores would need their features through the head's fit
+    check_feats = feats[:n_fit] if n_held and cfg.check_good and not head_wanted else None
     report_progress("calibrate", 1.0)  # the rest of calibration (below, after any head) is quick
     # only the held-back images' features are needed from here (the defect head learns from them):
     # the fit images' go before the head's fit, the largest step of training
@@ -357,12 +358,32 @@ def train(
     if cfg.knn not in ("auto", "exact", "ivf"):
         raise InspectionError(f"knn은 auto, exact, ivf 중 하나: {cfg.knn} / knn must be auto, exact or ivf")
     centroids = None
+    ivf: IvfLists | None = None
     extra: dict[str, Any] = {"knn": "exact"}
     if cfg.knn == "ivf" or (cfg.knn == "auto" and len(bank) >= IVF_MIN_BANK):
         order, ivf = build_ivf(bank, seed=cfg.seed)
         bank, centroids = bank[order], ivf.centroids
         extra.update(knn="ivf", ivf_sizes=[int(x) for x in ivf.sizes], ivf_nprobe=ivf.nprobe, ivf_dim=ivf.dim)
     times["coreset"] += time.perf_counter() - t4
+
+    fit_patches = None
+    if check_feats is not None:  # each against the bank less its own rows, searched as new parts are
+        t_check = time.perf_counter()
+        rows = goodcheck.rows_owned(fit_rows, check_feats.shape[1], len(bank))
+        owner_fit = rows if ivf is None else rows[order]  # the bank is now in the lists' order
+        search = NearestNeighbour(bank, cfg.threads, ivf=ivf)
+        fit_patches = goodcheck.scored_as_new(
+            check_feats,
+            bank,
+            owner_fit,
+            grid,
+            meta.refine_level if meta.search_stride == 2 else None,
+            search.search,
+            progress=lambda fraction: report_progress("check", fraction),
+        )
+        search.close()
+        del check_feats
+        times["check"] = time.perf_counter() - t_check
 
     t5 = time.perf_counter()
     meta = replace(meta, **extra)
@@ -412,7 +433,7 @@ def train(
             # none when a single image calibrated on itself
             "good_fingerprints": loaded_fps[n_fit:] if n_held else loaded_fps[:n_fit] if loo else [],
             "defect_scores": [] if defect_scores is None else [round(float(x), 5) for x in defect_scores],
-            # good images unlike the others: above the threshold as new parts (goodcheck.py)
+            # the good images to check: the highest scores as new parts (goodcheck.py)
             "unusual_good": [u.to_dict() for u in found],
         },
     )

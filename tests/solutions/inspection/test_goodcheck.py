@@ -123,3 +123,27 @@ def test_the_command_names_the_good_images_to_check_and_draws_them(planted, tmp_
     assert res.exit_code == 0, res.output
     report = json.loads(res.stdout)
     assert {u["name"] for u in report["unusual_good"][:3]} == set(PLANTED)  # 60 images: all left out in turn
+
+
+def test_the_search_with_own_rows_left_out_matches_the_exact_one() -> None:
+    """Each image's patches are searched with the model's search (here exact, and an inverted
+    file); where one of the image's own bank rows is as near, that patch is measured again without
+    them. The bank is made of the images' own patches, so that happens for many patches, at
+    distances near 0 where rounding would hide it."""
+    from aion.solutions.inspection.goodcheck import scored_as_new
+    from aion.solutions.inspection.knn import NearestNeighbour, build_ivf, nearest_excluding
+
+    rng = np.random.default_rng(3)
+    feats = rng.normal(size=(6, 64, 16)).astype(np.float32) * 10 + 100  # large norms, small gaps
+    picks = rng.choice(6 * 64, 150, replace=False)
+    bank, owner = feats.reshape(-1, 16)[picks], picks // 64
+    exact = nearest_excluding(feats, bank, owner).reshape(6, 8, 8)
+    assert (exact > 0).all()  # no patch found itself
+    np.testing.assert_allclose(scored_as_new(feats, bank, owner, 8, None), exact, rtol=1e-4)
+    plain = NearestNeighbour(bank, use_faiss=False)
+    np.testing.assert_allclose(scored_as_new(feats, bank, owner, 8, None, plain.search), exact, rtol=1e-4)
+    order, ivf = build_ivf(bank)
+    lists = NearestNeighbour(bank[order], ivf=ivf)
+    approx = scored_as_new(feats, bank[order], owner[order], 8, None, lists.search)
+    assert (approx >= exact * (1 - 1e-4)).all()  # never nearer than the exact, own rows left out
+    assert np.median(approx / exact) < 1.05
