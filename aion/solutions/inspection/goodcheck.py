@@ -11,7 +11,7 @@ part (remove it and train again) or a normal view the model has seen too few tim
 photos like it), or simply the tail of a clean set. Nothing is removed automatically.
 
 The check needs no labels and runs on the patch distances training computes anyway, plus one
-search of the images that built the bank (``training.py``). With a defect head (labelled masks)
+search of the images that built the bank with the model's own search (:func:`scored_as_new`). With a defect head (labelled masks)
 only the held-back images are checked: the head's scores of the other images are not computed.
 """
 
