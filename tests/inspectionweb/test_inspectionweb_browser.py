@@ -113,3 +113,7 @@ def test_drag_threshold_save_it_and_try_a_photo(
         link.click()
         item = page.locator(f"li#{page.url.split('#')[1]}")
         expect(item).to_have_attribute("data-name", name)
+        expect(page.locator("#viewer-name")).to_have_text(name)  # that image opened, not the first
+        expect(item).to_have_attribute("aria-current", "true")
+        item.get_by_role("button", name="NG").click()  # a defective part among the good ones
+        expect(item).to_have_attribute("data-label", "ng")

@@ -379,5 +379,8 @@
   }
   document.getElementById("zoom-in").addEventListener("click", function (ev) { zoomBy(1); ev.currentTarget.blur(); });
   document.getElementById("zoom-out").addEventListener("click", function (ev) { zoomBy(-1); ev.currentTarget.blur(); });
-  show(0);
+  // a link to one image (#item-<id>: the evaluation report's good images to check, the form's
+  // redirect) opens that image; else the first
+  var linked = location.hash ? document.getElementById(location.hash.slice(1)) : null;
+  show(Math.max(0, items.indexOf(linked)));
 })();
