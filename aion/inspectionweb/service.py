@@ -31,6 +31,7 @@ from aion.platform.storage.blobstore import BlobStore
 from aion.solutions.inspection import BadImageError, InspectionModel, ModelFileError, Prediction
 from aion.solutions.inspection.data import fingerprint_of_sha256
 from aion.solutions.inspection.evaluation import TrainedGood
+from aion.solutions.inspection.goodcheck import UnusualGood, sets_threshold
 from aion.solutions.inspection.images import decode_image, read_image
 from aion.solutions.inspection.meta import ModelMeta
 from aion.solutions.inspection.metrics import auroc, confusion
@@ -204,6 +205,17 @@ def to_check(meta: ModelMeta, items: list[DatasetItem]) -> list[Scored]:
         for u in listed
         if (it := by_fp.get(str(u["fingerprint"]))) is not None
     ]
+
+
+def threshold_setter(session: Session, meta: ModelMeta, version: ModelVersion) -> int | None:
+    """The item id of the good image to check whose score is the model's target-rate threshold
+    (``goodcheck.sets_threshold``), if listed and in the model's data set version."""
+    found = [UnusualGood.from_dict(d) for d in (meta.calibration or {}).get("unusual_good") or []]
+    i = sets_threshold(found, (meta.thresholds or {}).get("frr"))
+    if i is None:
+        return None
+    fp = found[i].fingerprint
+    return next((it.id for it in _items(session, version) if fingerprint_of_sha256(it.sha256) == fp), None)
 
 
 def label_page(session: Session, version: ModelVersion) -> str | None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from PIL import Image
 from sqlalchemy import Engine, select
 
@@ -359,4 +360,30 @@ def test_report_lists_the_good_images_to_check_with_their_heat_maps_as_new_parts
     served = np.asarray(Image.open(io.BytesIO(c.get(f"{reg.base}/items/{item['id']}/heatmap.png").content)))
     assert np.array_equal(served, np.asarray(expected.heatmap(image)))
     assert not np.array_equal(served, np.asarray(model.predict([image])[0].heatmap(image)))
+    c.__exit__(None, None, None)
+
+
+def test_report_names_the_good_image_that_set_the_threshold(
+    app: Any, world: World, engine: Engine, tmp_path: Path, pooled_model_file: Path, model_file: Path
+) -> None:
+    """30 good images, each scored left out in turn, a 1% target: the threshold is the highest of
+    their scores, so the first good image to check set it, and the report says so there (if that
+    part is defective, the threshold is too high). A model whose threshold-setting image is not
+    listed marks none."""
+    model = InspectionModel.load(pooled_model_file)
+    first = model.meta.calibration["unusual_good"][0]
+    assert first["score"] == pytest.approx(model.meta.thresholds["frr"], abs=1e-5)
+    reg = register_model(app, world, engine, tmp_path, pooled_model_file, "a_member", "소량")
+    c = client_for(app, world, "a_member")
+    card = c.get(reg.base + "/report").text
+    card = card[card.index('id="good-to-check"') :].split("</section>")[0]
+    figures = card.split("<figure")[1:]
+    item = next(it for it in reg.items if it["sha256"][:16] == first["fingerprint"])
+    assert f"#item-{item['id']}" in figures[0] and 'id="threshold-setter"' in figures[0]
+    assert "목표 과검출률 임계값을 정한 이미지" in figures[0] and card.count('id="threshold-setter"') == 1
+    c.__exit__(None, None, None)
+    reg = register_model(app, world, engine, tmp_path, model_file, "a_member", "브래킷")
+    c = client_for(app, world, "a_member")
+    page = c.get(reg.base + "/report").text
+    assert 'id="good-to-check"' in page and 'id="threshold-setter"' not in page
     c.__exit__(None, None, None)

@@ -292,15 +292,19 @@ def _print_unusual(model: Any, found: list[Any]) -> None:
     """The good images to check (``goodcheck.py``): score, whether the threshold rejects it, name."""
     if not found:
         return
+    from aion.solutions.inspection.goodcheck import sets_threshold
+
     t = model.meta.threshold
     above = sum(1 for u in found if u.score > t)
+    setter = sets_threshold(found, model.meta.thresholds.get("frr"))
     lines = [
         f"확인할 양품 이미지 / Good images to check: {len(found)} "
         f"(새 부품이었다면 불합격 / rejected as new parts: {above})"
     ]
-    for u in found[:SHOWN_UNUSUAL]:
+    for i, u in enumerate(found[:SHOWN_UNUSUAL]):
         verdict = "[red]NG[/red]" if u.score > t else "OK"
-        lines.append(f"  {u.score:8.4f}  {verdict}  {_plain(u.name)}")
+        mark = "  ← 목표 과검출률 임계값을 정한 이미지 / set the target-rate threshold" if i == setter else ""
+        lines.append(f"  {u.score:8.4f}  {verdict}  {_plain(u.name)}{mark}")
     if len(found) > SHOWN_UNUSUAL:
         lines.append(f"  … {len(found) - SHOWN_UNUSUAL} / --json")
     lines.append(

@@ -146,6 +146,23 @@ def scored_as_new(
     return out
 
 
+def sets_threshold(found: Sequence[UnusualGood], frr_threshold: float | None) -> int | None:
+    """Index in ``found`` of the held-back image whose score is the target-rate threshold
+    (``threshold.frr_threshold`` is one of the held-back scores): if that image is a defective
+    part, the threshold is too high for every part. ``None`` when it is not listed.
+
+    >>> found = [UnusualGood("a", "fa", 5.0, False), UnusualGood("b", "fb", 3.12346, True)]
+    >>> sets_threshold(found, 3.123456), sets_threshold(found, 4.0), sets_threshold(found, None)
+    (1, None, None)
+    """
+    if frr_threshold is None:
+        return None
+    for i, u in enumerate(found):
+        if u.held_back and abs(u.score - frr_threshold) <= 1e-5 * max(1.0, abs(frr_threshold)):
+            return i
+    return None
+
+
 def check(
     names: Sequence[str],
     fingerprints: Sequence[str],

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from aion.solutions.inspection.data import fingerprint
-from aion.solutions.inspection.goodcheck import UnusualGood
+from aion.solutions.inspection.goodcheck import UnusualGood, sets_threshold
 
 from .conftest import add_defect, save, texture, train_saved
 
@@ -51,9 +51,10 @@ def test_planted_defects_are_listed_first_with_their_heat_maps(planted, tmp_path
     assert len(found) >= 3 and [u.score for u in found] == sorted((u.score for u in found), reverse=True)
     # a planted defect held back for the threshold raises it to its own score (the threshold
     # rejects at most 1% of 12 good images): the reason the list does not stop at the threshold
-    held_planted = [u for u in found[:3] if u.held_back]
-    if held_planted:
-        assert model.meta.threshold >= min(u.score for u in held_planted) - 1e-6
+    (held_planted,) = [u for u in found[:3] if u.held_back]  # this draw holds one back
+    assert model.meta.threshold == pytest.approx(held_planted.score, abs=1e-5)
+    # ... and the list says which image set the threshold
+    assert sets_threshold(found, model.meta.thresholds["frr"]) == found.index(held_planted)
     # the file keeps the list and each image's heat map as a new part
     listed = [UnusualGood.from_dict(d) for d in edge.meta.calibration["unusual_good"]]
     assert listed == found
@@ -116,7 +117,9 @@ def test_the_command_names_the_good_images_to_check_and_draws_them(planted, tmp_
     res = CliRunner().invoke(app, [*args, "--heatmaps", str(heat)])
     assert res.exit_code == 0, res.output
     listed = res.stdout.split("Good images to check:")[1].splitlines()
-    assert {line.split()[-1] for line in listed[1:4]} == set(PLANTED)  # the first three named
+    assert {line.split()[2] for line in listed[1:4]} == set(PLANTED)  # the first three named
+    # 60 images, each left out in turn: the highest of them sets the 1% threshold (and says so)
+    assert "set the target-rate threshold" in listed[1] and listed[1].split()[1] == "OK"
     drawn = {p.name for p in heat.iterdir()}
     assert {f"{Path(n).stem}_heatmap.png" for n in PLANTED} <= drawn
     res = CliRunner().invoke(app, [*args, "--json", "--no-check-good"])
