@@ -64,8 +64,8 @@ class InspectionModel:
         # calibration scores (``meta.calibration["good_fingerprints"]`` order), measured against a
         # bank without each image's own rows: the heat map of a good image as a new part
         self.held_back_patches_ = held_back_patches
-        # the same for the good images unlike the others (``meta.calibration["unusual_good"]``
-        # order, ``goodcheck.py``), held back or not
+        # the same for the good images to check (``meta.calibration["unusual_good"]`` order,
+        # ``goodcheck.py``), held back or not
         self.unusual_patches_ = unusual_patches
         self.memory_bank_ = np.ascontiguousarray(memory_bank, dtype=np.float32)
         self.runner = runner
@@ -265,10 +265,11 @@ class InspectionModel:
     def held_back_prediction(
         self, fingerprint: str, image: np.ndarray, name: str, threshold: float | None = None
     ) -> Prediction | None:
-        """The prediction training made of a held-back good image (known by its file's
-        :func:`~.data.fingerprint`): its heat map as a new part's, from the patch scores measured
-        against a bank without its own rows (this model's bank holds some of them, so
-        :meth:`predict` would show it cooler). ``None`` for other images and older model files."""
+        """The prediction training made of a held-back good image, or of a good image to check
+        (``goodcheck.py``; known by its file's :func:`~.data.fingerprint`): its heat map as a new
+        part's, from the patch scores measured against a bank without its own rows (this model's
+        bank holds some of them, so :meth:`predict` would show it cooler). ``None`` for other
+        images and older model files."""
         fps = self.meta.calibration.get("good_fingerprints") or []
         unusual = [u["fingerprint"] for u in self.meta.calibration.get("unusual_good") or []]
         if self.held_back_patches_ is not None and fingerprint in fps:

@@ -28,7 +28,7 @@ from aion.solutions.inspection.meta import ModelMeta
 #: The zip member with the held-back good images' patch scores (float16); optional, so older
 #: readers ignore it and files without it still load.
 HELD_BACK_MEMBER = "held_back_patches.npy"
-#: The zip member with the patch scores of the good images unlike the others (float16,
+#: The zip member with the patch scores of the good images to check (float16,
 #: ``meta.calibration["unusual_good"]`` order, ``goodcheck.py``); optional, as above.
 UNUSUAL_MEMBER = "unusual_good_patches.npy"
 
