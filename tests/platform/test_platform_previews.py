@@ -109,6 +109,9 @@ def test_pages_show_previews_of_a_tiff_data_set(app: Any, world: World, tmp_path
     # the training form says what two good images can promise: each scored left out, 1 in 3 at best
     hint = page[page.index('id="frr-floor"') :][:200]
     assert "양품 이미지 2장 중 2장이" in hint and "약 33.3%" in hint
+    # ... and that accuracy kept rising up to several hundred good images
+    few = page[page.index('id="few-good"') :][:200]
+    assert "양품 이미지 2장: 벤치마크 두 세트 모두" in few
     label = c.get(f"/datasets/{ds['id']}/label").text
     assert f'data-src="/datasets/items/{tif}/preview?size=1280"' in label
     assert label.count("폴더로 분류됨 (ok/, ng/)") == 3  # labelled by their folders, said in Korean

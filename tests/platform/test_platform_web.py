@@ -253,6 +253,8 @@ def test_table_data_set_preview_shows_the_first_rows(app: Any, world: World) -> 
     assert r.status_code == 200
     assert "<th>pressure_bar</th>" in r.text and "<td>107.0</td>" in r.text  # row 14 of the 15 shown
     assert "<td>107.5</td>" not in r.text  # row 15: not shown
+    # the training form, without the advice on good images (for inspection images only)
+    assert "학습 시작" in r.text and 'id="few-good"' not in r.text
     wrong = c.post(
         f"/datasets/{ds['id']}/upload",
         data={"csrf_token": token},
