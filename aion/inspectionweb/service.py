@@ -72,6 +72,7 @@ class Evaluation:
     # good images of the version that training listed to check (``goodcheck.py``), at their
     # scores as new parts, highest first; not among ``images`` unless held back
     to_check: list[Scored] = field(default_factory=list)
+    threshold_setter: int | None = None  # the item among them whose score set the threshold
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         return np.array([s.label for s in self.images]), np.array([s.raw for s in self.images])
@@ -170,6 +171,7 @@ def evaluation(session: Session, store: BlobStore, cache_dir: Path, version: Mod
         else:
             rest.append(it)
     ev.to_check = to_check(model.meta, every)
+    ev.threshold_setter = threshold_setter(model.meta, every)
     items = rest
     for start in range(0, len(items), BATCH):
         batch, images = [], []
@@ -207,15 +209,23 @@ def to_check(meta: ModelMeta, items: list[DatasetItem]) -> list[Scored]:
     ]
 
 
-def threshold_setter(session: Session, meta: ModelMeta, version: ModelVersion) -> int | None:
-    """The item id of the good image to check whose score is the model's target-rate threshold
-    (``goodcheck.sets_threshold``), if listed and in the model's data set version."""
+def threshold_setter(meta: ModelMeta, items: list[DatasetItem]) -> int | None:
+    """The item id, among ``items``, of the good image to check whose score is the model's
+    target-rate threshold (``goodcheck.sets_threshold``); ``None`` when it is not listed.
+
+    >>> u = {"name": "ok/a.png", "fingerprint": "ab" * 8, "score": 2.5, "held_back": True}
+    >>> meta = ModelMeta("b", 8, (0.0,) * 3, (1.0,) * 3, 1, 1, 1.0, 1.0, 0.0,
+    ...                  thresholds={"frr": 2.5}, calibration={"unusual_good": [u]})
+    >>> it = DatasetItem(id=7, path="ok/a.png", sha256="ab" * 32, label=None)
+    >>> from dataclasses import replace
+    >>> threshold_setter(meta, [it]), threshold_setter(replace(meta, thresholds={"frr": 2.0}), [it])
+    (7, None)
+    """
     found = [UnusualGood.from_dict(d) for d in (meta.calibration or {}).get("unusual_good") or []]
     i = sets_threshold(found, (meta.thresholds or {}).get("frr"))
     if i is None:
         return None
-    fp = found[i].fingerprint
-    return next((it.id for it in _items(session, version) if fingerprint_of_sha256(it.sha256) == fp), None)
+    return next((it.id for it in items if fingerprint_of_sha256(it.sha256) == found[i].fingerprint), None)
 
 
 def label_page(session: Session, version: ModelVersion) -> str | None:

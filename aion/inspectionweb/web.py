@@ -100,7 +100,6 @@ def _report(
         m=service.metrics_at(ev, ev.threshold),
         worst=service.worst(ev, ev.threshold),
         label_page=service.label_page(session, version),
-        setter=service.threshold_setter(session, opened.meta, version),
         scores=[{"s": round(s.raw, 6), "y": s.label} for s in ev.images],
         can_edit=policy.can_edit(user, model.company_id),
         error=error,

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from aion.solutions.inspection.coarse import search_grid
+from aion.solutions.inspection.knn import distances_excluding
 
 if TYPE_CHECKING:
     from aion.solutions.inspection.model import InspectionModel
@@ -118,9 +119,7 @@ def scored_as_new(
         own = np.flatnonzero(owner == i)
 
         def excluding(q: np.ndarray, own: np.ndarray = own) -> np.ndarray:
-            d2 = rows_sq[None, :] - 2.0 * (q @ rows.T)
-            d2[:, own] = np.inf
-            return np.sqrt(np.maximum(d2.min(axis=1) + (q * q).sum(1), 0.0))  # type: ignore[no-any-return]
+            return distances_excluding(q, rows, rows_sq, own)
 
         def measure(q: np.ndarray, own: np.ndarray = own) -> np.ndarray:
             if search is None or not len(own):

@@ -322,13 +322,22 @@ def nearest_excluding(
     rows_sq = (rows * rows).sum(1)
     out = np.empty(groups.shape[:2], dtype=np.float32)
     for i, q in enumerate(groups):
-        d2 = rows_sq[None, :] - 2.0 * (q @ rows.T)
-        own = owner == i
-        if own.any():
-            d2[:, own] = np.inf
-        out[i] = np.sqrt(np.maximum(d2.min(axis=1) + (q * q).sum(1), 0.0))
+        out[i] = distances_excluding(q, rows, rows_sq, owner == i)
         report((i + 1) / len(groups))
     return out
+
+
+def distances_excluding(q: np.ndarray, rows: np.ndarray, rows_sq: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """Distance of each query row to its nearest row of ``rows`` (squared norms ``rows_sq``) less
+    those ``own`` selects (a mask or indices), exactly.
+
+    >>> rows = np.array([[0.0], [1.0], [5.0]], np.float32)
+    >>> distances_excluding(np.ones((1, 1), np.float32), rows, (rows**2).sum(1), np.array([1])).tolist()
+    [1.0]
+    """
+    d2 = rows_sq[None, :] - 2.0 * (q @ rows.T)
+    d2[:, own] = np.inf
+    return np.sqrt(np.maximum(d2.min(axis=1) + (q * q).sum(1), 0.0))  # type: ignore[no-any-return]
 
 
 def _augment(rows: np.ndarray, sq: np.ndarray) -> np.ndarray:
