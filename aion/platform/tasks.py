@@ -138,8 +138,10 @@ def train_inspection(
         ctx.log(f"trained: bank {rep.bank_size}/{rep.n_patches} patches, threshold {rep.threshold:.4f}")
         for warning in rep.warnings:
             ctx.log(f"warning: {warning}")
-        if rep.unusual_good:  # the evaluation report shows them with their heat maps
-            above = sum(1 for u in rep.unusual_good if u.score > rep.threshold)
+        # the good images to check (the evaluation report shows them with their heat maps), and
+        # how many of them the threshold rejects
+        above = sum(1 for u in rep.unusual_good if u.score > rep.threshold)
+        if rep.unusual_good:
             names = ", ".join(u.name for u in rep.unusual_good[:5])
             ctx.log(f"good images to check: {len(rep.unusual_good)} ({above} above the threshold): {names}")
         Path(out).parent.mkdir(parents=True, exist_ok=True)
@@ -151,6 +153,7 @@ def train_inspection(
             "defect_images": float(rep.n_defect_images),
             "train_seconds": float(rep.seconds.get("total", 0.0)),
             "head_images": float(rep.n_head_images),
+            "good_images_rejected": float(above),
             # the head's gain, out of fold on its own masked images (they are left out below)
             **{f"head_{k}": float(v) for k, v in rep.head_gain.items()},
         }

@@ -29,7 +29,14 @@ router: APIRouter = APIRouter(include_in_schema=False)
 KEY_METRICS = ("f1", "image_auroc", "false_reject_rate", "escape_rate", "threshold")
 #: Metrics shown first in tables (others follow by name); lower is better for the ones listed here.
 LOWER_IS_BETTER = frozenset(
-    {"false_reject_rate", "escape_rate", "calibration_frr", "ms_per_image", "train_seconds"}
+    {
+        "false_reject_rate",
+        "escape_rate",
+        "calibration_frr",
+        "ms_per_image",
+        "train_seconds",
+        "good_images_rejected",
+    }
 )
 
 

@@ -63,6 +63,9 @@ METRIC_LABELS = {
     "defect_images": "Labelled defect images",
     "head_images": "Images the defect head learned from",
     "train_seconds": "Training time (seconds)",
+    # good training images scored above the threshold as new parts (goodcheck.py): each a
+    # defective part among the good ones or a view the model saw too rarely
+    "good_images_rejected": "Good training images rejected as new parts",
     # measured on the masked images the head learned from, each scored by a head fitted without
     # it (training's out-of-fold check), not on the evaluation's images
     "head_pixel_auroc_bank": "Masked images, out of fold: pixel AUROC, memory bank alone",
