@@ -26,13 +26,15 @@ STAGE_SPAN = {
 
 class Materialized(NamedTuple):
     """What :func:`_materialize` wrote: how many good and NG images, masks and masks drawn from
-    boxes, and the data set path of each NG image by the file's ``ImageItem.key`` (``ng/<name>``)."""
+    boxes, and the data set path of each NG image by the file's ``ImageItem.key`` (``ng/<name>``)
+    and of each good one by where it was written (``ok/<name>``: the engine's names for them)."""
 
     n_ok: int
     n_ng: int
     n_masks: int
     n_boxes: int
     ng_paths: dict[str, str]
+    ok_paths: dict[str, str]
 
 
 def box_mask(image: Path, box: list[float], out: Path) -> bool:
@@ -75,14 +77,15 @@ def _materialize(items: list[dict[str, Any]], root: Path, store: str | None) -> 
     else its mask file), or else the mask of the
     box drawn on it in the labeling page into ``root/ng_boxes/<its stem>.png`` (the engine then
     knows part of it is good surface: ``ImageItem.mask_is_box``)."""
-    n_ok = n_masks = n_boxes = 0
+    n_masks = n_boxes = 0
     ng_paths: dict[str, str] = {}
+    ok_paths: dict[str, str] = {}
     for i, it in enumerate(items):
         sub = "ng" if it.get("label") == "ng" else "ok"
         name = f"{i:06d}{Path(it['path']).suffix.lower()}"
         fetch_input(store, it, root / sub / name)
         if sub == "ok":
-            n_ok += 1
+            ok_paths[f"ok/{name}"] = str(it["path"])
             continue
         ng_paths[f"ng/{name}"] = str(it["path"])
         if it.get("mask"):
@@ -90,7 +93,7 @@ def _materialize(items: list[dict[str, Any]], root: Path, store: str | None) -> 
             n_masks += 1
         elif it.get("box") and box_mask(root / sub / name, it["box"], root / "ng_boxes" / f"{i:06d}.png"):
             n_boxes += 1
-    return Materialized(n_ok, len(ng_paths), n_masks, n_boxes, ng_paths)
+    return Materialized(len(ok_paths), len(ng_paths), n_masks, n_boxes, ng_paths, ok_paths)
 
 
 def train_inspection(
@@ -116,7 +119,7 @@ def train_inspection(
     cfg = TrainConfig(**config)
     work = Path(tempfile.mkdtemp(prefix="aion-train-"))
     try:
-        n_ok, n_ng, n_masks, n_boxes, ng_paths = _materialize(items, work, store)
+        n_ok, n_ng, n_masks, n_boxes, ng_paths, ok_paths = _materialize(items, work, store)
         ctx.log(
             f"images: {n_ok} good/unlabelled, {n_ng} NG ({n_masks} with masks, {n_boxes} with boxes); "
             f"config {json.dumps(cfg.to_dict())}"
@@ -142,7 +145,7 @@ def train_inspection(
         # how many of them the threshold rejects
         above = sum(1 for u in rep.unusual_good if u.score > rep.threshold)
         if rep.unusual_good:
-            names = ", ".join(u.name for u in rep.unusual_good[:5])
+            names = ", ".join(ok_paths.get(u.name, u.name) for u in rep.unusual_good[:5])
             ctx.log(f"good images to check: {len(rep.unusual_good)} ({above} above the threshold): {names}")
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         model.save(out)

@@ -169,6 +169,10 @@ def test_train_inspection_job_registers_a_model_with_lineage(
         # the good images to check (goodcheck.py): named in the log, listed in the report
         listed = mv.report["train"]["unusual_good"]
         assert listed and any(f"good images to check: {len(listed)}" in line for line in logs)
+        # ... named by their data set paths, not the job's working copies
+        (line,) = [line for line in logs if "good images to check" in line]
+        paths = {it.path for it in datasets.version_items(s, v_id)}
+        assert all(name in paths for name in line.rsplit("): ", 1)[1].split(", ")), line
         rejected = sum(1 for u in listed if u["score"] > mv.metrics["threshold"])
         assert done.metrics["good_images_rejected"] == mv.metrics["good_images_rejected"] == rejected
     # the file loads as an inspection model and scores an image
