@@ -170,8 +170,7 @@ def evaluation(session: Session, store: BlobStore, cache_dir: Path, version: Mod
             ev.n_in_bank += 1
         else:
             rest.append(it)
-    ev.to_check = to_check(model.meta, every)
-    ev.threshold_setter = threshold_setter(model.meta, every)
+    ev.to_check, ev.threshold_setter = to_check(model.meta, every)
     items = rest
     for start in range(0, len(items), BATCH):
         batch, images = [], []
@@ -190,42 +189,31 @@ def evaluation(session: Session, store: BlobStore, cache_dir: Path, version: Mod
     return ev
 
 
-def to_check(meta: ModelMeta, items: list[DatasetItem]) -> list[Scored]:
+def to_check(meta: ModelMeta, items: list[DatasetItem]) -> tuple[list[Scored], int | None]:
     """The good images training listed to check (``meta.calibration["unusual_good"]``), as the
-    data set version's items (by file content), highest score first; those not in it are skipped.
-
-    >>> meta = ModelMeta("b", 8, (0.0,) * 3, (1.0,) * 3, 1, 1, 1.0, 1.0, 0.0,
-    ...                  calibration={"unusual_good": [{"fingerprint": "ab" * 8, "score": 2.5}]})
-    >>> it = DatasetItem(id=7, path="ok/a.png", sha256="ab" * 32, label=None)
-    >>> [(s.item_id, s.path, s.raw) for s in to_check(meta, [it])], to_check(meta, [])
-    ([(7, 'ok/a.png', 2.5)], [])
-    """
-    by_fp = {fingerprint_of_sha256(it.sha256): it for it in items if it.label != "ng"}
-    listed = (meta.calibration or {}).get("unusual_good") or []
-    return [
-        Scored(it.id, it.path, 0, float(u["score"]))
-        for u in listed
-        if (it := by_fp.get(str(u["fingerprint"]))) is not None
-    ]
-
-
-def threshold_setter(meta: ModelMeta, items: list[DatasetItem]) -> int | None:
-    """The item id, among ``items``, of the good image to check whose score is the model's
-    target-rate threshold (``goodcheck.sets_threshold``); ``None`` when it is not listed.
+    data set version's items (by file content), highest score first (those not in it skipped),
+    and the item id of the one whose score is the target-rate threshold
+    (``goodcheck.sets_threshold``), ``None`` when it is not among them.
 
     >>> u = {"name": "ok/a.png", "fingerprint": "ab" * 8, "score": 2.5, "held_back": True}
     >>> meta = ModelMeta("b", 8, (0.0,) * 3, (1.0,) * 3, 1, 1, 1.0, 1.0, 0.0,
     ...                  thresholds={"frr": 2.5}, calibration={"unusual_good": [u]})
     >>> it = DatasetItem(id=7, path="ok/a.png", sha256="ab" * 32, label=None)
+    >>> listed, setter = to_check(meta, [it])
+    >>> [(s.item_id, s.path, s.raw) for s in listed], setter, to_check(meta, [])
+    ([(7, 'ok/a.png', 2.5)], 7, ([], None))
     >>> from dataclasses import replace
-    >>> threshold_setter(meta, [it]), threshold_setter(replace(meta, thresholds={"frr": 2.0}), [it])
-    (7, None)
+    >>> to_check(replace(meta, thresholds={"frr": 2.0}), [it])[1] is None
+    True
     """
+    by_fp = {fingerprint_of_sha256(it.sha256): it for it in items if it.label != "ng"}
     found = [UnusualGood.from_dict(d) for d in (meta.calibration or {}).get("unusual_good") or []]
+    listed = [
+        Scored(it.id, it.path, 0, u.score) for u in found if (it := by_fp.get(u.fingerprint)) is not None
+    ]
     i = sets_threshold(found, (meta.thresholds or {}).get("frr"))
-    if i is None:
-        return None
-    return next((it.id for it in items if fingerprint_of_sha256(it.sha256) == found[i].fingerprint), None)
+    setter = by_fp.get(found[i].fingerprint) if i is not None else None
+    return listed, setter.id if setter is not None else None
 
 
 def label_page(session: Session, version: ModelVersion) -> str | None:

@@ -141,12 +141,14 @@ def train_inspection(
         ctx.log(f"trained: bank {rep.bank_size}/{rep.n_patches} patches, threshold {rep.threshold:.4f}")
         for warning in rep.warnings:
             ctx.log(f"warning: {warning}")
-        # the good images to check (the evaluation report shows them with their heat maps), and
-        # how many of them the threshold rejects
-        above = sum(1 for u in rep.unusual_good if u.score > rep.threshold)
-        if rep.unusual_good:
-            names = ", ".join(ok_paths.get(u.name, u.name) for u in rep.unusual_good[:5])
-            ctx.log(f"good images to check: {len(rep.unusual_good)} ({above} above the threshold): {names}")
+        # the good images to check (the evaluation report shows them with their heat maps), named
+        # by their data set paths, not the working copies' names
+        to_check = [{**u.to_dict(), "name": ok_paths.get(u.name, u.name)} for u in rep.unusual_good]
+        if to_check:
+            names = ", ".join(u["name"] for u in to_check[:5])
+            ctx.log(
+                f"good images to check: {len(to_check)} ({rep.n_unusual_rejected} above the threshold): {names}"
+            )
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         model.save(out)
         metrics: dict[str, float] = {
@@ -156,14 +158,16 @@ def train_inspection(
             "defect_images": float(rep.n_defect_images),
             "train_seconds": float(rep.seconds.get("total", 0.0)),
             "head_images": float(rep.n_head_images),
-            "good_images_rejected": float(above),
+            "good_images_rejected": float(rep.n_unusual_rejected),
             # the head's gain, out of fold on its own masked images (they are left out below)
             **{f"head_{k}": float(v) for k, v in rep.head_gain.items()},
         }
         # the data set paths of the images the head learned from: the report page leaves them out,
         # as ``evaluate`` does
         head_items = [ng_paths[k] for k in model.meta.head_images if k in ng_paths]
-        report: dict[str, Any] = {"train": {**rep.to_dict(), "head_items": head_items}}
+        report: dict[str, Any] = {
+            "train": {**rep.to_dict(), "head_items": head_items, "unusual_good": to_check}
+        }
         if evaluate and n_ng > 0:
             ctx.progress(0.85, "evaluate")
             ev = evaluate_model(model, ds)

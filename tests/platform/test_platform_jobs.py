@@ -173,6 +173,7 @@ def test_train_inspection_job_registers_a_model_with_lineage(
         (line,) = [line for line in logs if "good images to check" in line]
         paths = {it.path for it in datasets.version_items(s, v_id)}
         assert all(name in paths for name in line.rsplit("): ", 1)[1].split(", ")), line
+        assert {u["name"] for u in listed} <= paths  # the report's list too
         rejected = sum(1 for u in listed if u["score"] > mv.metrics["threshold"])
         assert done.metrics["good_images_rejected"] == mv.metrics["good_images_rejected"] == rejected
     # the file loads as an inspection model and scores an image

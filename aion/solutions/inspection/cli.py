@@ -279,7 +279,7 @@ def train_cmd(
             f"  불량 헤드 효과 (교차 검증) / defect head gain (out of fold): 픽셀 AUROC / pixel AUROC "
             f"{gain['pixel_auroc_bank']:.4f} -> {gain['pixel_auroc_head']:.4f}"
         )
-    _print_unusual(model, rep.unusual_good)
+    _print_unusual(model, rep)
     if heatmaps is not None:
         _unusual_heatmaps(con, model, ds, rep.unusual_good, heatmaps)
 
@@ -288,18 +288,18 @@ def train_cmd(
 SHOWN_UNUSUAL = 10
 
 
-def _print_unusual(model: Any, found: list[Any]) -> None:
+def _print_unusual(model: Any, rep: Any) -> None:
     """The good images to check (``goodcheck.py``): score, whether the threshold rejects it, name."""
+    found = rep.unusual_good
     if not found:
         return
     from aion.solutions.inspection.goodcheck import sets_threshold
 
-    t = model.meta.threshold
-    above = sum(1 for u in found if u.score > t)
+    t = rep.threshold
     setter = sets_threshold(found, model.meta.thresholds.get("frr"))
     lines = [
         f"확인할 양품 이미지 / Good images to check: {len(found)} "
-        f"(새 부품이었다면 불합격 / rejected as new parts: {above})"
+        f"(새 부품이었다면 불합격 / rejected as new parts: {rep.n_unusual_rejected})"
     ]
     for i, u in enumerate(found[:SHOWN_UNUSUAL]):
         verdict = "[red]NG[/red]" if u.score > t else "OK"

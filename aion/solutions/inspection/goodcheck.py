@@ -11,8 +11,9 @@ part (remove it and train again) or a normal view the model has seen too few tim
 photos like it), or simply the tail of a clean set. Nothing is removed automatically.
 
 The check needs no labels and runs on the patch distances training computes anyway, plus one
-search of the images that built the bank with the model's own search (:func:`scored_as_new`). With a defect head (labelled masks)
-only the held-back images are checked: the head's scores of the other images are not computed.
+search of the images that built the bank with the model's own search (:func:`scored_as_new`).
+With a defect head (labelled masks) only the held-back images are checked: the head's scores of
+the other images are not computed.
 """
 
 from __future__ import annotations
@@ -118,13 +119,12 @@ def scored_as_new(
     for i, f in enumerate(feats):
         own = np.flatnonzero(owner == i)
 
-        def excluding(q: np.ndarray, own: np.ndarray = own) -> np.ndarray:
-            return distances_excluding(q, rows, rows_sq, own)
-
         def measure(q: np.ndarray, own: np.ndarray = own) -> np.ndarray:
-            if search is None or not len(own):
-                return excluding(q) if search is None else search(q)
+            if search is None:
+                return distances_excluding(q, rows, rows_sq, own)
             d = search(q)
+            if not len(own):
+                return d
             # the distance to its nearest own row, from the differences (as ``search`` measures the
             # row it found: the expanded form loses the small distances to rounding)
             near_own = np.full(len(q), np.inf, dtype=np.float32)
@@ -133,7 +133,7 @@ def scored_as_new(
                 np.minimum(near_own, np.einsum("ij,ij->i", diff, diff), out=near_own)
             mine = np.sqrt(near_own) <= d * (1.0 + 1e-4) + 1e-6  # the nearest found may be its own
             if mine.any():
-                d[mine] = excluding(q[mine])
+                d[mine] = distances_excluding(q[mine], rows, rows_sq, own)
             return d
 
         q = np.ascontiguousarray(f, dtype=np.float32)

@@ -69,6 +69,11 @@ class TrainReport:
         d["unusual_good"] = [u.to_dict() for u in self.unusual_good]
         return d
 
+    @property
+    def n_unusual_rejected(self) -> int:
+        """How many of the good images to check the model's threshold rejects."""
+        return sum(1 for u in self.unusual_good if u.score > self.threshold)
+
 
 def _decode(
     items: Sequence[ImageItem], skipped: list[SkippedImage], fingerprints: list[str] | None = None
@@ -299,8 +304,11 @@ def train(
     check_feats = feats[:n_fit] if n_held and cfg.check_good and not head_wanted else None
     report_progress("calibrate", 1.0)  # the rest of calibration (below, after any head) is quick
     # only the held-back images' features are needed from here (the defect head learns from them):
-    # the fit images' go before the head's fit, the largest step of training
-    held_feats = (feats[n_fit:] if n_held else feats[:n_fit]).copy()
+    # the fit images' go before the head's fit, the largest step of training (unless the check
+    # keeps them: then the held-back ones stay a view of the same array, not a copy)
+    held_feats = feats[n_fit:] if n_held else feats[:n_fit]
+    if check_feats is None:
+        held_feats = held_feats.copy()
     del feats, fit_flat
     defect_items = list(defects) if defects is not None else ds.train_defects
     head_fit: HeadFit | None = None
@@ -372,16 +380,18 @@ def train(
         rows = goodcheck.rows_owned(fit_rows, check_feats.shape[1], len(bank))
         owner_fit = rows if ivf is None else rows[order]  # the bank is now in the lists' order
         search = NearestNeighbour(bank, cfg.threads, ivf=ivf)
-        fit_patches = goodcheck.scored_as_new(
-            check_feats,
-            bank,
-            owner_fit,
-            grid,
-            meta.refine_level if meta.search_stride == 2 else None,
-            search.search,
-            progress=lambda fraction: report_progress("check", fraction),
-        )
-        search.close()
+        try:
+            fit_patches = goodcheck.scored_as_new(
+                check_feats,
+                bank,
+                owner_fit,
+                grid,
+                meta.refine_level if meta.search_stride == 2 else None,
+                search.search,
+                progress=lambda fraction: report_progress("check", fraction),
+            )
+        finally:
+            search.close()
         del check_feats
         times["check"] = time.perf_counter() - t_check
 
