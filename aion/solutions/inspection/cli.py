@@ -204,6 +204,16 @@ def train_cmd(
     heatmaps: Path | None = typer.Option(
         None, help="Folder for the heat maps of the good images to check (<stem>_heatmap.png)."
     ),
+    crop: str | None = typer.Option(
+        None,
+        help="Inspect only this box of each photo: left,top,right,bottom as fractions (0.1,0,0.9,1), "
+        "percentages (10%,0%,90%,100%) or pixels of the training photos (64,0,576,480).",
+    ),
+    ignore: list[str] | None = typer.Option(
+        None,
+        help="A box whose anomaly never counts (a printed date, a label, a fixture), same units as "
+        "--crop, in the whole photo; repeat for several.",
+    ),
     threads: int | None = typer.Option(None, help="CPU threads (default: all)."),
     as_json: bool = typer.Option(False, "--json", help="Print the training report as one JSON object."),
 ) -> None:
@@ -243,6 +253,8 @@ def train_cmd(
     )
     try:
         ds = load_dataset(data_dir)
+        if crop or ignore:
+            cfg.area = _area(ds, crop, ignore or [])
         # an OK/NG set's NG images with masks or boxes (ng_masks/, ng_boxes/: a data set version
         # downloaded from the web app) train a defect head, as the web's training job does
         extra = marked_defects(ds)
@@ -261,7 +273,7 @@ def train_cmd(
     for w in rep.warnings:
         con.print(f"[yellow]주의 / Warning:[/yellow] {_plain(w)}")
     if as_json:
-        _emit_json({"model": str(out), **rep.to_dict()})
+        _emit_json({"model": str(out), **rep.to_dict(), "area": model.meta.area or None})
         return
     _console(stderr=False).print(
         f"모델 저장 / Saved model: [bold]{out}[/bold]\n"
@@ -273,6 +285,12 @@ def train_cmd(
         f"보정 세트 오판율 / calibration FRR: {rep.calibration_frr:.3f}\n"
         f"  시간 / time: {rep.seconds.get('total', 0):.1f} s"
     )
+    if cfg.area:
+        crop_text = cfg.area.crop.text() if cfg.area.crop else "-"
+        _console(stderr=False).print(
+            f"  검사 영역 / inspected area: {crop_text}, "
+            f"무시 / ignored: {'; '.join(b.text() for b in cfg.area.ignore) or '-'}"
+        )
     gain = rep.head_gain
     if "pixel_auroc_bank" in gain and "pixel_auroc_head" in gain:
         _console(stderr=False).print(
@@ -282,6 +300,21 @@ def train_cmd(
     _print_unusual(model, rep)
     if heatmaps is not None:
         _unusual_heatmaps(con, model, ds, rep.unusual_good, heatmaps)
+
+
+def _area(ds: Any, crop: str | None, ignore: list[str]) -> Any:
+    """``--crop`` and ``--ignore`` as an inspection area (``area.py``); pixels are read against
+    the first training photo's size and stored as fractions of it."""
+    from aion.solutions.inspection.area import Box, InspectionArea
+
+    size = None
+    if any(Box.in_pixels(t) for t in [crop or "", *ignore]) and ds.train:
+        first = ds.train[0].load()
+        size = (int(first.shape[1]), int(first.shape[0]))
+    area = InspectionArea.parse(crop, ignore, size)
+    if size is not None:  # a crop of a few pixels is refused now
+        area.check_size(*size)
+    return area
 
 
 #: Good images to check that the plain output names (``--json`` gives all of them).

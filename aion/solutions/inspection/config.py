@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aion.solutions.inspection.area import InspectionArea
 from aion.solutions.inspection.errors import InspectionError
 
 
@@ -24,7 +25,10 @@ class TrainConfig:
     # onnxbackbone.default_levels) and the input normalisation it expects (onnxbackbone.PIXEL_NORMS)
     layers: tuple[str, ...] | None = None
     pixel_norm: str = "imagenet"
-    resolution: int = 256  # images are resized (whole, no crop) to resolution x resolution
+    resolution: int = 256  # images are resized (whole, or their area's crop) to resolution x resolution
+    # the part of each photo inspected: a crop, and boxes whose anomaly is ignored (area.py);
+    # the default is the whole photo
+    area: InspectionArea = field(default_factory=InspectionArea)
     # memory bank size as a fraction of all training patches (2%: docs/benchmarks.md, tenth session)
     coreset_ratio: float = 0.02
     min_bank_size: int = 1000  # ... but at least this many patches (or all of them)
@@ -71,6 +75,7 @@ class TrainConfig:
         d["blocks"] = list(self.blocks) if self.blocks else None
         d["layers"] = list(self.layers) if self.layers else None
         d["pooled_fractions"] = list(self.pooled_fractions)
+        d["area"] = self.area.to_dict()
         return d
 
 

@@ -26,6 +26,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from aion.solutions.inspection.area import InspectionArea
 from aion.solutions.inspection.errors import BadImageError, DatasetError
 from aion.solutions.inspection.images import decode_image, is_image_name, read_mask
 from aion.zipnames import open_zip
@@ -97,8 +98,9 @@ class ImageItem:
         data = self.file_bytes()
         return decode_image(data, self.name), fingerprint(data)
 
-    def load_mask(self, size: tuple[int, int]) -> np.ndarray | None:
-        """Ground-truth mask resized to ``size`` (w, h); ``None`` when there is none.
+    def load_mask(self, size: tuple[int, int], area: InspectionArea | None = None) -> np.ndarray | None:
+        """Ground-truth mask resized to ``size`` (w, h) (with an inspection ``area``: its crop's);
+        ``None`` when there is none.
 
         A defect image whose mask is missing has ``None``; a good image gets an empty mask.
         """
@@ -108,7 +110,7 @@ class ImageItem:
             data = _read(self.source, self.mask_member)
         except (OSError, KeyError, zipfile.BadZipFile) as e:
             raise BadImageError(self.mask_member, str(e)) from e
-        return read_mask(data, PurePosixPath(self.mask_member).name, size)
+        return read_mask(data, PurePosixPath(self.mask_member).name, size, area)
 
 
 #: Hex digits of a file's SHA-256 kept as its :func:`fingerprint`.

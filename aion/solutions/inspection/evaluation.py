@@ -216,7 +216,7 @@ def evaluate(
                     n_in_bank += 1
                     continue
                 images.append(decode_image(blob, it.name))
-                batch_masks.append(it.load_mask((s, s)))
+                batch_masks.append(it.load_mask((s, s), model.area if model.area.crop else None))
                 batch_items.append(it)
             except BadImageError as e:
                 skipped.append(SkippedImage(it.name, e.reason))
@@ -228,11 +228,11 @@ def evaluate(
         if bank_pixels is not None:
             for g, m in zip(batch_masks, model.anomaly_maps(bank), strict=True):
                 if g is not None:
-                    bank_pixels.add(g, m)
+                    bank_pixels.add(g, m, model.ignored_pixels)
         for it, r, m, g in zip(batch_items, raw, maps, batch_masks, strict=True):
             results.append(result(it, r))
             if g is not None:
-                pixels.add(g, m)
+                pixels.add(g, m, model.ignored_pixels)
         if progress is not None:
             progress("evaluate", min(1.0, (start + batch_size) / len(items)))
 

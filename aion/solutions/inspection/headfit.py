@@ -57,9 +57,9 @@ class HeadFit:
         ):
             pixels = PixelMetrics()
             for m in scorer.anomaly_maps(good):
-                pixels.add(empty, m)
+                pixels.add(empty, m, scorer.ignored_pixels)
             for mask, m in zip(self.masks, scorer.anomaly_maps(bad), strict=True):
-                pixels.add(mask, m)
+                pixels.add(mask, m, scorer.ignored_pixels)
             for key, value in ((f"pixel_auroc_{name}", pixels.auroc()), (f"aupro_{name}", pixels.aupro())):
                 if value is not None:
                     out[key] = value
@@ -133,7 +133,7 @@ def fit_head(
         masks, chosen, boxed = [], [], []
         for it, im in zip(items[start : start + batch_size], images[start : start + batch_size], strict=True):
             try:
-                m = it.load_mask((s, s))
+                m = it.load_mask((s, s), scorer.area if scorer.area.crop else None)
             except BadImageError as e:
                 log.warning("불량 마스크를 건너뜀 / Skipped defect mask: %s", e)
                 continue

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from aion.solutions.inspection.area import InspectionArea
 from aion.solutions.inspection.errors import BadImageError
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"})
@@ -186,8 +187,13 @@ def read_image(path: Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     return decode_image(data, Path(path).name, max_pixels)
 
 
-def read_mask(data: bytes, name: str, size: tuple[int, int]) -> np.ndarray:
-    """Decode a ground-truth mask to a boolean ``(H, W)`` array resized (nearest) to ``size`` (w, h)."""
+def read_mask(
+    data: bytes, name: str, size: tuple[int, int], area: InspectionArea | None = None
+) -> np.ndarray:
+    """Decode a ground-truth mask to a boolean ``(H, W)`` array resized (nearest) to ``size`` (w, h);
+    with an inspection ``area``, only its crop (as the model sees the photo)."""
     rgb = decode_image(data, name)
-    img = Image.fromarray(rgb[:, :, 0]).resize(size, Image.Resampling.NEAREST)
+    if area is not None:
+        rgb = area.crop_image(rgb)
+    img = Image.fromarray(np.ascontiguousarray(rgb[:, :, 0])).resize(size, Image.Resampling.NEAREST)
     return np.asarray(img) > 127

@@ -15,9 +15,12 @@ FORMAT = "aion-inspection"
 #: bands (``strips``), no image mean unless stored (``head.py``), and their rule of combination
 #: with the bank (:data:`COMBINE_RULES`).
 #: Format 8: the search is coarse to fine (``search_stride`` 2 and ``refine_level``, ``coarse.py``).
-FORMAT_VERSION = 8
+#: Format 9: an inspection area (``area``: a crop and ignore boxes, ``area.py``); written only
+#: when there is one, so that older readers refuse a model they would score on the whole photo.
+FORMAT_VERSION = 9
 HEAD_FORMAT_VERSION = 7
 SEARCH_FORMAT_VERSION = 8
+AREA_FORMAT_VERSION = 9
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,8 @@ class ModelMeta:
     # it learned from (``ImageItem.key``), which ``evaluate`` leaves out
     defect_head: dict[str, Any] = field(default_factory=dict)
     head_images: list[str] = field(default_factory=list)
+    # format 9: the part of each photo inspected (``InspectionArea.to_dict``; empty: the whole photo)
+    area: dict[str, Any] = field(default_factory=dict)
     format: str = FORMAT
     version: int = 4
 

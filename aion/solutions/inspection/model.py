@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from aion.solutions.inspection.area import InspectionArea
 from aion.solutions.inspection.coarse import search_grid
 from aion.solutions.inspection.combine import combine, head_rule
 from aion.solutions.inspection.errors import BadImageError
@@ -38,6 +39,22 @@ from aion.solutions.inspection.scoring import (
 __all__ = ["InspectionModel", "ModelMeta", "Prediction", "PredictionBatch", "ScoredBatch", "SkippedImage"]
 
 Progress = Callable[[str, float], None]
+
+
+def _grown(mask: np.ndarray) -> np.ndarray:
+    """A patch mask grown by one patch each way: a patch next to an ignore box sees into it (its
+    features span its neighbours), so what varies there would leak into its score.
+
+    >>> _grown(np.eye(3, dtype=bool)[::-1] & np.eye(3, dtype=bool)[::-1][:, ::-1]).astype(int).tolist()
+    [[1, 1, 1], [1, 1, 1], [1, 1, 1]]
+    """
+    out = mask.copy()
+    out[1:] |= mask[:-1]
+    out[:-1] |= mask[1:]
+    grown = out.copy()
+    grown[:, 1:] |= out[:, :-1]
+    grown[:, :-1] |= out[:, 1:]
+    return grown
 
 
 class InspectionModel:
@@ -76,10 +93,23 @@ class InspectionModel:
         self._pool: ThreadPoolExecutor | None = None
         self._op = map_operator(meta.grid, meta.resolution, meta.sigma)
         self._op_t = np.ascontiguousarray(self._op.T)
+        # the part of each photo inspected (area.py): the crop is what ``preprocess`` resizes; the
+        # ignore boxes' pixels of the map, and the patches centred in them, never count
+        self.area = InspectionArea.from_dict(meta.area)
+        self._ignored = self.area.ignored(meta.resolution)
+        self._ignored_patches = np.zeros((meta.grid, meta.grid), dtype=bool)
+        if self._ignored is not None:
+            centre = ((np.arange(meta.grid) + 0.5) * meta.resolution / meta.grid).astype(np.int64)
+            self._ignored_patches = _grown(self._ignored[np.ix_(centre, centre)])
         self._pixels = meta.graph_input == "pixels"
         # the graph of a format-3 file applies the level factors itself
         scaled = bool(meta.feature_scale) and not self._pixels
         self._scale = np.asarray(meta.feature_scale, dtype=np.float32) if scaled else None
+
+    @property
+    def ignored_pixels(self) -> np.ndarray | None:
+        """``(S, S)`` bool: the map's pixels in the ignore boxes (``None``: none), always 0."""
+        return self._ignored
 
     def close(self) -> None:
         """Stop the model's worker threads (preprocessing and search). The model stays usable: a
@@ -111,7 +141,9 @@ class InspectionModel:
     def preprocess(self, image: np.ndarray) -> np.ndarray:
         """``(H, W, 3)`` uint8 -> the graph's input for one image: the whole image (no crop) resized to
         ``(S, S, 3)`` uint8, ``(S, S, 1)`` for a grey image when the graph takes grey batches (files
-        before format 3: ``(3, S, S)`` float32, also normalised). :meth:`batch` stacks them."""
+        before format 3: ``(3, S, S)`` float32, also normalised). :meth:`batch` stacks them. With
+        an inspection area (format 9) only its crop is resized."""
+        image = self.area.crop_image(image)
         if self._pixels:
             return resize_pixels(image, self.meta.resolution, keep_grey=self.runner.grey_input)
         s = self.meta.resolution
@@ -192,10 +224,21 @@ class InspectionModel:
         return self.image_scores(m), m
 
     def anomaly_maps(self, patches: np.ndarray) -> np.ndarray:
-        """Anomaly maps ``(N, S, S)`` from patch scores ``(N, grid, grid)``: upsampled and smoothed."""
+        """Anomaly maps ``(N, S, S)`` from patch scores ``(N, grid, grid)``: upsampled and smoothed.
+        With ignore boxes the patches centred in them first take the median of the image's other
+        patches (so that nothing they hold spreads into their neighbours), and the map is 0 in them."""
+        if self._ignored is not None and len(patches):
+            patches = np.array(patches, dtype=np.float32)
+            keep = ~self._ignored_patches
+            if keep.any():
+                typical = np.median(patches[:, keep], axis=1)
+                patches[:, self._ignored_patches] = typical[:, None]
         with single_thread_blas():  # small products: BLAS threads cost more than they save
             m = np.matmul(np.matmul(self._op, patches), self._op_t)  # A @ P @ A.T, image by image
-        return m.astype(np.float32, copy=False)
+        m = m.astype(np.float32, copy=False)
+        if self._ignored is not None:
+            m[:, self._ignored] = 0.0
+        return m
 
     def map_level(self, score: float) -> float:
         """The anomaly-map value that corresponds to a raw image score: the score itself when the
@@ -296,6 +339,8 @@ class InspectionModel:
                 # few pixels above the threshold: its map shows no defect (nothing above 0.5)
                 np.minimum(norm, 0.5, out=norm)
             size = (int(im.shape[1]), int(im.shape[0]))
+            crop = self.area.crop_pixels(*size) if self.area.crop is not None else None
+            x0, y0, x1, y1 = crop or (0, 0, *size)
             out.append(
                 Prediction(
                     name=names[i],
@@ -304,10 +349,12 @@ class InspectionModel:
                     passed=bool(raw[i] <= t),
                     threshold=t,
                     image_size=size,
-                    regions=find_regions(norm, size) if raw[i] > t else [],
+                    regions=find_regions(norm, (x1 - x0, y1 - y0), origin=(x0, y0)) if raw[i] > t else [],
                     anomaly_map=norm,
                     elapsed_ms=per_ms,
                     statistics=stats[i],
+                    crop=crop,
+                    ignore=tuple(b.pixels(*size) for b in self.area.ignore),
                 )
             )
         return out

@@ -52,14 +52,17 @@ class PixelMetrics:
     def n_regions(self) -> int:
         return len(self.regions)
 
-    def add(self, mask: np.ndarray, amap: np.ndarray) -> None:
-        """Count one image: ``mask`` (bool, True = defect) and its anomaly map, the same shape."""
+    def add(self, mask: np.ndarray, amap: np.ndarray, ignored: np.ndarray | None = None) -> None:
+        """Count one image: ``mask`` (bool, True = defect) and its anomaly map, the same shape;
+        the ``ignored`` pixels (the model's ignore boxes, ``area.py``) are not counted."""
         g = np.asarray(mask, dtype=bool)
         if g.shape != amap.shape:
             raise ValueError(f"mask shape {g.shape} differs from the map's {amap.shape}")
         keys = score_keys(amap, self.bits)
         size = 1 << self.bits
-        self.normal += np.bincount(keys[~g], minlength=size)
+        counted = ~ignored if ignored is not None else np.ones(g.shape, dtype=bool)
+        g = g & counted
+        self.normal += np.bincount(keys[~g & counted], minlength=size)
         if g.any():
             self.defect += np.bincount(keys[g], minlength=size)
             labels, n = label_components(g)

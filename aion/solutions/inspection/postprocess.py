@@ -116,14 +116,18 @@ def _bfs_label(mask: np.ndarray) -> tuple[np.ndarray, int]:
     return labels, n
 
 
-def find_regions(norm_map: np.ndarray, image_size: tuple[int, int], min_area: int = 1) -> list[Region]:
-    """Regions where the normalised map exceeds 0.5, scaled to the original ``image_size`` (w, h)."""
+def find_regions(
+    norm_map: np.ndarray, image_size: tuple[int, int], min_area: int = 1, origin: tuple[int, int] = (0, 0)
+) -> list[Region]:
+    """Regions where the normalised map exceeds 0.5, scaled to ``image_size`` (w, h): the photo's,
+    or its inspected crop's, whose top-left corner ``origin`` (x, y) is then added."""
     mask = norm_map > 0.5
     if not mask.any():
         return []
     labels, n = label_components(mask)
     sh, sw = mask.shape
     fx, fy = image_size[0] / sw, image_size[1] / sh
+    ox, oy = origin
     regions = []
     for i in range(1, n + 1):
         ys, xs = np.nonzero(labels == i)
@@ -132,9 +136,32 @@ def find_regions(norm_map: np.ndarray, image_size: tuple[int, int], min_area: in
             continue
         x0, y0 = int(xs.min() * fx), int(ys.min() * fy)
         x1, y1 = int(np.ceil((xs.max() + 1) * fx)), int(np.ceil((ys.max() + 1) * fy))
-        regions.append(Region(x0, y0, x1 - x0, y1 - y0, area, float(norm_map[ys, xs].max())))
+        regions.append(Region(ox + x0, oy + y0, x1 - x0, y1 - y0, area, float(norm_map[ys, xs].max())))
     regions.sort(key=lambda r: -r.peak)
     return regions
+
+
+#: A box in pixels of a photo: ``(x0, y0, x1, y1)``, right and bottom exclusive.
+Pixels = tuple[int, int, int, int]
+
+
+def full_frame(norm_map: np.ndarray, image_size: tuple[int, int], crop: Pixels | None = None) -> np.ndarray:
+    """The map ``(S, S)`` at the photo's ``image_size`` (w, h) ``(h, w)`` float32: resized into the
+    inspected ``crop`` (the whole photo without one), 0 outside it.
+
+    >>> full_frame(np.ones((4, 4), np.float32), (6, 3), (2, 1, 4, 3)).tolist()
+    [[0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 1.0, 0.0, 0.0]]
+    """
+    w, h = image_size
+    x0, y0, x1, y1 = crop or (0, 0, w, h)
+    m = np.asarray(
+        Image.fromarray(norm_map.astype(np.float32)).resize((x1 - x0, y1 - y0), Image.Resampling.BILINEAR)
+    )
+    if crop is None:
+        return m
+    out = np.zeros((h, w), dtype=np.float32)
+    out[y0:y1, x0:x1] = m
+    return out
 
 
 def _jet(v: np.ndarray) -> np.ndarray:
@@ -145,20 +172,34 @@ def _jet(v: np.ndarray) -> np.ndarray:
     return (np.stack([r, g, b], axis=-1) * 255).astype(np.uint8)
 
 
-def overlay(image: np.ndarray, norm_map: np.ndarray, alpha: float = 0.45) -> Image.Image:
+def overlay(
+    image: np.ndarray,
+    norm_map: np.ndarray,
+    alpha: float = 0.45,
+    crop: Pixels | None = None,
+    ignore: tuple[Pixels, ...] = (),
+) -> Image.Image:
     """Heat map of ``norm_map`` (0-1) blended over ``image`` (H, W, 3 uint8), with the defect
-    contour (map > 0.5) drawn in white."""
+    contour (map > 0.5) drawn in white. With an inspection area the map covers its ``crop``;
+    what the model does not inspect (outside it, and the ``ignore`` boxes) is shown darkened."""
     h, w = image.shape[:2]
-    m = np.asarray(Image.fromarray(norm_map.astype(np.float32)).resize((w, h), Image.Resampling.BILINEAR))
+    m = full_frame(norm_map, (w, h), crop)
     heat = _jet(np.clip(m, 0, 1))
     out = (image.astype(np.float32) * (1 - alpha) + heat.astype(np.float32) * alpha).astype(np.uint8)
+    if crop is not None or ignore:
+        seen = np.zeros((h, w), dtype=bool)
+        x0, y0, x1, y1 = crop or (0, 0, w, h)
+        seen[y0:y1, x0:x1] = True
+        for bx0, by0, bx1, by1 in ignore:
+            seen[by0:by1, bx0:bx1] = False
+        out[~seen] = (image[~seen].astype(np.float32) * 0.35).astype(np.uint8)
+        m = np.where(seen, m, 0.0)
     mask = m > 0.5
     edge = mask & ~(np.roll(mask, 1, 0) & np.roll(mask, -1, 0) & np.roll(mask, 1, 1) & np.roll(mask, -1, 1))
     out[edge] = 255
     return Image.fromarray(out)
 
 
-def mask_image(norm_map: np.ndarray, image_size: tuple[int, int]) -> Image.Image:
+def mask_image(norm_map: np.ndarray, image_size: tuple[int, int], crop: Pixels | None = None) -> Image.Image:
     """Binary defect mask (0/255, mode ``L``) at the original ``image_size`` (w, h)."""
-    m = Image.fromarray(norm_map.astype(np.float32)).resize(image_size, Image.Resampling.BILINEAR)
-    return Image.fromarray(((np.asarray(m) > 0.5) * 255).astype(np.uint8))
+    return Image.fromarray(((full_frame(norm_map, image_size, crop) > 0.5) * 255).astype(np.uint8))

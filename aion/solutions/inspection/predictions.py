@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from PIL import Image
 
-from aion.solutions.inspection.postprocess import Region, mask_image, overlay
+from aion.solutions.inspection.postprocess import Pixels, Region, mask_image, overlay
 
 
 @dataclass
@@ -30,6 +30,10 @@ class Prediction:
     # each pooled statistic of the map in standard deviations of good images (format 4 models):
     # which one decided tells a spot ("top_1%") from a part that is off all over ("whole_map")
     statistics: dict[str, float] = field(default_factory=dict)
+    # the model's inspection area in this photo's pixels (``area.py``): the map covers ``crop``
+    # (``None``: the whole photo), and the ``ignore`` boxes never count
+    crop: Pixels | None = None
+    ignore: tuple[Pixels, ...] = ()
 
     @property
     def cause(self) -> str | None:
@@ -42,11 +46,11 @@ class Prediction:
 
     def heatmap(self, image: np.ndarray) -> Image.Image:
         """PNG-ready heat-map overlay on the original ``image`` (H, W, 3 uint8)."""
-        return overlay(image, self.anomaly_map)
+        return overlay(image, self.anomaly_map, crop=self.crop, ignore=self.ignore)
 
     def mask(self) -> Image.Image:
         """Binary defect mask at the original image size."""
-        return mask_image(self.anomaly_map, self.image_size)
+        return mask_image(self.anomaly_map, self.image_size, self.crop)
 
     def save_overlays(self, folder: Path) -> tuple[Path, Path]:
         """Write ``<stem>_heatmap.png`` (the overlay on the image file ``name``, read again) and
@@ -62,6 +66,7 @@ class Prediction:
         return heat, mask
 
     def to_dict(self) -> dict[str, Any]:
+        area = {"crop": list(self.crop) if self.crop else None, "ignore": [list(b) for b in self.ignore]}
         return {
             "name": self.name,
             "score": round(self.score, 6),
@@ -71,6 +76,8 @@ class Prediction:
             "threshold": self.threshold,
             "image_size": list(self.image_size),
             "regions": [r.to_dict() for r in self.regions],
+            # what was inspected, in pixels (x0, y0, x1, y1); null: the whole photo, nothing ignored
+            "area": area if self.crop or self.ignore else None,
             "statistics": {k: round(v, 4) for k, v in self.statistics.items()},
             "cause": self.cause,
             "elapsed_ms": round(self.elapsed_ms, 3),

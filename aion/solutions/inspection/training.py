@@ -28,7 +28,12 @@ from aion.solutions.inspection.knn import (
     build_ivf,
     nearest_excluding,
 )
-from aion.solutions.inspection.meta import HEAD_FORMAT_VERSION, SEARCH_FORMAT_VERSION, ModelMeta
+from aion.solutions.inspection.meta import (
+    AREA_FORMAT_VERSION,
+    HEAD_FORMAT_VERSION,
+    SEARCH_FORMAT_VERSION,
+    ModelMeta,
+)
 from aion.solutions.inspection.model import InspectionModel
 from aion.solutions.inspection.predictions import SkippedImage
 from aion.solutions.inspection.runners import OnnxRunner
@@ -201,6 +206,8 @@ def train(
         n_train_images=len(items),
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         graph_input="pixels",
+        area=cfg.area.to_dict(),
+        version=AREA_FORMAT_VERSION if cfg.area else 4,
     )
     probe = InspectionModel(meta, np.zeros((1, 1), np.float32), fast, cfg.threads)
 
@@ -343,7 +350,7 @@ def train(
                 meta,
                 defect_head=head_fit.settings,
                 head_images=head_fit.keys,
-                version=HEAD_FORMAT_VERSION,
+                version=max(meta.version, HEAD_FORMAT_VERSION),
             )
             head_decoded = []  # scored out of fold below
     # new parts are searched coarse to fine: the held-back images' maps are made the same way.
@@ -353,7 +360,9 @@ def train(
     if cfg.search_stride == 2 and head_fit is None:
         level = float(np.quantile(patches, cfg.refine_quantile))
         patches = emulate(patches, level)
-        meta = replace(meta, search_stride=2, refine_level=level, version=SEARCH_FORMAT_VERSION)
+        meta = replace(
+            meta, search_stride=2, refine_level=level, version=max(meta.version, SEARCH_FORMAT_VERSION)
+        )
     held_patches = patches.astype(np.float16) if as_new else None  # their heat maps, for reports
     good_maps = scorer.anomaly_maps(patches)
     meta = _score_statistics(meta, good_maps, n_cal if as_new else 0, cfg)

@@ -24,6 +24,7 @@ from aion.solutions.inspection import (
 from aion.solutions.inspection.backbones import build_backbone, export_onnx, level_dims
 from aion.solutions.inspection.data import fingerprint, load_dataset
 from aion.solutions.inspection.images import is_grey
+from aion.solutions.inspection.meta import FORMAT_VERSION
 from aion.solutions.inspection.metrics import auroc
 from aion.solutions.inspection.scoring import combined_scores, image_scores, pooled_scores
 from aion.solutions.inspection.training import _split
@@ -216,14 +217,14 @@ def test_previous_format_files_still_score_with_the_map_maximum(
     np.testing.assert_allclose(raw1, maps1.reshape(len(maps1), -1).max(axis=1))
     assert not np.allclose(maps1, maps)  # unscaled features: another distance scale
     # a file from a newer engine is refused by name
-    newer = tmp_path / "v9.aion"
+    newer = tmp_path / "newer.aion"
     with zipfile.ZipFile(path) as src, zipfile.ZipFile(newer, "w") as dst:
         for name in src.namelist():
             data = src.read(name)
             if name == "meta.json":
-                data = json.dumps({**json.loads(data), "version": 9}).encode()
+                data = json.dumps({**json.loads(data), "version": FORMAT_VERSION + 1}).encode()
             dst.writestr(name, data)
-    with pytest.raises(ModelFileError, match="v9"):
+    with pytest.raises(ModelFileError, match=f"v{FORMAT_VERSION + 1}"):
         InspectionModel.load(newer)
 
 

@@ -1,0 +1,239 @@
+"""The inspection area: which part of each photo the model looks at.
+
+A camera beside the line sees more than the part: the fixture, the conveyor, a hand, and on the
+part itself things that differ from part to part by design (a printed date or serial number, a
+label, a bar code). PatchCore learns every patch of the good photos, so whatever varies there
+scores as a defect on every part. Two settings say what to look at:
+
+* ``crop``: a box of the photo; only it is resized to the model's resolution and inspected (more
+  of the model's pixels on the part, none on the background);
+* ``ignore``: boxes inside it whose anomaly is ignored (the map is 0 there, so they never make a
+  part NG nor show on its heat map).
+
+Boxes are fractions of the photo's width and height (``left, top, right, bottom``, 0-1), so one
+model serves photos of any size. They travel in the model file (``ModelMeta.area``) and apply
+wherever it scores: training, calibration, evaluation, the exported model, the line station.
+Ignored patches still enter the memory bank; their scores never count.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from aion.solutions.inspection.errors import InspectionError
+
+#: The smallest crop accepted, in pixels of the photo along either side.
+MIN_CROP_PIXELS = 8
+
+
+class AreaError(InspectionError):
+    """A crop or ignore box that is not a box of the photo."""
+
+
+@dataclass(frozen=True)
+class Box:
+    """A box as fractions of the photo's width and height (0-1), right and bottom exclusive."""
+
+    left: float
+    top: float
+    right: float
+    bottom: float
+
+    def __post_init__(self) -> None:
+        values = (self.left, self.top, self.right, self.bottom)
+        if not all(math.isfinite(v) and 0.0 <= v <= 1.0 for v in values):
+            raise AreaError(
+                f"상자 좌표는 0과 1 사이여야 함: {self.text()} / Box coordinates must lie in 0-1: {self.text()}"
+            )
+        if self.right <= self.left or self.bottom <= self.top:
+            raise AreaError(
+                f"상자의 오른쪽·아래가 왼쪽·위보다 커야 함: {self.text()} / "
+                f"A box needs right > left and bottom > top: {self.text()}"
+            )
+
+    def text(self) -> str:
+        return ",".join(f"{v:g}" for v in (self.left, self.top, self.right, self.bottom))
+
+    def pixels(self, width: int, height: int) -> tuple[int, int, int, int]:
+        """``(x0, y0, x1, y1)`` in pixels of a ``width`` x ``height`` photo: every pixel the box
+        touches, at least one.
+
+        >>> Box(0.1, 0.0, 0.55, 1.0).pixels(100, 40)
+        (10, 0, 55, 40)
+        """
+        x0, y0 = min(int(self.left * width), width - 1), min(int(self.top * height), height - 1)
+        x1 = max(x0 + 1, min(width, math.ceil(self.right * width - 1e-9)))
+        y1 = max(y0 + 1, min(height, math.ceil(self.bottom * height - 1e-9)))
+        return x0, y0, x1, y1
+
+    def within(self, outer: Box) -> Box | None:
+        """This box in the coordinates of ``outer`` (fractions of it), clipped; ``None`` when they
+        do not overlap.
+
+        >>> Box(0.5, 0.5, 1.0, 1.0).within(Box(0.0, 0.0, 0.75, 0.75))
+        Box(left=0.6666666666666666, top=0.6666666666666666, right=1.0, bottom=1.0)
+        >>> Box(0.0, 0.0, 0.2, 0.2).within(Box(0.5, 0.5, 1.0, 1.0)) is None
+        True
+        """
+        w, h = outer.right - outer.left, outer.bottom - outer.top
+        x0, x1 = max(0.0, (self.left - outer.left) / w), min(1.0, (self.right - outer.left) / w)
+        y0, y1 = max(0.0, (self.top - outer.top) / h), min(1.0, (self.bottom - outer.top) / h)
+        return Box(x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
+
+    def to_list(self) -> list[float]:
+        return [self.left, self.top, self.right, self.bottom]
+
+    @staticmethod
+    def in_pixels(text: str) -> bool:
+        """True when :meth:`parse` needs the photo's size: whole pixels, not fractions or percentages.
+
+        >>> Box.in_pixels("64,0,576,480"), Box.in_pixels("0.1,0,0.9,1"), Box.in_pixels("10%,0%,90%,100%")
+        (True, False, False)
+        """
+        try:
+            return any(not p.strip().endswith("%") and float(p) > 1.0 for p in text.split(","))
+        except ValueError:
+            return False
+
+    @classmethod
+    def parse(cls, text: str, size: tuple[int, int] | None = None) -> Box:
+        """``left,top,right,bottom`` as fractions (``0.1,0,0.9,1``), percentages (``10%,0%,90%,100%``)
+        or whole pixels of a photo of ``size`` (w, h) (``64,0,576,480``).
+
+        >>> Box.parse("10%,0%,90%,100%"), Box.parse("64,0,576,480", (640, 480)).text()
+        (Box(left=0.1, top=0.0, right=0.9, bottom=1.0), '0.1,0,0.9,1')
+        >>> Box.parse("0.1,0.2,0.3")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        aion.solutions.inspection.area.AreaError: ... A box is four numbers left,top,right,bottom ...: 0.1,0.2,0.3
+        """
+        parts = [p.strip() for p in text.split(",")]
+        try:
+            if len(parts) != 4:
+                raise ValueError(text)
+            percent = [p.endswith("%") for p in parts]
+            values = [float(p.rstrip("%")) for p in parts]
+        except ValueError as e:
+            raise AreaError(
+                f"상자는 왼쪽,위,오른쪽,아래 네 숫자(비율 0-1, 백분율 또는 픽셀): {text} / A box is four numbers "
+                f"left,top,right,bottom (fractions 0-1, percentages or pixels): {text}"
+            ) from e
+        if all(percent):
+            return cls(*(v / 100.0 for v in values))
+        if any(percent):
+            raise AreaError(f"백분율과 다른 단위를 섞음: {text} / Percentages mixed with other units: {text}")
+        if all(v <= 1.0 for v in values):
+            return cls(*values)
+        if size is None:
+            raise AreaError(
+                f"픽셀 좌표에는 사진 크기가 필요함: {text} / Pixel coordinates need the photo's size: {text}"
+            )
+        w, h = size
+        if not all(v == int(v) for v in values) or values[2] > w or values[3] > h:
+            raise AreaError(
+                f"픽셀 상자가 {w}x{h} 사진 밖임: {text} / The pixel box lies outside the {w}x{h} photo: {text}"
+            )
+        return cls(values[0] / w, values[1] / h, values[2] / w, values[3] / h)
+
+
+@dataclass(frozen=True)
+class InspectionArea:
+    """The part of each photo a model inspects: ``crop`` (``None``: the whole photo) less the
+    ``ignore`` boxes (fractions of the whole photo)."""
+
+    crop: Box | None = None
+    ignore: tuple[Box, ...] = ()
+
+    def __post_init__(self) -> None:
+        whole = self.crop or Box(0.0, 0.0, 1.0, 1.0)
+        if any(b.within(whole) is None for b in self.ignore):
+            raise AreaError(
+                "무시 영역이 검사 영역 밖에 있음 / An ignore box lies outside the inspected area: "
+                + "; ".join(b.text() for b in self.ignore if b.within(whole) is None)
+            )
+
+    def __bool__(self) -> bool:
+        return self.crop is not None or bool(self.ignore)
+
+    def crop_image(self, image: np.ndarray) -> np.ndarray:
+        """The inspected part of an ``(H, W, ...)`` photo (a view; the photo itself without a crop).
+
+        >>> InspectionArea(Box(0.5, 0.0, 1.0, 0.5)).crop_image(np.zeros((10, 20, 3))).shape
+        (5, 10, 3)
+        """
+        if self.crop is None:
+            return image
+        x0, y0, x1, y1 = self.crop_pixels(image.shape[1], image.shape[0])
+        return image[y0:y1, x0:x1]
+
+    def crop_pixels(self, width: int, height: int) -> tuple[int, int, int, int]:
+        """The crop in pixels of a ``width`` x ``height`` photo (the whole photo without one; at
+        least a pixel, whatever the photo: :meth:`check_size` refuses a crop too small to inspect)."""
+        return (0, 0, width, height) if self.crop is None else self.crop.pixels(width, height)
+
+    def check_size(self, width: int, height: int) -> None:
+        """:class:`AreaError` when the crop is under :data:`MIN_CROP_PIXELS` a side in a ``width`` x
+        ``height`` photo (checked against the training photos, not at every photo scored).
+
+        >>> InspectionArea(Box(0.0, 0.0, 0.05, 1.0)).check_size(100, 100)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        aion.solutions.inspection.area.AreaError: ... The inspected area is too small in a 100x100 photo: 0,0,0.05,1 ...
+        """
+        x0, y0, x1, y1 = self.crop_pixels(width, height)
+        if min(x1 - x0, y1 - y0) < MIN_CROP_PIXELS:
+            crop = self.crop.text() if self.crop else ""
+            raise AreaError(
+                f"검사 영역이 {width}x{height} 사진에서 너무 작음: {crop} / The inspected area "
+                f"is too small in a {width}x{height} photo: {crop} (at least {MIN_CROP_PIXELS} pixels a side)"
+            )
+
+    def ignored(self, size: int) -> np.ndarray | None:
+        """``(size, size)`` bool: the pixels of the model's map that the ignore boxes cover (the
+        map covers the crop); ``None`` without ignore boxes.
+
+        >>> InspectionArea(Box(0.0, 0.0, 0.5, 1.0), (Box(0.25, 0.0, 0.5, 0.5),)).ignored(4).astype(int).tolist()
+        [[0, 0, 1, 1], [0, 0, 1, 1], [0, 0, 0, 0], [0, 0, 0, 0]]
+        """
+        if not self.ignore:
+            return None
+        whole = self.crop or Box(0.0, 0.0, 1.0, 1.0)
+        out = np.zeros((size, size), dtype=bool)
+        for b in self.ignore:
+            inner = b.within(whole)
+            if inner is not None:
+                x0, y0, x1, y1 = inner.pixels(size, size)
+                out[y0:y1, x0:x1] = True
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """As stored in the model file (``{}`` for the whole photo)."""
+        if not self:
+            return {}
+        return {
+            "crop": self.crop.to_list() if self.crop else None,
+            "ignore": [b.to_list() for b in self.ignore],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> InspectionArea:
+        """
+        >>> a = InspectionArea(Box(0.1, 0.1, 0.9, 0.9), (Box(0.2, 0.2, 0.3, 0.3),))
+        >>> InspectionArea.from_dict(a.to_dict()) == a, InspectionArea.from_dict({}) == InspectionArea()
+        (True, True)
+        """
+        d = d or {}
+        crop = d.get("crop")
+        return cls(Box(*crop) if crop else None, tuple(Box(*b) for b in d.get("ignore") or []))
+
+    @classmethod
+    def parse(
+        cls, crop: str | None, ignore: Sequence[str] = (), size: tuple[int, int] | None = None
+    ) -> InspectionArea:
+        """From the command's ``--crop`` and ``--ignore`` texts (:meth:`Box.parse`)."""
+        return cls(Box.parse(crop, size) if crop else None, tuple(Box.parse(t, size) for t in ignore))
