@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aion.core.tenancy import get_scoped
@@ -16,8 +18,9 @@ from aion.platform.datasets import version_items
 from aion.platform.errors import PlatformError
 from aion.platform.jobkinds import JobKindSpec, OutcomeContext, Prepared, PrepareRequest, register_kind
 from aion.platform.masks import defect_mark
-from aion.platform.models import Dataset, DatasetVersion
+from aion.platform.models import Dataset, DatasetVersion, ModelVersion, RegisteredModel
 from aion.platform.storage.factory import job_output
+from aion.solutions.inspection.area import AreaError, Box, InspectionArea
 from aion.solutions.inspection.config import TrainConfig
 
 #: Resolutions the training form offers; its defaults are the engine's (``TrainConfig``), so a model
@@ -87,6 +90,83 @@ def mask_files(items: list[Any]) -> dict[int, Any]:
     return out
 
 
+def _bad_area(field: str, value: str) -> PlatformError:
+    return PlatformError(
+        "Bad inspection area ({field}): {value}. A box is four numbers left,top,right,bottom as "
+        "fractions of the photo (0-1) or percentages, with right > left and bottom > top; ignore "
+        "boxes lie inside the inspected area.",
+        field=field,
+        value=value,
+    )
+
+
+def _area(options: dict[str, Any]) -> InspectionArea:
+    """The inspection area (``aion/solutions/inspection/area.py``) from the form's ``crop`` (one
+    box) and ``ignore`` (boxes separated by ``;`` or new lines), as fractions of the photo or
+    percentages; the API may also give ``area`` as the model file stores it.
+
+    >>> _area({"crop": "0.1,0,0.9,1", "ignore": "60%,5%,95%,30%; 0.2,0.8,0.3,0.9"}).to_dict()["ignore"]
+    [[0.6, 0.05, 0.95, 0.3], [0.2, 0.8, 0.3, 0.9]]
+    >>> bool(_area({"crop": " ", "ignore": ""}))
+    False
+    """
+    if isinstance(options.get("area"), dict):
+        try:
+            return InspectionArea.from_dict(options["area"])
+        except (AreaError, TypeError, ValueError) as e:
+            raise _bad_area("area", json.dumps(options["area"])) from e
+    crop = str(options.get("crop") or "").strip() or None
+    text = str(options.get("ignore") or "").replace("\n", ";")
+    ignore = [t.strip() for t in text.split(";") if t.strip()]
+    try:
+        box = Box.parse(crop) if crop else None  # fractions or percentages: no photo size here
+    except AreaError as e:
+        raise _bad_area("crop", crop or "") from e
+    try:
+        area = InspectionArea(box, tuple(Box.parse(t) for t in ignore))
+    except AreaError as e:
+        raise _bad_area("ignore", "; ".join(ignore)) from e
+    return area
+
+
+@dataclass(frozen=True)
+class AreaForm:
+    """The training form's inspection area fields, filled in from the newest inspection model
+    trained on the data set (``source``: "name vN"), else empty."""
+
+    crop: str = ""
+    ignore: str = ""
+    source: str = ""
+
+
+def previous_area(session: Session, dataset: Dataset) -> AreaForm:
+    """The inspection area of the newest model version trained on a version of ``dataset``."""
+    stmt = (
+        select(ModelVersion, RegisteredModel.name)
+        .join(RegisteredModel, RegisteredModel.id == ModelVersion.model_id)
+        .join(DatasetVersion, DatasetVersion.id == ModelVersion.dataset_version_id)
+        .where(
+            DatasetVersion.dataset_id == dataset.id,
+            ModelVersion.company_id == dataset.company_id,
+            RegisteredModel.kind == "inspection",
+        )
+        .order_by(ModelVersion.created_at.desc(), ModelVersion.id.desc())
+        .limit(1)
+    )
+    row = session.execute(stmt).first()
+    if row is None or not (row[0].params or {}).get("area"):
+        return AreaForm()
+    try:
+        area = InspectionArea.from_dict(row[0].params["area"])
+    except (AreaError, TypeError, ValueError):
+        return AreaForm()
+    return AreaForm(
+        area.crop.text() if area.crop else "",
+        "; ".join(b.text() for b in area.ignore),
+        f"{row[1]} v{row[0].number}",
+    )
+
+
 def prepare_train_inspection(session: Session, req: PrepareRequest) -> Prepared:
     """Images of the version -> worker parameters; needs a few good images. An NG image carries
     its mark (``masks.defect_mark``: the mask painted on it in the labeling page, else a mask file
@@ -111,6 +191,9 @@ def prepare_train_inspection(session: Session, req: PrepareRequest) -> Prepared:
         "threads": 1,
         "min_bank_size": min(1000, 50 * len(good)),
     }
+    area = _area(req.options)
+    if area:  # the part of each photo inspected (a crop, ignore boxes): it travels in the model file
+        config["area"] = area.to_dict()
     dataset = get_scoped(session, Dataset, req.version.dataset_id)
     model_name = str(req.options.get("model_name") or f"{dataset.name} inspection").strip()[:200]
 

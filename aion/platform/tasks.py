@@ -114,9 +114,10 @@ def train_inspection(
     """
     from aion.solutions.inspection import TrainConfig, load_dataset, train
     from aion.solutions.inspection import evaluate as evaluate_model
+    from aion.solutions.inspection.area import InspectionArea
     from aion.solutions.inspection.data import marked_defects
 
-    cfg = TrainConfig(**config)
+    cfg = TrainConfig(**{**config, "area": InspectionArea.from_dict(config.get("area"))})
     work = Path(tempfile.mkdtemp(prefix="aion-train-"))
     try:
         n_ok, n_ng, n_masks, n_boxes, ng_paths, ok_paths = _materialize(items, work, store)

@@ -30,7 +30,7 @@ from aion.platform import datasets as ds_service
 from aion.platform import jobkinds, policy
 from aion.platform.errors import PlatformError, ValidationFailed
 from aion.platform.export import write_training_zip
-from aion.platform.kinds import INSPECTION_DEFAULTS, RESOLUTIONS, mask_files
+from aion.platform.kinds import INSPECTION_DEFAULTS, RESOLUTIONS, AreaForm, mask_files, previous_area
 from aion.platform.models import DatasetItem, DatasetKind
 from aion.platform.previews import PREVIEW_SIZES, preview_blob
 from aion.platform.quota import storage_limit, storage_used
@@ -48,6 +48,7 @@ STATIC_FILES = {
     "platform.js": "text/javascript",
     "label.js": "text/javascript",
     "events.js": "text/javascript",
+    "area.js": "text/javascript",
 }
 KIND_LABELS = {
     "inspection_images": "Inspection images",
@@ -280,7 +281,22 @@ def version_page(
         calibration=_calibration(version.counts),
         few_good=FEW_GOOD_IMAGES,
         can_edit=policy.can_edit(user, dataset.company_id),
+        **_area_form(session, dataset, version),
     )
+
+
+def _area_form(session: SessionDep, dataset: Any, version: Any) -> dict[str, Any]:
+    """The training form's inspection area: a good photo of the version to draw on, and the
+    fields filled in from the newest model trained on the data set."""
+    if dataset.kind != DatasetKind.INSPECTION_IMAGES:
+        return {"area_photo": None, "area_prefill": AreaForm()}
+    photos = [
+        it
+        for label in ("ok", "none")
+        for it in ds_service.version_items(session, version.id, label=label, limit=1)
+        if it.media_type.startswith("image/")
+    ]
+    return {"area_photo": photos[0] if photos else None, "area_prefill": previous_area(session, dataset)}
 
 
 #: Below this many good images the training form advises more (docs/benchmarks.md, *How many good

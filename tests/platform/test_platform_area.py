@@ -1,0 +1,82 @@
+"""The training form's inspection area: a crop and ignore boxes drawn (or typed) on a photo of
+the version, carried by the training job into the model file, and offered again for the next
+training of the same data set."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from aion.core.db import system_session
+from aion.platform.models import JobRecord
+from aion.solutions.inspection import InspectionModel
+from tests.foundation.factories import World
+from tests.platform.webtools import client_for, image_zip_bytes, upload_resumable, wait_job
+
+
+def _inspection_set(c: Any, tmp_path: Path, name: str = "하우징") -> tuple[int, int]:
+    token = c.cookies["aion_csrf"]
+    r = c.post("/datasets", data={"csrf_token": token, "name": name, "kind": "inspection_images"})
+    ds_id = int(re.search(r"/datasets/(\d+)", str(r.url)).group(1))  # type: ignore[union-attr]
+    up = upload_resumable(c, ds_id, "set.zip", image_zip_bytes(tmp_path, 8, 0, seed=70))
+    version = c.post(f"/api/datasets/{ds_id}/versions", json={"uploads": [up], "note": "ok"}).json()
+    return ds_id, version["id"]
+
+
+def test_the_area_goes_from_the_form_into_the_model(
+    app: Any, world: World, engine: Engine, tmp_path: Path
+) -> None:
+    c = client_for(app, world, "a_member")
+    token = c.cookies["aion_csrf"]
+    ds_id, v_id = _inspection_set(c, tmp_path)
+    page = c.get(f"/datasets/{ds_id}/versions/{v_id}").text
+    assert 'id="area"' in page and 'id="area-photo"' in page and "/preview?size=1280" in page
+    assert 'name="crop" value=""' in page and 'id="area-source"' not in page
+
+    form = {
+        "csrf_token": token,
+        "kind": "train_inspection",
+        "model_name": "housing",
+        "resolution": "64",
+        "area_tool": "ignore",
+    }
+    # a box the wrong way round: the reader's language names the value; no job is queued
+    with system_session(engine) as s:
+        jobs_before = s.scalar(select(func.count(JobRecord.id)))
+    bad = c.post(f"/datasets/{ds_id}/versions/{v_id}/jobs", data={**form, "crop": "0.9,0,0.1,1"})
+    assert bad.status_code == 400 and "검사 영역" in bad.text and "0.9,0,0.1,1" in bad.text
+    pixels = c.post(f"/datasets/{ds_id}/versions/{v_id}/jobs", data={**form, "ignore": "10,10,50,50"})
+    assert pixels.status_code == 400 and "10,10,50,50" in pixels.text
+    with system_session(engine) as s:
+        assert s.scalar(select(func.count(JobRecord.id))) == jobs_before
+
+    r = c.post(
+        f"/datasets/{ds_id}/versions/{v_id}/jobs",
+        data={**form, "crop": "0.05,0,1,0.95", "ignore": "60%,5%,95%,30%"},
+    )
+    assert r.status_code == 200 and "/jobs/" in str(r.url)
+    done = wait_job(c, str(r.url).rsplit("/", 1)[1].split("?")[0])
+    assert done["state"] == "succeeded", done
+    model_id, mv_id = done["outcome"]["model_id"], done["outcome"]["model_version_id"]
+    dl = c.get(f"/models/{model_id}/versions/{mv_id}/download")
+    path = tmp_path / "m.aion"
+    path.write_bytes(dl.content)
+    with InspectionModel.load(path) as model:
+        assert model.area.crop is not None and model.area.crop.to_list() == [0.05, 0.0, 1.0, 0.95]
+        assert [b.to_list() for b in model.area.ignore] == [[0.6, 0.05, 0.95, 0.3]]
+        assert model.meta.version == 9
+
+    # the next training of this data set starts from the same area
+    page = c.get(f"/datasets/{ds_id}/versions/{v_id}").text
+    assert 'name="crop" value="0.05,0,1,0.95"' in page and 'name="ignore" value="0.6,0.05,0.95,0.3"' in page
+    assert "housing v1" in page[page.index('id="area-source"') :][:300]
+    # ... in English too
+    c.cookies.set("aion_lang", "en")
+    bad = c.post(f"/datasets/{ds_id}/versions/{v_id}/jobs", data={**form, "crop": "0.9,0,0.1,1"})
+    assert bad.status_code == 400 and "Bad inspection area (crop): 0.9,0,0.1,1" in bad.text
+    # another company's member sees neither the data set nor its area
+    other = client_for(app, world, "b_member")
+    assert other.get(f"/datasets/{ds_id}/versions/{v_id}").status_code == 404
