@@ -183,7 +183,7 @@ def prepare_train_inspection(session: Session, req: PrepareRequest) -> Prepared:
     basis = str(req.options.get("threshold_basis") or "f1")
     if basis not in ("f1", "frr"):
         raise PlatformError("Bad value for {field}.", field="threshold_basis")
-    config = {
+    config: dict[str, Any] = {
         "resolution": resolution,
         "target_frr": target_frr,
         # with labelled NG images the threshold is F1-optimal unless the target rate is asked for
