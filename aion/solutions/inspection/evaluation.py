@@ -216,7 +216,7 @@ def evaluate(
                     n_in_bank += 1
                     continue
                 images.append(decode_image(blob, it.name))
-                batch_masks.append(it.load_mask((s, s), model.area if model.area.crop else None))
+                batch_masks.append(it.load_mask((s, s), model.area))
                 batch_items.append(it)
             except BadImageError as e:
                 skipped.append(SkippedImage(it.name, e.reason))

@@ -358,7 +358,8 @@ def train(
     # pixel AUROC on interpolated ones (docs/benchmarks.md, fourteenth session). Decided after the
     # head's fit: when too few masks mark a defect for a head, the model has none and searches so
     if cfg.search_stride == 2 and head_fit is None:
-        level = float(np.quantile(patches, cfg.refine_quantile))
+        counted = patches[:, ~scorer.ignored_patches]  # not the ignore boxes' patches: they never count
+        level = float(np.quantile(counted if counted.size else patches, cfg.refine_quantile))
         patches = emulate(patches, level)
         meta = replace(
             meta, search_stride=2, refine_level=level, version=max(meta.version, SEARCH_FORMAT_VERSION)
