@@ -290,13 +290,16 @@ def _area_form(session: SessionDep, dataset: Any, version: Any) -> dict[str, Any
     fields filled in from the newest model trained on the data set."""
     if dataset.kind != DatasetKind.INSPECTION_IMAGES:
         return {"area_photo": None, "area_prefill": AreaForm()}
-    photos = [
-        it
-        for label in ("ok", "none")
-        for it in ds_service.version_items(session, version.id, label=label, limit=1)
-        if it.media_type.startswith("image/")
-    ]
-    return {"area_photo": photos[0] if photos else None, "area_prefill": previous_area(session, dataset)}
+    photo = next(
+        (
+            it
+            for label in ("ok", "none")  # queried in turn: an unlabelled photo only without OK ones
+            for it in ds_service.version_items(session, version.id, label=label, limit=1)
+            if it.media_type.startswith("image/")
+        ),
+        None,
+    )
+    return {"area_photo": photo, "area_prefill": previous_area(session, dataset)}
 
 
 #: Below this many good images the training form advises more (docs/benchmarks.md, *How many good

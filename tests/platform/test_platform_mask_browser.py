@@ -8,6 +8,7 @@ carries the mask that training reads.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -26,14 +27,22 @@ from tests.platform.helpers import write_images
 pytestmark = BROWSER
 
 
-def test_a_member_paints_erases_and_saves_a_defect_mask(
-    server: tuple[str, World], engine: Engine, tmp_path: Path
-) -> None:
+@pytest.fixture
+def patient_expect() -> Iterator[None]:
+    """Saves go through the server and the store: on a loaded 2-core CI machine they took over
+    Playwright's default 5 s at times (the mask state and the list item each failed once there), so
+    this test's assertions wait up to 20 s; the global option is put back afterwards."""
     from playwright.sync_api import expect
 
-    # saves go through the server and the store: on a loaded 2-core CI machine they took over the
-    # default 5 s at times (the mask state and the list item each failed once), not a behaviour change
     expect.set_options(timeout=20_000)
+    yield
+    expect.set_options(timeout=None)  # None: Playwright's default
+
+
+def test_a_member_paints_erases_and_saves_a_defect_mask(
+    server: tuple[str, World], engine: Engine, tmp_path: Path, patient_expect: None
+) -> None:
+    from playwright.sync_api import expect
 
     base, world = server
     storage = PlatformStorage.at(tmp_path / "data")  # the server's data directory

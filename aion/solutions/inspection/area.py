@@ -211,6 +211,27 @@ class InspectionArea:
                 out[y0:y1, x0:x1] = True
         return out
 
+    def ignored_patches(self, grid: int, size: int) -> np.ndarray:
+        """``(grid, grid)`` bool: the patches of a ``grid`` over the map of ``size`` pixels whose
+        scores never count: those centred in an ignore box, and their neighbours (a patch's features
+        span its neighbours, so a patch next to a lot number sees its digits).
+
+        >>> InspectionArea(None, (Box(0.25, 0.25, 0.5, 0.5),)).ignored_patches(4, 8).astype(int).tolist()
+        [[1, 1, 1, 0], [1, 1, 1, 0], [1, 1, 1, 0], [0, 0, 0, 0]]
+        """
+        pixels = self.ignored(size)
+        if pixels is None:
+            return np.zeros((grid, grid), dtype=bool)
+        centre = ((np.arange(grid) + 0.5) * size / grid).astype(np.int64)
+        inside = pixels[np.ix_(centre, centre)]
+        rows = inside.copy()
+        rows[1:] |= inside[:-1]
+        rows[:-1] |= inside[1:]
+        out = rows.copy()
+        out[:, 1:] |= rows[:, :-1]
+        out[:, :-1] |= rows[:, 1:]
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         """As stored in the model file (``{}`` for the whole photo)."""
         if not self:

@@ -58,17 +58,27 @@ def searched(g: int) -> np.ndarray:
     return on[:, None] & on[None, :]
 
 
-def fill(coarse: np.ndarray, g: int, level: float) -> tuple[np.ndarray, np.ndarray]:
+def fill(
+    coarse: np.ndarray, g: int, level: float, skip: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """The coarse pass's values upsampled to ``(N, g, g)``, and the cells still to search exactly:
-    those not searched whose bracketing searched cells include one above ``level``."""
+    those not searched whose bracketing searched cells include one above ``level``, less the
+    ``skip`` cells ``(g, g)`` (whose scores never count: an inspection area's ignore boxes)."""
     values = upsample(coarse, g)
     refine = (upsample(coarse, g, np.maximum) > level) & ~searched(g)
+    if skip is not None:
+        refine &= ~skip
     return values, refine
 
 
-def search_grid(search: Callable[[np.ndarray], np.ndarray], feats: np.ndarray, level: float) -> np.ndarray:
+def search_grid(
+    search: Callable[[np.ndarray], np.ndarray],
+    feats: np.ndarray,
+    level: float,
+    skip: np.ndarray | None = None,
+) -> np.ndarray:
     """Distances of ``(N, g, g, D)`` patch features with ``search`` (rows ``(M, D)`` -> ``(M,)``),
-    coarse to fine.
+    coarse to fine; the ``skip`` cells ``(g, g)`` are never searched exactly (:func:`fill`).
 
     >>> f = np.zeros((1, 4, 4, 1), np.float32); f[0, 1, 1, 0] = 5.0; f[0, 3, 3, 0] = 0.5
     >>> search_grid(lambda q: np.abs(q[:, 0]), f, level=0.1)[0].tolist()  # nothing above 0.1 nearby
@@ -76,16 +86,19 @@ def search_grid(search: Callable[[np.ndarray], np.ndarray], feats: np.ndarray, l
     >>> f[0, 2, 2, 0] = 1.0  # a searched cell above the level: its neighbours are measured
     >>> search_grid(lambda q: np.abs(q[:, 0]), f, level=0.1)[0].tolist()
     [[0.0, 0.0, 0.0, 0.0], [0.0, 5.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 0.5]]
+    >>> skip = np.zeros((4, 4), bool); skip[1] = True  # row 1 ignored: interpolated, not measured
+    >>> search_grid(lambda q: np.abs(q[:, 0]), f, 0.1, skip)[0, 1].tolist()
+    [0.0, 0.25, 0.5, 0.5]
     """
     n, g, _, d = feats.shape
     coarse = search(np.ascontiguousarray(feats[:, ::2, ::2]).reshape(-1, d)).reshape(n, (g + 1) // 2, -1)
-    values, refine = fill(coarse, g, level)
+    values, refine = fill(coarse, g, level, skip)
     if refine.any():
         values[refine] = search(feats[refine])
     return values
 
 
-def emulate(exact: np.ndarray, level: float) -> np.ndarray:
+def emulate(exact: np.ndarray, level: float, skip: np.ndarray | None = None) -> np.ndarray:
     """What :func:`search_grid` gives for patches whose exact distances ``(N, g, g)`` are known
     (the held-back images in training): the same cells measured, the others interpolated.
 
@@ -97,6 +110,6 @@ def emulate(exact: np.ndarray, level: float) -> np.ndarray:
     [[0.0, 9.0, 5.0], [0.0, 1.0, 0.0], [0.0, 0.0, 4.0]]
     """
     g = exact.shape[1]
-    values, refine = fill(exact[:, ::2, ::2], g, level)
+    values, refine = fill(exact[:, ::2, ::2], g, level, skip)
     values[refine] = exact[refine]
     return values

@@ -41,23 +41,6 @@ __all__ = ["InspectionModel", "ModelMeta", "Prediction", "PredictionBatch", "Sco
 Progress = Callable[[str, float], None]
 
 
-def _grown(mask: np.ndarray) -> np.ndarray:
-    """A patch mask grown by one patch each way: a patch next to an ignore box sees into it (its
-    features span its neighbours), so what varies there would leak into its score.
-
-    >>> one = np.zeros((3, 4), dtype=bool); one[1, 1] = True
-    >>> _grown(one).astype(int).tolist()
-    [[1, 1, 1, 0], [1, 1, 1, 0], [1, 1, 1, 0]]
-    """
-    out = mask.copy()
-    out[1:] |= mask[:-1]
-    out[:-1] |= mask[1:]
-    grown = out.copy()
-    grown[:, 1:] |= out[:, :-1]
-    grown[:, :-1] |= out[:, 1:]
-    return grown
-
-
 class InspectionModel:
     """A PatchCore-style anomaly detector ready to score images.
 
@@ -95,13 +78,10 @@ class InspectionModel:
         self._op = map_operator(meta.grid, meta.resolution, meta.sigma)
         self._op_t = np.ascontiguousarray(self._op.T)
         # the part of each photo inspected (area.py): the crop is what ``preprocess`` resizes; the
-        # ignore boxes' pixels of the map, and the patches centred in them, never count
+        # ignore boxes' pixels of the map, and the patches in or next to them, never count
         self.area = InspectionArea.from_dict(meta.area)
         self._ignored = self.area.ignored(meta.resolution)
-        self._ignored_patches = np.zeros((meta.grid, meta.grid), dtype=bool)
-        if self._ignored is not None:
-            centre = ((np.arange(meta.grid) + 0.5) * meta.resolution / meta.grid).astype(np.int64)
-            self._ignored_patches = _grown(self._ignored[np.ix_(centre, centre)])
+        self._ignored_patches = self.area.ignored_patches(meta.grid, meta.resolution)
         self._pixels = meta.graph_input == "pixels"
         # the graph of a format-3 file applies the level factors itself
         scaled = bool(meta.feature_scale) and not self._pixels
@@ -145,10 +125,9 @@ class InspectionModel:
         return self._nn
 
     def preprocess(self, image: np.ndarray) -> np.ndarray:
-        """``(H, W, 3)`` uint8 -> the graph's input for one image: the whole image (no crop) resized to
-        ``(S, S, 3)`` uint8, ``(S, S, 1)`` for a grey image when the graph takes grey batches (files
-        before format 3: ``(3, S, S)`` float32, also normalised). :meth:`batch` stacks them. With
-        an inspection area (format 9) only its crop is resized."""
+        """``(H, W, 3)`` uint8 -> the graph's input for one image: the whole image (or its inspection
+        area's crop, format 9) resized to ``(S, S, 3)`` uint8, ``(S, S, 1)`` for a grey image when the graph takes grey batches (files
+        before format 3: ``(3, S, S)`` float32, also normalised). :meth:`batch` stacks them."""
         image = self.area.crop_image(image)
         if self._pixels:
             return resize_pixels(image, self.meta.resolution, keep_grey=self.runner.grey_input)
@@ -208,7 +187,8 @@ class InspectionModel:
         n, p, d = feats.shape
         g = self.meta.grid
         if self.meta.search_stride == 2:
-            return search_grid(self.nn.search, feats.reshape(n, g, g, d), self.meta.refine_level)
+            skip = self._ignored_patches if self._ignored is not None else None  # they never count
+            return search_grid(self.nn.search, feats.reshape(n, g, g, d), self.meta.refine_level, skip)
         return self.nn.search(feats.reshape(n * p, d)).reshape(n, g, g)
 
     def combined(self, feats: np.ndarray, bank: np.ndarray) -> np.ndarray:

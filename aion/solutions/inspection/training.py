@@ -360,7 +360,7 @@ def train(
     if cfg.search_stride == 2 and head_fit is None:
         counted = patches[:, ~scorer.ignored_patches]  # not the ignore boxes' patches: they never count
         level = float(np.quantile(counted if counted.size else patches, cfg.refine_quantile))
-        patches = emulate(patches, level)
+        patches = emulate(patches, level, scorer.ignored_patches)  # as new parts are searched
         meta = replace(
             meta, search_stride=2, refine_level=level, version=max(meta.version, SEARCH_FORMAT_VERSION)
         )
