@@ -14,6 +14,9 @@ Boxes are fractions of the photo's width and height (``left, top, right, bottom`
 model serves photos of any size. They travel in the model file (``ModelMeta.area``) and apply
 wherever it scores: training, calibration, evaluation, the exported model, the line station.
 Ignored patches still enter the memory bank; their scores never count.
+
+With ``align`` the crop follows the part: it was drawn on a reference photo, and in each photo it
+moves to where the part lies there, the ignore boxes with it (``align.py``).
 """
 
 from __future__ import annotations
@@ -148,8 +151,14 @@ class InspectionArea:
 
     crop: Box | None = None
     ignore: tuple[Box, ...] = ()
+    align: bool = False
 
     def __post_init__(self) -> None:
+        if self.align and self.crop is None:
+            raise AreaError(
+                "부품을 따라가려면 검사 영역(부품을 둘러싼 상자)이 필요함 / Following the part needs an "
+                "inspected area (a box around the part)"
+            )
         whole = self.crop or Box(0.0, 0.0, 1.0, 1.0)
         if any(b.within(whole) is None for b in self.ignore):
             raise AreaError(
@@ -159,6 +168,25 @@ class InspectionArea:
 
     def __bool__(self) -> bool:
         return self.crop is not None or bool(self.ignore)
+
+    def shifted(self, dx: float, dy: float) -> InspectionArea:
+        """The same area moved by ``dx``, ``dy`` (fractions of the photo), as in a photo where the
+        part lies there; boxes are clipped to the photo (one that leaves it is dropped).
+
+        >>> InspectionArea(Box(0.1, 0.1, 0.5, 0.5), (Box(0.1, 0.1, 0.2, 0.2),)).shifted(0.25, -0.05).crop.text()
+        '0.35,0.05,0.75,0.45'
+        """
+
+        def move(b: Box) -> Box | None:
+            x0, x1 = max(0.0, b.left + dx), min(1.0, b.right + dx)
+            y0, y1 = max(0.0, b.top + dy), min(1.0, b.bottom + dy)
+            return Box(x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
+
+        crop = move(self.crop) if self.crop is not None else None
+        ignore = tuple(m for m in (move(b) for b in self.ignore) if m is not None)
+        if crop is None:  # moved out of the photo entirely: nothing sensible to inspect
+            return InspectionArea(self.crop, self.ignore)
+        return InspectionArea(crop, tuple(b for b in ignore if b.within(crop) is not None))
 
     def crop_image(self, image: np.ndarray) -> np.ndarray:
         """The inspected part of an ``(H, W, ...)`` photo (a view; the photo itself without a crop).
@@ -236,10 +264,13 @@ class InspectionArea:
         """As stored in the model file (``{}`` for the whole photo)."""
         if not self:
             return {}
-        return {
+        d: dict[str, Any] = {
             "crop": self.crop.to_list() if self.crop else None,
             "ignore": [b.to_list() for b in self.ignore],
         }
+        if self.align:
+            d["align"] = True
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> InspectionArea:
@@ -247,14 +278,24 @@ class InspectionArea:
         >>> a = InspectionArea(Box(0.1, 0.1, 0.9, 0.9), (Box(0.2, 0.2, 0.3, 0.3),))
         >>> InspectionArea.from_dict(a.to_dict()) == a, InspectionArea.from_dict({}) == InspectionArea()
         (True, True)
+        >>> InspectionArea.from_dict({"crop": [0.1, 0.1, 0.9, 0.9], "align": True}).align
+        True
         """
         d = d or {}
         crop = d.get("crop")
-        return cls(Box(*crop) if crop else None, tuple(Box(*b) for b in d.get("ignore") or []))
+        return cls(
+            Box(*crop) if crop else None,
+            tuple(Box(*b) for b in d.get("ignore") or []),
+            bool(d.get("align", False)),
+        )
 
     @classmethod
     def parse(
-        cls, crop: str | None, ignore: Sequence[str] = (), size: tuple[int, int] | None = None
+        cls,
+        crop: str | None,
+        ignore: Sequence[str] = (),
+        size: tuple[int, int] | None = None,
+        align: bool = False,
     ) -> InspectionArea:
-        """From the command's ``--crop`` and ``--ignore`` texts (:meth:`Box.parse`)."""
-        return cls(Box.parse(crop, size) if crop else None, tuple(Box.parse(t, size) for t in ignore))
+        """From the command's ``--crop``, ``--ignore`` and ``--align`` (:meth:`Box.parse`)."""
+        return cls(Box.parse(crop, size) if crop else None, tuple(Box.parse(t, size) for t in ignore), align)

@@ -214,6 +214,17 @@ def train_cmd(
         help="A box whose anomaly never counts (a printed date, a label, a fixture), same units as "
         "--crop, in the whole photo; repeat for several.",
     ),
+    align: bool = typer.Option(
+        False,
+        "--align",
+        help="Follow the part: find the --crop's part in each photo and move the crop and ignore boxes "
+        "with it (the boxes are drawn on the reference photo).",
+    ),
+    reference: str | None = typer.Option(
+        None,
+        help="With --align: the photo the boxes were drawn on, by name or path in DATA_DIR "
+        "(default: the first training photo).",
+    ),
     threads: int | None = typer.Option(None, help="CPU threads (default: all)."),
     as_json: bool = typer.Option(False, "--json", help="Print the training report as one JSON object."),
 ) -> None:
@@ -253,8 +264,9 @@ def train_cmd(
     )
     try:
         ds = load_dataset(data_dir)
-        if crop or ignore:
-            cfg.area = _area(ds, crop, ignore or [])
+        if crop or ignore or align:
+            cfg.area = _area(ds, crop, ignore or [], align, reference)
+            cfg.align_reference = reference
         # an OK/NG set's NG images with masks or boxes (ng_masks/, ng_boxes/: a data set version
         # downloaded from the web app) train a defect head, as the web's training job does
         extra = marked_defects(ds)
@@ -290,6 +302,7 @@ def train_cmd(
         _console(stderr=False).print(
             f"  검사 영역 / inspected area: {crop_text}, "
             f"무시 / ignored: {'; '.join(b.text() for b in cfg.area.ignore) or '-'}"
+            + (", 부품을 따라감 / follows the part" if cfg.area.align else "")
         )
     gain = rep.head_gain
     if "pixel_auroc_bank" in gain and "pixel_auroc_head" in gain:
@@ -302,16 +315,20 @@ def train_cmd(
         _unusual_heatmaps(con, model, ds, rep.unusual_good, heatmaps)
 
 
-def _area(ds: Any, crop: str | None, ignore: list[str]) -> Any:
-    """``--crop`` and ``--ignore`` as an inspection area (``area.py``); pixels are read against
-    the first training photo's size and stored as fractions of it."""
+def _area(
+    ds: Any, crop: str | None, ignore: list[str], align: bool = False, reference: str | None = None
+) -> Any:
+    """``--crop``, ``--ignore`` and ``--align`` as an inspection area (``area.py``); pixels are
+    read against the size of the ``reference`` photo (default: the first training photo) and
+    stored as fractions of it."""
     from aion.solutions.inspection.area import Box, InspectionArea
 
     size = None
     if any(Box.in_pixels(t) for t in [crop or "", *ignore]) and ds.train:
-        first = ds.train[0].load()
+        named = [it for it in [*ds.train, *ds.test] if reference in (it.name, it.member)]
+        first = (named or ds.train)[0].load()
         size = (int(first.shape[1]), int(first.shape[0]))
-    area = InspectionArea.parse(crop, ignore, size)
+    area = InspectionArea.parse(crop, ignore, size, align)
     if size is not None:  # a crop of a few pixels is refused now
         area.check_size(*size)
     return area

@@ -29,6 +29,9 @@ class TrainConfig:
     # the part of each photo inspected: a crop, and boxes whose anomaly is ignored (area.py);
     # the default is the whole photo
     area: InspectionArea = field(default_factory=InspectionArea)
+    # for an area that follows the part (``area.align``): the image the crop was drawn on (its name
+    # or its path in the data set); None: the first training image
+    align_reference: str | None = None
     # memory bank size as a fraction of all training patches (2%: docs/benchmarks.md, tenth session)
     coreset_ratio: float = 0.02
     min_bank_size: int = 1000  # ... but at least this many patches (or all of them)

@@ -215,8 +215,10 @@ def evaluate(
                 if known.in_bank(fp):
                     n_in_bank += 1
                     continue
-                images.append(decode_image(blob, it.name))
-                batch_masks.append(it.load_mask((s, s), model.area))
+                image = decode_image(blob, it.name)
+                images.append(image)
+                # the mask cropped where the photo is (an area that follows the part moves)
+                batch_masks.append(it.load_mask((s, s), model.place(image).area if it.mask_member else None))
                 batch_items.append(it)
             except BadImageError as e:
                 skipped.append(SkippedImage(it.name, e.reason))

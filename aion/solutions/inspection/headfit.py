@@ -133,7 +133,7 @@ def fit_head(
         masks, chosen, boxed = [], [], []
         for it, im in zip(items[start : start + batch_size], images[start : start + batch_size], strict=True):
             try:
-                m = it.load_mask((s, s), scorer.area)
+                m = it.load_mask((s, s), scorer.place(im).area if it.mask_member else None)
             except BadImageError as e:
                 log.warning("불량 마스크를 건너뜀 / Skipped defect mask: %s", e)
                 continue

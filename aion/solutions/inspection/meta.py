@@ -17,10 +17,14 @@ FORMAT = "aion-inspection"
 #: Format 8: the search is coarse to fine (``search_stride`` 2 and ``refine_level``, ``coarse.py``).
 #: Format 9: an inspection area (``area``: a crop and ignore boxes, ``area.py``); written only
 #: when there is one, so that older readers refuse a model they would score on the whole photo.
-FORMAT_VERSION = 9
+#: Format 10: an area that follows the part (``area["align"]``, ``align.py``) with its reference
+#: (:data:`~.modelfile.ALIGN_MEMBER`); written only then, so that format 9 readers refuse a model
+#: whose crop they would hold still.
+FORMAT_VERSION = 10
 HEAD_FORMAT_VERSION = 7
 SEARCH_FORMAT_VERSION = 8
 AREA_FORMAT_VERSION = 9
+ALIGN_FORMAT_VERSION = 10
 
 
 @dataclass(frozen=True)

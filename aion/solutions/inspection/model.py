@@ -17,10 +17,11 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from aion.solutions.inspection.align import PartAligner, Placement
 from aion.solutions.inspection.area import InspectionArea
 from aion.solutions.inspection.coarse import search_grid
 from aion.solutions.inspection.combine import combine, head_rule
-from aion.solutions.inspection.errors import BadImageError
+from aion.solutions.inspection.errors import BadImageError, InspectionError
 from aion.solutions.inspection.head import DefectHead
 from aion.solutions.inspection.images import read_image, resize_pixels
 from aion.solutions.inspection.knn import IvfLists, NearestNeighbour, single_thread_blas
@@ -58,6 +59,7 @@ class InspectionModel:
         defect_head: DefectHead | None = None,
         held_back_patches: np.ndarray | None = None,
         unusual_patches: np.ndarray | None = None,
+        align_frame: np.ndarray | None = None,
     ):
         self.meta = meta
         self.defect_head_ = defect_head
@@ -82,6 +84,13 @@ class InspectionModel:
         self.area = InspectionArea.from_dict(meta.area)
         self._ignored = self.area.ignored(meta.resolution)
         self._ignored_patches = self.area.ignored_patches(meta.grid, meta.resolution)
+        # an area that follows the part (align.py): the crop drawn on the reference photo is found
+        # in each photo, and the whole area moves with it
+        self.aligner_: PartAligner | None = None
+        if self.area.align and self.area.crop is not None:
+            if align_frame is None:
+                raise InspectionError("An inspection area that follows the part needs its reference photo")
+            self.aligner_ = PartAligner(self.area.crop).with_frame(align_frame)
         self._pixels = meta.graph_input == "pixels"
         # the graph of a format-3 file applies the level factors itself
         scaled = bool(meta.feature_scale) and not self._pixels
@@ -124,11 +133,19 @@ class InspectionModel:
             self._nn = NearestNeighbour(self.memory_bank_, threads=self.threads, ivf=ivf)
         return self._nn
 
-    def preprocess(self, image: np.ndarray) -> np.ndarray:
+    def place(self, image: np.ndarray) -> Placement:
+        """The inspection area as it lies in ``image``: the model's own, or moved to where the part
+        is for an area that follows it (with the match)."""
+        if self.aligner_ is None:
+            return Placement(self.area)
+        found = self.aligner_.locate(image)
+        return Placement(self.area.shifted(found.dx, found.dy), found.match)
+
+    def preprocess(self, image: np.ndarray, area: InspectionArea | None = None) -> np.ndarray:
         """``(H, W, 3)`` uint8 -> the graph's input for one image: the whole image (or its inspection
-        area's crop, format 9) resized to ``(S, S, 3)`` uint8, ``(S, S, 1)`` for a grey image when the graph takes grey batches (files
+        area's crop, format 9, where :meth:`place` puts it unless ``area`` is given) resized to ``(S, S, 3)`` uint8, ``(S, S, 1)`` for a grey image when the graph takes grey batches (files
         before format 3: ``(3, S, S)`` float32, also normalised). :meth:`batch` stacks them."""
-        image = self.area.crop_image(image)
+        image = (area or self.place(image).area).crop_image(image)
         if self._pixels:
             return resize_pixels(image, self.meta.resolution, keep_grey=self.runner.grey_input)
         s = self.meta.resolution
@@ -143,18 +160,24 @@ class InspectionModel:
         np.add(x, shift[:, None, None], out=x)
         return x
 
-    def _preprocess_all(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+    def _preprocess_all(
+        self, images: Sequence[np.ndarray], areas: Sequence[InspectionArea | None] | None = None
+    ) -> list[np.ndarray]:
         """Preprocess several images on the model's threads (Pillow resizes without the GIL)."""
+        where = list(areas) if areas is not None else [None] * len(images)
         if (self.threads or 1) < 2 or len(images) < 2:
-            return [self.preprocess(im) for im in images]
+            return [self.preprocess(im, a) for im, a in zip(images, where, strict=True)]
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="aion-preprocess")
-        return list(self._pool.map(self.preprocess, images))
+        return list(self._pool.map(self.preprocess, images, where))
 
-    def batch(self, images: Sequence[np.ndarray]) -> np.ndarray:
-        """The graph's input for several images (preprocessed on the model's threads): a grey batch
-        stays one channel; in a batch that mixes grey and colour every image gets three."""
-        pre = self._preprocess_all(images)
+    def batch(
+        self, images: Sequence[np.ndarray], areas: Sequence[InspectionArea] | None = None
+    ) -> np.ndarray:
+        """The graph's input for several images (preprocessed on the model's threads; each in its
+        ``areas`` when given, else where :meth:`place` puts it): a grey batch stays one channel; in a
+        batch that mixes grey and colour every image gets three."""
+        pre = self._preprocess_all(images, areas)
         if len({p.shape for p in pre}) > 1:
             s = self.meta.resolution
             pre = [np.broadcast_to(p, (s, s, 3)) for p in pre]
@@ -286,9 +309,10 @@ class InspectionModel:
         for s in range(0, len(images), batch_size):
             chunk = images[s : s + batch_size]
             start = time.perf_counter()
-            maps = self.anomaly_maps(self.patch_scores(self.batch(chunk)))
+            placed = [self.place(im) for im in chunk]
+            maps = self.anomaly_maps(self.patch_scores(self.batch(chunk, [p.area for p in placed])))
             per_ms = (time.perf_counter() - start) * 1000 / max(len(chunk), 1)
-            out += self._predictions(names[s : s + len(chunk)], chunk, maps, t, per_ms)
+            out += self._predictions(names[s : s + len(chunk)], chunk, maps, t, per_ms, placed)
         return out
 
     def held_back_prediction(
@@ -311,9 +335,16 @@ class InspectionModel:
         return self._predictions([name], [image], self.anomaly_maps(patches[None]), t, 0.0)[0]
 
     def _predictions(
-        self, names: Sequence[str], images: Sequence[np.ndarray], maps: np.ndarray, t: float, per_ms: float
+        self,
+        names: Sequence[str],
+        images: Sequence[np.ndarray],
+        maps: np.ndarray,
+        t: float,
+        per_ms: float,
+        placed: Sequence[Placement] | None = None,
     ) -> list[Prediction]:
-        """Predictions of ``images`` from their anomaly maps ``(N, S, S)`` at threshold ``t``."""
+        """Predictions of ``images`` from their anomaly maps ``(N, S, S)`` at threshold ``t`` (each
+        image's area where ``placed`` says, else where :meth:`place` puts it)."""
         # the heat map and the defect regions are read on the map's own scale
         map_t, map_low = self.map_level(t), self.map_level(self.meta.score_low)
         raw, stats = self.scores_and_statistics(maps)
@@ -325,7 +356,8 @@ class InspectionModel:
                 # few pixels above the threshold: its map shows no defect (nothing above 0.5)
                 np.minimum(norm, 0.5, out=norm)
             size = (int(im.shape[1]), int(im.shape[0]))
-            crop = self.area.crop_pixels(*size) if self.area.crop is not None else None
+            where = placed[i] if placed is not None else self.place(im)
+            crop = where.area.crop_pixels(*size) if where.area.crop is not None else None
             x0, y0, x1, y1 = crop or (0, 0, *size)
             out.append(
                 Prediction(
@@ -340,7 +372,8 @@ class InspectionModel:
                     elapsed_ms=per_ms,
                     statistics=stats[i],
                     crop=crop,
-                    ignore=tuple(b.pixels(*size) for b in self.area.ignore),
+                    ignore=tuple(b.pixels(*size) for b in where.area.ignore),
+                    part_match=where.match,
                 )
             )
         return out
@@ -379,6 +412,7 @@ class InspectionModel:
             self.defect_head_,
             self.held_back_patches_,
             self.unusual_patches_,
+            self.aligner_.frame_ if self.aligner_ is not None else None,
         )
         model._nn = self._nn
         return model
@@ -395,6 +429,7 @@ class InspectionModel:
             self.defect_head_,
             self.held_back_patches_,
             self.unusual_patches_,
+            self.aligner_.frame_ if self.aligner_ is not None else None,
         )
         return write_model(path, parts)
 
@@ -412,4 +447,5 @@ class InspectionModel:
             p.defect_head,
             p.held_back_patches,
             p.unusual_patches,
+            p.align_frame,
         )

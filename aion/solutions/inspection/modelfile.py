@@ -5,7 +5,8 @@ Members: ``meta.json`` (:class:`~.meta.ModelMeta`: preprocessing, threshold, cal
 ``ivf_centroids.npy`` with inverted lists; ``defect_head.npy`` for a model trained with labelled
 defect masks (format 7, ``head.py``; format 5 and 6 heads, still read, had no row and column
 bands, had the image mean, and were summed with the bank's distances rather than joined by a soft
-maximum); :data:`HELD_BACK_MEMBER` and :data:`UNUSUAL_MEMBER`, optional. Reading needs only numpy (no torch, no onnxruntime):
+maximum); :data:`HELD_BACK_MEMBER` and :data:`UNUSUAL_MEMBER`, optional; :data:`ALIGN_MEMBER` for an
+area that follows the part (format 10). Reading needs only numpy (no torch, no onnxruntime):
 every array is checked against the metadata, and anything amiss is a :class:`ModelFileError`
 that names the file.
 """
@@ -31,6 +32,9 @@ HELD_BACK_MEMBER = "held_back_patches.npy"
 #: The zip member with the patch scores of the good images to check (float16,
 #: ``meta.calibration["unusual_good"]`` order, ``goodcheck.py``); optional, as above.
 UNUSUAL_MEMBER = "unusual_good_patches.npy"
+#: The zip member with the reference photo's grey copy that an area following the part searches
+#: for (uint8, ``align.py``); present exactly when ``meta.area["align"]``.
+ALIGN_MEMBER = "align_reference.npy"
 
 
 class ModelParts(NamedTuple):
@@ -43,6 +47,7 @@ class ModelParts(NamedTuple):
     defect_head: DefectHead | None = None
     held_back_patches: np.ndarray | None = None
     unusual_patches: np.ndarray | None = None
+    align_frame: np.ndarray | None = None
 
 
 def _npy(a: np.ndarray) -> bytes:
@@ -68,6 +73,8 @@ def write_model(path: Path | str, parts: ModelParts) -> Path:
             zf.writestr(HELD_BACK_MEMBER, _npy(parts.held_back_patches.astype(np.float16)))
         if parts.unusual_patches is not None:
             zf.writestr(UNUSUAL_MEMBER, _npy(parts.unusual_patches.astype(np.float16)))
+        if parts.align_frame is not None:
+            zf.writestr(ALIGN_MEMBER, _npy(parts.align_frame))
     tmp.replace(path)
     return path
 
@@ -119,6 +126,13 @@ def read_model(path: Path | str) -> ModelParts:
                         f"{(n_unusual, meta.grid, meta.grid)} expected"
                     )
             head = _head(zf, meta) if meta.defect_head else None
+            frame = None
+            if (meta.area or {}).get("align"):
+                frame = _load(zf, ALIGN_MEMBER)
+                if frame.ndim != 2 or frame.dtype != np.uint8:
+                    raise ValueError(
+                        f"alignment reference of {frame.dtype} {frame.shape}, 2-D uint8 expected"
+                    )
     except FileNotFoundError as e:
         raise ModelFileError(f"모델 파일이 없음: {path} / Model file not found: {path}") from e
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as e:
@@ -129,4 +143,4 @@ def read_model(path: Path | str) -> ModelParts:
         centroids.ndim != 2 or centroids.shape[1] != meta.feature_dim or sum(meta.ivf_sizes) != len(bank)
     ):
         raise ModelFileError(f"IVF 목록이 잘못됨: {path} / Bad IVF lists in {path}")
-    return ModelParts(meta, onnx, bank, centroids, head, held, unusual)
+    return ModelParts(meta, onnx, bank, centroids, head, held, unusual, frame)

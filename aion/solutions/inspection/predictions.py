@@ -34,6 +34,10 @@ class Prediction:
     # (``None``: the whole photo), and the ``ignore`` boxes never count
     crop: Pixels | None = None
     ignore: tuple[Pixels, ...] = ()
+    # for an area that follows the part (``align.py``): how well the part matched the reference
+    # photo where it was found (correlation, -1 to 1; below ``align.WEAK_MATCH`` it hardly looked
+    # like the part there)
+    part_match: float | None = None
 
     @property
     def cause(self) -> str | None:
@@ -66,7 +70,12 @@ class Prediction:
         return heat, mask
 
     def to_dict(self) -> dict[str, Any]:
-        area = {"crop": list(self.crop) if self.crop else None, "ignore": [list(b) for b in self.ignore]}
+        area: dict[str, Any] = {
+            "crop": list(self.crop) if self.crop else None,
+            "ignore": [list(b) for b in self.ignore],
+        }
+        if self.part_match is not None:
+            area["part_match"] = round(self.part_match, 4)
         return {
             "name": self.name,
             "score": round(self.score, 6),

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from aion.solutions.inspection import goodcheck
+from aion.solutions.inspection.align import WEAK_MATCH, PartAligner
 from aion.solutions.inspection.coarse import emulate
 from aion.solutions.inspection.config import TrainConfig, calibration_count
 from aion.solutions.inspection.coreset import greedy_coreset
@@ -29,6 +30,7 @@ from aion.solutions.inspection.knn import (
     nearest_excluding,
 )
 from aion.solutions.inspection.meta import (
+    ALIGN_FORMAT_VERSION,
     AREA_FORMAT_VERSION,
     HEAD_FORMAT_VERSION,
     SEARCH_FORMAT_VERSION,
@@ -105,6 +107,25 @@ def _decode(
 #: Fewest calibration images (held back, or every image scored leave one out) whose spread
 #: standardises the pooled image statistics; with fewer, the top fraction is used alone.
 MIN_POOLED_IMAGES = 5
+
+
+def _reference(ds: InspectionDataset, items: Sequence[ImageItem], cfg: TrainConfig) -> np.ndarray | None:
+    """The reference photo's grey copy for an area that follows the part (``align.py``): the
+    image ``cfg.align_reference`` names (any image of the set), else the first training image."""
+    if not cfg.area.align or cfg.area.crop is None:
+        return None
+    name = cfg.align_reference
+    pool = [*items, *ds.test] if name else list(items)
+    chosen = [it for it in pool if not name or name in (it.name, it.member)][:1]
+    if not chosen:
+        raise InspectionError(
+            f"기준 사진이 데이터에 없음: {name} / The reference photo is not in the data: {name}"
+        )
+    try:
+        image = chosen[0].load()
+    except BadImageError as e:
+        raise InspectionError(f"기준 사진을 읽을 수 없음 / Cannot read the reference photo: {e}") from e
+    return PartAligner(cfg.area.crop).fit(image).frame_
 
 
 def _score_statistics(meta: ModelMeta, good_maps: np.ndarray, n_held: int, cfg: TrainConfig) -> ModelMeta:
@@ -207,9 +228,11 @@ def train(
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         graph_input="pixels",
         area=cfg.area.to_dict(),
-        version=AREA_FORMAT_VERSION if cfg.area else 4,
+        version=ALIGN_FORMAT_VERSION if cfg.area.align else AREA_FORMAT_VERSION if cfg.area else 4,
     )
-    probe = InspectionModel(meta, np.zeros((1, 1), np.float32), fast, cfg.threads)
+    frame = _reference(ds, items, cfg)
+    probe = InspectionModel(meta, np.zeros((1, 1), np.float32), fast, cfg.threads, align_frame=frame)
+    weak: list[str] = []  # training photos where the part hardly looked like the reference
 
     t1 = time.perf_counter()
     # features of every good image, once: the fit images build the memory bank, the held-back
@@ -227,7 +250,13 @@ def train(
         kept, images = _decode(batch_items, skipped, loaded_fps)
         loaded_names += [batch_items[k].member or batch_items[k].name for k in kept]  # where it lies
         if images:
-            f = probe.patch_features(probe.batch(images))
+            placed = [probe.place(im) for im in images]
+            weak += [
+                batch_items[k].name
+                for k, p in zip(kept, placed, strict=True)
+                if p.match is not None and p.match < WEAK_MATCH
+            ]
+            f = probe.patch_features(probe.batch(images, [p.area for p in placed]))
             if feats is None:
                 feats = np.empty((len(order), *f.shape[1:]), dtype=np.float32)
             feats[n_loaded : n_loaded + len(f)] = f
@@ -283,7 +312,7 @@ def train(
     meta = replace(meta, feature_dim=int(d))
     if scale is not None:
         meta = replace(meta, feature_scale=[float(x) for x in scale])
-    scorer = InspectionModel(meta, bank, fast, cfg.threads)  # exact search on the whole bank
+    scorer = InspectionModel(meta, bank, fast, cfg.threads, align_frame=frame)  # exact search, whole bank
     report_progress("calibrate", 0.0)
     if n_held:  # each held-back image against the bank less the rows taken from it: as a new part
         patches = nearest_excluding(
@@ -462,9 +491,15 @@ def train(
     report_progress("done", 1.0)
 
     model = InspectionModel(
-        meta, bank, runner, cfg.threads, centroids, scorer.defect_head_, held_patches, unusual_patches
+        meta, bank, runner, cfg.threads, centroids, scorer.defect_head_, held_patches, unusual_patches, frame
     )
-    warning = meta.calibration_warning()
+    warnings = [w for w in [meta.calibration_warning()] if w]
+    if weak:
+        warnings.append(
+            f"부품이 기준 사진과 잘 맞지 않은 학습 사진 {len(weak)}장: {', '.join(weak[:5])} / The part matched "
+            f"the reference photo poorly (correlation < {WEAK_MATCH}) in {len(weak)} training photos: "
+            f"{', '.join(weak[:5])}"
+        )
     model.train_report_ = TrainReport(
         n_fit_images=n_fit,
         n_calibration_images=n_cal,
@@ -479,7 +514,7 @@ def train(
         skipped=skipped,
         n_head_images=len(meta.head_images),
         head_gain={k: round(v, 4) for k, v in head_gain.items()},
-        warnings=[warning] if warning else [],
+        warnings=warnings,
         unusual_good=found,
     )
     return model

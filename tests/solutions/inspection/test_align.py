@@ -1,0 +1,214 @@
+"""An inspection area that follows the part (``align.py``), on photos the tests make: a plate with
+a lot label that lands somewhere else on the belt in every photo."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+from typer.testing import CliRunner
+
+from aion.solutions.inspection import InspectionModel, TrainConfig, evaluate, load_dataset, train
+from aion.solutions.inspection.align import PartAligner, correlation
+from aion.solutions.inspection.area import AreaError, Box, InspectionArea
+from aion.solutions.inspection.cli import app
+from aion.solutions.inspection.images import read_image
+from aion.solutions.inspection.modelfile import ALIGN_MEMBER
+
+from .conftest import add_defect, save, texture
+
+PHOTO, PLATE = 160, 96
+LOTS = {"train": ("L0312", "L0313", "L0321"), "new": ("L0487", "L0596", "L0965")}
+#: The reference photo's plate lies at (32, 24): the crop around it and the label's ignore box.
+REF_AT = (32, 24)
+CROP = Box.parse(
+    f"{REF_AT[0] - 4},{REF_AT[1] - 4},{REF_AT[0] + PLATE + 4},{REF_AT[1] + PLATE + 4}", (PHOTO, PHOTO)
+)
+LABEL = Box.parse(f"{REF_AT[0] + 52},{REF_AT[1] + 2},{REF_AT[0] + 94},{REF_AT[1] + 26}", (PHOTO, PHOTO))
+
+
+def plate(rng: np.random.Generator, lot: str, defect: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The part: a woven plate with a dark rim, two holes and a white label with its lot number;
+    and its defect's mask."""
+    img, mask = texture(rng, PLATE), np.zeros((PLATE, PLATE), bool)
+    if defect:
+        img, mask = add_defect(img, rng, defect)
+        mask[:28, 50:] = False  # none under the label
+    im = Image.fromarray(img)
+    draw = ImageDraw.Draw(im)
+    draw.rectangle([0, 0, PLATE - 1, PLATE - 1], outline=20, width=4)
+    for cx in (16, 80):
+        draw.ellipse([cx - 6, 74, cx + 6, 86], fill=10)
+    draw.rectangle([54, 4, 92, 24], fill=235)
+    draw.text((56, 8), lot, fill=10)
+    return np.asarray(im), mask
+
+
+def on_belt(part: np.ndarray, at: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    photo = np.full((PHOTO, PHOTO), 60, np.uint8) + rng.integers(0, 8, (PHOTO, PHOTO), dtype=np.uint8)
+    photo[at[1] : at[1] + PLATE, at[0] : at[0] + PLATE] = part
+    return photo
+
+
+def anywhere(rng: np.random.Generator) -> tuple[int, int]:
+    return int(rng.integers(4, PHOTO - PLATE - 4)), int(rng.integers(4, PHOTO - PLATE - 4))
+
+
+def make_belt(root: Path, seed: int = 0, n_train: int = 30, n_good: int = 8, n_defect: int = 8) -> Path:
+    """Good plates of three lots to train on, the first at :data:`REF_AT`; new plates (good and
+    defective, of other lots) anywhere on the belt; ``positions.json`` says where each lies."""
+    rng = np.random.default_rng(seed)
+    where: dict[str, list[int]] = {}
+
+    def put(rel: str, image: np.ndarray, at: tuple[int, int]) -> None:
+        save(image, root / rel)
+        where[rel] = list(at)
+
+    for i in range(n_train):
+        at = REF_AT if i == 0 else anywhere(rng)
+        part, _ = plate(rng, LOTS["train"][i % 3])
+        put(f"train/good/{i:03d}.png", on_belt(part, at, rng), at)
+    for i in range(n_good):
+        at = anywhere(rng)
+        put(f"test/good/{i:03d}.png", on_belt(plate(rng, LOTS["new"][i % 3])[0], at, rng), at)
+    for i in range(n_defect):
+        kind, at = ("scratch", "spot")[i % 2], anywhere(rng)
+        part, mask = plate(rng, LOTS["new"][i % 3], kind)
+        put(f"test/{kind}/{i:03d}.png", on_belt(part, at, rng), at)
+        full = np.zeros((PHOTO, PHOTO), np.uint8)
+        full[at[1] : at[1] + PLATE, at[0] : at[0] + PLATE] = mask * 255
+        save(full, root / "ground_truth" / kind / f"{i:03d}_mask.png")
+    (root / "positions.json").write_text(json.dumps(where))
+    return root
+
+
+@pytest.fixture(scope="module")
+def belt(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_belt(tmp_path_factory.mktemp("belt"))
+
+
+@pytest.fixture(scope="module")
+def following(belt: Path) -> InspectionModel:
+    area = InspectionArea(CROP, (LABEL,), align=True)
+    return train(load_dataset(belt), TrainConfig(resolution=96, threads=2, area=area))
+
+
+def test_the_area_follows_the_part(belt: Path, following: InspectionModel) -> None:
+    ds = load_dataset(belt)
+    fixed = train(ds, TrainConfig(resolution=96, threads=2, area=InspectionArea(CROP, (LABEL,))))
+    held_still = evaluate(fixed, ds)
+    # held still, the crop cuts the plate and takes in the belt, and the label leaves its box:
+    # the bank learns belt, rims and labels anywhere, and defects hide among them
+    assert held_still.image_auroc is not None and held_still.image_auroc <= 0.9
+    report = evaluate(following, ds)
+    assert report.false_reject_rate == 0.0 and report.escape_rate == 0.0
+    assert report.image_auroc == 1.0
+    assert report.pixel_auroc is not None and report.pixel_auroc >= 0.9
+    # every training plate was found (the only warning is the threshold's, on 30 good images)
+    assert not any("poorly" in w for w in following.train_report_.warnings)
+
+
+def test_each_photo_is_inspected_where_its_part_lies(belt: Path, following: InspectionModel) -> None:
+    where = json.loads((belt / "positions.json").read_text())
+    names = sorted(n for n in where if n.startswith("test/"))
+    preds = following.predict([read_image(belt / n) for n in names], names)
+    for n, p in zip(names, preds, strict=True):
+        x, y = where[n]
+        assert p.crop is not None
+        assert np.allclose(p.crop, (x - 4, y - 4, x + PLATE + 4, y + PLATE + 4), atol=2), (n, p.crop)
+        lx0, ly0 = p.ignore[0][:2]
+        assert abs(lx0 - (x + 52)) <= 2 and abs(ly0 - (y + 2)) <= 2  # the label's box moved with it
+        assert p.part_match is not None and p.part_match > 0.8
+        assert p.to_dict()["area"]["part_match"] == pytest.approx(p.part_match, abs=1e-4)
+        if "/spot/" in n or "/scratch/" in n:
+            assert not p.passed and p.regions
+            r = p.regions[0]
+            assert x - 6 <= r.x and r.x + r.width <= x + PLATE + 6  # in the crop, where the plate is
+            assert y - 6 <= r.y and r.y + r.height <= y + PLATE + 6
+    # a photo with no plate at all is not the part: its best place matches poorly
+    empty = on_belt(np.full((PLATE, PLATE), 60, np.uint8), (0, 0), np.random.default_rng(9))
+    miss = following.predict([empty])[0]
+    assert miss.part_match is not None and miss.part_match < 0.5 and not miss.passed
+
+
+def test_the_reference_travels_in_the_model_file(
+    belt: Path, following: InspectionModel, tmp_path: Path
+) -> None:
+    path = following.save(tmp_path / "m.aion")
+    with zipfile.ZipFile(path) as zf:
+        assert ALIGN_MEMBER in zf.namelist()
+    names = sorted(str(p) for p in (belt / "test").rglob("*.png"))
+    images = [read_image(Path(n)) for n in names]
+    with InspectionModel.load(path, threads=2) as loaded:
+        assert loaded.meta.version == 10 and loaded.area.align
+        ours, theirs = following.predict(images), loaded.predict(images)
+    for a, b in zip(ours, theirs, strict=True):
+        assert a.crop == b.crop and abs(a.raw_score - b.raw_score) < 1e-3
+    # a file whose reference is missing is refused by name, never scored with a crop held still
+    broken = tmp_path / "broken.aion"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(broken, "w") as dst:
+        for item in src.namelist():
+            if item != ALIGN_MEMBER:
+                dst.writestr(item, src.read(item))
+    with pytest.raises(Exception, match="broken.aion"):
+        InspectionModel.load(broken)
+
+
+def test_correlation_finds_the_part_whatever_the_light() -> None:
+    rng = np.random.default_rng(1)
+    ref = on_belt(plate(rng, "L1")[0], REF_AT, rng)
+    aligner = PartAligner(CROP).fit(ref)
+    moved = on_belt(plate(rng, "L2")[0], (50, 8), rng)
+    darker = (moved.astype(np.float32) * 0.6 + 20).astype(np.uint8)  # less light, a grey veil
+    for photo in (moved, darker, np.stack([darker] * 3, axis=2)):
+        found = aligner.locate(photo)
+        assert found.crop.pixels(PHOTO, PHOTO) == pytest.approx((46, 4, 150, 108), abs=1)
+        assert found.match > 0.8
+    # a flat frame has no correlation (0), not a division by zero
+    assert not correlation(np.full((20, 20), 7.0), rng.random((5, 5))).any()
+
+
+def test_following_needs_a_crop_smaller_than_the_photo() -> None:
+    with pytest.raises(AreaError, match="needs an inspected area"):
+        InspectionArea(None, (LABEL,), align=True)
+    with pytest.raises(AreaError, match="smaller than the photo"):
+        PartAligner(Box(0.0, 0.0, 1.0, 1.0)).fit(np.zeros((50, 60), np.uint8))
+    # moved up past the photo's edge: the crop is clipped, the label's box (now outside) dropped
+    moved = InspectionArea(CROP, (LABEL,), align=True).shifted(0.0, -0.35)
+    assert moved.crop is not None and moved.ignore == ()
+    assert moved.crop.to_list() == pytest.approx([CROP.left, 0.0, CROP.right, CROP.bottom - 0.35])
+
+
+def test_the_command_follows_the_part(belt: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    model = tmp_path / "m.aion"
+    args = [
+        "train",
+        str(belt),
+        "--out",
+        str(model),
+        "--resolution",
+        "64",
+        "--threads",
+        "2",
+        "--no-check-good",
+    ]
+    res = runner.invoke(app, [*args, "--crop", "28,20,132,124", "--align", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["area"]["align"] is True
+    photo = belt / "test" / "good" / "000.png"
+    res = runner.invoke(app, ["predict", str(model), str(photo), "--json"])
+    assert res.exit_code == 0, res.output
+    area = json.loads(res.stdout)["predictions"][0]["area"]
+    x, y = json.loads((belt / "positions.json").read_text())["test/good/000.png"]
+    assert area["crop"] == pytest.approx([x - 4, y - 4, x + PLATE + 4, y + PLATE + 4], abs=2)
+    assert area["part_match"] > 0.8
+    # the reference named: its size reads the pixels, and it must be in the data
+    res = runner.invoke(app, [*args, "--crop", "28,20,132,124", "--align", "--reference", "nope.png"])
+    assert res.exit_code != 0 and "nope.png" in res.output
+    res = runner.invoke(app, [*args, "--align"])
+    assert res.exit_code == 2 and "needs an inspected area" in res.output
