@@ -102,6 +102,12 @@ def version_items(
     return list(session.scalars(stmt))
 
 
+def item_at(session: Session, version_id: int, path: str) -> DatasetItem | None:
+    """The item of a version at ``path`` (unique in a version), if any."""
+    stmt = select(DatasetItem).where(DatasetItem.version_id == version_id, DatasetItem.path == path)
+    return session.scalars(stmt).first()
+
+
 def count_items(session: Session, version_id: int) -> int:
     return session.scalar(select(func.count(DatasetItem.id)).where(DatasetItem.version_id == version_id)) or 0
 

@@ -100,19 +100,57 @@ def _bad_area(field: str, value: str) -> PlatformError:
     )
 
 
+def _flag(options: dict[str, Any], key: str) -> bool:
+    """A form checkbox (``"on"`` when ticked, absent when not) or the API's boolean.
+
+    >>> [_flag({"align": v}, "align") for v in ("on", "1", "true", True, "", "off", False, None)]
+    [True, True, True, True, False, False, False, False]
+    """
+    raw = options.get(key)
+    if raw is None or isinstance(raw, bool):
+        return bool(raw)
+    text = str(raw).strip().lower()
+    if text in ("1", "true", "on", "yes"):
+        return True
+    if text in ("", "0", "false", "off", "no"):
+        return False
+    raise PlatformError("Bad value for {field}.", field=key)
+
+
+def _align_needs_crop(value: str) -> PlatformError:
+    return PlatformError(
+        "Moving the area with the part ({field}: {value}) needs an inspected area: draw a box round "
+        "the part on the photo.",
+        field="align",
+        value=value,
+    )
+
+
 def _area(options: dict[str, Any]) -> InspectionArea:
     """The inspection area (``aion/solutions/inspection/area.py``) from the form's ``crop`` (one
     box) and ``ignore`` (boxes separated by ``;`` or new lines), as fractions of the photo or
-    percentages; the API may also give ``area`` as the model file stores it.
+    percentages, and ``align`` (the area follows the part: a ticked checkbox, or the API's
+    ``true``); the API may also give ``area`` as the model file stores it.
 
     >>> _area({"crop": "0.1,0,0.9,1", "ignore": "60%,5%,95%,30%; 0.2,0.8,0.3,0.9"}).to_dict()["ignore"]
     [[0.6, 0.05, 0.95, 0.3], [0.2, 0.8, 0.3, 0.9]]
     >>> bool(_area({"crop": " ", "ignore": ""}))
     False
+    >>> _area({"crop": "0.1,0,0.9,1", "align": "on"}).align
+    True
+    >>> _area({"area": {"crop": [0.1, 0, 0.9, 1]}, "align": True}).to_dict()
+    {'crop': [0.1, 0, 0.9, 1], 'ignore': [], 'align': True}
+    >>> _area({"align": "on"})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    aion.platform.errors.PlatformError: Moving the area with the part (align: on) needs an inspected area...
     """
+    align = _flag(options, "align")
     if isinstance(options.get("area"), dict):
+        stored = {**options["area"], **({"align": True} if align else {})}
+        if stored.get("align") and not stored.get("crop"):
+            raise _align_needs_crop(json.dumps(options["area"]) if not align else str(options["align"]))
         try:
-            return InspectionArea.from_dict(options["area"])
+            return InspectionArea.from_dict(stored)
         except (AreaError, TypeError, ValueError) as e:
             raise _bad_area("area", json.dumps(options["area"])) from e
     crop = str(options.get("crop") or "").strip() or None
@@ -122,11 +160,34 @@ def _area(options: dict[str, Any]) -> InspectionArea:
         box = Box.parse(crop) if crop else None  # fractions or percentages: no photo size here
     except AreaError as e:
         raise _bad_area("crop", crop or "") from e
+    if align and box is None:
+        raise _align_needs_crop(str(options["align"]))
     try:
-        area = InspectionArea(box, tuple(Box.parse(t) for t in ignore))
+        area = InspectionArea(box, tuple(Box.parse(t) for t in ignore), align)
     except AreaError as e:
         raise _bad_area("ignore", "; ".join(ignore)) from e
     return area
+
+
+def _align_reference(options: dict[str, Any], items: list[Any], area: InspectionArea) -> Any | None:
+    """The image of the version the area's boxes were drawn on (``area_reference``: its item id;
+    the form sends the photo it shows): the reference photo in which an area that follows the
+    part frames the part. ``None`` unless the area follows the part, and when no reference is
+    given (the API): the engine then takes the first training image
+    (``TrainConfig.align_reference``). ``items`` are the version's images, so an id of another
+    version or company is refused, never read."""
+    raw = options.get("area_reference")
+    if not area.align or raw is None or str(raw).strip() == "":
+        return None
+    text = str(raw).strip()
+    chosen = None
+    if not isinstance(raw, bool) and text.isdigit():
+        chosen = next((it for it in items if it.id == int(text) and it.media_type.startswith("image/")), None)
+    if chosen is None:
+        raise PlatformError(
+            "The reference photo {value} is not an image of this data set version.", value=text
+        )
+    return chosen
 
 
 @dataclass(frozen=True)
@@ -137,6 +198,8 @@ class AreaForm:
     crop: str = ""
     ignore: str = ""
     source: str = ""
+    align: bool = False  # the area follows the part
+    reference: str = ""  # then the data set path of the photo its boxes were drawn on, if recorded
 
 
 def previous_area(session: Session, dataset: Dataset) -> AreaForm:
@@ -164,6 +227,8 @@ def previous_area(session: Session, dataset: Dataset) -> AreaForm:
         area.crop.text() if area.crop else "",
         "; ".join(b.text() for b in area.ignore),
         f"{row[1]} v{row[0].number}",
+        area.align,
+        str(row[0].params.get("align_reference") or "") if area.align else "",
     )
 
 
@@ -171,7 +236,12 @@ def prepare_train_inspection(session: Session, req: PrepareRequest) -> Prepared:
     """Images of the version -> worker parameters; needs a few good images. An NG image carries
     its mark (``masks.defect_mark``: the mask painted on it in the labeling page, else a mask file
     of the same stem in ``ng_masks/``, ``masks/`` or ``ground_truth/``, else the box drawn on it):
-    marked NG images train a defect head beside the memory bank (``aion/solutions/inspection/head.py``)."""
+    marked NG images train a defect head beside the memory bank (``aion/solutions/inspection/head.py``).
+
+    An area that follows the part (``align``) records its reference photo, the image its boxes
+    were drawn on (``area_reference``, an item id of this version), as ``config["align_reference"]``:
+    that image's data set path, which the worker maps to its working copy (``tasks.py``). Without
+    ``area_reference`` (the API) the engine takes the first training image."""
     every = version_items(session, req.version.id)
     items = [it for it in every if it.media_type != "mask"]
     mask_of = mask_files(every)
@@ -194,6 +264,9 @@ def prepare_train_inspection(session: Session, req: PrepareRequest) -> Prepared:
     area = _area(req.options)
     if area:  # the part of each photo inspected (a crop, ignore boxes): it travels in the model file
         config["area"] = area.to_dict()
+    reference = _align_reference(req.options, items, area)
+    if reference is not None:  # its data set path: the worker maps it to its working copy (tasks.py)
+        config["align_reference"] = reference.path
     dataset = get_scoped(session, Dataset, req.version.dataset_id)
     model_name = str(req.options.get("model_name") or f"{dataset.name} inspection").strip()[:200]
 

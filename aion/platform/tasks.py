@@ -96,6 +96,22 @@ def _materialize(items: list[dict[str, Any]], root: Path, store: str | None) -> 
     return Materialized(len(ok_paths), len(ng_paths), n_masks, n_boxes, ng_paths, ok_paths)
 
 
+def working_copy(path: str, written: Materialized) -> str:
+    """The working copy of the data set image at ``path`` (unique in a version): where
+    :func:`_materialize` wrote it, relative to the data set root (``ok/000003.png``), which is
+    that image's ``ImageItem.member`` in ``load_dataset`` and so names it exactly for the engine
+    (``TrainConfig.align_reference``). Raises ``KeyError`` for a path not written.
+
+    >>> m = Materialized(1, 1, 0, 0, {"ng/000001.png": "b/x.png"}, {"ok/000000.png": "a/x.png"})
+    >>> working_copy("a/x.png", m), working_copy("b/x.png", m)
+    ('ok/000000.png', 'ng/000001.png')
+    """
+    for copy, original in (*written.ok_paths.items(), *written.ng_paths.items()):
+        if original == path:
+            return copy
+    raise KeyError(path)
+
+
 def train_inspection(
     ctx: JobContext,
     items: list[dict[str, Any]],
@@ -116,11 +132,26 @@ def train_inspection(
     from aion.solutions.inspection import evaluate as evaluate_model
     from aion.solutions.inspection.area import InspectionArea
     from aion.solutions.inspection.data import marked_defects
+    from aion.solutions.inspection.errors import InspectionError
 
-    cfg = TrainConfig(**{**config, "area": InspectionArea.from_dict(config.get("area"))})
+    # ``align_reference`` arrives as the reference photo's data set path (kinds.py) and names its
+    # working copy once the images are written
+    reference = config.get("align_reference")
+    cfg = TrainConfig(
+        **{**config, "area": InspectionArea.from_dict(config.get("area")), "align_reference": None}
+    )
     work = Path(tempfile.mkdtemp(prefix="aion-train-"))
     try:
-        n_ok, n_ng, n_masks, n_boxes, ng_paths, ok_paths = _materialize(items, work, store)
+        written = _materialize(items, work, store)
+        n_ok, n_ng, n_masks, n_boxes, ng_paths, ok_paths = written
+        if reference:
+            try:
+                cfg.align_reference = working_copy(str(reference), written)
+            except KeyError:
+                raise InspectionError(
+                    f"기준 사진이 데이터에 없음: {reference} / The reference photo is not in the data: {reference}"
+                ) from None
+            ctx.log(f"reference photo of the area that follows the part: {reference} ({cfg.align_reference})")
         ctx.log(
             f"images: {n_ok} good/unlabelled, {n_ng} NG ({n_masks} with masks, {n_boxes} with boxes); "
             f"config {json.dumps(cfg.to_dict())}"

@@ -286,10 +286,15 @@ def version_page(
 
 
 def _area_form(session: SessionDep, dataset: Any, version: Any) -> dict[str, Any]:
-    """The training form's inspection area: a good photo of the version to draw on, and the
-    fields filled in from the newest model trained on the data set."""
+    """The training form's inspection area: a photo of the version to draw on (the previous
+    model's reference photo when its area follows the part and the photo is in this version,
+    else a good one), and the fields filled in from the newest model trained on the data set."""
     if dataset.kind != DatasetKind.INSPECTION_IMAGES:
         return {"area_photo": None, "area_prefill": AreaForm()}
+    prefill = previous_area(session, dataset)
+    previous = ds_service.item_at(session, version.id, prefill.reference) if prefill.reference else None
+    if previous is not None and previous.media_type.startswith("image/"):
+        return {"area_photo": previous, "area_prefill": prefill}
     photo = next(
         (
             it
@@ -299,7 +304,7 @@ def _area_form(session: SessionDep, dataset: Any, version: Any) -> dict[str, Any
         ),
         None,
     )
-    return {"area_photo": photo, "area_prefill": previous_area(session, dataset)}
+    return {"area_photo": photo, "area_prefill": prefill}
 
 
 #: Below this many good images the training form advises more (docs/benchmarks.md, *How many good

@@ -11,17 +11,21 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from aion.core.db import system_session
-from aion.platform.models import JobRecord
+from aion.platform.models import DatasetItem, JobRecord
 from aion.solutions.inspection import InspectionModel
+from aion.solutions.inspection.align import PartAligner
+from aion.solutions.inspection.area import Box
+from aion.solutions.inspection.images import decode_image
 from tests.foundation.factories import World
+from tests.platform.helpers import png
 from tests.platform.webtools import client_for, image_zip_bytes, upload_resumable, wait_job
 
 
-def _inspection_set(c: Any, tmp_path: Path, name: str = "하우징") -> tuple[int, int]:
+def _inspection_set(c: Any, tmp_path: Path, name: str = "하우징", n_ok: int = 8) -> tuple[int, int]:
     token = c.cookies["aion_csrf"]
     r = c.post("/datasets", data={"csrf_token": token, "name": name, "kind": "inspection_images"})
     ds_id = int(re.search(r"/datasets/(\d+)", str(r.url)).group(1))  # type: ignore[union-attr]
-    up = upload_resumable(c, ds_id, "set.zip", image_zip_bytes(tmp_path, 8, 0, seed=70))
+    up = upload_resumable(c, ds_id, "set.zip", image_zip_bytes(tmp_path, n_ok, 0, seed=70))
     version = c.post(f"/api/datasets/{ds_id}/versions", json={"uploads": [up], "note": "ok"}).json()
     return ds_id, version["id"]
 
@@ -80,3 +84,82 @@ def test_the_area_goes_from_the_form_into_the_model(
     # another company's member sees neither the data set nor its area
     other = client_for(app, world, "b_member")
     assert other.get(f"/datasets/{ds_id}/versions/{v_id}").status_code == 404
+
+
+def _item_ids(engine: Engine, version_id: int) -> dict[str, int]:
+    with system_session(engine) as s:
+        return dict(
+            s.execute(
+                select(DatasetItem.path, DatasetItem.id).where(DatasetItem.version_id == version_id)
+            ).all()
+        )
+
+
+def _jobs(engine: Engine) -> int:
+    with system_session(engine) as s:
+        return int(s.scalar(select(func.count(JobRecord.id))) or 0)
+
+
+def _checkbox(page: str) -> str:
+    return re.search(r'<input type="checkbox" id="area-align"[^>]*>', page).group(0)  # type: ignore[union-attr]
+
+
+def test_an_area_that_follows_the_part(app: Any, world: World, engine: Engine, tmp_path: Path) -> None:
+    c = client_for(app, world, "a_member")
+    token = c.cookies["aion_csrf"]
+    ds_id, v_id = _inspection_set(c, tmp_path, "브래킷")
+    ids = _item_ids(engine, v_id)
+    page = c.get(f"/datasets/{ds_id}/versions/{v_id}").text
+    assert 'name="align"' in _checkbox(page) and "checked" not in _checkbox(page)
+    assert "부품 위치를 따라 영역 이동" in page and 'id="area-align-help"' in page
+    # the form says which photo the boxes are drawn on: the one it shows
+    assert f'name="area_reference" value="{ids["ok/0.png"]}"' in page
+
+    form = {"csrf_token": token, "kind": "train_inspection", "model_name": "bracket", "resolution": "64"}
+    url = f"/datasets/{ds_id}/versions/{v_id}/jobs"
+    before = _jobs(engine)
+    # following the part without a box round it: the reader's language says what is missing
+    bad = c.post(url, data={**form, "align": "on", "ignore": "0.1,0.1,0.2,0.2"})
+    assert bad.status_code == 400 and "검사 영역이 필요합니다" in bad.text and "align: on" in bad.text
+    # another company's photo as the reference: refused, as an id of nothing here
+    other = client_for(app, world, "b_member")
+    _, b_version = _inspection_set(other, tmp_path, "남의 것", n_ok=2)
+    foreign = _item_ids(engine, b_version)["ok/0.png"]
+    area = {"crop": "0.2,0.2,0.8,0.8", "align": "on"}
+    bad = c.post(url, data={**form, **area, "area_reference": str(foreign)})
+    assert bad.status_code == 400 and f"기준 사진 {foreign}" in bad.text
+    assert c.post(url, data={**form, **area, "area_reference": "ok/1.png"}).status_code == 400
+    assert _jobs(engine) == before
+
+    # the boxes drawn on another photo than the first: the model learns the part from that photo
+    r = c.post(url, data={**form, **area, "area_reference": str(ids["ok/5.png"])})
+    assert r.status_code == 200 and "/jobs/" in str(r.url)
+    done = wait_job(c, str(r.url).rsplit("/", 1)[1].split("?")[0])
+    assert done["state"] == "succeeded", done
+    model_id, mv_id = done["outcome"]["model_id"], done["outcome"]["model_version_id"]
+    path = tmp_path / "m.aion"
+    path.write_bytes(c.get(f"/models/{model_id}/versions/{mv_id}/download").content)
+    crop = Box(0.2, 0.2, 0.8, 0.8)
+    with InspectionModel.load(path) as model:
+        assert model.meta.area["align"] is True and model.meta.version == 10
+        assert model.aligner_ is not None and model.aligner_.frame_ is not None
+        frame = model.aligner_.frame_
+    expected = PartAligner(crop).fit(decode_image(png(75), "5.png")).frame_  # ok/5.png of the set
+    first = PartAligner(crop).fit(decode_image(png(70), "0.png")).frame_
+    assert expected is not None and first is not None
+    assert (frame == expected).all() and not (frame == first).all()
+
+    # the next training starts from the same area, following the part, on the same photo
+    page = c.get(f"/datasets/{ds_id}/versions/{v_id}").text
+    assert "checked" in _checkbox(page) and 'name="crop" value="0.2,0.2,0.8,0.8"' in page
+    assert f'name="area_reference" value="{ids["ok/5.png"]}"' in page and 'alt="ok/5.png"' in page
+    # ... in English too
+    c.cookies.set("aion_lang", "en")
+    page = c.get(f"/datasets/{ds_id}/versions/{v_id}").text
+    assert "Move the area with the part (the part may sit elsewhere in each photo)" in page
+    bad = c.post(url, data={**form, "align": "on"})
+    assert (
+        bad.status_code == 400
+        and "Moving the area with the part (align: on) needs an inspected area" in bad.text
+    )
+    assert _jobs(engine) == before + 1

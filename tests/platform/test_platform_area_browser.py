@@ -1,5 +1,6 @@
 """The training form's inspection area in a real browser: boxes dragged on the version's photo
-fill the form's fields, can be removed, and follow what is typed."""
+fill the form's fields, can be removed, and follow what is typed; the checkbox for an area
+that follows the part is submitted with them."""
 
 from __future__ import annotations
 
@@ -59,3 +60,8 @@ def test_boxes_drawn_on_the_photo_fill_the_fields(server: tuple[str, World], tmp
         expect(page.locator(".area-box.crop")).to_have_count(0)
         page.get_by_role("button", name="지우기").click()
         assert page.locator("#area-ignore").input_value() == ""
+        # following the part is a checkbox the form submits: ticked with no box round the part, the
+        # server names what is missing (and queues nothing)
+        page.get_by_label("부품 위치를 따라 영역 이동", exact=False).check()
+        page.get_by_role("button", name="학습 시작").click()
+        expect(page.get_by_text("검사 영역이 필요합니다", exact=False)).to_be_visible()
