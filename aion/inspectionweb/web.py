@@ -180,6 +180,7 @@ async def try_photo(
         "regions": [r.to_dict() for r in pred.regions],
         "statistics": pred.statistics,
         "cause": pred.cause,
+        "part_match": pred.part_match,
         "heatmap": base64.b64encode(png).decode("ascii"),
     }
     return render(request, "inspectionweb/try.html", **ctx)

@@ -47,3 +47,21 @@ def pooled_model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     model = train(root, TrainConfig(resolution=64, threads=1, min_bank_size=300))
     assert model.meta.score_fractions
     return model.save(root / "model.aion")
+
+
+@pytest.fixture(scope="session")
+def aligned_model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Trained with an inspection area that follows the part (``align.py``): a box inside the photo."""
+    import torch
+
+    from aion.solutions.inspection import TrainConfig, train
+    from aion.solutions.inspection.area import Box, InspectionArea
+
+    torch.set_num_threads(1)
+    root = tmp_path_factory.mktemp("train-aligned")
+    (root / "ok").mkdir()
+    for i in range(N_OK):
+        (root / "ok" / f"{i}.png").write_bytes(png(i))
+    area = InspectionArea(Box(0.1, 0.1, 0.9, 0.9), align=True)
+    model = train(root, TrainConfig(resolution=64, threads=1, min_bank_size=300, area=area))
+    return model.save(root / "model.aion")

@@ -109,6 +109,7 @@ def test_try_a_photo_shows_score_verdict_heatmap_and_refuses_bad_files(
     )
     assert good.status_code == ng.status_code == 200
     assert 'id="verdict">불합격<' in ng.text and score(ng) > score(good)
+    assert 'id="part-match"' not in good.text  # the model does not follow the part
     heat = re.search(r'src="data:image/png;base64,([^"]+)"', ng.text).group(1)  # type: ignore[union-attr]
     assert Image.open(io.BytesIO(base64.b64decode(heat))).size == (64, 64)
 
@@ -386,4 +387,27 @@ def test_report_names_the_good_image_that_set_the_threshold(
     c = client_for(app, world, "a_member")
     page = c.get(reg.base + "/report").text
     assert 'id="good-to-check"' in page and 'id="threshold-setter"' not in page
+    c.__exit__(None, None, None)
+
+
+def test_try_a_photo_shows_where_the_part_matched(
+    app: Any, world: World, engine: Engine, tmp_path: Path, aligned_model_file: Path
+) -> None:
+    reg, c, token = _member_on_try_page(app, world, engine, tmp_path, aligned_model_file)
+    good = c.post(
+        reg.base + "/try", data={"csrf_token": token}, files={"photo": ("g.png", png(42), "image/png")}
+    )
+    assert good.status_code == 200 and "기준 사진과 부품 일치도" in good.text
+    shown = float(re.search(r'id="part-match"><span class="mono">([^<]+)<', good.text).group(1))  # type: ignore[union-attr]
+    with InspectionModel.load(aligned_model_file) as model:
+        image = np.asarray(Image.open(io.BytesIO(png(42))).convert("RGB"))
+        match = model.predict([image])[0].part_match
+    assert match is not None and shown == round(match, 3)
+    # a photo without the part (a flat grey frame) matches nothing: the page says so
+    buf = io.BytesIO()
+    Image.fromarray(np.full((64, 64), 128, np.uint8)).save(buf, "PNG")
+    flat = c.post(
+        reg.base + "/try", data={"csrf_token": token}, files={"photo": ("f.png", buf.getvalue(), "x")}
+    )
+    assert flat.status_code == 200 and 'id="part-weak"' in flat.text and "맞는 부품인지" in flat.text
     c.__exit__(None, None, None)
