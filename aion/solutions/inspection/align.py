@@ -68,9 +68,19 @@ def _window_sums(values: np.ndarray, h: int, w: int) -> np.ndarray:
     return ii[h:, w:] - ii[:-h, w:] - ii[h:, :-w] + ii[:-h, :-w]  # type: ignore[no-any-return]
 
 
-def correlation(frame: np.ndarray, template: np.ndarray) -> np.ndarray:
+def template_spectrum(template: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, float]:
+    """What :func:`correlation` needs of a template for frames of ``shape``, computed once: the
+    conjugate spectrum of the template less its mean, and that difference's norm."""
+    t = template.astype(np.float64) - template.mean()
+    return np.conj(np.fft.rfft2(t, s=shape)), float(np.sqrt((t * t).sum()))
+
+
+def correlation(
+    frame: np.ndarray, template: np.ndarray, spectrum: tuple[np.ndarray, float] | None = None
+) -> np.ndarray:
     """Normalised cross-correlation of ``template`` at every position where it fits in ``frame``:
-    ``(H - h + 1, W - w + 1)``, -1 to 1 (0 where the frame is flat).
+    ``(H - h + 1, W - w + 1)``, -1 to 1 (0 where the frame is flat). ``spectrum``: the template's
+    :func:`template_spectrum` for this frame size, when known.
 
     >>> f = np.random.default_rng(0).random((20, 30)); c = correlation(f, f[5:12, 8:20])
     >>> c.shape, [int(v) for v in np.unravel_index(c.argmax(), c.shape)], round(float(c.max()), 6)
@@ -79,13 +89,10 @@ def correlation(frame: np.ndarray, template: np.ndarray) -> np.ndarray:
     H, W = frame.shape
     h, w = template.shape
     f = frame.astype(np.float64)
-    t = template.astype(np.float64) - template.mean()
-    t_norm = float(np.sqrt((t * t).sum()))
+    conj_t, t_norm = spectrum if spectrum is not None else template_spectrum(template, (H, W))
     # the template's zero mean makes the product sum the covariance's numerator; no wrap-around
     # reaches the positions kept
-    num = np.fft.irfft2(np.fft.rfft2(f) * np.conj(np.fft.rfft2(t, s=(H, W))), s=(H, W))[
-        : H - h + 1, : W - w + 1
-    ]
+    num = np.fft.irfft2(np.fft.rfft2(f) * conj_t, s=(H, W))[: H - h + 1, : W - w + 1]
     s1, s2 = _window_sums(f, h, w), _window_sums(f * f, h, w)
     spread = np.sqrt(np.maximum(s2 - s1 * s1 / (h * w), 0.0)) * t_norm
     flat = spread <= 1e-6 * max(t_norm, 1.0) * np.sqrt(h * w)
@@ -118,6 +125,7 @@ class PartAligner:
     def __post_init__(self) -> None:
         self.frame_: np.ndarray | None = None
         self._template: np.ndarray | None = None
+        self._spectrum: tuple[np.ndarray, float] | None = None
         self._origin = (0, 0)
 
     def fit(self, reference: np.ndarray) -> PartAligner:
@@ -147,6 +155,7 @@ class PartAligner:
             )
         self.frame_ = frame
         self._template = frame[y0:y1, x0:x1].astype(np.float32)
+        self._spectrum = template_spectrum(self._template, (H, W))
         self._origin = (x0, y0)
         return self
 
@@ -155,7 +164,7 @@ class PartAligner:
         if self.frame_ is None or self._template is None:
             raise AreaError("PartAligner.locate before fit")
         H, W = self.frame_.shape
-        c = correlation(grey_frame(image, (W, H)), self._template)
+        c = correlation(grey_frame(image, (W, H)), self._template, self._spectrum)
         y, x = np.unravel_index(int(np.argmax(c)), c.shape)
         fy, fx = _refine(c, int(y), int(x))
         crop = self.crop

@@ -141,6 +141,15 @@ class InspectionModel:
         found = self.aligner_.locate(image)
         return Placement(self.area.shifted(found.dx, found.dy), found.match)
 
+    def place_all(self, images: Sequence[np.ndarray]) -> list[Placement]:
+        """:meth:`place` of several images, on the model's threads when the part is followed (the
+        FFTs and Pillow's resize run without the GIL)."""
+        if self.aligner_ is None or (self.threads or 1) < 2 or len(images) < 2:
+            return [self.place(im) for im in images]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="aion-preprocess")
+        return list(self._pool.map(self.place, images))
+
     def preprocess(self, image: np.ndarray, area: InspectionArea | None = None) -> np.ndarray:
         """``(H, W, 3)`` uint8 -> the graph's input for one image: the whole image (or its inspection
         area's crop, format 9, where :meth:`place` puts it unless ``area`` is given) resized to ``(S, S, 3)`` uint8, ``(S, S, 1)`` for a grey image when the graph takes grey batches (files
@@ -309,7 +318,7 @@ class InspectionModel:
         for s in range(0, len(images), batch_size):
             chunk = images[s : s + batch_size]
             start = time.perf_counter()
-            placed = [self.place(im) for im in chunk]
+            placed = self.place_all(chunk)
             maps = self.anomaly_maps(self.patch_scores(self.batch(chunk, [p.area for p in placed])))
             per_ms = (time.perf_counter() - start) * 1000 / max(len(chunk), 1)
             out += self._predictions(names[s : s + len(chunk)], chunk, maps, t, per_ms, placed)

@@ -250,7 +250,7 @@ def train(
         kept, images = _decode(batch_items, skipped, loaded_fps)
         loaded_names += [batch_items[k].member or batch_items[k].name for k in kept]  # where it lies
         if images:
-            placed = [probe.place(im) for im in images]
+            placed = probe.place_all(images)
             weak += [
                 batch_items[k].name
                 for k, p in zip(kept, placed, strict=True)
