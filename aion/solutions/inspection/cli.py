@@ -502,6 +502,7 @@ def predict_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print results as one JSON object."),
 ) -> None:
     """Inspect images: score, OK/NG, regions. / 이미지를 검사합니다."""
+    from aion.solutions.inspection.align import WEAK_MATCH
     from aion.solutions.inspection.data import iter_image_paths
     from aion.solutions.inspection.errors import BadImageError, InspectionError
     from aion.solutions.inspection.model import InspectionModel
@@ -529,7 +530,14 @@ def predict_cmd(
         verdict = "[green]OK[/green]" if p.passed else "[red]NG[/red]"
         # which statistic decided an NG: a spot (top_1%), a region (top_10%) or the whole part
         cause = f"  원인/cause={p.cause}" if p.cause and not p.passed else ""
-        con.print(f"{verdict}  {p.score:.3f}  {p.name}  regions={len(p.regions)}{cause}")
+        # an area that follows the part: how well the part matched the reference photo
+        match = f"  일치/match={p.part_match:.2f}" if p.part_match is not None else ""
+        weak = (
+            "  [yellow](부품? / part?)[/yellow]"
+            if p.part_match is not None and p.part_match < WEAK_MATCH
+            else ""
+        )
+        con.print(f"{verdict}  {p.score:.3f}  {p.name}  regions={len(p.regions)}{cause}{match}{weak}")
     n_ng = sum(1 for p in batch.predictions if not p.passed)
     con.print(
         f"합계 / total: {len(batch.predictions)}, 불량 / NG: {n_ng}, 건너뜀 / skipped: {len(batch.skipped)}"

@@ -207,6 +207,8 @@ def test_the_command_follows_the_part(belt: Path, tmp_path: Path) -> None:
     x, y = json.loads((belt / "positions.json").read_text())["test/good/000.png"]
     assert area["crop"] == pytest.approx([x - 4, y - 4, x + PLATE + 4, y + PLATE + 4], abs=2)
     assert area["part_match"] > 0.8
+    plain = runner.invoke(app, ["predict", str(model), str(photo)])
+    assert plain.exit_code == 0 and f"match={area['part_match']:.2f}" in plain.stdout
     # the reference named: its size reads the pixels, and it must be in the data
     res = runner.invoke(app, [*args, "--crop", "28,20,132,124", "--align", "--reference", "nope.png"])
     assert res.exit_code != 0 and "nope.png" in res.output

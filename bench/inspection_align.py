@@ -1,0 +1,207 @@
+"""A part that lands somewhere else in every photo: what following it (``align.py``) is worth.
+
+Run from the repository root (reads ``../shared/data``; writes only under a temporary folder)::
+
+    PYTHONPATH=$PWD python bench/inspection_align.py
+    PYTHONPATH=$PWD python bench/inspection_align.py --shift 0.2 --visitors 0
+
+Each casting photo (300 x 300) is placed on a wider view of a grey belt (``--view``, 480 x 480) at a random
+spot (up to ``--shift`` of the view's side from the middle in each direction), the part cut out
+with a soft round edge, as a camera above a conveyor or a loose fixture sees it; in
+``--visitors`` of the photos something else lies on the belt beside it (a bright or dark box).
+Then, at the engine's defaults (the model's own threshold, 1% target false-reject rate):
+
+* **still** (the reference): the set as it is, every part where the camera saw it;
+* **moving, whole photo** (the peer): the wider view, nothing cropped;
+* **moving, crop held still**: a box round the part as it lies in the first training photo;
+* **moving, crop follows the part**: the same box with ``align=True``.
+
+Each row gives the image AUROC on the test split, the false-reject and escape rates, the training
+time and the exported model's milliseconds per image (``evaluate``). The last lines give how far
+the followed crop lay from where each test part was placed (pixels of the view) and the time to
+find the part in one photo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+PART = 300
+#: The box round the part inside its 300 x 300 photo (the casting fills most of it).
+AROUND = (10, 10, 290, 290)
+
+
+def _belt(rng: np.random.Generator, visitor: bool, view: int) -> Image.Image:
+    y, x = np.mgrid[0:view, 0:view]
+    belt = 150 + 6 * np.sin(x / 7.0 + rng.uniform(0, 6)) + rng.normal(0, 5, (view, view))
+    img = Image.fromarray(np.clip(belt, 0, 255).astype(np.uint8)).convert("RGB")
+    if visitor:  # something else on the belt: a bright or dark box at an edge of the view
+        w, h = int(rng.integers(30, 70)), int(rng.integers(30, 70))
+        side = int(rng.integers(4))
+        at = int(rng.integers(0, view - 70))
+        x0, y0 = [(0, at), (view - w, at), (at, 0), (at, view - h)][side]
+        colour = (240, 240, 230) if rng.random() < 0.5 else (25, 25, 30)
+        img.paste(colour, (x0, y0, x0 + w, y0 + h))
+    return img
+
+
+def _cutout() -> Image.Image:
+    """The part's round cut-out with a soft edge (its photo's corners are fixture, not part)."""
+    m = Image.new("L", (PART, PART), 0)
+    ImageDraw.Draw(m).ellipse([6, 6, PART - 6, PART - 6], fill=255)
+    return m.filter(ImageFilter.GaussianBlur(4))
+
+
+def _moving_copy(
+    root: Path, out: Path, seed: int, shift: float, visitors: float, view: int
+) -> dict[str, list[int]]:
+    """The set's photos placed on the belt; where each part's photo was put (its top-left)."""
+    rng = np.random.default_rng(seed)
+    cut = _cutout()
+    span = (view - PART) / 2
+    where: dict[str, list[int]] = {}
+    files = sorted(
+        p for p in root.rglob("*") if p.is_file() and p.relative_to(root).parts[0] in ("train", "test")
+    )
+    for path in files:
+        rel = path.relative_to(root)
+        dx, dy = rng.uniform(-shift * view, shift * view, 2)
+        at = (int(round(span + np.clip(dx, -span, span))), int(round(span + np.clip(dy, -span, span))))
+        photo = _belt(rng, bool(rng.random() < visitors), view)
+        photo.paste(Image.open(path).convert("RGB"), at, cut)
+        dst = (out / rel).with_suffix(".png")
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        photo.save(dst)
+        where[str(rel.with_suffix(".png"))] = list(at)
+    return where
+
+
+def _row(name: str, data: Path, area: Any, reference: str | None = None) -> tuple[dict[str, Any], Any]:
+    from aion.solutions.inspection import TrainConfig, evaluate, load_dataset, train
+
+    ds = load_dataset(data)
+    t0 = time.perf_counter()
+    model = train(ds, TrainConfig(threads=2, area=area, align_reference=reference))
+    seconds = time.perf_counter() - t0
+    rep = evaluate(model, ds)
+    row = {
+        "setting": name,
+        "image_auroc": rep.image_auroc,
+        "false_reject_rate": rep.false_reject_rate,
+        "escape_rate": rep.escape_rate,
+        "train_seconds": round(seconds, 1),
+        "ms_per_image": rep.ms_per_image,
+    }
+    return row, model
+
+
+def _placement(
+    model: Any, root: Path, data: Path, where: dict[str, list[int]], view: int
+) -> dict[str, float]:
+    """How far the followed crop lay from where it should: each test part is also placed, alone on
+    a clean belt, exactly where the reference photo's part was put; the crop found there, moved by
+    the difference between the two placements, is where the crop belongs in the moving photo (the
+    castings themselves sit a little differently in each original photo, so the placements alone
+    do not say where the part is). Also the time to find the part in one photo."""
+    from aion.solutions.inspection.images import read_image
+
+    ref = where[sorted(k for k in where if k.startswith("train/"))[0]]
+    cut, rng = _cutout(), np.random.default_rng(1)
+    errors, seconds = [], []
+    for rel, (ax, ay) in sorted(where.items()):
+        if not rel.startswith("test/"):
+            continue
+        image = read_image(data / rel)
+        t0 = time.perf_counter()
+        placed = model.place(image)
+        seconds.append(time.perf_counter() - t0)
+        cx, cy = placed.area.crop_pixels(view, view)[:2]
+        alone = _belt(rng, False, view)
+        original = next((root / rel).parent.glob(Path(rel).stem + ".*"))
+        alone.paste(Image.open(original).convert("RGB"), tuple(ref), cut)
+        bx, by = model.place(np.asarray(alone)).area.crop_pixels(view, view)[:2]
+        errors.append(float(np.hypot(cx - (bx + ax - ref[0]), cy - (by + ay - ref[1]))))
+    e = np.asarray(errors)
+    return {
+        "n": len(e),
+        "mean_px": round(float(e.mean()), 2),
+        "p95_px": round(float(np.quantile(e, 0.95)), 2),
+        "max_px": round(float(e.max()), 2),
+        "within_4px": round(float((e <= 4).mean()), 4),
+        "ms_to_find": round(1000 * float(np.median(seconds)), 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--set", default="casting")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--view", type=int, default=480, help="The camera's view (pixels a side).")
+    parser.add_argument("--shift", type=float, default=0.15, help="Largest move, a share of the view's side.")
+    parser.add_argument(
+        "--visitors", type=float, default=0.3, help="Share of photos with something beside the part."
+    )
+    parser.add_argument("--no-reference", action="store_true", help="Skip the still set's row.")
+    parser.add_argument("--json", type=Path, help="Also write the rows here.")
+    args = parser.parse_args()
+
+    from aion.solutions.inspection.area import Box, InspectionArea
+
+    root = args.data / args.set
+    if not root.exists():
+        raise SystemExit(f"{root}: missing")
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="aion-align-") as tmp:
+        moving = Path(tmp) / args.set
+        where = _moving_copy(root, moving, args.seed, args.shift, args.visitors, args.view)
+        first = sorted(k for k in where if k.startswith("train/"))[0]
+        ax, ay = where[first]
+        crop = Box(*(v / args.view for v in (ax + AROUND[0], ay + AROUND[1], ax + AROUND[2], ay + AROUND[3])))
+        settings: list[tuple[str, Path, Any]] = (
+            [] if args.no_reference else [("still", root, InspectionArea())]
+        )
+        settings += [
+            ("moving, whole photo", moving, InspectionArea()),
+            ("moving, crop held still", moving, InspectionArea(crop)),
+            ("moving, crop follows the part", moving, InspectionArea(crop, align=True)),
+        ]
+        placement: dict[str, float] = {}
+        for setting, data, area in settings:
+            row, model = _row(setting, data, area, first if area.align else None)
+            rows.append(
+                {"set": args.set, "view": args.view, "shift": args.shift, "visitors": args.visitors, **row}
+            )
+            print(json.dumps(rows[-1]), flush=True)
+            if area.align:
+                placement = _placement(model, root, moving, where, args.view)
+                print(json.dumps({"placement": placement}), flush=True)
+    print()
+    print("| setting | image AUROC | false rejects | escapes | training s | ms/image |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['setting']} | {r['image_auroc']:.4f} | {r['false_reject_rate']:.1%} | "
+            f"{r['escape_rate']:.1%} | {r['train_seconds']} | {r['ms_per_image']:.1f} |"
+        )
+    if placement:
+        print(
+            f"\nfollowed crop vs the part's true place ({placement['n']} test photos): mean "
+            f"{placement['mean_px']} px, 95th percentile {placement['p95_px']} px, largest {placement['max_px']} px, "
+            f"{placement['within_4px']:.1%} within 4 px; finding the part: {placement['ms_to_find']} ms a photo"
+        )
+    if args.json:
+        args.json.write_text(json.dumps({"rows": rows, "placement": placement}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
