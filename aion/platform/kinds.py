@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -90,7 +91,7 @@ def mask_files(items: list[Any]) -> dict[int, Any]:
     return out
 
 
-def _bad_area(field: str, value: str) -> PlatformError:
+def bad_area(field: str, value: str) -> PlatformError:
     return PlatformError(
         "Bad inspection area ({field}): {value}. A box is four numbers left,top,right,bottom as "
         "fractions of the photo (0-1) or percentages, with right > left and bottom > top; ignore "
@@ -117,7 +118,7 @@ def _flag(options: dict[str, Any], key: str) -> bool:
     raise PlatformError("Bad value for {field}.", field=key)
 
 
-def _align_needs_crop(value: str) -> PlatformError:
+def align_needs_crop(value: str) -> PlatformError:
     return PlatformError(
         "Moving the area with the part ({field}: {value}) needs an inspected area: draw a box round "
         "the part on the photo.",
@@ -148,24 +149,24 @@ def _area(options: dict[str, Any]) -> InspectionArea:
     if isinstance(options.get("area"), dict):
         stored = {**options["area"], **({"align": True} if align else {})}
         if stored.get("align") and not stored.get("crop"):
-            raise _align_needs_crop(json.dumps(options["area"]) if not align else str(options["align"]))
+            raise align_needs_crop(json.dumps(options["area"]) if not align else str(options["align"]))
         try:
             return InspectionArea.from_dict(stored)
         except (AreaError, TypeError, ValueError) as e:
-            raise _bad_area("area", json.dumps(options["area"])) from e
+            raise bad_area("area", json.dumps(options["area"])) from e
     crop = str(options.get("crop") or "").strip() or None
     text = str(options.get("ignore") or "").replace("\n", ";")
     ignore = [t.strip() for t in text.split(";") if t.strip()]
     try:
         box = Box.parse(crop) if crop else None  # fractions or percentages: no photo size here
     except AreaError as e:
-        raise _bad_area("crop", crop or "") from e
+        raise bad_area("crop", crop or "") from e
     if align and box is None:
-        raise _align_needs_crop(str(options["align"]))
+        raise align_needs_crop(str(options["align"]))
     try:
         area = InspectionArea(box, tuple(Box.parse(t) for t in ignore), align)
     except AreaError as e:
-        raise _bad_area("ignore", "; ".join(ignore)) from e
+        raise bad_area("ignore", "; ".join(ignore)) from e
     return area
 
 
@@ -188,6 +189,32 @@ def _align_reference(options: dict[str, Any], items: list[Any], area: Inspection
             "The reference photo {value} is not an image of this data set version.", value=text
         )
     return chosen
+
+
+def param_text(name: str, value: Any, _: Callable[..., str]) -> str:
+    """A model version's training parameter as a reader reads it (``_``: the page's gettext): an
+    inspection area in words, other lists and dicts as JSON, the rest as they are.
+
+    >>> tr = lambda msgid, **kw: msgid.format(**kw)
+    >>> param_text("area", {"crop": [0.1, 0, 0.9, 1], "ignore": [[0.2, 0.2, 0.3, 0.3]], "align": True}, tr)
+    'crop 0.1,0,0.9,1 · ignore 0.2,0.2,0.3,0.3 · follows the part'
+    >>> param_text("blocks", [4, 10], tr), param_text("area", {}, tr)
+    ('[4, 10]', 'whole photo')
+    """
+    if name == "area" and isinstance(value, dict):
+        try:
+            area = InspectionArea.from_dict(value)
+        except (AreaError, TypeError, ValueError):
+            return json.dumps(value, ensure_ascii=False)
+        parts = [_("crop {box}", box=area.crop.text())] if area.crop else []
+        if area.ignore:
+            parts.append(_("ignore {boxes}", boxes="; ".join(b.text() for b in area.ignore)))
+        if area.align:
+            parts.append(_("follows the part"))
+        return " · ".join(parts) or _("whole photo")
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
 
 
 @dataclass(frozen=True)

@@ -171,7 +171,9 @@ def train_inspection(
         model = train(ds, cfg, progress=progress, defects=marked_defects(ds))
         rep = model.train_report_
         ctx.log(f"trained: bank {rep.bank_size}/{rep.n_patches} patches, threshold {rep.threshold:.4f}")
-        for warning in rep.warnings:
+        for warning in rep.warnings:  # photos named by their data set paths, not the working copies'
+            for copy, original in (*ok_paths.items(), *ng_paths.items()):
+                warning = warning.replace(copy, original)
             ctx.log(f"warning: {warning}")
         # the good images to check (the evaluation report shows them with their heat maps), named
         # by their data set paths, not the working copies' names

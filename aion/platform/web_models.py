@@ -17,6 +17,7 @@ from aion.platform import deploy as dep
 from aion.platform import modelregistry as reg
 from aion.platform import policy
 from aion.platform.errors import PlatformError
+from aion.platform.kinds import param_text
 from aion.platform.models import DatasetVersion
 from aion.platform.web import message, runtime
 from aion.web.deps import CurrentUser, SessionDep
@@ -118,6 +119,7 @@ def compare_page(request: Request, session: SessionDep, user: CurrentUser, model
         model=model,
         chosen=chosen,
         table=reg.compare(chosen),
+        param_text=param_text,
         lineage=lineage,
         aliases=reg.aliases(session, model.id),
         lower_is_better=LOWER_IS_BETTER,

@@ -153,10 +153,14 @@ def test_an_area_that_follows_the_part(app: Any, world: World, engine: Engine, t
     page = c.get(f"/datasets/{ds_id}/versions/{v_id}").text
     assert "checked" in _checkbox(page) and 'name="crop" value="0.2,0.2,0.8,0.8"' in page
     assert f'name="area_reference" value="{ids["ok/5.png"]}"' in page and 'alt="ok/5.png"' in page
+    # the model's page of versions side by side reads the area in words, not as a dictionary
+    compare = c.get(f"/models/{model_id}/compare").text
+    assert "검사 영역 0.2,0.2,0.8,0.8 · 부품 위치를 따라감" in compare and "&#39;align&#39;" not in compare
     # ... in English too
     c.cookies.set("aion_lang", "en")
     page = c.get(f"/datasets/{ds_id}/versions/{v_id}").text
     assert "Move the area with the part (the part may sit elsewhere in each photo)" in page
+    assert "crop 0.2,0.2,0.8,0.8 · follows the part" in c.get(f"/models/{model_id}/compare").text
     bad = c.post(url, data={**form, "align": "on"})
     assert (
         bad.status_code == 400

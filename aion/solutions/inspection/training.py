@@ -251,8 +251,8 @@ def train(
         loaded_names += [batch_items[k].member or batch_items[k].name for k in kept]  # where it lies
         if images:
             placed = probe.place_all(images)
-            weak += [
-                batch_items[k].name
+            weak += [  # by their paths in the data, as the good images to check are named
+                batch_items[k].member or batch_items[k].name
                 for k, p in zip(kept, placed, strict=True)
                 if p.match is not None and p.match < WEAK_MATCH
             ]

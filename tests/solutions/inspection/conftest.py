@@ -47,6 +47,21 @@ def add_defect(img: np.ndarray, rng: np.random.Generator, kind: str) -> tuple[np
     return out, mask
 
 
+def quick_train(data: Path, model: Path) -> list[str]:
+    """``aion inspect train`` arguments for a quick model of ``data`` written to ``model``."""
+    return [
+        "train",
+        str(data),
+        "--out",
+        str(model),
+        "--resolution",
+        "64",
+        "--threads",
+        "2",
+        "--no-check-good",
+    ]
+
+
 def save(img: np.ndarray, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(img).save(path)

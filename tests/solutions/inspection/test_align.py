@@ -19,7 +19,7 @@ from aion.solutions.inspection.cli import app
 from aion.solutions.inspection.images import read_image
 from aion.solutions.inspection.modelfile import ALIGN_MEMBER
 
-from .conftest import add_defect, save, texture
+from .conftest import add_defect, quick_train, save, texture
 
 PHOTO, PLATE = 160, 96
 LOTS = {"train": ("L0312", "L0313", "L0321"), "new": ("L0487", "L0596", "L0965")}
@@ -186,17 +186,7 @@ def test_following_needs_a_crop_smaller_than_the_photo() -> None:
 def test_the_command_follows_the_part(belt: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     model = tmp_path / "m.aion"
-    args = [
-        "train",
-        str(belt),
-        "--out",
-        str(model),
-        "--resolution",
-        "64",
-        "--threads",
-        "2",
-        "--no-check-good",
-    ]
+    args = quick_train(belt, model)
     res = runner.invoke(app, [*args, "--crop", "28,20,132,124", "--align", "--json"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["area"]["align"] is True
@@ -214,3 +204,18 @@ def test_the_command_follows_the_part(belt: Path, tmp_path: Path) -> None:
     assert res.exit_code != 0 and "nope.png" in res.output
     res = runner.invoke(app, [*args, "--align"])
     assert res.exit_code == 2 and "needs an inspected area" in res.output
+
+
+def test_training_names_the_photos_where_the_part_was_not_found(tmp_path: Path) -> None:
+    root = make_belt(tmp_path / "belt", seed=4, n_train=12, n_good=0, n_defect=0)
+    # a photo of the empty belt among the good ones (the camera fired without a part)
+    save(
+        on_belt(np.full((PLATE, PLATE), 60, np.uint8), (0, 0), np.random.default_rng(2)),
+        root / "train" / "good" / "empty.png",
+    )
+    res = CliRunner().invoke(
+        app, [*quick_train(root, tmp_path / "m.aion"), "--crop", "28,20,132,124", "--align", "--json"]
+    )
+    assert res.exit_code == 0, res.output
+    warnings = [w for w in json.loads(res.stdout)["warnings"] if "poorly" in w]
+    assert len(warnings) == 1 and "in 1 training photos: train/good/empty.png" in warnings[0]

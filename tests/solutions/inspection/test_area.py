@@ -19,7 +19,7 @@ from aion.solutions.inspection.images import read_image
 from aion.solutions.inspection.meta import SEARCH_FORMAT_VERSION
 from aion.solutions.inspection.pixelmetrics import PixelMetrics
 
-from .conftest import add_defect, save, texture
+from .conftest import add_defect, quick_train, save, texture
 
 #: The lot-number label's box (fractions of the photo) and the lots of the training and new parts.
 LABEL = Box(0.58, 0.04, 0.96, 0.30)
@@ -180,17 +180,7 @@ def test_boxes_are_checked() -> None:
 def test_the_command_takes_a_crop_and_ignore_boxes(lots: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     model = tmp_path / "m.aion"
-    args = [
-        "train",
-        str(lots),
-        "--out",
-        str(model),
-        "--resolution",
-        "64",
-        "--threads",
-        "2",
-        "--no-check-good",
-    ]
+    args = quick_train(lots, model)
     res = runner.invoke(app, [*args, "--crop", "4,0,96,92", "--ignore", "58%,4%,96%,30%", "--json"])
     assert res.exit_code == 0, res.output
     report = json.loads(res.stdout)
