@@ -29,8 +29,10 @@ from aion.platform.quota import DbStorageQuota
 from aion.platform.schemas import (
     AliasRollback,
     AliasSet,
+    AreaPreviewPublic,
     DatasetCreate,
     DatasetPublic,
+    FoundPartPublic,
     ItemPublic,
     JobCreate,
     JobPublic,
@@ -109,6 +111,37 @@ def api_items(
     version = ds_service.get_version(session, ds_service.get_dataset(session, dataset_id).id, version_id)
     return ds_service.version_items(
         session, version.id, offset=max(0, offset), limit=min(max(1, limit), 5000)
+    )
+
+
+@router.get(
+    "/datasets/{dataset_id}/versions/{version_id}/area-preview",
+    response_model=AreaPreviewPublic,
+    tags=["datasets"],
+)
+def api_area_preview(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    dataset_id: int,
+    version_id: int,
+    crop: str,
+    reference: int,
+) -> Any:
+    """Where an inspection area that follows the part (``crop`` drawn on the version's image
+    ``reference``) would lie in the version's first photos, before training (``areapreview.py``)."""
+    from aion.platform.areapreview import find_parts
+
+    version = ds_service.get_version(session, ds_service.get_dataset(session, dataset_id).id, version_id)
+    try:
+        found = find_parts(session, runtime(request).storage.store, version, crop, reference)
+    except PlatformError as e:
+        return problem(request, e)
+    return AreaPreviewPublic(
+        photos=[
+            FoundPartPublic(item_id=f.item_id, path=f.path, box=list(f.box), match=f.match, weak=f.weak)
+            for f in found
+        ]
     )
 
 

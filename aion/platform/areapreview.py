@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from aion.platform.datasets import version_items
 from aion.platform.errors import PlatformError
+from aion.platform.kinds import bad_area
 from aion.platform.models import DatasetItem, DatasetVersion
 from aion.platform.previews import PREVIEW_SIZES, preview_blob
 from aion.platform.storage.blobstore import BlobStore
@@ -61,13 +62,7 @@ def find_parts(
     try:
         box = Box.parse(crop)
     except AreaError as e:
-        raise PlatformError(
-            "Bad inspection area ({field}): {value}. A box is four numbers left,top,right,bottom as "
-            "fractions of the photo (0-1) or percentages, with right > left and bottom > top; ignore "
-            "boxes lie inside the inspected area.",
-            field="crop",
-            value=crop,
-        ) from e
+        raise bad_area("crop", crop) from e
     images = [it for it in version_items(session, version.id) if it.media_type.startswith("image/")]
     reference = next((it for it in images if it.id == reference_id), None)
     if reference is None:
@@ -76,14 +71,11 @@ def find_parts(
         )
     try:
         aligner = PartAligner(box).fit(_pixels(store, reference))
-    except AreaError as e:
-        raise PlatformError(
-            "Moving the area with the part ({field}: {value}) needs an inspected area: draw a box round "
-            "the part on the photo.",
-            field="crop",
-            value=crop,
-        ) from e
-    others = sorted((it for it in images if it.id != reference.id), key=lambda it: (it.label == "ng", it.path))
+    except AreaError as e:  # a crop of a few pixels, or the whole photo: nothing to follow
+        raise bad_area("crop", crop) from e
+    others = sorted(
+        (it for it in images if it.id != reference.id), key=lambda it: (it.label == "ng", it.path)
+    )
     found = []
     for item in [reference, *others][:limit]:
         try:

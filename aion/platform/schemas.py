@@ -55,6 +55,20 @@ class ItemPublic(Public):
     box: list[float] | None = None
 
 
+class FoundPartPublic(BaseModel):
+    """Where an inspection area that follows the part lies in one photo (``areapreview.py``)."""
+
+    item_id: int
+    path: str
+    box: list[float]  # the crop there: left, top, right, bottom as fractions of the photo
+    match: float  # correlation with the reference photo's part, -1 to 1
+    weak: bool  # below the match training warns of
+
+
+class AreaPreviewPublic(BaseModel):
+    photos: list[FoundPartPublic]
+
+
 class UploadCreate(BaseModel):
     filename: str = Field(min_length=1, max_length=500)
     size: int = Field(ge=0)

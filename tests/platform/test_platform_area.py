@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, func, select
 
 from aion.core.db import system_session
@@ -167,3 +168,68 @@ def test_an_area_that_follows_the_part(app: Any, world: World, engine: Engine, t
         and "Moving the area with the part (align: on) needs an inspected area" in bad.text
     )
     assert _jobs(engine) == before + 1
+
+
+def _belt_set(c: Any, tmp_path: Path) -> tuple[int, int, dict[str, tuple[int, int]]]:
+    """A data set of plates lying anywhere on a belt (``ok/00.png`` at the reference's place)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from tests.platform.helpers import make_zip
+    from tests.solutions.inspection.belt import REF_AT, anywhere, on_belt, plate
+
+    rng = np.random.default_rng(5)
+    where, entries = {}, {}
+    for i in range(6):
+        at = REF_AT if i == 0 else anywhere(rng)
+        buf = io.BytesIO()
+        Image.fromarray(on_belt(plate(rng, "L1")[0], at, rng)).save(buf, "PNG")
+        entries[f"ok/{i:02d}.png"] = buf.getvalue()
+        where[f"ok/{i:02d}.png"] = at
+    token = c.cookies["aion_csrf"]
+    r = c.post("/datasets", data={"csrf_token": token, "name": "벨트", "kind": "inspection_images"})
+    ds_id = int(re.search(r"/datasets/(\d+)", str(r.url)).group(1))  # type: ignore[union-attr]
+    up = upload_resumable(c, ds_id, "belt.zip", make_zip(tmp_path / "belt.zip", entries).read_bytes())
+    version = c.post(f"/api/datasets/{ds_id}/versions", json={"uploads": [up]}).json()
+    return ds_id, version["id"], where
+
+
+def test_the_part_is_found_in_the_version_s_photos_before_training(
+    app: Any, world: World, tmp_path: Path
+) -> None:
+    from tests.solutions.inspection.belt import CROP, PHOTO, PLATE
+
+    c = client_for(app, world, "a_member")
+    ds_id, v_id, where = _belt_set(c, tmp_path)
+    ids = {it["path"]: it["id"] for it in c.get(f"/api/datasets/{ds_id}/versions/{v_id}/items").json()}
+    page = c.get(f"/datasets/{ds_id}/versions/{v_id}").text
+    assert 'id="area-preview-btn"' in page and "부품을 어디서 찾는지 미리보기" in page
+    url = f"/api/datasets/{ds_id}/versions/{v_id}/area-preview"
+    r = c.get(url, params={"crop": CROP.text(), "reference": ids["ok/00.png"]})
+    assert r.status_code == 200, r.text
+    photos = r.json()["photos"]
+    assert [p["path"] for p in photos] == sorted(where)  # the reference first, then the others
+    for p in photos:  # each crop where that photo's plate lies (within 2 pixels)
+        x, y = where[p["path"]]
+        want = [(x - 4) / PHOTO, (y - 4) / PHOTO, (x + PLATE + 4) / PHOTO, (y + PLATE + 4) / PHOTO]
+        assert p["box"] == pytest.approx(want, abs=2 / PHOTO), p
+        assert p["match"] > 0.8 and p["weak"] is False
+    # a bad box, or a reference that is not a photo of this version, is refused in the reader's language
+    bad = c.get(url, params={"crop": "0.9,0,0.1,1", "reference": ids["ok/00.png"]})
+    assert (
+        bad.status_code == 400
+        and "0.9,0,0.1,1" in bad.json()["detail"]
+        and "검사 영역" in bad.json()["detail"]
+    )
+    whole = c.get(url, params={"crop": "0,0,1,1", "reference": ids["ok/00.png"]})
+    assert whole.status_code == 400
+    c_b = client_for(app, world, "b_member")
+    (tmp_path / "b").mkdir()
+    b_ds, b_v, _ = _belt_set(c_b, tmp_path / "b")
+    foreign = c_b.get(f"/api/datasets/{b_ds}/versions/{b_v}/items").json()[0]["id"]
+    r = c.get(url, params={"crop": CROP.text(), "reference": foreign})
+    assert r.status_code == 400 and f"기준 사진 {foreign}" in r.json()["detail"]
+    # and another company's member cannot ask about this version at all
+    assert c_b.get(url, params={"crop": CROP.text(), "reference": ids["ok/00.png"]}).status_code == 404

@@ -60,6 +60,16 @@ def test_boxes_drawn_on_the_photo_fill_the_fields(server: tuple[str, World], tmp
         expect(page.locator(".area-box.crop")).to_have_count(0)
         page.get_by_role("button", name="지우기").click()
         assert page.locator("#area-ignore").input_value() == ""
+        # where the part would be found in the version's photos, before training
+        preview = page.get_by_role("button", name="부품을 어디서 찾는지 미리보기")
+        preview.click()
+        expect(page.locator("#area-preview-status")).to_have_text("먼저 검사 영역을 그리세요.")
+        page.locator("#area-crop").fill("0.1,0.1,0.9,0.9")
+        preview.click()
+        expect(page.locator("#area-preview figure")).to_have_count(4)  # every photo of the version
+        expect(page.locator("#area-preview .area-found")).to_have_count(4)
+        expect(page.locator("#area-preview figcaption").first).to_contain_text("ok/")
+        page.locator("#area-crop").fill("")
         # following the part is a checkbox the form submits: ticked with no box round the part, the
         # server names what is missing (and queues nothing)
         page.get_by_label("부품 위치를 따라 영역 이동", exact=False).check()

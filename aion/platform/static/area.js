@@ -90,6 +90,48 @@
     }
     render();
   });
+  // "Where is the part found?": the crop as the engine would move it in the version's first photos
+  // (the API's area-preview), each photo with its box and how well the part matched
+  var previewBtn = document.getElementById("area-preview-btn");
+  var previewOut = document.getElementById("area-preview");
+  var previewStatus = document.getElementById("area-preview-status");
+  var reference = document.getElementById("area-reference");
+  if (previewBtn && previewOut && previewStatus && reference) {
+    previewBtn.addEventListener("click", function () {
+      previewOut.textContent = "";
+      if (!parse(cropIn.value)) { previewStatus.textContent = previewBtn.dataset.emptyText; return; }
+      previewStatus.textContent = "…";
+      var q = "?crop=" + encodeURIComponent(cropIn.value) + "&reference=" + encodeURIComponent(reference.value);
+      fetch(previewBtn.dataset.url + q, { credentials: "same-origin" }).then(function (r) {
+        return r.json().then(function (body) { return { ok: r.ok, body: body }; });
+      }).then(function (res) {
+        if (!res.ok) { previewStatus.textContent = res.body.detail || String(res.body); return; }
+        previewStatus.textContent = "";
+        res.body.photos.forEach(function (p) {
+          var fig = document.createElement("figure");
+          fig.className = p.weak ? "weak" : "";
+          var thumb = document.createElement("div");
+          thumb.className = "area-thumb";
+          var im = document.createElement("img");
+          im.src = "/datasets/items/" + p.item_id + "/preview?size=256";
+          im.alt = p.path;
+          var found = document.createElement("div");
+          found.className = "area-found";
+          found.style.left = (p.box[0] * 100) + "%";
+          found.style.top = (p.box[1] * 100) + "%";
+          found.style.width = ((p.box[2] - p.box[0]) * 100) + "%";
+          found.style.height = ((p.box[3] - p.box[1]) * 100) + "%";
+          thumb.appendChild(im);
+          thumb.appendChild(found);
+          var cap = document.createElement("figcaption");
+          cap.textContent = p.path + " · " + p.match.toFixed(2) + (p.weak ? " · " + previewBtn.dataset.weakText : "");
+          fig.appendChild(thumb);
+          fig.appendChild(cap);
+          previewOut.appendChild(fig);
+        });
+      }).catch(function (e) { previewStatus.textContent = String(e); });
+    });
+  }
   document.getElementById("area-clear").addEventListener("click", function () { cropIn.value = ""; ignoreIn.value = ""; render(); });
   cropIn.addEventListener("input", render);
   ignoreIn.addEventListener("input", render);

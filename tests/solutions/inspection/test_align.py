@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
 from typer.testing import CliRunner
 
 from aion.solutions.inspection import InspectionModel, TrainConfig, evaluate, load_dataset, train
@@ -19,71 +18,8 @@ from aion.solutions.inspection.cli import app
 from aion.solutions.inspection.images import read_image
 from aion.solutions.inspection.modelfile import ALIGN_MEMBER
 
-from .conftest import add_defect, quick_train, save, texture
-
-PHOTO, PLATE = 160, 96
-LOTS = {"train": ("L0312", "L0313", "L0321"), "new": ("L0487", "L0596", "L0965")}
-#: The reference photo's plate lies at (32, 24): the crop around it and the label's ignore box.
-REF_AT = (32, 24)
-CROP = Box.parse(
-    f"{REF_AT[0] - 4},{REF_AT[1] - 4},{REF_AT[0] + PLATE + 4},{REF_AT[1] + PLATE + 4}", (PHOTO, PHOTO)
-)
-LABEL = Box.parse(f"{REF_AT[0] + 52},{REF_AT[1] + 2},{REF_AT[0] + 94},{REF_AT[1] + 26}", (PHOTO, PHOTO))
-
-
-def plate(rng: np.random.Generator, lot: str, defect: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The part: a woven plate with a dark rim, two holes and a white label with its lot number;
-    and its defect's mask."""
-    img, mask = texture(rng, PLATE), np.zeros((PLATE, PLATE), bool)
-    if defect:
-        img, mask = add_defect(img, rng, defect)
-        mask[:28, 50:] = False  # none under the label
-    im = Image.fromarray(img)
-    draw = ImageDraw.Draw(im)
-    draw.rectangle([0, 0, PLATE - 1, PLATE - 1], outline=20, width=4)
-    for cx in (16, 80):
-        draw.ellipse([cx - 6, 74, cx + 6, 86], fill=10)
-    draw.rectangle([54, 4, 92, 24], fill=235)
-    draw.text((56, 8), lot, fill=10)
-    return np.asarray(im), mask
-
-
-def on_belt(part: np.ndarray, at: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
-    photo = np.full((PHOTO, PHOTO), 60, np.uint8) + rng.integers(0, 8, (PHOTO, PHOTO), dtype=np.uint8)
-    photo[at[1] : at[1] + PLATE, at[0] : at[0] + PLATE] = part
-    return photo
-
-
-def anywhere(rng: np.random.Generator) -> tuple[int, int]:
-    return int(rng.integers(4, PHOTO - PLATE - 4)), int(rng.integers(4, PHOTO - PLATE - 4))
-
-
-def make_belt(root: Path, seed: int = 0, n_train: int = 30, n_good: int = 8, n_defect: int = 8) -> Path:
-    """Good plates of three lots to train on, the first at :data:`REF_AT`; new plates (good and
-    defective, of other lots) anywhere on the belt; ``positions.json`` says where each lies."""
-    rng = np.random.default_rng(seed)
-    where: dict[str, list[int]] = {}
-
-    def put(rel: str, image: np.ndarray, at: tuple[int, int]) -> None:
-        save(image, root / rel)
-        where[rel] = list(at)
-
-    for i in range(n_train):
-        at = REF_AT if i == 0 else anywhere(rng)
-        part, _ = plate(rng, LOTS["train"][i % 3])
-        put(f"train/good/{i:03d}.png", on_belt(part, at, rng), at)
-    for i in range(n_good):
-        at = anywhere(rng)
-        put(f"test/good/{i:03d}.png", on_belt(plate(rng, LOTS["new"][i % 3])[0], at, rng), at)
-    for i in range(n_defect):
-        kind, at = ("scratch", "spot")[i % 2], anywhere(rng)
-        part, mask = plate(rng, LOTS["new"][i % 3], kind)
-        put(f"test/{kind}/{i:03d}.png", on_belt(part, at, rng), at)
-        full = np.zeros((PHOTO, PHOTO), np.uint8)
-        full[at[1] : at[1] + PLATE, at[0] : at[0] + PLATE] = mask * 255
-        save(full, root / "ground_truth" / kind / f"{i:03d}_mask.png")
-    (root / "positions.json").write_text(json.dumps(where))
-    return root
+from .belt import CROP, LABEL, PHOTO, PLATE, REF_AT, make_belt, on_belt, plate
+from .conftest import quick_train, save
 
 
 @pytest.fixture(scope="module")
