@@ -125,8 +125,8 @@ def api_area_preview(
     user: CurrentUser,
     dataset_id: int,
     version_id: int,
-    crop: str,
-    reference: int,
+    crop: str = "",
+    reference: str = "",
 ) -> Any:
     """Where an inspection area that follows the part (``crop`` drawn on the version's image
     ``reference``) would lie in the version's first photos, before training (``areapreview.py``)."""

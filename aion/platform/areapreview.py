@@ -53,31 +53,31 @@ def find_parts(
     store: BlobStore,
     version: DatasetVersion,
     crop: str,
-    reference_id: int,
+    reference: str,
     limit: int = PREVIEW_PHOTOS,
 ) -> list[FoundPart]:
     """The part framed by ``crop`` (fractions or percentages of the reference photo, the version's
-    item ``reference_id``) found in the reference and the version's next photos (good and
-    unlabelled ones first), ``limit`` in all."""
+    image whose item id is ``reference``) found in the reference and the version's next photos
+    (good and unlabelled ones first), ``limit`` in all."""
     try:
         box = Box.parse(crop)
     except AreaError as e:
         raise bad_area("crop", crop) from e
     images = [it for it in version_items(session, version.id) if it.media_type.startswith("image/")]
-    reference = next((it for it in images if it.id == reference_id), None)
-    if reference is None:
+    chosen = next((it for it in images if str(it.id) == reference.strip()), None)
+    if chosen is None:
         raise PlatformError(
-            "The reference photo {value} is not an image of this data set version.", value=str(reference_id)
+            "The reference photo {value} is not an image of this data set version.", value=reference
         )
     try:
-        aligner = PartAligner(box).fit(_pixels(store, reference))
+        aligner = PartAligner(box).fit(_pixels(store, chosen))
     except AreaError as e:  # a crop of a few pixels, or the whole photo: nothing to follow
         raise bad_area("crop", crop) from e
     others = sorted(
-        (it for it in images if it.id != reference.id), key=lambda it: (it.label == "ng", it.path)
+        (it for it in images if it.id != chosen.id), key=lambda it: (it.label == "ng", it.path)
     )
     found = []
-    for item in [reference, *others][:limit]:
+    for item in [chosen, *others][:limit]:
         try:
             pixels = _pixels(store, item)
         except PlatformError:  # a file that no longer decodes: training reports it by name

@@ -225,6 +225,10 @@ def test_the_part_is_found_in_the_version_s_photos_before_training(
     )
     whole = c.get(url, params={"crop": "0,0,1,1", "reference": ids["ok/00.png"]})
     assert whole.status_code == 400
+    bare = c.get(url)  # nothing drawn yet: a message, not a validation dump
+    assert bare.status_code == 400 and "검사 영역" in bare.json()["detail"]
+    r = c.get(url, params={"crop": CROP.text(), "reference": "first"})
+    assert r.status_code == 400 and "기준 사진 first" in r.json()["detail"]
     c_b = client_for(app, world, "b_member")
     (tmp_path / "b").mkdir()
     b_ds, b_v, _ = _belt_set(c_b, tmp_path / "b")
