@@ -15,7 +15,9 @@ so write-back actions can drive a reject gate), and an NG photo's heat map and d
 written to ``heatmaps`` (by default ``<line folder>/heatmaps/<source>``, pruned with the store's
 retention). The web app shows them and takes people's verdicts (``photos.py``). A photo that
 cannot be read (truncated, deleted before it was scored) counts as NG (score 1.0), with the
-reason logged: a part that was not inspected must not pass.
+reason logged: a part that was not inspected must not pass. With a model whose area follows the
+part (``align.py``), a photo where nothing looked like the part (an empty fixture, another part)
+is scored where it looked most alike, and logged.
 
 A new model written over the file a source names (``aion inspect train --out`` replaces it only
 once complete) scores the next photos, checked once a second; a file that cannot be read there is
@@ -203,6 +205,8 @@ class InspectionStation:
         return out
 
     def score_images(self, paths: Sequence[str]) -> list[float]:
+        from aion.solutions.inspection.align import WEAK_MATCH
+
         now = time.monotonic()
         if now >= self.next_check_:
             self.next_check_ = now + self.check_s
@@ -226,6 +230,15 @@ class InspectionStation:
             for i in idx:
                 pred = found.get(str(paths[i]))
                 scores[i] = UNREADABLE_SCORE if pred is None else float(pred.score)
+                if pred is not None and pred.part_match is not None and pred.part_match < WEAK_MATCH:
+                    # an area that follows the part found nothing like it: an empty fixture, a
+                    # different part, a camera that moved (scored anyway, where it looked most alike)
+                    log.warning(
+                        "inspection: %s: the part hardly matched the reference photo (%.2f): is it there, "
+                        "and the right part?",
+                        pred.name,
+                        pred.part_match,
+                    )
                 if pred is not None and not pred.passed and camera.heatmaps is not None:
                     self._overlays(pred, camera.heatmaps)
             name = self.names_.get(folder, folder.name)

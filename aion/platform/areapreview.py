@@ -73,9 +73,7 @@ def find_parts(
         aligner = PartAligner(box).fit(_pixels(store, chosen))
     except AreaError as e:  # a crop of a few pixels, or the whole photo: nothing to follow
         raise bad_area("crop", crop) from e
-    others = sorted(
-        (it for it in images if it.id != chosen.id), key=lambda it: (it.label == "ng", it.path)
-    )
+    others = sorted((it for it in images if it.id != chosen.id), key=lambda it: (it.label == "ng", it.path))
     found = []
     for item in [chosen, *others][:limit]:
         try:
