@@ -203,7 +203,7 @@ def evaluate(
 
     model_seconds = 0.0
     for start in range(0, len(items), batch_size):
-        batch_items, images, batch_masks = [], [], []
+        batch_items, images, areas, batch_masks = [], [], [], []
         for it in items[start : start + batch_size]:
             try:
                 blob = it.file_bytes()
@@ -216,16 +216,25 @@ def evaluate(
                     n_in_bank += 1
                     continue
                 image = decode_image(blob, it.name)
-                images.append(image)
-                # the mask cropped where the photo is (an area that follows the part moves)
-                batch_masks.append(it.load_mask((s, s), model.place(image).area if it.mask_member else None))
-                batch_items.append(it)
             except BadImageError as e:
                 skipped.append(SkippedImage(it.name, e.reason))
+                continue
+            t0 = time.perf_counter()
+            where = model.place(image)  # where the model inspects it (an area may follow the part)
+            model_seconds += time.perf_counter() - t0
+            try:  # the mask cropped as the photo is
+                mask = it.load_mask((s, s), where.area if it.mask_member else None)
+            except BadImageError as e:  # the image still counts; only its pixels do not
+                skipped.append(SkippedImage(e.name, e.reason))
+                mask = None
+            images.append(image)
+            areas.append(where.area)
+            batch_masks.append(mask)
+            batch_items.append(it)
         if not images:
             continue
         t0 = time.perf_counter()
-        raw, maps, bank = model.score_batch(images)
+        raw, maps, bank = model.score_batch(images, areas)
         model_seconds += time.perf_counter() - t0
         if bank_pixels is not None:
             for g, m in zip(batch_masks, model.anomaly_maps(bank), strict=True):

@@ -297,9 +297,12 @@ class InspectionModel:
             return np.zeros(0, np.float32), np.zeros((0, s, s), np.float32)
         return np.concatenate([b.scores for b in scored]), np.concatenate([b.maps for b in scored])
 
-    def score_batch(self, images: Sequence[np.ndarray]) -> ScoredBatch:
-        """Raw image scores, anomaly maps and the bank's own distances of a few decoded images."""
-        feats = self.patch_features(self.batch(images))
+    def score_batch(
+        self, images: Sequence[np.ndarray], areas: Sequence[InspectionArea] | None = None
+    ) -> ScoredBatch:
+        """Raw image scores, anomaly maps and the bank's own distances of a few decoded images
+        (each in its ``areas`` when given, as :meth:`batch`)."""
+        feats = self.patch_features(self.batch(images, areas))
         bank = self.bank_scores(feats)
         score, m = self.maps_of_patch_scores(self.combined(feats, bank))
         return ScoredBatch(score, m, bank)

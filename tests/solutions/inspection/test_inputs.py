@@ -124,6 +124,13 @@ def test_training_and_evaluation_skip_bad_images(tmp_path: Path) -> None:
     assert model.meta.n_train_images == 6
     report = evaluate(model, root)
     assert report.n_images == 4 and len(report.skipped) == 5
+    # a damaged mask: its image still counts for the image metrics, its pixels do not
+    mask = sorted((root / "ground_truth").rglob("*_mask.png"))[0]
+    mask.write_bytes(mask.read_bytes()[:40])
+    damaged = evaluate(model, root)
+    assert damaged.n_images == 4 and damaged.image_auroc == report.image_auroc
+    assert {s.name for s in damaged.skipped} - {s.name for s in report.skipped} == {mask.name}
+    assert damaged.pixel_auroc is not None  # from the other defect's mask
 
 
 def test_mvtec_layout(tmp_path: Path) -> None:
