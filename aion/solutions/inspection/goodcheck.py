@@ -12,8 +12,8 @@ photos like it), or simply the tail of a clean set. Nothing is removed automatic
 
 The check needs no labels and runs on the patch distances training computes anyway, plus one
 search of the images that built the bank with the model's own search (:func:`scored_as_new`).
-With a defect head (labelled masks) only the held-back images are checked: the head's scores of
-the other images are not computed.
+With a defect head (labelled masks) those images' patches are scored by the head beside their
+distances, as new parts are (the head learns from the held-back images, never from them).
 """
 
 from __future__ import annotations

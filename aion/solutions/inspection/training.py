@@ -104,6 +104,8 @@ def _decode(
     return kept, images
 
 
+#: Images whose patches a defect head scores at once in the check of the good images.
+CHECK_CHUNK = 64
 #: Fewest calibration images (held back, or every image scored leave one out) whose spread
 #: standardises the pooled image statistics; with fewer, the top fraction is used alone.
 MIN_POOLED_IMAGES = 5
@@ -335,9 +337,9 @@ def train(
         and any(it.mask_member is not None for it in defects)
     )
     # the images that built the bank are checked too (goodcheck.py; the held-back ones were scored
-    # just above), once the bank's search is built: their features are kept till then. Not with a
-    # head: its scores would need their features through the head's fit
-    check_feats = feats[:n_fit] if n_held and cfg.check_good and not head_wanted else None
+    # just above), once the bank's search is built: their features are kept till then (with a
+    # head, through its fit: the head scores them beside their distances, as it scores new parts)
+    check_feats = feats[:n_fit] if n_held and cfg.check_good else None
     report_progress("calibrate", 1.0)  # the rest of calibration (below, after any head) is quick
     # only the held-back images' features are needed from here (the defect head learns from them):
     # the fit images' go before the head's fit, the largest step of training (unless the check
@@ -431,6 +433,13 @@ def train(
             )
         finally:
             search.close()
+        if scorer.defect_head_ is not None:  # the head did not learn from them: as new parts
+            fit_patches = np.concatenate(
+                [
+                    scorer.combined(check_feats[i : i + CHECK_CHUNK], fit_patches[i : i + CHECK_CHUNK])
+                    for i in range(0, len(fit_patches), CHECK_CHUNK)
+                ]
+            )
         del check_feats
         times["check"] = time.perf_counter() - t_check
 

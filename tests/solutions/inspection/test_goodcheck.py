@@ -11,7 +11,8 @@ import pytest
 from aion.solutions.inspection.data import fingerprint
 from aion.solutions.inspection.goodcheck import UnusualGood, sets_threshold
 
-from .conftest import add_defect, save, texture, train_saved
+from .conftest import SIZE, add_defect, save, texture, train_saved
+from .test_defect_head import stained
 
 PLANTED = ("g031.png", "g047.png", "g052.png")  # named like the good images around them
 
@@ -150,3 +151,28 @@ def test_the_search_with_own_rows_left_out_matches_the_exact_one() -> None:
     approx = scored_as_new(feats, bank[order], owner[order], 8, None, lists.search)
     assert (approx >= exact * (1 - 1e-4)).all()  # never nearer than the exact, own rows left out
     assert np.median(approx / exact) < 1.05
+
+
+def test_with_a_defect_head_the_bank_s_images_are_checked_too(planted, tmp_path: Path) -> None:
+    from aion.solutions.inspection.data import defect_folder
+
+    folder, _ = planted
+    rng = np.random.default_rng(17)
+    labelled = tmp_path / "defects"
+    for i in range(6):  # masked defects for the head (large stains), apart from the good images
+        img, mask = stained(rng, SIZE)
+        save(img, labelled / f"d{i}.png")
+        save((mask * 255).astype(np.uint8), labelled / f"d{i}_mask.png")
+    model, _, edge = train_saved(
+        folder, tmp_path / "m.aion", defect_folder(labelled), min_calibration_images=10
+    )
+    rep = model.train_report_
+    assert rep.n_head_images > 0 and edge.defect_head_ is not None
+    found = rep.unusual_good
+    # the planted images that built the bank are scored (bank and head, as new parts) and listed
+    assert {u.name for u in found[:3]} == set(PLANTED)
+    from_bank = [u for u in found[:3] if not u.held_back]
+    assert from_bank
+    for u in from_bank:  # the stored heat map gives the listed score, through the head
+        pred = edge.held_back_prediction(u.fingerprint, _image(folder / u.name), u.name)
+        assert pred is not None and abs(pred.raw_score - u.score) < 1e-2
