@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from aion.solutions.inspection.area import InspectionArea
 from aion.solutions.inspection.combine import CombineRule, combine
 from aion.solutions.inspection.data import ImageItem
 from aion.solutions.inspection.errors import BadImageError
@@ -82,6 +83,17 @@ FLIPS: tuple[Callable[[np.ndarray], np.ndarray], ...] = (
 )
 
 
+def flipped_inputs(
+    scorer: InspectionModel, cuts: list[np.ndarray], flip: Callable[[np.ndarray], np.ndarray]
+) -> np.ndarray:
+    """The graph's input of each of ``cuts`` (the part of a photo the model inspects: its area's
+    crop where the model places it), flipped. A flipped copy is of what the model sees, so the
+    flipped mask (of the crop) marks the same patches; flipping the whole photo before the crop
+    would not, unless the crop is centred in it."""
+    flipped = [np.ascontiguousarray(flip(c)) for c in cuts]
+    return scorer.batch(flipped, [InspectionArea()] * len(flipped))
+
+
 #: In a box mask, the cells the bank finds no farther from the good patches than this quantile of
 #: the held-back good images' patch distances are of unknown class (:data:`~.head.UNSURE`).
 BOX_NORMAL_QUANTILE = 0.9
@@ -132,14 +144,15 @@ def fit_head(
     for start in range(0, len(items), batch_size):
         masks, chosen, boxed = [], [], []
         for it, im in zip(items[start : start + batch_size], images[start : start + batch_size], strict=True):
+            where = scorer.place(im).area  # the mask is cropped as the photo is
             try:
-                m = it.load_mask((s, s), scorer.place(im).area if it.mask_member else None)
+                m = it.load_mask((s, s), where if it.mask_member else None)
             except BadImageError as e:
                 log.warning("불량 마스크를 건너뜀 / Skipped defect mask: %s", e)
                 continue
             if m is not None:
                 masks.append(m)
-                chosen.append(im)
+                chosen.append(where.crop_image(im))
                 boxed.append(it.mask_is_box)
                 keys.append(it.key)
         if not chosen:
@@ -147,7 +160,7 @@ def fit_head(
         all_masks += masks
         boxes = np.array(boxed)
         for v, flip in enumerate(variants):
-            f = scorer.patch_features(scorer.batch([np.ascontiguousarray(flip(im)) for im in chosen]))
+            f = scorer.patch_features(flipped_inputs(scorer, chosen, flip))
             feats[v].append(f)
             b = scorer.bank_scores(f)
             bank[v].append(b)

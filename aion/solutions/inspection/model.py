@@ -154,7 +154,7 @@ class InspectionModel:
         """``(H, W, 3)`` uint8 -> the graph's input for one image: the whole image (or its inspection
         area's crop, format 9, where :meth:`place` puts it unless ``area`` is given) resized to ``(S, S, 3)`` uint8, ``(S, S, 1)`` for a grey image when the graph takes grey batches (files
         before format 3: ``(3, S, S)`` float32, also normalised). :meth:`batch` stacks them."""
-        image = (area or self.place(image).area).crop_image(image)
+        image = (area if area is not None else self.place(image).area).crop_image(image)
         if self._pixels:
             return resize_pixels(image, self.meta.resolution, keep_grey=self.runner.grey_input)
         s = self.meta.resolution

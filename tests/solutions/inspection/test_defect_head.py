@@ -413,3 +413,25 @@ def test_training_reports_progress_through_every_stage_and_inside_the_head(stain
     inside = {v for v in seen["defect head"] if 0.0 < v < 1.0}
     assert len(inside) >= 3, seen["defect head"]  # backbone passes, then each cross-fitted fit
     assert len({v for v in seen["calibrate"] if 0.0 < v < 1.0}) >= 2  # one per held-back image
+
+
+def test_the_head_s_flipped_copies_are_of_what_the_model_inspects(trained) -> None:
+    from dataclasses import replace
+
+    from aion.solutions.inspection import InspectionModel
+    from aion.solutions.inspection.area import Box, InspectionArea
+    from aion.solutions.inspection.headfit import FLIPS, flipped_inputs
+
+    _, _, edge = trained
+    area = InspectionArea(Box(0.0, 0.1, 0.6, 1.0))  # not centred in the photo
+    model = InspectionModel(replace(edge.meta, area=area.to_dict()), edge.memory_bank_, edge.runner)
+    image = texture(np.random.default_rng(3), 120, color=True)
+    image[20:40, 10:30] = 255  # something to tell the sides apart
+    seen = model.batch([image])[0]  # (S, S, C): the crop, resized
+    cut = area.crop_image(image)
+    for flip in FLIPS:
+        copy = flipped_inputs(model, [cut], flip)[0]
+        assert np.abs(copy.astype(int) - flip(seen).astype(int)).max() <= 1  # the seen crop, flipped
+        # flipping the whole photo first inspects another part of it: its mask would not fit
+        other = model.batch([np.ascontiguousarray(flip(image))])[0]
+        assert np.abs(other.astype(int) - flip(seen).astype(int)).mean() > 10
