@@ -32,6 +32,8 @@ from aion.solutions.inspection.area import AreaError, Box, InspectionArea
 
 #: The longest side of the grey copy the part is searched in (pixels).
 FRAME_SIZE = 192
+#: A crop whose grey levels in the reference spread less than this is plain: nothing to find.
+MIN_TEMPLATE_STD = 1.0
 #: Below this correlation the part was not found where it looks like the reference (reported).
 WEAK_MATCH = 0.5
 
@@ -152,6 +154,11 @@ class PartAligner:
             raise AreaError(
                 "부품을 따라가려면 검사 영역이 사진보다 작아야 함 / Following the part needs an inspected "
                 f"area smaller than the photo: {self.crop.text()}"
+            )
+        if float(frame[y0:y1, x0:x1].std()) < MIN_TEMPLATE_STD:
+            raise AreaError(
+                f"검사 영역이 기준 사진에서 한 가지 색이라 따라갈 부품이 없음: {self.crop.text()} / The "
+                f"inspected area is plain in the reference photo: nothing to follow: {self.crop.text()}"
             )
         self.frame_ = frame
         self._template = frame[y0:y1, x0:x1].astype(np.float32)

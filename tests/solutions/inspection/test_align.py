@@ -113,6 +113,8 @@ def test_following_needs_a_crop_smaller_than_the_photo() -> None:
         InspectionArea(None, (LABEL,), align=True)
     with pytest.raises(AreaError, match="smaller than the photo"):
         PartAligner(Box(0.0, 0.0, 1.0, 1.0)).fit(np.zeros((50, 60), np.uint8))
+    with pytest.raises(AreaError, match="plain in the reference photo"):  # a blank reference
+        PartAligner(Box(0.2, 0.2, 0.6, 0.6)).fit(np.full((50, 60), 90, np.uint8))
     # moved up past the photo's edge: the crop is clipped, the label's box (now outside) dropped
     moved = InspectionArea(CROP, (LABEL,), align=True).shifted(0.0, -0.35)
     assert moved.crop is not None and moved.ignore == ()
