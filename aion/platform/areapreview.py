@@ -16,9 +16,9 @@ import numpy as np
 from PIL import Image
 from sqlalchemy.orm import Session
 
+from aion.platform.areaform import bad_area
 from aion.platform.datasets import version_items
 from aion.platform.errors import PlatformError
-from aion.platform.kinds import bad_area
 from aion.platform.models import DatasetItem, DatasetVersion
 from aion.platform.previews import PREVIEW_SIZES, preview_blob
 from aion.platform.storage.blobstore import BlobStore

@@ -134,7 +134,7 @@ def train_inspection(
     from aion.solutions.inspection.data import marked_defects
     from aion.solutions.inspection.errors import InspectionError
 
-    # ``align_reference`` arrives as the reference photo's data set path (kinds.py) and names its
+    # ``align_reference`` arrives as the reference photo's data set path (areaform.py, kinds.py) and names its
     # working copy once the images are written
     reference = config.get("align_reference")
     cfg = TrainConfig(

@@ -28,9 +28,10 @@ from aion.core.tenancy import NotFound, get_scoped
 from aion.i18n import gettext
 from aion.platform import datasets as ds_service
 from aion.platform import jobkinds, policy
+from aion.platform.areaform import AreaForm, previous_area
 from aion.platform.errors import PlatformError, ValidationFailed
 from aion.platform.export import write_training_zip
-from aion.platform.kinds import INSPECTION_DEFAULTS, RESOLUTIONS, AreaForm, mask_files, previous_area
+from aion.platform.kinds import INSPECTION_DEFAULTS, RESOLUTIONS, mask_files
 from aion.platform.models import DatasetItem, DatasetKind
 from aion.platform.previews import PREVIEW_SIZES, preview_blob
 from aion.platform.quota import storage_limit, storage_used

@@ -16,8 +16,8 @@ from aion.line.trialrun import TRIAL_SPEED_FILE
 from aion.platform import deploy as dep
 from aion.platform import modelregistry as reg
 from aion.platform import policy
+from aion.platform.areaform import param_text
 from aion.platform.errors import PlatformError
-from aion.platform.kinds import param_text
 from aion.platform.models import DatasetVersion
 from aion.platform.web import message, runtime
 from aion.web.deps import CurrentUser, SessionDep
