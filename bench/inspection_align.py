@@ -4,12 +4,14 @@ Run from the repository root (reads ``../shared/data``; writes only under a temp
 
     PYTHONPATH=$PWD python bench/inspection_align.py
     PYTHONPATH=$PWD python bench/inspection_align.py --shift 0.2 --visitors 0
+    PYTHONPATH=$PWD python bench/inspection_align.py --view 640 --shift 0.2 --turn 10 --no-reference
 
 Each casting photo (300 x 300) is placed on a wider view of a grey belt (``--view``, 480 x 480) at a random
 spot (up to ``--shift`` of the view's side from the middle in each direction), the part cut out
 with a soft round edge, as a camera above a conveyor or a loose fixture sees it; in
 ``--visitors`` of the photos something else lies on the belt beside it (a bright or dark box).
-Then, at the engine's defaults (the model's own threshold, 1% target false-reject rate):
+With ``--turn`` each part is also turned by up to that many degrees either way (the search is for
+translation only: what a turn costs). Then, at the engine's defaults (the model's own threshold, 1% target false-reject rate):
 
 * **still** (the reference): the set as it is, every part where the camera saw it;
 * **moving, whole photo** (the peer): the wider view, nothing cropped;
@@ -61,14 +63,21 @@ def _cutout() -> Image.Image:
     return m.filter(ImageFilter.GaussianBlur(4))
 
 
+def _part(path: Path, turn: float) -> Image.Image:
+    """The part's photo, turned by ``turn`` degrees about its centre (corners fall outside the cut)."""
+    img = Image.open(path).convert("RGB")
+    return img.rotate(turn, resample=Image.Resampling.BILINEAR) if turn else img
+
+
 def _moving_copy(
-    root: Path, out: Path, seed: int, shift: float, visitors: float, view: int
-) -> dict[str, list[int]]:
-    """The set's photos placed on the belt; where each part's photo was put (its top-left)."""
+    root: Path, out: Path, seed: int, shift: float, visitors: float, view: int, turn: float = 0.0
+) -> dict[str, list[float]]:
+    """The set's photos placed on the belt; where each part's photo was put (its top-left) and by
+    how many degrees it was turned."""
     rng = np.random.default_rng(seed)
     cut = _cutout()
     span = (view - PART) / 2
-    where: dict[str, list[int]] = {}
+    where: dict[str, list[float]] = {}
     files = sorted(
         p for p in root.rglob("*") if p.is_file() and p.relative_to(root).parts[0] in ("train", "test")
     )
@@ -76,12 +85,13 @@ def _moving_copy(
         rel = path.relative_to(root)
         dx, dy = rng.uniform(-shift * view, shift * view, 2)
         at = (int(round(span + np.clip(dx, -span, span))), int(round(span + np.clip(dy, -span, span))))
+        angle = float(rng.uniform(-turn, turn)) if turn else 0.0
         photo = _belt(rng, bool(rng.random() < visitors), view)
-        photo.paste(Image.open(path).convert("RGB"), at, cut)
+        photo.paste(_part(path, angle), at, cut)
         dst = (out / rel).with_suffix(".png")
         dst.parent.mkdir(parents=True, exist_ok=True)
         photo.save(dst)
-        where[str(rel.with_suffix(".png"))] = list(at)
+        where[str(rel.with_suffix(".png"))] = [at[0], at[1], angle]
     return where
 
 
@@ -105,7 +115,7 @@ def _row(name: str, data: Path, area: Any, reference: str | None = None) -> tupl
 
 
 def _placement(
-    model: Any, root: Path, data: Path, where: dict[str, list[int]], view: int
+    model: Any, root: Path, data: Path, where: dict[str, list[float]], view: int
 ) -> dict[str, float]:
     """How far the followed crop lay from where it should: each test part is also placed, alone on
     a clean belt, exactly where the reference photo's part was put; the crop found there, moved by
@@ -114,10 +124,10 @@ def _placement(
     do not say where the part is). Also the time to find the part in one photo."""
     from aion.solutions.inspection.images import read_image
 
-    ref = where[sorted(k for k in where if k.startswith("train/"))[0]]
+    ref = [int(v) for v in where[sorted(k for k in where if k.startswith("train/"))[0]][:2]]
     cut, rng = _cutout(), np.random.default_rng(1)
     errors, seconds = [], []
-    for rel, (ax, ay) in sorted(where.items()):
+    for rel, (ax, ay, angle) in sorted(where.items()):
         if not rel.startswith("test/"):
             continue
         image = read_image(data / rel)
@@ -127,7 +137,7 @@ def _placement(
         cx, cy = placed.area.crop_pixels(view, view)[:2]
         alone = _belt(rng, False, view)
         original = next((root / rel).parent.glob(Path(rel).stem + ".*"))
-        alone.paste(Image.open(original).convert("RGB"), tuple(ref), cut)
+        alone.paste(_part(original, angle), (ref[0], ref[1]), cut)
         bx, by = model.place(np.asarray(alone)).area.crop_pixels(view, view)[:2]
         errors.append(float(np.hypot(cx - (bx + ax - ref[0]), cy - (by + ay - ref[1]))))
     e = np.asarray(errors)
@@ -148,6 +158,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--view", type=int, default=480, help="The camera's view (pixels a side).")
     parser.add_argument("--shift", type=float, default=0.15, help="Largest move, a share of the view's side.")
+    parser.add_argument("--turn", type=float, default=0.0, help="Largest turn of a part, degrees either way.")
     parser.add_argument(
         "--visitors", type=float, default=0.3, help="Share of photos with something beside the part."
     )
@@ -163,9 +174,9 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="aion-align-") as tmp:
         moving = Path(tmp) / args.set
-        where = _moving_copy(root, moving, args.seed, args.shift, args.visitors, args.view)
+        where = _moving_copy(root, moving, args.seed, args.shift, args.visitors, args.view, args.turn)
         first = sorted(k for k in where if k.startswith("train/"))[0]
-        ax, ay = where[first]
+        ax, ay = (int(v) for v in where[first][:2])
         crop = Box(*(v / args.view for v in (ax + AROUND[0], ay + AROUND[1], ax + AROUND[2], ay + AROUND[3])))
         settings: list[tuple[str, Path, Any]] = (
             [] if args.no_reference else [("still", root, InspectionArea())]
@@ -179,7 +190,14 @@ def main() -> None:
         for setting, data, area in settings:
             row, model = _row(setting, data, area, first if area.align else None)
             rows.append(
-                {"set": args.set, "view": args.view, "shift": args.shift, "visitors": args.visitors, **row}
+                {
+                    "set": args.set,
+                    "view": args.view,
+                    "shift": args.shift,
+                    "turn": args.turn,
+                    "visitors": args.visitors,
+                    **row,
+                }
             )
             print(json.dumps(rows[-1]), flush=True)
             if area.align:
