@@ -181,6 +181,7 @@ async def try_photo(
         "statistics": pred.statistics,
         "cause": pred.cause,
         "part_match": pred.part_match,
+        "weak_match": pred.weak_match,
         "heatmap": base64.b64encode(png).decode("ascii"),
     }
     return render(request, "inspectionweb/try.html", **ctx)

@@ -205,8 +205,6 @@ class InspectionStation:
         return out
 
     def score_images(self, paths: Sequence[str]) -> list[float]:
-        from aion.solutions.inspection.align import WEAK_MATCH
-
         now = time.monotonic()
         if now >= self.next_check_:
             self.next_check_ = now + self.check_s
@@ -230,7 +228,7 @@ class InspectionStation:
             for i in idx:
                 pred = found.get(str(paths[i]))
                 scores[i] = UNREADABLE_SCORE if pred is None else float(pred.score)
-                if pred is not None and pred.part_match is not None and pred.part_match < WEAK_MATCH:
+                if pred is not None and pred.weak_match:
                     # an area that follows the part found nothing like it: an empty fixture, a
                     # different part, a camera that moved (scored anyway, where it looked most alike)
                     log.warning(

@@ -22,7 +22,7 @@ from aion.platform.errors import PlatformError
 from aion.platform.models import DatasetItem, DatasetVersion
 from aion.platform.previews import PREVIEW_SIZES, preview_blob
 from aion.platform.storage.blobstore import BlobStore
-from aion.solutions.inspection.align import WEAK_MATCH, PartAligner
+from aion.solutions.inspection.align import PartAligner, is_weak_match
 from aion.solutions.inspection.area import AreaError, Box
 
 #: Photos a preview shows (the reference first).
@@ -39,7 +39,7 @@ class FoundPart(NamedTuple):
 
     @property
     def weak(self) -> bool:
-        return self.match < WEAK_MATCH
+        return is_weak_match(self.match)
 
 
 def _pixels(store: BlobStore, item: DatasetItem) -> np.ndarray:

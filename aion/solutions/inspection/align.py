@@ -38,6 +38,16 @@ MIN_TEMPLATE_STD = 1.0
 WEAK_MATCH = 0.5
 
 
+def is_weak_match(match: float | None) -> bool:
+    """Whether a part's match (``None``: an area that does not follow the part) is too weak to
+    trust that the part was there.
+
+    >>> is_weak_match(0.3), is_weak_match(0.9), is_weak_match(None)
+    (True, False, False)
+    """
+    return match is not None and match < WEAK_MATCH
+
+
 class Located(NamedTuple):
     """Where the part lies in one photo: the crop there (fractions of the photo), the shift from
     the reference photo's crop (fractions) and how well it matched (correlation, -1 to 1)."""

@@ -325,8 +325,7 @@ def _area(
 
     size = None
     if any(Box.in_pixels(t) for t in [crop or "", *ignore]) and ds.train:
-        named = [it for it in [*ds.train, *ds.test] if reference in (it.name, it.member)]
-        first = (named or ds.train)[0].load()
+        first = ((ds.named(reference) if reference else None) or ds.train[0]).load()
         size = (int(first.shape[1]), int(first.shape[0]))
     area = InspectionArea.parse(crop, ignore, size, align)
     if size is not None:  # a crop of a few pixels is refused now
@@ -502,7 +501,6 @@ def predict_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print results as one JSON object."),
 ) -> None:
     """Inspect images: score, OK/NG, regions. / 이미지를 검사합니다."""
-    from aion.solutions.inspection.align import WEAK_MATCH
     from aion.solutions.inspection.data import iter_image_paths
     from aion.solutions.inspection.errors import BadImageError, InspectionError
     from aion.solutions.inspection.model import InspectionModel
@@ -532,11 +530,7 @@ def predict_cmd(
         cause = f"  원인/cause={p.cause}" if p.cause and not p.passed else ""
         # an area that follows the part: how well the part matched the reference photo
         match = f"  일치/match={p.part_match:.2f}" if p.part_match is not None else ""
-        weak = (
-            "  [yellow](부품? / part?)[/yellow]"
-            if p.part_match is not None and p.part_match < WEAK_MATCH
-            else ""
-        )
+        weak = "  [yellow](부품? / part?)[/yellow]" if p.weak_match else ""
         con.print(f"{verdict}  {p.score:.3f}  {p.name}  regions={len(p.regions)}{cause}{match}{weak}")
     n_ng = sum(1 for p in batch.predictions if not p.passed)
     con.print(

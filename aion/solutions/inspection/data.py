@@ -161,6 +161,15 @@ class InspectionDataset:
         """Defect images that may be used at training time (OK/NG layout: the ``ng`` folder)."""
         return [it for it in self.test if it.label == 1] if self.layout == "okng" else []
 
+    def named(self, name: str) -> ImageItem | None:
+        """The first image, training images first, whose name or path in the data is ``name``.
+
+        >>> ds = InspectionDataset(Path("d"), "okng", [ImageItem(Path("d"), "ok/a.png", "a.png", 0)])
+        >>> ds.named("ok/a.png").name, ds.named("a.png").member, ds.named("b.png")
+        ('a.png', 'ok/a.png', None)
+        """
+        return next((it for it in [*self.train, *self.test] if name in (it.name, it.member)), None)
+
     def summary(self) -> dict[str, int]:
         return {
             "train": len(self.train),

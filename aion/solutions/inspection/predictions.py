@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from PIL import Image
 
+from aion.solutions.inspection.align import is_weak_match
 from aion.solutions.inspection.postprocess import Pixels, Region, mask_image, overlay
 
 
@@ -38,6 +39,11 @@ class Prediction:
     # photo where it was found (correlation, -1 to 1; below ``align.WEAK_MATCH`` it hardly looked
     # like the part there)
     part_match: float | None = None
+
+    @property
+    def weak_match(self) -> bool:
+        """Whether the part hardly looked like the reference photo's where it was found."""
+        return is_weak_match(self.part_match)
 
     @property
     def cause(self) -> str | None:

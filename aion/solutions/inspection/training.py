@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from aion.solutions.inspection import goodcheck
-from aion.solutions.inspection.align import WEAK_MATCH, PartAligner
+from aion.solutions.inspection.align import WEAK_MATCH, PartAligner, is_weak_match
 from aion.solutions.inspection.coarse import emulate
 from aion.solutions.inspection.config import TrainConfig, calibration_count
 from aion.solutions.inspection.coreset import greedy_coreset
@@ -117,14 +117,13 @@ def _reference(ds: InspectionDataset, items: Sequence[ImageItem], cfg: TrainConf
     if not cfg.area.align or cfg.area.crop is None:
         return None
     name = cfg.align_reference
-    pool = [*items, *ds.test] if name else list(items)
-    chosen = [it for it in pool if not name or name in (it.name, it.member)][:1]
-    if not chosen:
+    chosen = ds.named(name) if name else (items[0] if items else None)
+    if chosen is None:
         raise InspectionError(
             f"기준 사진이 데이터에 없음: {name} / The reference photo is not in the data: {name}"
         )
     try:
-        image = chosen[0].load()
+        image = chosen.load()
     except BadImageError as e:
         raise InspectionError(f"기준 사진을 읽을 수 없음 / Cannot read the reference photo: {e}") from e
     return PartAligner(cfg.area.crop).fit(image).frame_
@@ -256,7 +255,7 @@ def train(
             weak += [  # by their paths in the data, as the good images to check are named
                 batch_items[k].member or batch_items[k].name
                 for k, p in zip(kept, placed, strict=True)
-                if p.match is not None and p.match < WEAK_MATCH
+                if is_weak_match(p.match)
             ]
             f = probe.patch_features(probe.batch(images, [p.area for p in placed]))
             if feats is None:
