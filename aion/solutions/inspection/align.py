@@ -6,10 +6,12 @@ part or takes in the belt, and an ignore box drawn over a label misses the label
 ``InspectionArea(align=True)`` the crop drawn on one reference photo is a template of the part:
 :class:`PartAligner` finds it in each photo by normalised cross-correlation (a small grey copy of
 the photo, every position where the crop fits, the peak refined to a fraction of a pixel) and the
-crop and ignore boxes move with it. Translation only: a part that turns in the frame is not
-turned back.
+crop and ignore boxes move with it. With ``turn`` (degrees) it also tries the reference's part
+turned by up to that much either way, and the crop turns with the part (``turn.py`` cuts it out
+upright); without it, a part that turns is not turned back.
 
-It needs numpy and Pillow only (the edge runtime's), about a millisecond a photo. The learned
+It needs numpy and Pillow only (the edge runtime's): a few milliseconds a photo, and one inverse
+FFT more for each angle tried when the part may turn. The learned
 state is the reference photo's small grey copy (``frame_``), stored in the model file.
 
 >>> ref = np.zeros((120, 160, 3), np.uint8); ref[30:70, 40:90] = 200; ref[45:55, 50:60] = 60
@@ -18,6 +20,9 @@ state is the reference photo's small grey copy (``frame_``), stored in the model
 >>> found = aligner.locate(moved)
 >>> [round(v * n) for v, n in zip(found.crop.to_list(), (160, 120, 160, 120))], round(found.match, 2)
 ([62, 44, 126, 98], 1.0)
+>>> turned = np.asarray(Image.fromarray(ref).rotate(12, center=(65, 51)))  # the part turned 12 degrees
+>>> round(PartAligner(Box(0.2, 0.2, 0.6, 0.65), turn=20).fit(ref).locate(turned).angle)
+12
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from typing import NamedTuple
 import numpy as np
 from PIL import Image
 
-from aion.solutions.inspection.area import AreaError, Box, InspectionArea
+from aion.solutions.inspection.area import AreaError, Box, InspectionArea, check_turn
 
 #: The longest side of the grey copy the part is searched in (pixels).
 FRAME_SIZE = 192
@@ -56,6 +61,7 @@ class Located(NamedTuple):
     dx: float
     dy: float
     match: float
+    angle: float = 0.0  # degrees the part turned from the reference's, counter-clockwise
 
 
 class Placement(NamedTuple):
@@ -87,6 +93,37 @@ def template_spectrum(template: np.ndarray, shape: tuple[int, int]) -> tuple[np.
     return np.conj(np.fft.rfft2(t, s=shape)), float(np.sqrt((t * t).sum()))
 
 
+class FrameTerms(NamedTuple):
+    """What :func:`correlation` needs of a frame for templates of one size, computed once."""
+
+    spectrum: np.ndarray
+    spread: np.ndarray  # each window's grey-level spread (root of the centred sum of squares)
+    shape: tuple[int, int]
+    window: tuple[int, int]
+
+
+def frame_terms(frame: np.ndarray, window: tuple[int, int]) -> FrameTerms:
+    """The terms of a ``(H, W)`` frame for templates of ``window`` (h, w)."""
+    f = frame.astype(np.float64)
+    h, w = window
+    s1, s2 = _window_sums(f, h, w), _window_sums(f * f, h, w)
+    spread = np.sqrt(np.maximum(s2 - s1 * s1 / (h * w), 0.0))
+    return FrameTerms(np.fft.rfft2(f), spread, (f.shape[0], f.shape[1]), window)
+
+
+def normalised(terms: FrameTerms, spectrum: tuple[np.ndarray, float]) -> np.ndarray:
+    """The normalised cross-correlation of a template (its :func:`template_spectrum`) over a frame
+    (its :func:`frame_terms`)."""
+    (H, W), (h, w) = terms.shape, terms.window
+    conj_t, t_norm = spectrum
+    # the template's zero mean makes the product sum the covariance's numerator; no wrap-around
+    # reaches the positions kept
+    num = np.fft.irfft2(terms.spectrum * conj_t, s=(H, W))[: H - h + 1, : W - w + 1]
+    spread = terms.spread * t_norm
+    flat = spread <= 1e-6 * max(t_norm, 1.0) * np.sqrt(h * w)
+    return np.where(flat, 0.0, num / np.where(flat, 1.0, spread))  # type: ignore[no-any-return]
+
+
 def correlation(
     frame: np.ndarray, template: np.ndarray, spectrum: tuple[np.ndarray, float] | None = None
 ) -> np.ndarray:
@@ -98,28 +135,36 @@ def correlation(
     >>> c.shape, [int(v) for v in np.unravel_index(c.argmax(), c.shape)], round(float(c.max()), 6)
     ((14, 19), [5, 8], 1.0)
     """
-    H, W = frame.shape
-    h, w = template.shape
-    f = frame.astype(np.float64)
-    conj_t, t_norm = spectrum if spectrum is not None else template_spectrum(template, (H, W))
-    # the template's zero mean makes the product sum the covariance's numerator; no wrap-around
-    # reaches the positions kept
-    num = np.fft.irfft2(np.fft.rfft2(f) * conj_t, s=(H, W))[: H - h + 1, : W - w + 1]
-    s1, s2 = _window_sums(f, h, w), _window_sums(f * f, h, w)
-    spread = np.sqrt(np.maximum(s2 - s1 * s1 / (h * w), 0.0)) * t_norm
-    flat = spread <= 1e-6 * max(t_norm, 1.0) * np.sqrt(h * w)
-    return np.where(flat, 0.0, num / np.where(flat, 1.0, spread))  # type: ignore[no-any-return]
+    terms = frame_terms(frame, (template.shape[0], template.shape[1]))
+    return normalised(terms, spectrum if spectrum is not None else template_spectrum(template, terms.shape))
+
+
+def turn_angles(turn: float, radius: float) -> np.ndarray:
+    """The angles searched for a part that may turn up to ``turn`` degrees either way, for a
+    template whose corners lie ``radius`` pixels from its centre: steps that move a corner about
+    1.5 pixels (0.5 to 3 degrees), 0 among them.
+
+    >>> turn_angles(0.0, 50.0).tolist(), turn_angles(6.0, 40.0).tolist()
+    ([0.0], [-6.0, -4.0, -2.0, 0.0, 2.0, 4.0, 6.0])
+    """
+    if turn <= 0.0:
+        return np.zeros(1)
+    step = float(np.clip(np.degrees(1.5 / max(radius, 1.0)), 0.5, 3.0))
+    n = int(np.ceil(turn / step - 1e-9))
+    return np.linspace(-turn, turn, 2 * n + 1)
+
+
+def _parabola(lo: float, mid: float, hi: float) -> float:
+    """Where a parabola through three equally spaced values peaks, from the middle one (-0.5 to 0.5)."""
+    den = lo - 2.0 * mid + hi
+    return 0.0 if den >= 0.0 else float(np.clip(0.5 * (lo - hi) / den, -0.5, 0.5))
 
 
 def _refine(c: np.ndarray, y: int, x: int) -> tuple[float, float]:
     """The peak at ``(y, x)`` of ``c`` to a fraction of a pixel (a parabola through each axis)."""
 
-    def offset(lo: float, mid: float, hi: float) -> float:
-        den = lo - 2.0 * mid + hi
-        return 0.0 if den >= 0.0 else float(np.clip(0.5 * (lo - hi) / den, -0.5, 0.5))
-
-    dy = offset(c[y - 1, x], c[y, x], c[y + 1, x]) if 0 < y < c.shape[0] - 1 else 0.0
-    dx = offset(c[y, x - 1], c[y, x], c[y, x + 1]) if 0 < x < c.shape[1] - 1 else 0.0
+    dy = _parabola(c[y - 1, x], c[y, x], c[y + 1, x]) if 0 < y < c.shape[0] - 1 else 0.0
+    dx = _parabola(c[y, x - 1], c[y, x], c[y, x + 1]) if 0 < x < c.shape[1] - 1 else 0.0
     return y + dy, x + dx
 
 
@@ -127,17 +172,21 @@ def _refine(c: np.ndarray, y: int, x: int) -> tuple[float, float]:
 class PartAligner:
     """Finds the part that ``crop`` (fractions of the reference photo) framed, in other photos.
 
-    ``frame_size``: the longest side of the grey copy searched. Learned: ``frame_``, the reference
-    photo's grey copy (uint8, its aspect ratio kept); every photo is resized to its size.
+    ``frame_size``: the longest side of the grey copy searched. ``turn``: how far (degrees) the part
+    may turn either way; 0 searches positions only. Learned: ``frame_``, the reference photo's grey
+    copy (uint8, its aspect ratio kept); every photo is resized to its size.
     """
 
     crop: Box
     frame_size: int = FRAME_SIZE
+    turn: float = 0.0
 
     def __post_init__(self) -> None:
+        check_turn(self.turn)
         self.frame_: np.ndarray | None = None
-        self._template: np.ndarray | None = None
-        self._spectrum: tuple[np.ndarray, float] | None = None
+        self._angles = np.zeros(1)
+        self._spectra: list[tuple[np.ndarray, float]] = []
+        self._window = (0, 0)
         self._origin = (0, 0)
 
     def fit(self, reference: np.ndarray) -> PartAligner:
@@ -171,19 +220,44 @@ class PartAligner:
                 f"inspected area is plain in the reference photo: nothing to follow: {self.crop.text()}"
             )
         self.frame_ = frame
-        self._template = frame[y0:y1, x0:x1].astype(np.float32)
-        self._spectrum = template_spectrum(self._template, (H, W))
+        self._angles = turn_angles(self.turn, float(np.hypot(x1 - x0, y1 - y0)) / 2)
+        # the part turned by each angle tried: the reference turned about the crop's centre (what
+        # the turn brings in from beyond the photo is its mean grey)
+        pil, centre, fill = Image.fromarray(frame), ((x0 + x1) / 2, (y0 + y1) / 2), int(frame.mean())
+        self._spectra = []
+        for a in self._angles:
+            turned = (
+                frame
+                if a == 0.0
+                else np.asarray(
+                    pil.rotate(float(a), Image.Resampling.BILINEAR, center=centre, fillcolor=fill)
+                )
+            )
+            self._spectra.append(template_spectrum(turned[y0:y1, x0:x1].astype(np.float32), (H, W)))
+        self._window = (y1 - y0, x1 - x0)
         self._origin = (x0, y0)
         return self
 
     def locate(self, image: np.ndarray) -> Located:
-        """Where the part lies in ``image`` (any size: fractions of it)."""
-        if self.frame_ is None or self._template is None:
+        """Where the part lies in ``image`` (any size: fractions of it), and how far it turned."""
+        if self.frame_ is None or not self._spectra:
             raise AreaError("PartAligner.locate before fit")
         H, W = self.frame_.shape
-        c = correlation(grey_frame(image, (W, H)), self._template, self._spectrum)
+        terms = frame_terms(grey_frame(image, (W, H)), self._window)
+        best, peaks = (-2.0, 0, np.zeros((1, 1))), []
+        for i, spectrum in enumerate(self._spectra):
+            c = normalised(terms, spectrum)
+            peaks.append(float(c.max()))
+            if peaks[-1] > best[0]:
+                best = (peaks[-1], i, c)
+        match, i, c = best
         y, x = np.unravel_index(int(np.argmax(c)), c.shape)
         fy, fx = _refine(c, int(y), int(x))
+        angle = float(self._angles[i])
+        if 0 < i < len(peaks) - 1:  # between the angles tried, as positions between pixels
+            angle += _parabola(peaks[i - 1], peaks[i], peaks[i + 1]) * float(
+                self._angles[1] - self._angles[0]
+            )
         crop = self.crop
         # the crop's move in fractions, kept inside the photo (float error only: every
         # position searched fits)
@@ -195,4 +269,4 @@ class PartAligner:
             min(1.0, max(0.0, crop.right + dx)),
             min(1.0, max(0.0, crop.bottom + dy)),
         )
-        return Located(moved, dx, dy, float(c[y, x]))
+        return Located(moved, dx, dy, match, angle)

@@ -16,7 +16,9 @@ wherever it scores: training, calibration, evaluation, the exported model, the l
 Ignored patches still enter the memory bank; their scores never count.
 
 With ``align`` the crop follows the part: it was drawn on a reference photo, and in each photo it
-moves to where the part lies there, the ignore boxes with it (``align.py``).
+moves to where the part lies there, the ignore boxes with it (``align.py``). With ``turn`` as well
+(degrees) the part may also turn up to that much either way; the area placed in a photo then
+carries the part's ``angle`` there, and its crop is cut out turned by it, upright (``turn.py``).
 """
 
 from __future__ import annotations
@@ -28,14 +30,27 @@ from typing import Any
 
 import numpy as np
 
+from aion.solutions.inspection import turn as turning
 from aion.solutions.inspection.errors import InspectionError
 
 #: The smallest crop accepted, in pixels of the photo along either side.
 MIN_CROP_PIXELS = 8
+#: The largest turn that may be searched either way (degrees): past it, a crop is better drawn
+#: square to the part's own fixture, or the camera turned.
+MAX_TURN = 45.0
 
 
 class AreaError(InspectionError):
     """A crop or ignore box that is not a box of the photo."""
+
+
+def check_turn(turn: float) -> None:
+    """:class:`AreaError` unless ``turn`` (degrees either way) lies in 0 to :data:`MAX_TURN`."""
+    if not (math.isfinite(turn) and 0.0 <= turn <= MAX_TURN):
+        raise AreaError(
+            f"부품이 돌아가는 각도는 0-{MAX_TURN:g}도: {turn:g} / The part's turn must lie in "
+            f"0-{MAX_TURN:g} degrees: {turn:g}"
+        )
 
 
 @dataclass(frozen=True)
@@ -147,11 +162,16 @@ class Box:
 @dataclass(frozen=True)
 class InspectionArea:
     """The part of each photo a model inspects: ``crop`` (``None``: the whole photo) less the
-    ``ignore`` boxes (fractions of the whole photo)."""
+    ``ignore`` boxes (fractions of the whole photo). ``align``: the crop follows the part;
+    ``turn``: how far (degrees, either way) the part may also turn. ``angle``: an area placed in
+    one photo only: how far the part turned there (the crop and boxes turn with it about the
+    crop's centre)."""
 
     crop: Box | None = None
     ignore: tuple[Box, ...] = ()
     align: bool = False
+    turn: float = 0.0
+    angle: float = 0.0
 
     def __post_init__(self) -> None:
         if self.align and self.crop is None:
@@ -159,6 +179,12 @@ class InspectionArea:
                 "부품을 따라가려면 검사 영역(부품을 둘러싼 상자)이 필요함 / Following the part needs an "
                 "inspected area (a box around the part)"
             )
+        if self.turn and not self.align:
+            raise AreaError(
+                "부품이 돌아가는 각도는 부품 위치를 따라갈 때만 쓰임 / A turn is only searched when the "
+                f"area follows the part: turn {self.turn:g}"
+            )
+        check_turn(self.turn)
         whole = self.crop or Box(0.0, 0.0, 1.0, 1.0)
         if any(b.within(whole) is None for b in self.ignore):
             raise AreaError(
@@ -188,8 +214,22 @@ class InspectionArea:
             return InspectionArea(self.crop, self.ignore)
         return InspectionArea(crop, tuple(b for b in ignore if b.within(crop) is not None))
 
+    def turned(self, angle: float) -> InspectionArea:
+        """This area placed where the part turned by ``angle`` degrees (counter-clockwise) about the
+        crop's centre.
+
+        >>> a = InspectionArea(Box(0.25, 0.25, 0.75, 0.75)).turned(90.0)
+        >>> image = np.zeros((8, 8), np.uint8); image[2:6, 2:4] = 9   # the crop's left half lit
+        >>> a.crop_image(image)[:2].tolist()   # turned a quarter turn: the crop's top half lit
+        [[9, 9, 9, 9], [9, 9, 9, 9]]
+        """
+        if self.crop is None:
+            return self
+        return InspectionArea(self.crop, self.ignore, angle=float(angle))
+
     def crop_image(self, image: np.ndarray) -> np.ndarray:
-        """The inspected part of an ``(H, W, ...)`` photo (a view; the photo itself without a crop).
+        """The inspected part of an ``(H, W, ...)`` photo (a view; the photo itself without a crop;
+        a turned crop cut out upright, a new array).
 
         >>> InspectionArea(Box(0.5, 0.0, 1.0, 0.5)).crop_image(np.zeros((10, 20, 3))).shape
         (5, 10, 3)
@@ -197,6 +237,8 @@ class InspectionArea:
         if self.crop is None:
             return image
         x0, y0, x1, y1 = self.crop_pixels(image.shape[1], image.shape[0])
+        if self.angle:
+            return turning.cut(image, (x0, y0, x1, y1), self.angle)
         return image[y0:y1, x0:x1]
 
     def crop_pixels(self, width: int, height: int) -> tuple[int, int, int, int]:
@@ -270,6 +312,8 @@ class InspectionArea:
         }
         if self.align:
             d["align"] = True
+        if self.turn:
+            d["turn"] = self.turn
         return d
 
     @classmethod
@@ -278,8 +322,8 @@ class InspectionArea:
         >>> a = InspectionArea(Box(0.1, 0.1, 0.9, 0.9), (Box(0.2, 0.2, 0.3, 0.3),))
         >>> InspectionArea.from_dict(a.to_dict()) == a, InspectionArea.from_dict({}) == InspectionArea()
         (True, True)
-        >>> InspectionArea.from_dict({"crop": [0.1, 0.1, 0.9, 0.9], "align": True}).align
-        True
+        >>> InspectionArea.from_dict({"crop": [0.1, 0.1, 0.9, 0.9], "align": True, "turn": 15}).turn
+        15.0
         """
         d = d or {}
         crop = d.get("crop")
@@ -287,6 +331,7 @@ class InspectionArea:
             Box(*crop) if crop else None,
             tuple(Box(*b) for b in d.get("ignore") or []),
             bool(d.get("align", False)),
+            float(d.get("turn") or 0.0),
         )
 
     @classmethod
@@ -296,6 +341,9 @@ class InspectionArea:
         ignore: Sequence[str] = (),
         size: tuple[int, int] | None = None,
         align: bool = False,
+        turn: float = 0.0,
     ) -> InspectionArea:
-        """From the command's ``--crop``, ``--ignore`` and ``--align`` (:meth:`Box.parse`)."""
-        return cls(Box.parse(crop, size) if crop else None, tuple(Box.parse(t, size) for t in ignore), align)
+        """From the command's ``--crop``, ``--ignore``, ``--align`` and ``--turn`` (:meth:`Box.parse`)."""
+        return cls(
+            Box.parse(crop, size) if crop else None, tuple(Box.parse(t, size) for t in ignore), align, turn
+        )

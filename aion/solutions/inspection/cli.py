@@ -225,6 +225,11 @@ def train_cmd(
         help="With --align: the photo the boxes were drawn on, by name or path in DATA_DIR "
         "(default: the first training photo).",
     ),
+    turn: float = typer.Option(
+        0.0,
+        help="With --align: the part may also turn up to this many degrees either way (0-45); the "
+        "crop and ignore boxes turn with it. 0: it only moves.",
+    ),
     threads: int | None = typer.Option(None, help="CPU threads (default: all)."),
     as_json: bool = typer.Option(False, "--json", help="Print the training report as one JSON object."),
 ) -> None:
@@ -264,8 +269,8 @@ def train_cmd(
     )
     try:
         ds = load_dataset(data_dir)
-        if crop or ignore or align:
-            cfg.area = _area(ds, crop, ignore or [], align, reference)
+        if crop or ignore or align or turn:
+            cfg.area = _area(ds, crop, ignore or [], align, reference, turn)
             cfg.align_reference = reference
         # an OK/NG set's NG images with masks or boxes (ng_masks/, ng_boxes/: a data set version
         # downloaded from the web app) train a defect head, as the web's training job does
@@ -303,6 +308,7 @@ def train_cmd(
             f"  검사 영역 / inspected area: {crop_text}, "
             f"무시 / ignored: {'; '.join(b.text() for b in cfg.area.ignore) or '-'}"
             + (", 부품을 따라감 / follows the part" if cfg.area.align else "")
+            + (f" (±{cfg.area.turn:g}° 회전 / turning)" if cfg.area.turn else "")
         )
     gain = rep.head_gain
     if "pixel_auroc_bank" in gain and "pixel_auroc_head" in gain:
@@ -316,9 +322,14 @@ def train_cmd(
 
 
 def _area(
-    ds: Any, crop: str | None, ignore: list[str], align: bool = False, reference: str | None = None
+    ds: Any,
+    crop: str | None,
+    ignore: list[str],
+    align: bool = False,
+    reference: str | None = None,
+    turn: float = 0.0,
 ) -> Any:
-    """``--crop``, ``--ignore`` and ``--align`` as an inspection area (``area.py``); pixels are
+    """``--crop``, ``--ignore``, ``--align`` and ``--turn`` as an inspection area (``area.py``); pixels are
     read against the size of the ``reference`` photo (default: the first training photo) and
     stored as fractions of it."""
     from aion.solutions.inspection.area import Box, InspectionArea
@@ -327,7 +338,7 @@ def _area(
     if any(Box.in_pixels(t) for t in [crop or "", *ignore]) and ds.train:
         first = ((ds.named(reference) if reference else None) or ds.train[0]).load()
         size = (int(first.shape[1]), int(first.shape[0]))
-    area = InspectionArea.parse(crop, ignore, size, align)
+    area = InspectionArea.parse(crop, ignore, size, align, turn)
     if size is not None:  # a crop of a few pixels is refused now
         area.check_size(*size)
     return area
@@ -531,7 +542,8 @@ def predict_cmd(
         # an area that follows the part: how well the part matched the reference photo
         match = f"  일치/match={p.part_match:.2f}" if p.part_match is not None else ""
         weak = "  [yellow](부품? / part?)[/yellow]" if p.weak_match else ""
-        con.print(f"{verdict}  {p.score:.3f}  {p.name}  regions={len(p.regions)}{cause}{match}{weak}")
+        angle = f"  회전/turn={p.angle:+.1f}°" if p.angle else ""
+        con.print(f"{verdict}  {p.score:.3f}  {p.name}  regions={len(p.regions)}{cause}{match}{angle}{weak}")
     n_ng = sum(1 for p in batch.predictions if not p.passed)
     con.print(
         f"합계 / total: {len(batch.predictions)}, 불량 / NG: {n_ng}, 건너뜀 / skipped: {len(batch.skipped)}"

@@ -20,11 +20,14 @@ FORMAT = "aion-inspection"
 #: Format 10: an area that follows the part (``area["align"]``, ``align.py``) with its reference
 #: (:data:`~.modelfile.ALIGN_MEMBER`); written only then, so that format 9 readers refuse a model
 #: whose crop they would hold still.
-FORMAT_VERSION = 10
+#: Format 11: a part that may also turn (``area["turn"]``, degrees); written only then, so that
+#: format 10 readers refuse a model whose crop they would not turn.
+FORMAT_VERSION = 11
 HEAD_FORMAT_VERSION = 7
 SEARCH_FORMAT_VERSION = 8
 AREA_FORMAT_VERSION = 9
 ALIGN_FORMAT_VERSION = 10
+TURN_FORMAT_VERSION = 11
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from aion.solutions.inspection.images import read_image, resize_pixels
 from aion.solutions.inspection.knn import IvfLists, NearestNeighbour, single_thread_blas
 from aion.solutions.inspection.meta import ModelMeta
 from aion.solutions.inspection.modelfile import ModelParts, read_model, write_model
-from aion.solutions.inspection.postprocess import find_regions, map_operator, normalise
+from aion.solutions.inspection.postprocess import find_regions, map_operator, normalise, turned_regions
 from aion.solutions.inspection.predictions import Prediction, PredictionBatch, ScoredBatch, SkippedImage
 from aion.solutions.inspection.runners import FeatureRunner, OnnxRunner
 from aion.solutions.inspection.scoring import (
@@ -85,12 +85,12 @@ class InspectionModel:
         self._ignored = self.area.ignored(meta.resolution)
         self._ignored_patches = self.area.ignored_patches(meta.grid, meta.resolution)
         # an area that follows the part (align.py): the crop drawn on the reference photo is found
-        # in each photo, and the whole area moves with it
+        # in each photo, and the whole area moves with it (and turns with it, with ``area.turn``)
         self.aligner_: PartAligner | None = None
         if self.area.align and self.area.crop is not None:
             if align_frame is None:
                 raise InspectionError("An inspection area that follows the part needs its reference photo")
-            self.aligner_ = PartAligner(self.area.crop).with_frame(align_frame)
+            self.aligner_ = PartAligner(self.area.crop, turn=self.area.turn).with_frame(align_frame)
         self._pixels = meta.graph_input == "pixels"
         # the graph of a format-3 file applies the level factors itself
         scaled = bool(meta.feature_scale) and not self._pixels
@@ -134,12 +134,12 @@ class InspectionModel:
         return self._nn
 
     def place(self, image: np.ndarray) -> Placement:
-        """The inspection area as it lies in ``image``: the model's own, or moved to where the part
-        is for an area that follows it (with the match)."""
+        """The inspection area as it lies in ``image``: the model's own, or moved (and turned) to
+        where the part is for an area that follows it (with the match)."""
         if self.aligner_ is None:
             return Placement(self.area)
         found = self.aligner_.locate(image)
-        return Placement(self.area.shifted(found.dx, found.dy), found.match)
+        return Placement(self.area.shifted(found.dx, found.dy).turned(found.angle), found.match)
 
     def place_all(self, images: Sequence[np.ndarray]) -> list[Placement]:
         """:meth:`place` of several images, on the model's threads when the part is followed (the
@@ -371,6 +371,9 @@ class InspectionModel:
             where = placed[i] if placed is not None else self.place(im)
             crop = where.area.crop_pixels(*size) if where.area.crop is not None else None
             x0, y0, x1, y1 = crop or (0, 0, *size)
+            regions = find_regions(norm, (x1 - x0, y1 - y0), origin=(x0, y0)) if raw[i] > t else []
+            if crop is not None and where.area.angle:
+                regions = turned_regions(regions, crop, where.area.angle, size)
             out.append(
                 Prediction(
                     name=names[i],
@@ -379,13 +382,14 @@ class InspectionModel:
                     passed=bool(raw[i] <= t),
                     threshold=t,
                     image_size=size,
-                    regions=find_regions(norm, (x1 - x0, y1 - y0), origin=(x0, y0)) if raw[i] > t else [],
+                    regions=regions,
                     anomaly_map=norm,
                     elapsed_ms=per_ms,
                     statistics=stats[i],
                     crop=crop,
                     ignore=tuple(b.pixels(*size) for b in where.area.ignore),
                     part_match=where.match,
+                    angle=where.area.angle,
                 )
             )
         return out

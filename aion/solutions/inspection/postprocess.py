@@ -11,7 +11,9 @@ from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
+
+from aion.solutions.inspection import turn as turning
 
 
 def bilinear_matrix(n_in: int, n_out: int) -> np.ndarray:
@@ -141,13 +143,32 @@ def find_regions(
     return regions
 
 
-#: A box in pixels of a photo: ``(x0, y0, x1, y1)``, right and bottom exclusive.
-Pixels = tuple[int, int, int, int]
+Pixels = turning.Pixels
 
 
-def full_frame(norm_map: np.ndarray, image_size: tuple[int, int], crop: Pixels | None = None) -> np.ndarray:
+def turned_regions(
+    regions: list[Region], crop: Pixels, angle: float, image_size: tuple[int, int]
+) -> list[Region]:
+    """Regions found in a crop turned by ``angle`` (found upright, as photo pixels of the crop's
+    unturned place) as the photo's upright boxes round them; their areas are kept.
+
+    >>> turned_regions([Region(10, 0, 20, 5, 100, 0.9)], (10, 0, 30, 20), 90.0, (40, 30))
+    [Region(x=10, y=0, width=5, height=20, area=100, peak=0.9)]
+    """
+    out = []
+    for r in regions:
+        inner = (r.x - crop[0], r.y - crop[1], r.x - crop[0] + r.width, r.y - crop[1] + r.height)
+        x0, y0, x1, y1 = turning.region_box(crop, angle, inner, image_size)
+        out.append(Region(x0, y0, x1 - x0, y1 - y0, r.area, r.peak))
+    return out
+
+
+def full_frame(
+    norm_map: np.ndarray, image_size: tuple[int, int], crop: Pixels | None = None, angle: float = 0.0
+) -> np.ndarray:
     """The map ``(S, S)`` at the photo's ``image_size`` (w, h) ``(h, w)`` float32: resized into the
-    inspected ``crop`` (the whole photo without one), 0 outside it.
+    inspected ``crop`` (the whole photo without one), turned by ``angle`` about its centre, 0
+    outside it.
 
     >>> full_frame(np.ones((4, 4), np.float32), (6, 3), (2, 1, 4, 3)).tolist()
     [[0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 1.0, 0.0, 0.0]]
@@ -159,9 +180,36 @@ def full_frame(norm_map: np.ndarray, image_size: tuple[int, int], crop: Pixels |
     )
     if crop is None:
         return m
+    if angle:
+        return turning.paste(m, crop, angle, image_size)
     out = np.zeros((h, w), dtype=np.float32)
     out[y0:y1, x0:x1] = m
     return out
+
+
+def seen_pixels(
+    image_size: tuple[int, int], crop: Pixels | None, ignore: tuple[Pixels, ...], angle: float = 0.0
+) -> np.ndarray:
+    """``(h, w)`` bool: the photo's pixels a model inspects: its ``crop`` (turned by ``angle``)
+    less the ``ignore`` boxes (given unturned, in their place beside the crop's; they turn with it).
+
+    >>> seen_pixels((4, 2), (1, 0, 4, 2), ((3, 0, 4, 1),)).astype(int).tolist()
+    [[0, 1, 1, 0], [0, 1, 1, 1]]
+    """
+    w, h = image_size
+    x0, y0, x1, y1 = crop or (0, 0, w, h)
+    if not angle or crop is None:
+        seen = np.zeros((h, w), dtype=bool)
+        seen[y0:y1, x0:x1] = True
+        for bx0, by0, bx1, by1 in ignore:
+            seen[by0:by1, bx0:bx1] = False
+        return seen
+    canvas = Image.new("L", image_size, 0)
+    draw = ImageDraw.Draw(canvas)
+    draw.polygon(turning.corners(crop, angle), fill=1)
+    for bx0, by0, bx1, by1 in ignore:
+        draw.polygon(turning.corners(crop, angle, (bx0 - x0, by0 - y0, bx1 - x0, by1 - y0)), fill=0)
+    return np.asarray(canvas) > 0
 
 
 def _jet(v: np.ndarray) -> np.ndarray:
@@ -178,20 +226,18 @@ def overlay(
     alpha: float = 0.45,
     crop: Pixels | None = None,
     ignore: tuple[Pixels, ...] = (),
+    angle: float = 0.0,
 ) -> Image.Image:
     """Heat map of ``norm_map`` (0-1) blended over ``image`` (H, W, 3 uint8), with the defect
-    contour (map > 0.5) drawn in white. With an inspection area the map covers its ``crop``;
-    what the model does not inspect (outside it, and the ``ignore`` boxes) is shown darkened."""
+    contour (map > 0.5) drawn in white. With an inspection area the map covers its ``crop`` (turned
+    by ``angle``); what the model does not inspect (outside it, and the ``ignore`` boxes) is shown
+    darkened."""
     h, w = image.shape[:2]
-    m = full_frame(norm_map, (w, h), crop)
+    m = full_frame(norm_map, (w, h), crop, angle)
     heat = _jet(np.clip(m, 0, 1))
     out = (image.astype(np.float32) * (1 - alpha) + heat.astype(np.float32) * alpha).astype(np.uint8)
     if crop is not None or ignore:
-        seen = np.zeros((h, w), dtype=bool)
-        x0, y0, x1, y1 = crop or (0, 0, w, h)
-        seen[y0:y1, x0:x1] = True
-        for bx0, by0, bx1, by1 in ignore:
-            seen[by0:by1, bx0:bx1] = False
+        seen = seen_pixels((w, h), crop, ignore, angle)
         out[~seen] = (image[~seen].astype(np.float32) * 0.35).astype(np.uint8)
         m = np.where(seen, m, 0.0)
     mask = m > 0.5
@@ -200,6 +246,8 @@ def overlay(
     return Image.fromarray(out)
 
 
-def mask_image(norm_map: np.ndarray, image_size: tuple[int, int], crop: Pixels | None = None) -> Image.Image:
+def mask_image(
+    norm_map: np.ndarray, image_size: tuple[int, int], crop: Pixels | None = None, angle: float = 0.0
+) -> Image.Image:
     """Binary defect mask (0/255, mode ``L``) at the original ``image_size`` (w, h)."""
-    return Image.fromarray(((full_frame(norm_map, image_size, crop) > 0.5) * 255).astype(np.uint8))
+    return Image.fromarray(((full_frame(norm_map, image_size, crop, angle) > 0.5) * 255).astype(np.uint8))

@@ -39,6 +39,10 @@ class Prediction:
     # photo where it was found (correlation, -1 to 1; below ``align.WEAK_MATCH`` it hardly looked
     # like the part there)
     part_match: float | None = None
+    # degrees the part turned from the reference photo's (counter-clockwise), for an area that
+    # follows a part that may turn: ``crop`` and ``ignore`` are then the boxes before the turn,
+    # turned by it about the crop's centre
+    angle: float = 0.0
 
     @property
     def weak_match(self) -> bool:
@@ -56,11 +60,11 @@ class Prediction:
 
     def heatmap(self, image: np.ndarray) -> Image.Image:
         """PNG-ready heat-map overlay on the original ``image`` (H, W, 3 uint8)."""
-        return overlay(image, self.anomaly_map, crop=self.crop, ignore=self.ignore)
+        return overlay(image, self.anomaly_map, crop=self.crop, ignore=self.ignore, angle=self.angle)
 
     def mask(self) -> Image.Image:
         """Binary defect mask at the original image size."""
-        return mask_image(self.anomaly_map, self.image_size, self.crop)
+        return mask_image(self.anomaly_map, self.image_size, self.crop, self.angle)
 
     def save_overlays(self, folder: Path) -> tuple[Path, Path]:
         """Write ``<stem>_heatmap.png`` (the overlay on the image file ``name``, read again) and
@@ -82,6 +86,8 @@ class Prediction:
         }
         if self.part_match is not None:
             area["part_match"] = round(self.part_match, 4)
+        if self.angle:
+            area["angle"] = round(self.angle, 2)
         return {
             "name": self.name,
             "score": round(self.score, 6),

@@ -14,6 +14,7 @@ import numpy as np
 
 from aion.solutions.inspection import goodcheck
 from aion.solutions.inspection.align import WEAK_MATCH, PartAligner, is_weak_match
+from aion.solutions.inspection.area import InspectionArea
 from aion.solutions.inspection.coarse import emulate
 from aion.solutions.inspection.config import TrainConfig, calibration_count
 from aion.solutions.inspection.coreset import greedy_coreset
@@ -34,6 +35,7 @@ from aion.solutions.inspection.meta import (
     AREA_FORMAT_VERSION,
     HEAD_FORMAT_VERSION,
     SEARCH_FORMAT_VERSION,
+    TURN_FORMAT_VERSION,
     ModelMeta,
 )
 from aion.solutions.inspection.model import InspectionModel
@@ -109,6 +111,13 @@ CHECK_CHUNK = 64
 #: Fewest calibration images (held back, or every image scored leave one out) whose spread
 #: standardises the pooled image statistics; with fewer, the top fraction is used alone.
 MIN_POOLED_IMAGES = 5
+
+
+def _format_version(area: InspectionArea) -> int:
+    """The oldest model format that holds ``area`` (older readers refuse what they would misread)."""
+    if area.turn:
+        return TURN_FORMAT_VERSION
+    return ALIGN_FORMAT_VERSION if area.align else AREA_FORMAT_VERSION if area else 4
 
 
 def _reference(ds: InspectionDataset, items: Sequence[ImageItem], cfg: TrainConfig) -> np.ndarray | None:
@@ -229,7 +238,7 @@ def train(
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         graph_input="pixels",
         area=cfg.area.to_dict(),
-        version=ALIGN_FORMAT_VERSION if cfg.area.align else AREA_FORMAT_VERSION if cfg.area else 4,
+        version=_format_version(cfg.area),
     )
     frame = _reference(ds, items, cfg)
     probe = InspectionModel(meta, np.zeros((1, 1), np.float32), fast, cfg.threads, align_frame=frame)
