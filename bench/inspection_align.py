@@ -5,18 +5,22 @@ Run from the repository root (reads ``../shared/data``; writes only under a temp
     PYTHONPATH=$PWD python bench/inspection_align.py
     PYTHONPATH=$PWD python bench/inspection_align.py --shift 0.2 --visitors 0
     PYTHONPATH=$PWD python bench/inspection_align.py --view 640 --shift 0.2 --turn 10 --no-reference
+    PYTHONPATH=$PWD python bench/inspection_align.py --view 640 --shift 0.2 --turn 10 --follow-turn 15 --part square --no-reference
 
 Each casting photo (300 x 300) is placed on a wider view of a grey belt (``--view``, 480 x 480) at a random
 spot (up to ``--shift`` of the view's side from the middle in each direction), the part cut out
 with a soft round edge, as a camera above a conveyor or a loose fixture sees it; in
 ``--visitors`` of the photos something else lies on the belt beside it (a bright or dark box).
-With ``--turn`` each part is also turned by up to that many degrees either way (the search is for
-translation only: what a turn costs). Then, at the engine's defaults (the model's own threshold, 1% target false-reject rate):
+With ``--turn`` each part is also turned by up to that many degrees either way; ``--follow-turn``
+adds a row whose crop also turns with the part (``InspectionArea(turn=...)``). ``--part square``
+pastes each photo whole, a square part with corners (its fixture's background is part of it),
+instead of the round casting cut out. Then, at the engine's defaults (the model's own threshold, 1% target false-reject rate):
 
 * **still** (the reference): the set as it is, every part where the camera saw it;
 * **moving, whole photo** (the peer): the wider view, nothing cropped;
 * **moving, crop held still**: a box round the part as it lies in the first training photo;
-* **moving, crop follows the part**: the same box with ``align=True``.
+* **moving, crop follows the part**: the same box with ``align=True``;
+* **moving, crop follows and turns** (with ``--follow-turn``): also ``turn=``.
 
 Each row gives the image AUROC on the test split, the false-reject and escape rates, the training
 time and the exported model's milliseconds per image (``evaluate``). The last lines give how far
@@ -56,11 +60,19 @@ def _belt(rng: np.random.Generator, visitor: bool, view: int) -> Image.Image:
     return img
 
 
-def _cutout() -> Image.Image:
-    """The part's round cut-out with a soft edge (its photo's corners are fixture, not part)."""
+def _cutout(shape: str = "round") -> Image.Image:
+    """The part's cut-out with a soft edge: the round casting (its photo's corners are fixture,
+    not part), or the whole square photo."""
     m = Image.new("L", (PART, PART), 0)
-    ImageDraw.Draw(m).ellipse([6, 6, PART - 6, PART - 6], fill=255)
-    return m.filter(ImageFilter.GaussianBlur(4))
+    if shape == "square":
+        ImageDraw.Draw(m).rectangle([2, 2, PART - 3, PART - 3], fill=255)
+    else:
+        ImageDraw.Draw(m).ellipse([6, 6, PART - 6, PART - 6], fill=255)
+    return m.filter(ImageFilter.GaussianBlur(2 if shape == "square" else 4))
+
+
+def _turned_cut(cut: Image.Image, angle: float) -> Image.Image:
+    return cut.rotate(angle, resample=Image.Resampling.BILINEAR) if angle else cut
 
 
 def _part(path: Path, turn: float) -> Image.Image:
@@ -70,12 +82,19 @@ def _part(path: Path, turn: float) -> Image.Image:
 
 
 def _moving_copy(
-    root: Path, out: Path, seed: int, shift: float, visitors: float, view: int, turn: float = 0.0
+    root: Path,
+    out: Path,
+    seed: int,
+    shift: float,
+    visitors: float,
+    view: int,
+    turn: float = 0.0,
+    shape: str = "round",
 ) -> dict[str, list[float]]:
     """The set's photos placed on the belt; where each part's photo was put (its top-left) and by
     how many degrees it was turned."""
     rng = np.random.default_rng(seed)
-    cut = _cutout()
+    cut = _cutout(shape)
     span = (view - PART) / 2
     where: dict[str, list[float]] = {}
     files = sorted(
@@ -87,7 +106,7 @@ def _moving_copy(
         at = (int(round(span + np.clip(dx, -span, span))), int(round(span + np.clip(dy, -span, span))))
         angle = float(rng.uniform(-turn, turn)) if turn else 0.0
         photo = _belt(rng, bool(rng.random() < visitors), view)
-        photo.paste(_part(path, angle), at, cut)
+        photo.paste(_part(path, angle), at, _turned_cut(cut, angle))
         dst = (out / rel).with_suffix(".png")
         dst.parent.mkdir(parents=True, exist_ok=True)
         photo.save(dst)
@@ -115,7 +134,7 @@ def _row(name: str, data: Path, area: Any, reference: str | None = None) -> tupl
 
 
 def _placement(
-    model: Any, root: Path, data: Path, where: dict[str, list[float]], view: int
+    model: Any, root: Path, data: Path, where: dict[str, list[float]], view: int, shape: str = "round"
 ) -> dict[str, float]:
     """How far the followed crop lay from where it should: each test part is also placed, alone on
     a clean belt, exactly where the reference photo's part was put; the crop found there, moved by
@@ -125,8 +144,8 @@ def _placement(
     from aion.solutions.inspection.images import read_image
 
     ref = [int(v) for v in where[sorted(k for k in where if k.startswith("train/"))[0]][:2]]
-    cut, rng = _cutout(), np.random.default_rng(1)
-    errors, seconds = [], []
+    cut, rng = _cutout(shape), np.random.default_rng(1)
+    errors, seconds, angle_errors = [], [], []
     for rel, (ax, ay, angle) in sorted(where.items()):
         if not rel.startswith("test/"):
             continue
@@ -137,11 +156,14 @@ def _placement(
         cx, cy = placed.area.crop_pixels(view, view)[:2]
         alone = _belt(rng, False, view)
         original = next((root / rel).parent.glob(Path(rel).stem + ".*"))
-        alone.paste(_part(original, angle), (ref[0], ref[1]), cut)
+        alone.paste(_part(original, angle), (ref[0], ref[1]), _turned_cut(cut, angle))
         bx, by = model.place(np.asarray(alone)).area.crop_pixels(view, view)[:2]
         errors.append(float(np.hypot(cx - (bx + ax - ref[0]), cy - (by + ay - ref[1]))))
+        angle_errors.append(abs(placed.area.angle - angle))
     e = np.asarray(errors)
     return {
+        "angle_error_mean_deg": round(float(np.mean(angle_errors)), 2),
+        "angle_error_max_deg": round(float(np.max(angle_errors)), 2),
         "n": len(e),
         "mean_px": round(float(e.mean()), 2),
         "p95_px": round(float(np.quantile(e, 0.95)), 2),
@@ -160,6 +182,13 @@ def main() -> None:
     parser.add_argument("--shift", type=float, default=0.15, help="Largest move, a share of the view's side.")
     parser.add_argument("--turn", type=float, default=0.0, help="Largest turn of a part, degrees either way.")
     parser.add_argument(
+        "--follow-turn",
+        type=float,
+        default=0.0,
+        help="Add a row whose crop also turns, up to this many degrees.",
+    )
+    parser.add_argument("--part", choices=("round", "square"), default="round", help="The part's shape.")
+    parser.add_argument(
         "--visitors", type=float, default=0.3, help="Share of photos with something beside the part."
     )
     parser.add_argument("--no-reference", action="store_true", help="Skip the still set's row.")
@@ -174,7 +203,9 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="aion-align-") as tmp:
         moving = Path(tmp) / args.set
-        where = _moving_copy(root, moving, args.seed, args.shift, args.visitors, args.view, args.turn)
+        where = _moving_copy(
+            root, moving, args.seed, args.shift, args.visitors, args.view, args.turn, args.part
+        )
         first = sorted(k for k in where if k.startswith("train/"))[0]
         ax, ay = (int(v) for v in where[first][:2])
         crop = Box(*(v / args.view for v in (ax + AROUND[0], ay + AROUND[1], ax + AROUND[2], ay + AROUND[3])))
@@ -186,6 +217,14 @@ def main() -> None:
             ("moving, crop held still", moving, InspectionArea(crop)),
             ("moving, crop follows the part", moving, InspectionArea(crop, align=True)),
         ]
+        if args.follow_turn:
+            settings.append(
+                (
+                    "moving, crop follows and turns",
+                    moving,
+                    InspectionArea(crop, align=True, turn=args.follow_turn),
+                )
+            )
         placement: dict[str, float] = {}
         for setting, data, area in settings:
             row, model = _row(setting, data, area, first if area.align else None)
@@ -195,13 +234,14 @@ def main() -> None:
                     "view": args.view,
                     "shift": args.shift,
                     "turn": args.turn,
+                    "part": args.part,
                     "visitors": args.visitors,
                     **row,
                 }
             )
             print(json.dumps(rows[-1]), flush=True)
             if area.align:
-                placement = _placement(model, root, moving, where, args.view)
+                placement = _placement(model, root, moving, where, args.view, args.part)
                 print(json.dumps({"placement": placement}), flush=True)
     print()
     print("| setting | image AUROC | false rejects | escapes | training s | ms/image |")
@@ -215,7 +255,8 @@ def main() -> None:
         print(
             f"\nfollowed crop vs the part's true place ({placement['n']} test photos): mean "
             f"{placement['mean_px']} px, 95th percentile {placement['p95_px']} px, largest {placement['max_px']} px, "
-            f"{placement['within_4px']:.1%} within 4 px; finding the part: {placement['ms_to_find']} ms a photo"
+            f"{placement['within_4px']:.1%} within 4 px; finding the part: {placement['ms_to_find']} ms a photo; "
+            f"angle error mean {placement['angle_error_mean_deg']} deg, largest {placement['angle_error_max_deg']} deg"
         )
     if args.json:
         args.json.write_text(json.dumps({"rows": rows, "placement": placement}, indent=2))

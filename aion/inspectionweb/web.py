@@ -182,6 +182,7 @@ async def try_photo(
         "cause": pred.cause,
         "part_match": pred.part_match,
         "weak_match": pred.weak_match,
+        "angle": pred.angle,
         "heatmap": base64.b64encode(png).decode("ascii"),
     }
     return render(request, "inspectionweb/try.html", **ctx)

@@ -127,19 +127,23 @@ def api_area_preview(
     version_id: int,
     crop: str = "",
     reference: str = "",
+    turn: str = "",
 ) -> Any:
     """Where an inspection area that follows the part (``crop`` drawn on the version's image
-    ``reference``) would lie in the version's first photos, before training (``areapreview.py``)."""
+    ``reference``; ``turn``: degrees it may also turn) would lie in the version's first photos,
+    before training (``areapreview.py``)."""
     from aion.platform.areapreview import find_parts
 
     version = ds_service.get_version(session, ds_service.get_dataset(session, dataset_id).id, version_id)
     try:
-        found = find_parts(session, runtime(request).storage.store, version, crop, reference)
+        found = find_parts(session, runtime(request).storage.store, version, crop, reference, turn)
     except PlatformError as e:
         return problem(request, e)
     return AreaPreviewPublic(
         photos=[
-            FoundPartPublic(item_id=f.item_id, path=f.path, box=list(f.box), match=f.match, weak=f.weak)
+            FoundPartPublic(
+                item_id=f.item_id, path=f.path, box=list(f.box), match=f.match, weak=f.weak, angle=f.angle
+            )
             for f in found
         ]
     )

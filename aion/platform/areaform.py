@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from aion.platform.errors import PlatformError
 from aion.platform.models import Dataset, DatasetVersion, ModelVersion, RegisteredModel
-from aion.solutions.inspection.area import AreaError, Box, InspectionArea
+from aion.solutions.inspection.area import MAX_TURN, AreaError, Box, InspectionArea, check_turn
 
 
 def bad_area(field: str, value: str) -> PlatformError:
@@ -55,11 +55,45 @@ def align_needs_crop(value: str) -> PlatformError:
     )
 
 
+def area_turn(options: dict[str, Any], align: bool) -> float:
+    """The form's ``turn``: how far (degrees, either way) the part may also turn; empty is 0.
+
+    >>> area_turn({"turn": "15"}, True), area_turn({"turn": ""}, False), area_turn({}, False)
+    (15.0, 0.0, 0.0)
+    >>> area_turn({"turn": "10"}, False)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    aion.platform.errors.PlatformError: The part's turn (turn: 10) is only searched when the area moves with the part...
+    """
+    raw = options.get("turn")
+    text = "" if raw is None else str(raw).strip()
+    if text == "":
+        return 0.0
+    try:
+        turn = float(text)
+        check_turn(turn)
+    except (AreaError, ValueError) as e:
+        raise PlatformError(
+            "Bad turn ({field}): {value}. Give the degrees the part may turn either way, 0 to {most}.",
+            field="turn",
+            value=text,
+            most=f"{MAX_TURN:g}",
+        ) from e
+    if turn and not align:
+        raise PlatformError(
+            "The part's turn ({field}: {value}) is only searched when the area moves with the part: "
+            "tick the box.",
+            field="turn",
+            value=text,
+        )
+    return turn
+
+
 def area_options(options: dict[str, Any]) -> InspectionArea:
     """The inspection area (``aion/solutions/inspection/area.py``) from the form's ``crop`` (one
     box) and ``ignore`` (boxes separated by ``;`` or new lines), as fractions of the photo or
-    percentages, and ``align`` (the area follows the part: a ticked checkbox, or the API's
-    ``true``); the API may also give ``area`` as the model file stores it.
+    percentages, ``align`` (the area follows the part: a ticked checkbox, or the API's
+    ``true``) and ``turn`` (degrees the part may also turn); the API may also give ``area`` as the
+    model file stores it.
 
     >>> area_options({"crop": "0.1,0,0.9,1", "ignore": "60%,5%,95%,30%; 0.2,0.8,0.3,0.9"}).to_dict()["ignore"]
     [[0.6, 0.05, 0.95, 0.3], [0.2, 0.8, 0.3, 0.9]]
@@ -67,6 +101,8 @@ def area_options(options: dict[str, Any]) -> InspectionArea:
     False
     >>> area_options({"crop": "0.1,0,0.9,1", "align": "on"}).align
     True
+    >>> area_options({"crop": "0.1,0,0.9,1", "align": "on", "turn": "12.5"}).turn
+    12.5
     >>> area_options({"area": {"crop": [0.1, 0, 0.9, 1]}, "align": True}).to_dict()
     {'crop': [0.1, 0, 0.9, 1], 'ignore': [], 'align': True}
     >>> area_options({"align": "on"})  # doctest: +ELLIPSIS
@@ -76,6 +112,8 @@ def area_options(options: dict[str, Any]) -> InspectionArea:
     align = _flag(options, "align")
     if isinstance(options.get("area"), dict):
         stored = {**options["area"], **({"align": True} if align else {})}
+        if options.get("turn") not in (None, ""):
+            stored["turn"] = area_turn(options, bool(stored.get("align")))
         if stored.get("align") and not stored.get("crop"):
             raise align_needs_crop(json.dumps(options["area"]) if not align else str(options["align"]))
         try:
@@ -91,8 +129,9 @@ def area_options(options: dict[str, Any]) -> InspectionArea:
         raise bad_area("crop", crop or "") from e
     if align and box is None:
         raise align_needs_crop(str(options["align"]))
+    turn = area_turn(options, align)
     try:
-        area = InspectionArea(box, tuple(Box.parse(t) for t in ignore), align)
+        area = InspectionArea(box, tuple(Box.parse(t) for t in ignore), align, turn)
     except AreaError as e:
         raise bad_area("ignore", "; ".join(ignore)) from e
     return area
@@ -139,6 +178,8 @@ def param_text(name: str, value: Any, _: Callable[..., str]) -> str:
             parts.append(_("ignore {boxes}", boxes="; ".join(b.text() for b in area.ignore)))
         if area.align:
             parts.append(_("follows the part"))
+        if area.turn:
+            parts.append(_("turns up to {degrees} degrees", degrees=f"{area.turn:g}"))
         return " · ".join(parts) or _("whole photo")
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False)
@@ -155,6 +196,7 @@ class AreaForm:
     source: str = ""
     align: bool = False  # the area follows the part
     reference: str = ""  # then the data set path of the photo its boxes were drawn on, if recorded
+    turn: str = ""  # and how far (degrees) the part may turn, when it may
 
 
 def previous_area(session: Session, dataset: Dataset) -> AreaForm:
@@ -184,4 +226,5 @@ def previous_area(session: Session, dataset: Dataset) -> AreaForm:
         f"{row[1]} v{row[0].number}",
         area.align,
         str(row[0].params.get("align_reference") or "") if area.align else "",
+        f"{area.turn:g}" if area.turn else "",
     )

@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 from sqlalchemy.orm import Session
 
-from aion.platform.areaform import bad_area
+from aion.platform.areaform import area_turn, bad_area
 from aion.platform.datasets import version_items
 from aion.platform.errors import PlatformError
 from aion.platform.models import DatasetItem, DatasetVersion
@@ -30,12 +30,14 @@ PREVIEW_PHOTOS = 12
 
 
 class FoundPart(NamedTuple):
-    """Where the part was found in one photo: the crop as fractions of the photo, and the match."""
+    """Where the part was found in one photo: the crop as fractions of the photo, the match, and
+    how far the part turned (degrees, counter-clockwise; 0 unless a turn was searched)."""
 
     item_id: int
     path: str
     box: tuple[float, float, float, float]
     match: float
+    angle: float = 0.0
 
     @property
     def weak(self) -> bool:
@@ -54,11 +56,12 @@ def find_parts(
     version: DatasetVersion,
     crop: str,
     reference: str,
+    turn: str = "",
     limit: int = PREVIEW_PHOTOS,
 ) -> list[FoundPart]:
     """The part framed by ``crop`` (fractions or percentages of the reference photo, the version's
     image whose item id is ``reference``) found in the reference and the version's next photos
-    (good and unlabelled ones first), ``limit`` in all."""
+    (good and unlabelled ones first), ``limit`` in all; ``turn``: the degrees it may also turn."""
     try:
         box = Box.parse(crop)
     except AreaError as e:
@@ -69,8 +72,9 @@ def find_parts(
         raise PlatformError(
             "The reference photo {value} is not an image of this data set version.", value=reference
         )
+    degrees = area_turn({"turn": turn}, align=True)
     try:
-        aligner = PartAligner(box).fit(_pixels(store, chosen))
+        aligner = PartAligner(box, turn=degrees).fit(_pixels(store, chosen))
     except AreaError as e:  # a crop of a few pixels, or the whole photo: nothing to follow
         raise bad_area("crop", crop) from e
     others = sorted((it for it in images if it.id != chosen.id), key=lambda it: (it.label == "ng", it.path))
@@ -81,5 +85,6 @@ def find_parts(
         except PlatformError:  # a file that no longer decodes: training reports it by name
             continue
         at = aligner.locate(pixels)
-        found.append(FoundPart(item.id, item.path, tuple(at.crop.to_list()), round(at.match, 4)))  # type: ignore[arg-type]
+        box_at = tuple(at.crop.to_list())
+        found.append(FoundPart(item.id, item.path, box_at, round(at.match, 4), round(at.angle, 2)))  # type: ignore[arg-type]
     return found

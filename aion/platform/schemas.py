@@ -63,6 +63,7 @@ class FoundPartPublic(BaseModel):
     box: list[float]  # the crop there: left, top, right, bottom as fractions of the photo
     match: float  # correlation with the reference photo's part, -1 to 1
     weak: bool  # below the match training warns of
+    angle: float = 0.0  # degrees the part turned from the reference's (counter-clockwise), with turn
 
 
 class AreaPreviewPublic(BaseModel):

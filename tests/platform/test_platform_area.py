@@ -170,24 +170,30 @@ def test_an_area_that_follows_the_part(app: Any, world: World, engine: Engine, t
     assert _jobs(engine) == before + 1
 
 
-def _belt_set(c: Any, tmp_path: Path) -> tuple[int, int, dict[str, tuple[int, int]]]:
-    """A data set of plates lying anywhere on a belt (``ok/00.png`` at the reference's place)."""
+def _belt_set(
+    c: Any, tmp_path: Path, turn: float = 0.0, angles: dict[str, float] | None = None
+) -> tuple[int, int, dict[str, tuple[int, int]]]:
+    """A data set of plates lying anywhere on a belt (``ok/00.png`` at the reference's place);
+    with ``turn``, the others also turned up to that many degrees (written into ``angles``)."""
     import io
 
     import numpy as np
     from PIL import Image
 
     from tests.platform.helpers import make_zip
-    from tests.solutions.inspection.belt import REF_AT, anywhere, on_belt, plate
+    from tests.solutions.inspection.belt import REF_AT, anywhere, on_belt, plate, turned
 
     rng = np.random.default_rng(5)
     where, entries = {}, {}
     for i in range(6):
-        at = REF_AT if i == 0 else anywhere(rng)
+        at = REF_AT if i == 0 else anywhere(rng, 14 if turn else 4)
+        angle = float(rng.uniform(-turn, turn)) if turn and i else 0.0
         buf = io.BytesIO()
-        Image.fromarray(on_belt(plate(rng, "L1")[0], at, rng)).save(buf, "PNG")
+        Image.fromarray(turned(on_belt(plate(rng, "L1")[0], at, rng), at, angle)).save(buf, "PNG")
         entries[f"ok/{i:02d}.png"] = buf.getvalue()
         where[f"ok/{i:02d}.png"] = at
+        if angles is not None:
+            angles[f"ok/{i:02d}.png"] = angle
     token = c.cookies["aion_csrf"]
     r = c.post("/datasets", data={"csrf_token": token, "name": "벨트", "kind": "inspection_images"})
     ds_id = int(re.search(r"/datasets/(\d+)", str(r.url)).group(1))  # type: ignore[union-attr]
@@ -237,3 +243,52 @@ def test_the_part_is_found_in_the_version_s_photos_before_training(
     assert r.status_code == 400 and f"기준 사진 {foreign}" in r.json()["detail"]
     # and another company's member cannot ask about this version at all
     assert c_b.get(url, params={"crop": CROP.text(), "reference": ids["ok/00.png"]}).status_code == 404
+
+
+def test_a_part_that_also_turns(app: Any, world: World, engine: Engine, tmp_path: Path) -> None:
+    from tests.solutions.inspection.belt import CROP, PHOTO, PLATE
+
+    c = client_for(app, world, "a_member")
+    angles: dict[str, float] = {}
+    ds_id, v_id, where = _belt_set(c, tmp_path, turn=12.0, angles=angles)
+    ids = {it["path"]: it["id"] for it in c.get(f"/api/datasets/{ds_id}/versions/{v_id}/items").json()}
+    page = c.get(f"/datasets/{ds_id}/versions/{v_id}").text
+    assert 'id="area-turn" name="turn"' in page and "부품이 돌아갈 수 있는 최대 각도" in page
+    # the preview turns the box with each plate
+    url = f"/api/datasets/{ds_id}/versions/{v_id}/area-preview"
+    r = c.get(url, params={"crop": CROP.text(), "reference": ids["ok/00.png"], "turn": "15"})
+    assert r.status_code == 200, r.text
+    for p in r.json()["photos"]:
+        x, y = where[p["path"]]
+        assert p["angle"] == pytest.approx(angles[p["path"]], abs=1.0), p
+        want = [(x - 4) / PHOTO, (y - 4) / PHOTO, (x + PLATE + 4) / PHOTO, (y + PLATE + 4) / PHOTO]
+        assert p["box"] == pytest.approx(want, abs=2 / PHOTO), p
+    r = c.get(url, params={"crop": CROP.text(), "reference": ids["ok/00.png"], "turn": "90"})
+    assert r.status_code == 400 and "90" in r.json()["detail"] and "0~45" in r.json()["detail"]
+
+    token = c.cookies["aion_csrf"]
+    form = {"csrf_token": token, "kind": "train_inspection", "model_name": "plate", "resolution": "64"}
+    jobs_url = f"/datasets/{ds_id}/versions/{v_id}/jobs"
+    area = {"crop": CROP.text(), "area_reference": str(ids["ok/00.png"])}
+    before = _jobs(engine)
+    bad = c.post(jobs_url, data={**form, **area, "turn": "15"})  # turning, but not following
+    assert bad.status_code == 400 and "영역이 부품 위치를 따라갈 때만" in bad.text and "turn: 15" in bad.text
+    bad = c.post(jobs_url, data={**form, **area, "align": "on", "turn": "abc"})
+    assert bad.status_code == 400 and "잘못된 회전 각도" in bad.text and "abc" in bad.text
+    assert _jobs(engine) == before
+
+    r = c.post(jobs_url, data={**form, **area, "align": "on", "turn": "15"})
+    assert r.status_code == 200 and "/jobs/" in str(r.url)
+    done = wait_job(c, str(r.url).rsplit("/", 1)[1].split("?")[0])
+    assert done["state"] == "succeeded", done
+    model_id, mv_id = done["outcome"]["model_id"], done["outcome"]["model_version_id"]
+    path = tmp_path / "m.aion"
+    path.write_bytes(c.get(f"/models/{model_id}/versions/{mv_id}/download").content)
+    with InspectionModel.load(path) as model:
+        assert model.meta.area["turn"] == 15.0 and model.meta.version == 11
+    # the next form keeps the turn; the comparison page says it in words
+    page = c.get(f"/datasets/{ds_id}/versions/{v_id}").text
+    assert re.search(r'id="area-turn" name="turn"[^>]*value="15"', page)
+    assert "부품 위치를 따라감 · 최대 15도 회전" in c.get(f"/models/{model_id}/compare").text
+    c.cookies.set("aion_lang", "en")
+    assert "follows the part · turns up to 15 degrees" in c.get(f"/models/{model_id}/compare").text

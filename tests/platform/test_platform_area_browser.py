@@ -1,6 +1,6 @@
 """The training form's inspection area in a real browser: boxes dragged on the version's photo
 fill the form's fields, can be removed, and follow what is typed; the checkbox for an area
-that follows the part is submitted with them."""
+that follows the part is submitted with them, and the turn it may take only with it."""
 
 from __future__ import annotations
 
@@ -69,6 +69,16 @@ def test_boxes_drawn_on_the_photo_fill_the_fields(server: tuple[str, World], tmp
         expect(page.locator("#area-preview figure")).to_have_count(4)  # every photo of the version
         expect(page.locator("#area-preview .area-found")).to_have_count(4)
         expect(page.locator("#area-preview figcaption").first).to_contain_text("ok/")
+        # how far the part may turn: only for an area that follows the part, and the preview uses it
+        turn = page.locator("#area-turn")
+        expect(turn).to_be_disabled()
+        page.get_by_label("부품 위치를 따라 영역 이동", exact=False).check()
+        expect(turn).to_be_enabled()
+        turn.fill("10")
+        with page.expect_response(lambda r: "area-preview" in r.url and "turn=10" in r.url) as answer:
+            preview.click()
+        assert answer.value.ok
+        expect(page.locator("#area-preview figure")).to_have_count(4)
         page.locator("#area-crop").fill("")
         # following the part is a checkbox the form submits: ticked with no box round the part, the
         # server names what is missing (and queues nothing)

@@ -101,7 +101,9 @@
       previewOut.textContent = "";
       if (!parse(cropIn.value)) { previewStatus.textContent = previewBtn.dataset.emptyText; return; }
       previewStatus.textContent = "…";
-      var q = "?crop=" + encodeURIComponent(cropIn.value) + "&reference=" + encodeURIComponent(reference.value);
+      var turnIn = document.getElementById("area-turn");
+      var q = "?crop=" + encodeURIComponent(cropIn.value) + "&reference=" + encodeURIComponent(reference.value) +
+        "&turn=" + encodeURIComponent(turnIn ? turnIn.value : "");
       fetch(previewBtn.dataset.url + q, { credentials: "same-origin" }).then(function (r) {
         return r.json().then(function (body) { return { ok: r.ok, body: body }; });
       }).then(function (res) {
@@ -121,16 +123,27 @@
           found.style.top = (p.box[1] * 100) + "%";
           found.style.width = ((p.box[2] - p.box[0]) * 100) + "%";
           found.style.height = ((p.box[3] - p.box[1]) * 100) + "%";
+          // the engine's angle is counter-clockwise on screen; CSS turns clockwise
+          if (p.angle) found.style.transform = "rotate(" + (-p.angle) + "deg)";
           thumb.appendChild(im);
           thumb.appendChild(found);
           var cap = document.createElement("figcaption");
-          cap.textContent = p.path + " · " + p.match.toFixed(2) + (p.weak ? " · " + previewBtn.dataset.weakText : "");
+          cap.textContent = p.path + " · " + p.match.toFixed(2) + (p.angle ? " · " + (p.angle > 0 ? "+" : "") + p.angle.toFixed(1) + "°" : "") +
+            (p.weak ? " · " + previewBtn.dataset.weakText : "");
           fig.appendChild(thumb);
           fig.appendChild(cap);
           previewOut.appendChild(fig);
         });
       }).catch(function (e) { previewStatus.textContent = String(e); });
     });
+  }
+  // the turn is only searched for an area that follows the part: off (and not sent) otherwise
+  var alignBox = document.getElementById("area-align");
+  var turnField = document.getElementById("area-turn");
+  if (alignBox && turnField) {
+    var syncTurn = function () { turnField.disabled = !alignBox.checked; };
+    alignBox.addEventListener("change", syncTurn);
+    syncTurn();
   }
   document.getElementById("area-clear").addEventListener("click", function () { cropIn.value = ""; ignoreIn.value = ""; render(); });
   cropIn.addEventListener("input", render);
