@@ -154,15 +154,16 @@ def test_the_speed_meter_keeps_the_newest_photos_of_the_model_in_use(tmp_path: P
     assert read_speeds(tmp_path) == {} and read_speeds(tmp_path / "nowhere") == {}
 
 
+@pytest.mark.parametrize("turn", [0.0, 15.0])
 def test_a_model_that_follows_the_part_inspects_it_where_it_lies(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, turn: float
 ) -> None:
     from aion.solutions.inspection import TrainConfig, train
     from aion.solutions.inspection.area import InspectionArea
-    from tests.solutions.inspection.belt import CROP, PLATE, anywhere, make_belt, on_belt, plate
+    from tests.solutions.inspection.belt import CROP, PLATE, anywhere, make_belt, on_belt, plate, turned
 
-    data = make_belt(tmp_path / "belt", seed=3, n_train=16, n_good=0, n_defect=0)
-    area = InspectionArea(CROP, align=True)
+    data = make_belt(tmp_path / "belt", seed=3, n_train=16, n_good=0, n_defect=0, turn=turn and 12.0)
+    area = InspectionArea(CROP, align=True, turn=turn)
     model = train(data, TrainConfig(resolution=64, threads=2, area=area, check_good=False)).save(
         tmp_path / "m.aion"
     )
@@ -177,17 +178,22 @@ def test_a_model_that_follows_the_part_inspects_it_where_it_lies(
         "spotted.png": on_belt(spotted, anywhere(rng), rng),
         "empty.png": on_belt(np.full((PLATE, PLATE), 60, np.uint8), (0, 0), rng),
     }
+    if turn:  # a good plate that also lies turned
+        at = anywhere(rng, 14)
+        photos["turned.png"] = turned(on_belt(plate(rng, "L0321")[0], at, rng), at, -9.0)
     for i, (name, img) in enumerate(photos.items()):
         save(img, camera / name)
         os.utime(camera / name, (t0 + i, t0 + i))
     try:
         with caplog.at_level("WARNING", logger="aion.line.station"):
-            for _ in range(3):
+            for _ in range(len(photos)):
                 pipe.step()
         values = {round(p.ts - t0): p.value for p in pipe.store.query("station.image", 0, time.time())}
     finally:
         pipe.close()
     assert values[0] < 0.5  # a good plate elsewhere on the belt passes
     assert values[1] > 0.5 and values[2] > 0.5  # a spotted plate, and a fixture without one, do not
+    if turn:
+        assert values[3] < 0.5
     weak = [r.getMessage() for r in caplog.records if "hardly matched" in r.getMessage()]
     assert len(weak) == 1 and "empty.png" in weak[0]
