@@ -41,6 +41,33 @@ FRAME_SIZE = 192
 MIN_TEMPLATE_STD = 1.0
 #: Below this correlation the part was not found where it looks like the reference (reported).
 WEAK_MATCH = 0.5
+#: Training warns when at least this share of its photos' parts were found turned as far as the
+#: search goes (:func:`turn_warning`).
+TURN_EDGE_SHARE = 0.1
+
+
+def turn_warning(angles: list[float], turn: float) -> str | None:
+    """What to tell a user when the training photos' parts were found turned as far as the search
+    goes (``turn`` degrees either way) in :data:`TURN_EDGE_SHARE` of them or more: the part turns
+    further, or it looks alike at every angle (a round part, whose own marks the search lines up).
+
+    >>> print(turn_warning([15.0, -15.0, 3.2, 15.0], 15.0))  # doctest: +ELLIPSIS
+    부품 각도가 ... found at the end of the search (15 degrees either way) in 3 of 4 training photos: ...
+    >>> turn_warning([14.1, -2.0, 3.2], 15.0) is None, turn_warning([0.0], 0.0) is None
+    (True, True)
+    """
+    if not turn or not angles:
+        return None
+    edge = sum(1 for a in angles if abs(abs(a) - turn) < 1e-6)  # the search's last angle, unrefined
+    if edge < 2 or edge < TURN_EDGE_SHARE * len(angles):
+        return None
+    return (
+        f"부품 각도가 탐색 끝(양쪽 {turn:g}도)에서 찾아진 학습 사진 {edge}/{len(angles)}장: 부품이 그보다 더 돌아가거나, "
+        f"둥근 부품처럼 어느 각도에서나 비슷해 보입니다. 각도를 늘리거나, 둥근 부품이면 끄세요 / The part's angle was "
+        f"found at the end of the search ({turn:g} degrees either way) in {edge} of {len(angles)} training photos: "
+        "it turns further than that, or it looks alike at every angle (a round part). Raise the turn, or "
+        "for a round part leave it off"
+    )
 
 
 def is_weak_match(match: float | None) -> bool:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from aion.solutions.inspection import goodcheck
-from aion.solutions.inspection.align import WEAK_MATCH, PartAligner, is_weak_match
+from aion.solutions.inspection.align import WEAK_MATCH, PartAligner, is_weak_match, turn_warning
 from aion.solutions.inspection.area import InspectionArea
 from aion.solutions.inspection.coarse import emulate
 from aion.solutions.inspection.config import TrainConfig, calibration_count
@@ -243,6 +243,7 @@ def train(
     frame = _reference(ds, items, cfg)
     probe = InspectionModel(meta, np.zeros((1, 1), np.float32), fast, cfg.threads, align_frame=frame)
     weak: list[str] = []  # training photos where the part hardly looked like the reference
+    angles: list[float] = []  # and how far each training photo's part turned from it
 
     t1 = time.perf_counter()
     # features of every good image, once: the fit images build the memory bank, the held-back
@@ -266,6 +267,7 @@ def train(
                 for k, p in zip(kept, placed, strict=True)
                 if is_weak_match(p.match)
             ]
+            angles += [p.area.angle for p in placed]
             f = probe.patch_features(probe.batch(images, [p.area for p in placed]))
             if feats is None:
                 feats = np.empty((len(order), *f.shape[1:]), dtype=np.float32)
@@ -517,6 +519,9 @@ def train(
             f"the reference photo poorly (correlation < {WEAK_MATCH}) in {len(weak)} training photos: "
             f"{', '.join(weak[:5])}"
         )
+    turned = turn_warning(angles, cfg.area.turn)
+    if turned:
+        warnings.append(turned)
     model.train_report_ = TrainReport(
         n_fit_images=n_fit,
         n_calibration_images=n_cal,

@@ -106,6 +106,22 @@ def test_the_label_box_turns_with_the_part(belt: Path, turning_model: Inspection
     assert heat[out].mean() < 0.5 * image[out].mean()
 
 
+def test_training_says_when_the_part_turns_further_than_searched(
+    belt: Path, turning_model: InspectionModel
+) -> None:
+    # searched 15 degrees either way for plates turned up to 12: no angle at the search's end
+    assert not any("end of the search" in w for w in turning_model.train_report_.warnings)
+    area = InspectionArea(CROP, (LABEL,), align=True, turn=4.0)
+    short = train(load_dataset(belt), TrainConfig(resolution=64, threads=2, area=area, check_good=False))
+    warning = [w for w in short.train_report_.warnings if "end of the search" in w]
+    _, angles = _truth(belt)
+    assert len(warning) == 1 and "(4 degrees either way)" in warning[0] and "Raise the turn" in warning[0]
+    n = int(warning[0].split(" in ")[-1].split(" of ")[0])
+    # those that turned further than the 4 degrees searched (give or take the search's accuracy)
+    turned = [abs(a) for name, a in angles.items() if name.startswith("train/")]
+    assert sum(a > 5 for a in turned) <= n <= sum(a > 3 for a in turned), (n, sorted(turned))
+
+
 def test_the_turn_travels_in_the_model_file(
     belt: Path, turning_model: InspectionModel, tmp_path: Path
 ) -> None:
