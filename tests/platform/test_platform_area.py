@@ -101,6 +101,18 @@ def _jobs(engine: Engine) -> int:
         return int(s.scalar(select(func.count(JobRecord.id))) or 0)
 
 
+def _trained(c: Any, url: str, data: dict[str, str], tmp_path: Path) -> tuple[int, Path]:
+    """Start a training job from the form, wait for it, and download its model file."""
+    r = c.post(url, data=data)
+    assert r.status_code == 200 and "/jobs/" in str(r.url)
+    done = wait_job(c, str(r.url).rsplit("/", 1)[1].split("?")[0])
+    assert done["state"] == "succeeded", done
+    model_id, mv_id = done["outcome"]["model_id"], done["outcome"]["model_version_id"]
+    path = tmp_path / "m.aion"
+    path.write_bytes(c.get(f"/models/{model_id}/versions/{mv_id}/download").content)
+    return int(model_id), path
+
+
 def _checkbox(page: str) -> str:
     return re.search(r'<input type="checkbox" id="area-align"[^>]*>', page).group(0)  # type: ignore[union-attr]
 
@@ -133,13 +145,7 @@ def test_an_area_that_follows_the_part(app: Any, world: World, engine: Engine, t
     assert _jobs(engine) == before
 
     # the boxes drawn on another photo than the first: the model learns the part from that photo
-    r = c.post(url, data={**form, **area, "area_reference": str(ids["ok/5.png"])})
-    assert r.status_code == 200 and "/jobs/" in str(r.url)
-    done = wait_job(c, str(r.url).rsplit("/", 1)[1].split("?")[0])
-    assert done["state"] == "succeeded", done
-    model_id, mv_id = done["outcome"]["model_id"], done["outcome"]["model_version_id"]
-    path = tmp_path / "m.aion"
-    path.write_bytes(c.get(f"/models/{model_id}/versions/{mv_id}/download").content)
+    model_id, path = _trained(c, url, {**form, **area, "area_reference": str(ids["ok/5.png"])}, tmp_path)
     crop = Box(0.2, 0.2, 0.8, 0.8)
     with InspectionModel.load(path) as model:
         assert model.meta.area["align"] is True and model.meta.version == 10
@@ -277,13 +283,7 @@ def test_a_part_that_also_turns(app: Any, world: World, engine: Engine, tmp_path
     assert bad.status_code == 400 and "잘못된 회전 각도" in bad.text and "abc" in bad.text
     assert _jobs(engine) == before
 
-    r = c.post(jobs_url, data={**form, **area, "align": "on", "turn": "15"})
-    assert r.status_code == 200 and "/jobs/" in str(r.url)
-    done = wait_job(c, str(r.url).rsplit("/", 1)[1].split("?")[0])
-    assert done["state"] == "succeeded", done
-    model_id, mv_id = done["outcome"]["model_id"], done["outcome"]["model_version_id"]
-    path = tmp_path / "m.aion"
-    path.write_bytes(c.get(f"/models/{model_id}/versions/{mv_id}/download").content)
+    model_id, path = _trained(c, jobs_url, {**form, **area, "align": "on", "turn": "15"}, tmp_path)
     with InspectionModel.load(path) as model:
         assert model.meta.area["turn"] == 15.0 and model.meta.version == 11
     # the next form keeps the turn; the comparison page says it in words
