@@ -143,6 +143,7 @@ def find_regions(
     return regions
 
 
+#: A box in pixels of a photo: ``(x0, y0, x1, y1)``, right and bottom exclusive (``turn.py``).
 Pixels = turning.Pixels
 
 
