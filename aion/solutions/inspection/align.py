@@ -200,18 +200,21 @@ class PartAligner:
     """Finds the part that ``crop`` (fractions of the reference photo) framed, in other photos.
 
     ``frame_size``: the longest side of the grey copy searched. ``turn``: how far (degrees) the part
-    may turn either way; 0 searches positions only. Learned: ``frame_``, the reference photo's grey
-    copy (uint8, its aspect ratio kept); every photo is resized to its size.
+    may turn either way; 0 searches positions only. ``coarse_to_fine``: try every other angle
+    first, then the two beside the best (``False``: every angle; the bench's peer). Learned:
+    ``frame_``, the reference photo's grey copy (uint8, its aspect ratio kept; every photo is
+    resized to its size), and ``angles_``, the angles the search holds.
     """
 
     crop: Box
     frame_size: int = FRAME_SIZE
     turn: float = 0.0
+    coarse_to_fine: bool = True
 
     def __post_init__(self) -> None:
         check_turn(self.turn)
         self.frame_: np.ndarray | None = None
-        self._angles = np.zeros(1)
+        self.angles_ = np.zeros(1)
         self._spectra: list[tuple[np.ndarray, float]] = []
         self._window = (0, 0)
         self._origin = (0, 0)
@@ -247,12 +250,12 @@ class PartAligner:
                 f"inspected area is plain in the reference photo: nothing to follow: {self.crop.text()}"
             )
         self.frame_ = frame
-        self._angles = turn_angles(self.turn, float(np.hypot(x1 - x0, y1 - y0)) / 2)
+        self.angles_ = turn_angles(self.turn, float(np.hypot(x1 - x0, y1 - y0)) / 2)
         # the part turned by each angle tried: the reference turned about the crop's centre (what
         # the turn brings in from beyond the photo is its mean grey)
         pil, centre, fill = Image.fromarray(frame), ((x0 + x1) / 2, (y0 + y1) / 2), int(frame.mean())
         self._spectra = []
-        for a in self._angles:
+        for a in self.angles_:
             turned = (
                 frame
                 if a == 0.0
@@ -271,20 +274,29 @@ class PartAligner:
             raise AreaError("PartAligner.locate before fit")
         H, W = self.frame_.shape
         terms = frame_terms(grey_frame(image, (W, H)), self._window)
-        best, peaks = (-2.0, 0, np.zeros((1, 1))), []
-        for i, spectrum in enumerate(self._spectra):
-            c = normalised(terms, spectrum)
-            peaks.append(float(c.max()))
-            if peaks[-1] > best[0]:
-                best = (peaks[-1], i, c)
-        match, i, c = best
+        maps: dict[int, np.ndarray] = {}
+        peaks: dict[int, float] = {}
+
+        def best_of(indices: range | list[int]) -> int:  # the best angle tried so far
+            for k in indices:
+                if k not in peaks:
+                    maps[k] = normalised(terms, self._spectra[k])
+                    peaks[k] = float(maps[k].max())
+            return max(peaks, key=lambda k: peaks[k])
+
+        n = len(self._spectra)
+        # coarse to fine: every other angle first (a step moves the crop's corners about 1.5
+        # pixels, well within a correlation peak's width), then the two beside the best of those;
+        # the best then has both its neighbours, for the parabola below
+        i = best_of(range(0, n, 2) if n >= 7 and self.coarse_to_fine else range(n))
+        i = best_of([k for k in (i - 1, i + 1) if 0 <= k < n])
+        match, c = peaks[i], maps[i]
         y, x = np.unravel_index(int(np.argmax(c)), c.shape)
         fy, fx = _refine(c, int(y), int(x))
-        angle = float(self._angles[i])
-        if 0 < i < len(peaks) - 1:  # between the angles tried, as positions between pixels
-            angle += _parabola(peaks[i - 1], peaks[i], peaks[i + 1]) * float(
-                self._angles[1] - self._angles[0]
-            )
+        angle = float(self.angles_[i])
+        if i - 1 in peaks and i + 1 in peaks:  # between the angles tried, as positions between pixels
+            step = float(self.angles_[1] - self.angles_[0])
+            angle += _parabola(peaks[i - 1], peaks[i], peaks[i + 1]) * step
         crop = self.crop
         # the crop's move in fractions, kept inside the photo (float error only: every
         # position searched fits)

@@ -84,6 +84,19 @@ def test_each_photo_is_inspected_upright(belt: Path, turning_model: InspectionMo
             )
 
 
+def test_trying_every_other_angle_first_finds_the_same_turn(belt: Path) -> None:
+    where, angles = _truth(belt)
+    reference = read_image(belt / "train/good/000.png")
+    quick = PartAligner(CROP, turn=15.0).fit(reference)
+    every = PartAligner(CROP, turn=15.0, coarse_to_fine=False).fit(reference)
+    assert len(quick.angles_) >= 7  # the coarse pass is in use
+    for name in sorted(n for n in where if n.startswith("test/")):
+        photo = read_image(belt / name)
+        a, b = quick.locate(photo), every.locate(photo)
+        assert a.angle == pytest.approx(b.angle, abs=1e-9) and a.crop == b.crop, name
+        assert a.angle == pytest.approx(angles[name], abs=1.0)
+
+
 def test_the_label_box_turns_with_the_part(belt: Path, turning_model: InspectionModel) -> None:
     where, angles = _truth(belt)
     name = max((n for n in where if n.startswith("test/good")), key=lambda n: abs(angles[n]))
