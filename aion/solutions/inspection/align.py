@@ -124,9 +124,16 @@ class FrameTerms(NamedTuple):
     """What :func:`correlation` needs of a frame for templates of one size, computed once."""
 
     spectrum: np.ndarray
-    spread: np.ndarray  # each window's grey-level spread (root of the centred sum of squares)
+    # 1 / each window's grey-level spread (root of the centred sum of squares); 0 where the window
+    # is flat (a spread under :data:`FLAT` per pixel's root: no correlation there, not a division
+    # by zero)
+    inverse_spread: np.ndarray
     shape: tuple[int, int]
     window: tuple[int, int]
+
+
+#: A window whose spread is under this times the root of its pixel count is flat.
+FLAT = 1e-6
 
 
 def frame_terms(frame: np.ndarray, window: tuple[int, int]) -> FrameTerms:
@@ -135,20 +142,22 @@ def frame_terms(frame: np.ndarray, window: tuple[int, int]) -> FrameTerms:
     h, w = window
     s1, s2 = _window_sums(f, h, w), _window_sums(f * f, h, w)
     spread = np.sqrt(np.maximum(s2 - s1 * s1 / (h * w), 0.0))
-    return FrameTerms(np.fft.rfft2(f), spread, (f.shape[0], f.shape[1]), window)
+    flat = spread <= FLAT * np.sqrt(h * w)
+    inverse = np.where(flat, 0.0, 1.0 / np.where(flat, 1.0, spread))
+    return FrameTerms(np.fft.rfft2(f), inverse, (f.shape[0], f.shape[1]), window)
 
 
 def normalised(terms: FrameTerms, spectrum: tuple[np.ndarray, float]) -> np.ndarray:
     """The normalised cross-correlation of a template (its :func:`template_spectrum`) over a frame
-    (its :func:`frame_terms`)."""
+    (its :func:`frame_terms`); 0 for a flat template."""
     (H, W), (h, w) = terms.shape, terms.window
     conj_t, t_norm = spectrum
+    if t_norm <= FLAT * np.sqrt(h * w):
+        return np.zeros((H - h + 1, W - w + 1))
     # the template's zero mean makes the product sum the covariance's numerator; no wrap-around
     # reaches the positions kept
     num = np.fft.irfft2(terms.spectrum * conj_t, s=(H, W))[: H - h + 1, : W - w + 1]
-    spread = terms.spread * t_norm
-    flat = spread <= 1e-6 * max(t_norm, 1.0) * np.sqrt(h * w)
-    return np.where(flat, 0.0, num / np.where(flat, 1.0, spread))  # type: ignore[no-any-return]
+    return num * (terms.inverse_spread / t_norm)  # type: ignore[no-any-return]
 
 
 def correlation(
