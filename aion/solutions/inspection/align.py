@@ -11,7 +11,7 @@ turned by up to that much either way, and the crop turns with the part (``turn.p
 upright); without it, a part that turns is not turned back.
 
 It needs numpy and Pillow only (the edge runtime's): a few milliseconds a photo, and one inverse
-FFT more for each angle tried when the part may turn (about 13 ms for 15 degrees either way). The
+FFT more for each angle tried when the part may turn (about 11 ms for 15 degrees either way). The
 learned state is the reference photo's small grey copy (``frame_``), stored in the model file.
 
 >>> ref = np.zeros((120, 160, 3), np.uint8); ref[30:70, 40:90] = 200; ref[45:55, 50:60] = 60
