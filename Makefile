@@ -12,10 +12,10 @@ $(BIN)/python:
 	$(BIN)/pip install -q --upgrade pip
 
 install: $(BIN)/python
-	$(BIN)/pip install -q -e ".[train]"
+	$(BIN)/pip install -q --no-compile -e ".[train]"
 
 install-dev: $(BIN)/python
-	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q --no-compile -e ".[dev]"
 
 run: install
 	AION_ENV=$${AION_ENV:-development} $(BIN)/aion db upgrade
@@ -29,8 +29,9 @@ lint:
 typecheck:
 	$(BIN)/mypy
 
-# two workers (pytest-xdist; each its own PostgreSQL database); PYTEST_WORKERS=0 runs serially
-PYTEST_WORKERS ?= 2
+# three workers (pytest-xdist; each its own PostgreSQL database): on two cores many tests wait on
+# a browser, a broker or a background job meanwhile; PYTEST_WORKERS=0 runs serially
+PYTEST_WORKERS ?= 3
 pytest:
 	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup
 
