@@ -29,9 +29,9 @@ lint:
 typecheck:
 	$(BIN)/mypy
 
-# three workers (pytest-xdist; each its own PostgreSQL database): on two cores many tests wait on
-# a browser, a broker or a background job meanwhile; PYTEST_WORKERS=0 runs serially
-PYTEST_WORKERS ?= 3
+# two workers (pytest-xdist; each its own PostgreSQL database); PYTEST_WORKERS=0 runs serially
+# (a third worker on two cores was measured slower: the training jobs' workers then contend)
+PYTEST_WORKERS ?= 2
 pytest:
 	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup
 
