@@ -32,6 +32,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups into the node ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Browser tests prove pages, not SQL: they run once, on the last backend (PostgreSQL when
     AION_TEST_POSTGRES_URL is set, else SQLite); every service and API test runs on both."""
@@ -49,6 +50,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    """Under ``--dist loadgroup`` a grouped test's node id carries its group (``...[ray]@ray``);
+    without it pytest-xdist spreads the group over the workers, each with its own Ray cluster."""
+    lost = [i for i in ids if "ray" in i.rpartition("[")[2].rstrip("]").split("-")]
+    if node.config.getvalue("dist") == "loadgroup" and lost:
+        raise pytest.UsageError(f"pytest-xdist ignored the xdist_group marks (pytest too new?): {lost[:2]}")
 
 
 def pytest_report_header(config: pytest.Config) -> str:
