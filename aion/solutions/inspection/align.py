@@ -46,25 +46,25 @@ WEAK_MATCH = 0.5
 TURN_EDGE_SHARE = 0.1
 
 
-def turn_warning(angles: list[float], turn: float) -> str | None:
+def turn_warning(at_limit: list[bool], turn: float) -> str | None:
     """What to tell a user when the training photos' parts were found turned as far as the search
-    goes (``turn`` degrees either way) in :data:`TURN_EDGE_SHARE` of them or more: the part turns
-    further, or it looks alike at every angle (a round part, whose own marks the search lines up).
+    goes (``turn`` degrees either way; ``at_limit``: :attr:`Located.at_limit` of each photo) in
+    :data:`TURN_EDGE_SHARE` of them or more: the part turns further, or it looks alike at every
+    angle (a round part, whose own marks the search lines up).
 
-    >>> print(turn_warning([15.0, -15.0, 3.2, 15.0], 15.0))  # doctest: +ELLIPSIS
+    >>> print(turn_warning([True, True, False, True], 15.0))  # doctest: +ELLIPSIS
     부품 각도가 ... found at the end of the search (15 degrees either way) in 3 of 4 training photos: ...
-    >>> turn_warning([14.1, -2.0, 3.2], 15.0) is None, turn_warning([0.0], 0.0) is None
+    >>> turn_warning([False, True, False], 15.0) is None, turn_warning([True, True], 0.0) is None
     (True, True)
     """
-    if not turn or not angles:
+    edge = sum(at_limit)
+    if not turn or edge < 2 or edge < TURN_EDGE_SHARE * len(at_limit):
         return None
-    edge = sum(1 for a in angles if abs(abs(a) - turn) < 1e-6)  # the search's last angle, unrefined
-    if edge < 2 or edge < TURN_EDGE_SHARE * len(angles):
-        return None
+    n = len(at_limit)
     return (
-        f"부품 각도가 탐색 끝(양쪽 {turn:g}도)에서 찾아진 학습 사진 {edge}/{len(angles)}장: 부품이 그보다 더 돌아가거나, "
+        f"부품 각도가 탐색 끝(양쪽 {turn:g}도)에서 찾아진 학습 사진 {edge}/{n}장: 부품이 그보다 더 돌아가거나, "
         f"둥근 부품처럼 어느 각도에서나 비슷해 보입니다. 각도를 늘리거나, 둥근 부품이면 끄세요 / The part's angle was "
-        f"found at the end of the search ({turn:g} degrees either way) in {edge} of {len(angles)} training photos: "
+        f"found at the end of the search ({turn:g} degrees either way) in {edge} of {n} training photos: "
         "it turns further than that, or it looks alike at every angle (a round part). Raise the turn, or "
         "for a round part leave it off"
     )
@@ -89,6 +89,7 @@ class Located(NamedTuple):
     dy: float
     match: float
     angle: float = 0.0  # degrees the part turned from the reference's, counter-clockwise
+    at_limit: bool = False  # found at the first or last angle searched: it may turn further
 
 
 class Placement(NamedTuple):
@@ -97,6 +98,7 @@ class Placement(NamedTuple):
 
     area: InspectionArea
     match: float | None = None
+    at_limit: bool = False  # the part's angle was found as far as the search goes (Located)
 
 
 def grey_frame(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -283,14 +285,17 @@ class PartAligner:
             raise AreaError("PartAligner.locate before fit")
         H, W = self.frame_.shape
         terms = frame_terms(grey_frame(image, (W, H)), self._window)
-        maps: dict[int, np.ndarray] = {}
         peaks: dict[int, float] = {}
+        best: tuple[float, np.ndarray] = (-np.inf, np.empty(0))  # the highest peak and its map
 
         def best_of(indices: range | list[int]) -> int:  # the best angle tried so far
+            nonlocal best
             for k in indices:
                 if k not in peaks:
-                    maps[k] = normalised(terms, self._spectra[k])
-                    peaks[k] = float(maps[k].max())
+                    c = normalised(terms, self._spectra[k])
+                    peaks[k] = float(c.max())
+                    if peaks[k] > best[0]:
+                        best = (peaks[k], c)
             return max(peaks, key=lambda k: peaks[k])
 
         n = len(self._spectra)
@@ -299,7 +304,7 @@ class PartAligner:
         # the best then has both its neighbours, for the parabola below
         i = best_of(range(0, n, 2) if n >= 7 and self.coarse_to_fine else range(n))
         i = best_of([k for k in (i - 1, i + 1) if 0 <= k < n])
-        match, c = peaks[i], maps[i]
+        match, c = best
         y, x = np.unravel_index(int(np.argmax(c)), c.shape)
         fy, fx = _refine(c, int(y), int(x))
         angle = float(self.angles_[i])
@@ -317,4 +322,4 @@ class PartAligner:
             min(1.0, max(0.0, crop.right + dx)),
             min(1.0, max(0.0, crop.bottom + dy)),
         )
-        return Located(moved, dx, dy, match, angle)
+        return Located(moved, dx, dy, match, angle, n > 1 and i in (0, n - 1))

@@ -139,7 +139,8 @@ class InspectionModel:
         if self.aligner_ is None:
             return Placement(self.area)
         found = self.aligner_.locate(image)
-        return Placement(self.area.shifted(found.dx, found.dy).turned(found.angle), found.match)
+        area = self.area.shifted(found.dx, found.dy).turned(found.angle)
+        return Placement(area, found.match, found.at_limit)
 
     def place_all(self, images: Sequence[np.ndarray]) -> list[Placement]:
         """:meth:`place` of several images, on the model's threads when the part is followed (the

@@ -243,7 +243,7 @@ def train(
     frame = _reference(ds, items, cfg)
     probe = InspectionModel(meta, np.zeros((1, 1), np.float32), fast, cfg.threads, align_frame=frame)
     weak: list[str] = []  # training photos where the part hardly looked like the reference
-    angles: list[float] = []  # and how far each training photo's part turned from it
+    at_limit: list[bool] = []  # and whether each one's part was found as far as the search turns
 
     t1 = time.perf_counter()
     # features of every good image, once: the fit images build the memory bank, the held-back
@@ -267,7 +267,7 @@ def train(
                 for k, p in zip(kept, placed, strict=True)
                 if is_weak_match(p.match)
             ]
-            angles += [p.area.angle for p in placed]
+            at_limit += [p.at_limit for p in placed]
             f = probe.patch_features(probe.batch(images, [p.area for p in placed]))
             if feats is None:
                 feats = np.empty((len(order), *f.shape[1:]), dtype=np.float32)
@@ -519,7 +519,7 @@ def train(
             f"the reference photo poorly (correlation < {WEAK_MATCH}) in {len(weak)} training photos: "
             f"{', '.join(weak[:5])}"
         )
-    turned = turn_warning(angles, cfg.area.turn)
+    turned = turn_warning(at_limit, cfg.area.turn)
     if turned:
         warnings.append(turned)
     model.train_report_ = TrainReport(

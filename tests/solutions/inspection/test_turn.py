@@ -95,6 +95,13 @@ def test_trying_every_other_angle_first_finds_the_same_turn(belt: Path) -> None:
         a, b = quick.locate(photo), every.locate(photo)
         assert a.angle == pytest.approx(b.angle, abs=1e-9) and a.crop == b.crop, name
         assert a.angle == pytest.approx(angles[name], abs=1.0)
+        assert not a.at_limit and not b.at_limit, name  # turned at most 12 of the 15 degrees
+    # searched 4 degrees either way, a part turned further is found at the search's end, no further
+    short = PartAligner(CROP, turn=4.0).fit(reference)
+    far = max((n for n in where if n.startswith("test/")), key=lambda n: abs(angles[n]))
+    found = short.locate(read_image(belt / far))
+    assert abs(angles[far]) > 6 and found.at_limit and abs(found.angle) == pytest.approx(4.0)
+    assert not PartAligner(CROP).fit(reference).locate(read_image(belt / far)).at_limit  # no turn searched
 
 
 def test_the_label_box_turns_with_the_part(belt: Path, turning_model: InspectionModel) -> None:
