@@ -242,6 +242,12 @@ def train(
     )
     frame = _reference(ds, items, cfg)
     probe = InspectionModel(meta, np.zeros((1, 1), np.float32), fast, cfg.threads, align_frame=frame)
+    if probe.ignored_patches.all():  # before any work: nothing would count
+        raise InspectionError(
+            f"무시 영역이 검사 영역 전체를 덮어 검사할 곳이 없음: {cfg.area.to_dict()} / The ignore boxes cover "
+            f"the whole inspected area (with the patches next to them): nothing is left to inspect: "
+            f"{cfg.area.to_dict()}"
+        )
     weak: list[str] = []  # training photos where the part hardly looked like the reference
     at_limit: list[bool] = []  # and whether each one's part was found as far as the search turns
 

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from aion.solutions.inspection import InspectionModel, TrainConfig, evaluate, load_dataset, train
 from aion.solutions.inspection.area import AreaError, Box, InspectionArea
 from aion.solutions.inspection.cli import app
+from aion.solutions.inspection.errors import InspectionError
 from aion.solutions.inspection.images import read_image
 from aion.solutions.inspection.meta import SEARCH_FORMAT_VERSION
 from aion.solutions.inspection.pixelmetrics import PixelMetrics
@@ -175,6 +176,17 @@ def test_boxes_are_checked() -> None:
         Box.parse("10%,0,90%,1")
     # a crop that falls under a pixel in a tiny photo still scores (a pixel at least), never raises
     assert InspectionArea(Box(0.0, 0.0, 0.001, 0.001)).crop_pixels(50, 40) == (0, 0, 1, 1)
+
+
+def test_ignoring_the_whole_area_is_refused_before_any_work(lots: Path) -> None:
+    # boxes that (with their neighbouring patches) leave nothing to inspect
+    area = InspectionArea(Box(0.5, 0.5, 1.0, 1.0), (Box(0.5, 0.5, 0.8, 1.0), Box(0.7, 0.5, 1.0, 1.0)))
+    stages: list[str] = []
+    with pytest.raises(InspectionError, match="nothing is left to inspect"):
+        train(
+            load_dataset(lots), TrainConfig(resolution=64, area=area), progress=lambda s, f: stages.append(s)
+        )
+    assert "features" not in stages
 
 
 def test_the_command_takes_a_crop_and_ignore_boxes(lots: Path, tmp_path: Path) -> None:
