@@ -23,7 +23,7 @@ def bad_area(field: str, value: str) -> PlatformError:
     return PlatformError(
         "Bad inspection area ({field}): {value}. A box is four numbers left,top,right,bottom as "
         "fractions of the photo (0-1) or percentages, with right > left and bottom > top; ignore "
-        "boxes lie inside the inspected area.",
+        "boxes lie inside the inspected area and leave some of it to inspect.",
         field=field,
         value=value,
     )
@@ -132,6 +132,7 @@ def area_options(options: dict[str, Any]) -> InspectionArea:
     turn = area_turn(options, align)
     try:
         area = InspectionArea(box, tuple(Box.parse(t) for t in ignore), align, turn)
+        area.check_something_left()
     except AreaError as e:
         raise bad_area("ignore", "; ".join(ignore)) from e
     return area

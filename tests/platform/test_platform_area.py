@@ -55,6 +55,11 @@ def test_the_area_goes_from_the_form_into_the_model(
     assert bad.status_code == 400 and "검사 영역" in bad.text and "0.9,0,0.1,1" in bad.text
     pixels = c.post(f"/datasets/{ds_id}/versions/{v_id}/jobs", data={**form, "ignore": "10,10,50,50"})
     assert pixels.status_code == 400 and "10,10,50,50" in pixels.text
+    everything = c.post(  # two ignore boxes that cover the whole crop between them
+        f"/datasets/{ds_id}/versions/{v_id}/jobs",
+        data={**form, "crop": "0.5,0,1,1", "ignore": "0.5,0,0.8,1; 0.7,0,1,1"},
+    )
+    assert everything.status_code == 400 and "검사할 곳을 남겨야" in everything.text
     with system_session(engine) as s:
         assert s.scalar(select(func.count(JobRecord.id))) == jobs_before
 

@@ -263,6 +263,23 @@ class InspectionArea:
                 f"is too small in a {width}x{height} photo: {crop} (at least {MIN_CROP_PIXELS} pixels a side)"
             )
 
+    def check_something_left(self) -> None:
+        """Refuse ignore boxes that cover the whole inspected area (as drawn: a part that moves may
+        later leave one partly off the photo, which is checked no more).
+
+        >>> halves = (Box(0.5, 0.0, 0.8, 1.0), Box(0.7, 0.0, 1.0, 1.0))
+        >>> InspectionArea(Box(0.5, 0.0, 1.0, 1.0), halves).check_something_left()  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        aion.solutions.inspection.area.AreaError: ... The ignore boxes cover the whole inspected area: nothing ...
+        """
+        ignored = self.ignored(64)
+        if ignored is not None and ignored.all():
+            raise AreaError(
+                "무시 영역이 검사 영역 전체를 덮어 검사할 곳이 없음 / The ignore boxes cover the whole inspected "
+                f"area: nothing is left to inspect: {'; '.join(b.text() for b in self.ignore)}"
+            )
+
     def ignored(self, size: int) -> np.ndarray | None:
         """``(size, size)`` bool: the pixels of the model's map that the ignore boxes cover (the
         map covers the crop); ``None`` without ignore boxes.
@@ -343,7 +360,10 @@ class InspectionArea:
         align: bool = False,
         turn: float = 0.0,
     ) -> InspectionArea:
-        """From the command's ``--crop``, ``--ignore``, ``--align`` and ``--turn`` (:meth:`Box.parse`)."""
-        return cls(
+        """From the command's ``--crop``, ``--ignore``, ``--align`` and ``--turn`` (:meth:`Box.parse`),
+        checked to leave something to inspect (:meth:`check_something_left`)."""
+        area = cls(
             Box.parse(crop, size) if crop else None, tuple(Box.parse(t, size) for t in ignore), align, turn
         )
+        area.check_something_left()
+        return area

@@ -178,7 +178,11 @@ def test_boxes_are_checked() -> None:
     assert InspectionArea(Box(0.0, 0.0, 0.001, 0.001)).crop_pixels(50, 40) == (0, 0, 1, 1)
 
 
-def test_ignoring_the_whole_area_is_refused_before_any_work(lots: Path) -> None:
+def test_ignoring_the_whole_area_is_refused_before_any_work(lots: Path, tmp_path: Path) -> None:
+    out = tmp_path / "m.aion"
+    args = ["--crop", "0.5,0,1,1", "--ignore", "0.5,0,0.8,1", "--ignore", "0.7,0,1,1"]
+    result = CliRunner().invoke(app, [*quick_train(lots, out), *args])
+    assert result.exit_code != 0 and "nothing is left to inspect" in result.output and not out.exists()
     # boxes that (with their neighbouring patches) leave nothing to inspect
     area = InspectionArea(Box(0.5, 0.5, 1.0, 1.0), (Box(0.5, 0.5, 0.8, 1.0), Box(0.7, 0.5, 1.0, 1.0)))
     stages: list[str] = []
