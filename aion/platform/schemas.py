@@ -165,3 +165,30 @@ class AliasSet(BaseModel):
 
 class AliasRollback(BaseModel):
     alias: str = "production"
+
+
+class DeploymentCreate(BaseModel):
+    machine_id: int  # gets the model's production version (promote first, as on the model page)
+
+
+class TrialCreate(BaseModel):
+    machine_id: int
+    version_id: int
+
+
+class OnMachinePublic(Public):
+    id: int
+    model_id: int
+    version_id: int
+    line_id: int
+    machine_id: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class DeploymentPublic(OnMachinePublic):
+    deployed_by: str
+
+
+class TrialPublic(OnMachinePublic):
+    started_by: str

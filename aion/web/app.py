@@ -147,6 +147,7 @@ DOMAIN_ROUTERS: list[str] = [
     "aion.accounts.api:router",
     "aion.platform.web:router",
     "aion.platform.api:router",
+    "aion.platform.api_deploy:router",
     "aion.line.web:router",
     "aion.line.web_photos:router",
     "aion.line.api:router",

@@ -87,6 +87,7 @@ def test_every_platform_route_with_an_id_is_404_for_another_company(
         "alias": "production",
         "value": "ok",
         "dataset_id": int(b["dataset_id"]),
+        "machine_id": int(b["machine_id"]),
         "note": "",
     }
     for who in ("a_member", "a_admin"):
