@@ -35,21 +35,32 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups into the node ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Browser tests prove pages, not SQL: they run once, on the last backend (PostgreSQL when
-    AION_TEST_POSTGRES_URL is set, else SQLite); every service and API test runs on both."""
+    AION_TEST_POSTGRES_URL is set, else SQLite); every service and API test runs on both. The
+    Ray tests run one after another, where the first of them stood (one local Ray cluster, started
+    for the first and stopped after the last: ``tests/platform/conftest.py``)."""
     keep, drop = [], []
     for item in items:
-        if "ray" in getattr(getattr(item, "callspec", None), "id", "").split("-") or "ray_cluster" in getattr(
-            item, "fixturenames", ()
-        ):  # one local Ray cluster per run: its tests share one worker under pytest-xdist
-            item.add_marker(pytest.mark.xdist_group("ray"))
         param = getattr(getattr(item, "callspec", None), "params", {}).get("db_url")
-        if item.get_closest_marker("browser") and param is not None and param != BACKENDS[-1]:
+        on_other_backend = param is not None and param != BACKENDS[-1]
+        if item.get_closest_marker("browser") and on_other_backend:
             drop.append(item)
         else:
             keep.append(item)
+    on_ray = [i for i in keep if _on_ray(i)]
+    for item in on_ray:  # under pytest-xdist they share one worker
+        item.add_marker(pytest.mark.xdist_group("ray"))
+    if on_ray:
+        first, rest = keep.index(on_ray[0]), [i for i in keep if not _on_ray(i)]
+        keep = rest[:first] + on_ray + rest[first:]
     if drop:
         config.hook.pytest_deselected(items=drop)
-        items[:] = keep
+    items[:] = keep
+
+
+def _on_ray(item: pytest.Item) -> bool:
+    """A test on the local Ray cluster: its ``ray`` parameter, or the cluster fixture."""
+    ids = getattr(getattr(item, "callspec", None), "id", "").split("-")
+    return "ray" in ids or "ray_cluster" in getattr(item, "fixturenames", ())
 
 
 def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,13 +20,25 @@ S3_TEST_CREDENTIALS = {
 }
 
 
-@pytest.fixture(scope="session")
-def ray_cluster() -> Iterator[Any]:
-    """A real local Ray cluster with 2 CPUs, shared by the Ray tests of the session."""
+def _uses_ray(item: pytest.Item | None) -> bool:
+    """Whether a test runs on the local Ray cluster (its ``ray`` parameter, or the fixture)."""
+    if item is None:
+        return False
+    ids = getattr(getattr(item, "callspec", None), "id", "").split("-")
+    return "ray" in ids or "ray_cluster" in getattr(item, "fixturenames", ())
+
+
+@pytest.fixture
+def ray_cluster() -> Any:
+    """A real local Ray cluster with 2 CPUs, started for the first Ray test and shared by those
+    that follow it (they share one pytest-xdist worker and run one after another); stopped after
+    the last, so that its processes do not idle beside the rest of the suite."""
     try:
         import ray
     except ImportError:
         pytest.skip("ray is not installed: pip install ray / Ray 미설치")
+    if ray.is_initialized():
+        return ray
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -39,8 +52,14 @@ def ray_cluster() -> Iterator[Any]:
             )
     except Exception as e:  # any failure to start means: no Ray here
         pytest.skip(f"a local Ray cluster could not start: {e}")
-    yield ray
-    ray.shutdown()
+    return ray
+
+
+@pytest.hookimpl(trylast=True)  # after the test's fixtures are torn down (the executor's uses Ray)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    ray = sys.modules.get("ray")
+    if ray is not None and ray.is_initialized() and not _uses_ray(nextitem):
+        ray.shutdown()
 
 
 @pytest.fixture(params=["local", "ray"])
