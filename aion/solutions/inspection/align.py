@@ -294,7 +294,7 @@ class PartAligner:
                 if k not in peaks:
                     c = normalised(terms, self._spectra[k])
                     peaks[k] = float(c.max())
-                    if peaks[k] > best[0]:
+                    if peaks[k] > best[0] or not best[1].size:
                         best = (peaks[k], c)
             return max(peaks, key=lambda k: peaks[k])
 
