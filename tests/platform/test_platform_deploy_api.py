@@ -22,7 +22,16 @@ from aion.solutions.inspection import TrainConfig, train
 from aion.web.app import create_app
 from tests.foundation.factories import World, make_world
 from tests.platform.test_platform_deploy import token_for
+from tests.platform.webtools import OPEN_CLIENTS
 from tests.solutions.inspection.conftest import make_mvtec
+
+
+def opened(client: TestClient) -> TestClient:
+    """The client with the app started (its job runtime too), closed after the test."""
+    client.__enter__()
+    OPEN_CLIENTS.append(client)
+    return client
+
 
 CAMERA_LINE = {
     "line": "press",
@@ -56,7 +65,7 @@ def test_deploy_try_and_adopt_through_the_api(engine: Engine, db_url: str, tmp_p
         )
         model_id = registered.id
     app = create_app(Settings(env="test", data_dir=data, database_url=db_url, secret_key="s" * 48), engine)
-    client = TestClient(app)
+    client = opened(TestClient(app))
     admin = {"Authorization": f"Bearer {token_for(engine, world.users['a_admin'])}"}
     base = f"/api/models/{model_id}"
 
@@ -66,7 +75,7 @@ def test_deploy_try_and_adopt_through_the_api(engine: Engine, db_url: str, tmp_p
     # nothing in production yet: refused in the reader's language, nothing written
     r = client.post(f"{base}/deployments", json={"machine_id": station}, headers=admin)
     assert r.status_code == 400 and "운영(production)으로 승격" in r.json()["detail"]
-    english = TestClient(app, cookies={"aion_lang": "en"}).post(
+    english = opened(TestClient(app, cookies={"aion_lang": "en"})).post(
         f"{base}/deployments", json={"machine_id": station}, headers=admin
     )
     assert english.status_code == 400 and "Promote this version to production" in english.json()["detail"]
