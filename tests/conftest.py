@@ -17,6 +17,7 @@ from aion.core import migrate
 from aion.core.db import Base, make_engine
 from aion.core.registry import load_all_models
 from aion.core.security import configure_hasher
+from tests.raygroup import on_ray
 
 # Cheap argon2 parameters for the test suite only: hashes stay real argon2id, verified the
 # same way, but each costs about a millisecond instead of ~50 ms on a loaded 2-core machine.
@@ -46,21 +47,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             drop.append(item)
         else:
             keep.append(item)
-    on_ray = [i for i in keep if _on_ray(i)]
-    for item in on_ray:  # under pytest-xdist they share one worker
+    ray_tests = [i for i in keep if on_ray(i)]
+    for item in ray_tests:  # under pytest-xdist they share one worker
         item.add_marker(pytest.mark.xdist_group("ray"))
-    if on_ray:
-        first, rest = keep.index(on_ray[0]), [i for i in keep if not _on_ray(i)]
-        keep = rest[:first] + on_ray + rest[first:]
+    if ray_tests:
+        first, rest = keep.index(ray_tests[0]), [i for i in keep if not on_ray(i)]
+        keep = rest[:first] + ray_tests + rest[first:]
     if drop:
         config.hook.pytest_deselected(items=drop)
     items[:] = keep
-
-
-def _on_ray(item: pytest.Item) -> bool:
-    """A test on the local Ray cluster: its ``ray`` parameter, or the cluster fixture."""
-    ids = getattr(getattr(item, "callspec", None), "id", "").split("-")
-    return "ray" in ids or "ray_cluster" in getattr(item, "fixturenames", ())
 
 
 def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:

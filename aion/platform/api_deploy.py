@@ -14,7 +14,6 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from aion.core.tenancy import NotFound
 from aion.platform import deploy as dep
 from aion.platform import modelregistry as reg
 from aion.platform import policy
@@ -97,18 +96,13 @@ async def api_start_trial(
         return problem(request, e)
 
 
-def _trial_of(session: Any, model: RegisteredModel, machine_id: int) -> None:
-    if not any(t.machine_id == machine_id for t in dep.trials(session, model.id)):
-        raise NotFound("ModelTrial", machine_id)
-
-
 @router.delete("/trials/{machine_id}", status_code=204)
 async def api_end_trial(
     request: Request, session: SessionDep, user: CurrentUser, model_id: int, machine_id: int
 ) -> Response:
     """Stop the model's trial on the machine; the station's records of it stay on the line PC."""
     model = _deployable(session, user, model_id)
-    _trial_of(session, model, machine_id)
+    dep.require_trial(session, model, machine_id)
     store, data_dir = _places(request)
     await run_in_threadpool(dep.end_trial, session, store, data_dir, machine_id)
     return Response(status_code=204)
@@ -120,7 +114,7 @@ async def api_adopt_trial(
 ) -> Any:
     """The version on trial becomes the model's production version and the machine's model."""
     model = _deployable(session, user, model_id)
-    _trial_of(session, model, machine_id)
+    dep.require_trial(session, model, machine_id)
     store, data_dir = _places(request)
     try:
         return await run_in_threadpool(dep.adopt_trial, session, store, data_dir, machine_id)

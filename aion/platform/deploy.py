@@ -207,6 +207,13 @@ def trials(session: Session, model_id: int) -> list[ModelTrial]:
     return list(session.scalars(stmt))
 
 
+def require_trial(session: Session, model: RegisteredModel, machine_id: int) -> None:
+    """The model has a version on trial on the machine (``NotFound`` otherwise: another model's
+    trial there is not this model's to end or adopt)."""
+    if not any(t.machine_id == machine_id for t in trials(session, model.id)):
+        raise NotFound("ModelTrial", machine_id)
+
+
 def _trial_row(session: Session, machine_id: int) -> ModelTrial | None:
     return session.scalars(select(ModelTrial).where(ModelTrial.machine_id == machine_id)).one_or_none()
 

@@ -231,8 +231,7 @@ async def end_trial(request: Request, session: SessionDep, user: CurrentUser, mo
     """Stop the model's trial on a machine (audited)."""
     model = reg.get_model(session, model_id)
     policy.require(policy.can_deploy(user, model.company_id))
-    if not any(t.machine_id == machine_id for t in dep.trials(session, model.id)):
-        raise NotFound("ModelTrial", machine_id)
+    dep.require_trial(session, model, machine_id)
     store = runtime(request).storage.store
     data_dir = Path(request.app.state.settings.data_dir)
     await run_in_threadpool(dep.end_trial, session, store, data_dir, machine_id)

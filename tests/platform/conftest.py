@@ -12,20 +12,13 @@ import pytest
 
 from aion.platform.compute.executors.base import Executor
 from aion.platform.compute.executors.local import LocalExecutor
+from tests.raygroup import on_ray
 
 S3_TEST_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "test",
     "AWS_SECRET_ACCESS_KEY": "test",
     "AWS_DEFAULT_REGION": "us-east-1",
 }
-
-
-def _uses_ray(item: pytest.Item | None) -> bool:
-    """Whether a test runs on the local Ray cluster (its ``ray`` parameter, or the fixture)."""
-    if item is None:
-        return False
-    ids = getattr(getattr(item, "callspec", None), "id", "").split("-")
-    return "ray" in ids or "ray_cluster" in getattr(item, "fixturenames", ())
 
 
 @pytest.fixture
@@ -58,7 +51,7 @@ def ray_cluster() -> Any:
 @pytest.hookimpl(trylast=True)  # after the test's fixtures are torn down (the executor's uses Ray)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
     ray = sys.modules.get("ray")
-    if ray is not None and ray.is_initialized() and not _uses_ray(nextitem):
+    if ray is not None and ray.is_initialized() and not on_ray(nextitem):
         ray.shutdown()
 
 

@@ -22,16 +22,8 @@ from aion.solutions.inspection import TrainConfig, train
 from aion.web.app import create_app
 from tests.foundation.factories import World, make_world
 from tests.platform.test_platform_deploy import token_for
-from tests.platform.webtools import OPEN_CLIENTS
+from tests.platform.webtools import opened
 from tests.solutions.inspection.conftest import make_mvtec
-
-
-def opened(client: TestClient) -> TestClient:
-    """The client with the app started (its job runtime too), closed after the test."""
-    client.__enter__()
-    OPEN_CLIENTS.append(client)
-    return client
-
 
 CAMERA_LINE = {
     "line": "press",

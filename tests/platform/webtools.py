@@ -22,10 +22,15 @@ def close_clients() -> None:
         OPEN_CLIENTS.pop().__exit__(None, None, None)
 
 
+def opened(client: TestClient) -> TestClient:
+    """The client with its app started (the app's job runtime too), closed after the test."""
+    client.__enter__()
+    OPEN_CLIENTS.append(client)
+    return client
+
+
 def client_for(app: Any, world: World, who: str) -> TestClient:
-    c = TestClient(app)
-    c.__enter__()
-    OPEN_CLIENTS.append(c)
+    c = opened(TestClient(app))
     login(c, world.emails[who])
     csrf_of(c)
     return c
